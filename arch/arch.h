@@ -1,0 +1,74 @@
+/*
+ * arch/arch.h - the one header through which generic code reaches the
+ * architecture. Everything here is a function or constant with an
+ * architecture-neutral meaning; the x86 details live in arch/x86_64/.
+ */
+#ifndef ARCH_ARCH_H
+#define ARCH_ARCH_H
+
+#include "kernel/compiler.h"
+#include "arch/x86_64/arch_impl.h"
+#include "arch/x86_64/memlayout.h"
+
+/* Interrupt control (implemented inline in arch_impl.h):
+ *   local_irq_disable(), local_irq_enable(), local_irq_save() -> flags,
+ *   local_irq_restore(flags), irqs_disabled(), cpu_relax(),
+ *   arch_cycles() (TSC), arch_halt_forever(). */
+
+struct trap_frame;
+struct thread;
+
+/* Features found by CPUID at boot (arch/x86_64/cpu.c). */
+struct cpu_features {
+	bool nx, pge, pcid, invpcid, smep, smap, x2apic, tsc_deadline, gbpages;
+	bool hypervisor;
+	uint32_t max_phys_bits, max_virt_bits;
+	char vendor[13];
+	char brand[49];
+};
+extern struct cpu_features boot_cpu_features;
+
+/* CPU bring-up */
+void arch_set_cpu_base(void *percpu); /* GS base: first thing on every CPU */
+void arch_early_init(void);	  /* BSP: CPU features, GDT, TSS, IDT, control registers */
+void arch_cpu_init(int cpu);	  /* APs: GDT/TSS/IDT load, control registers */
+void arch_smp_boot(void);	  /* find and start every AP */
+void arch_reboot(void) __noreturn;
+void arch_qemu_exit(int code);	  /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
+
+/* Paging (arch/x86_64/paging.c) */
+struct boot_info;
+void paging_init(const struct boot_info *bi);
+void flush_tlb_kernel_page(uint64_t va);
+extern uint64_t kernel_pml4_phys;
+
+/* IPIs */
+enum ipi_vector {
+	VEC_TIMER = 0x40,
+	VEC_CALL_FUNCTION = 0xf0,
+	VEC_RESCHEDULE = 0xf1,
+	VEC_SPURIOUS = 0xff,
+};
+void arch_send_ipi(int cpu, int vector);
+void arch_send_nmi_allbutself(void);
+
+/* Per-CPU timer tick */
+void arch_timer_init(int cpu); /* start the periodic tick on this CPU */
+extern uint64_t tsc_khz;       /* TSC frequency, calibrated at boot */
+
+/* Threads */
+void arch_thread_init(struct thread *t, void (*entry)(void));
+void arch_switch_to(struct thread *prev, struct thread *next);
+
+/* Recoverable faults for tests: see arch/x86_64/trap.c. */
+struct kjmp_buf {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rflags;
+};
+int ksetjmp(struct kjmp_buf *jb) __attribute__((returns_twice));
+void klongjmp(struct kjmp_buf *jb, int val) __noreturn;
+
+/* Backtrace from a frame pointer; prints one line per frame. */
+void arch_backtrace(uint64_t rbp, uint64_t rip);
+void arch_dump_stack(void);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * arch/x86_64/cpu.c - CPU features, control registers, GDT and TSS.
+ *
+ * Features come from CPUID once on the BSP (boot_cpu_features); every CPU
+ * then enables the same control bits: EFER.NXE (NX in page tables), CR0.WP
+ * (read-only pages bind ring 0 too), CR4.PGE (global kernel TLB entries),
+ * CR4.SMEP/SMAP when present (the kernel never executes, and only through
+ * stac/clac touches, user pages). PCID is enabled by the TLB code when
+ * present (QEMU TCG has none).
+ *
+ * Each CPU has its own GDT and TSS; the TSS gives #DF, NMI and #MC their own
+ * IST stacks so a kernel stack overflow or an NMI during a stack switch is
+ * still reported. GDT layout (SYSRET-compatible for later ring-3 support):
+ *   0x08 kernel code, 0x10 kernel data, 0x18 user code32, 0x20 user data,
+ *   0x28 user code64, 0x30 TSS (two slots).
+ */
+#include "arch/arch.h"
+#include "arch/x86_64/asm.h"
+#include "arch/x86_64/cpu.h"
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "kernel/panic.h"
+#include "mm/page.h"
+
+struct cpu_features boot_cpu_features;
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __packed;
+
+struct gdt_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __packed;
+
+#define GDT_ENTRIES 8
+struct cpu_arch {
+	uint64_t gdt[GDT_ENTRIES] __aligned(16);
+	struct tss tss __aligned(16);
+};
+static struct cpu_arch cpu_arch[NR_CPUS];
+extern void gdt_load(const struct gdt_ptr *p, uint16_t code_sel, uint16_t data_sel);
+
+#define IST_STACK_SIZE (2 * PAGE_SIZE)
+
+void arch_set_cpu_base(void *percpu)
+{
+	wrmsr(MSR_GS_BASE, (uint64_t)percpu);
+}
+
+static void detect_features(void)
+{
+	struct cpu_features *f = &boot_cpu_features;
+	uint32_t a, b, c, d, max;
+	cpuid_count(0, 0, &max, &b, &c, &d);
+	memcpy(f->vendor, &b, 4);
+	memcpy(f->vendor + 4, &d, 4);
+	memcpy(f->vendor + 8, &c, 4);
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	f->pcid = c & (1u << 17);
+	f->x2apic = c & (1u << 21);
+	f->tsc_deadline = c & (1u << 24);
+	f->hypervisor = c & (1u << 31);
+	f->pge = d & (1u << 13);
+	if (max >= 7) {
+		cpuid_count(7, 0, &a, &b, &c, &d);
+		f->smep = b & (1u << 7);
+		f->invpcid = b & (1u << 10);
+		f->smap = b & (1u << 20);
+	}
+	cpuid_count(0x80000000, 0, &max, &b, &c, &d);
+	if (max >= 0x80000001) {
+		cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+		f->nx = d & (1u << 20);
+		f->gbpages = d & (1u << 26);
+	}
+	if (max >= 0x80000004) {
+		uint32_t *w = (uint32_t *)f->brand;
+		for (uint32_t i = 0; i < 3; i++)
+			cpuid_count(0x80000002 + i, 0, &w[i * 4], &w[i * 4 + 1], &w[i * 4 + 2], &w[i * 4 + 3]);
+	}
+	if (max >= 0x80000008) {
+		cpuid_count(0x80000008, 0, &a, &b, &c, &d);
+		f->max_phys_bits = a & 0xff;
+		f->max_virt_bits = (a >> 8) & 0xff;
+	}
+}
+
+static void setup_control_regs(void)
+{
+	struct cpu_features *f = &boot_cpu_features;
+	if (f->nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	write_cr0(read_cr0() | CR0_WP);
+	uint64_t cr4 = read_cr4();
+	if (f->pge)
+		cr4 |= CR4_PGE;
+	if (f->smep)
+		cr4 |= CR4_SMEP;
+	if (f->smap)
+		cr4 |= CR4_SMAP;
+	write_cr4(cr4);
+}
+
+static uint64_t seg(uint32_t flags_access)
+{
+	/* Long mode ignores base and limit for code/data; only access and L/D bits matter. */
+	return (uint64_t)flags_access << 40 | 0xffffull | (0xfull << 48);
+}
+
+/* GDT and TSS of `cpu`; the TSS's IST stacks are filled in by alloc_ist_stacks. */
+static void setup_gdt_tss(int cpu)
+{
+	struct cpu_arch *ca = &cpu_arch[cpu];
+	ca->gdt[0] = 0;
+	ca->gdt[1] = seg(0xa09a); /* kernel code: P, DPL0, code, L=1 (G) */
+	ca->gdt[2] = seg(0xc092); /* kernel data */
+	ca->gdt[3] = seg(0xc0fa); /* user code32 */
+	ca->gdt[4] = seg(0xc0f2); /* user data */
+	ca->gdt[5] = seg(0xa0fa); /* user code64 */
+	ca->tss.iomap_base = sizeof(struct tss);
+	uint64_t base = (uint64_t)&ca->tss, limit = sizeof(struct tss) - 1;
+	ca->gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+		     (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	ca->gdt[7] = base >> 32;
+
+	struct gdt_ptr p = { sizeof(ca->gdt) - 1, (uint64_t)ca->gdt };
+	gdt_load(&p, GDT_KERNEL_CS, GDT_KERNEL_DS);
+	__asm__ __volatile__("ltr %w0" ::"r"((uint16_t)GDT_TSS));
+}
+
+/* Needs the page allocator. Until then #DF/NMI/#MC use no stack switch. */
+static void alloc_ist_stacks(int cpu)
+{
+	struct cpu_arch *ca = &cpu_arch[cpu];
+	for (int i = 0; i < 3; i++) {
+		void *stack = get_free_pages(__GFP_ZERO, 1);
+		if (!stack)
+			panic("cpu %d: no memory for IST stacks", cpu);
+		ca->tss.ist[i] = (uint64_t)stack + IST_STACK_SIZE;
+	}
+}
+
+void arch_set_kernel_stack(int cpu, uint64_t rsp0)
+{
+	cpu_arch[cpu].tss.rsp[0] = rsp0;
+}
+
+/* BSP, first thing: the firmware's GDT and IDT live in memory we reuse. */
+void arch_early_init(void)
+{
+	detect_features();
+	setup_control_regs();
+	setup_gdt_tss(0);
+	idt_init();
+}
+
+/* BSP, once the page allocator runs. */
+void arch_cpu_setup_tables(int cpu)
+{
+	alloc_ist_stacks(cpu);
+	idt_enable_ist();
+}
+
+/* APs: everything at once (the allocator is up). */
+void arch_cpu_init(int cpu)
+{
+	setup_control_regs();
+	alloc_ist_stacks(cpu);
+	setup_gdt_tss(cpu);
+	idt_load();
+}
+
+void arch_print_features(void)
+{
+	struct cpu_features *f = &boot_cpu_features;
+	printk("cpu: %s \"%s\" phys %u bits virt %u bits\n", f->vendor, f->brand, f->max_phys_bits,
+	       f->max_virt_bits);
+	printk("cpu: nx %d pge %d pcid %d invpcid %d smep %d smap %d x2apic %d 1g %d hypervisor %d\n",
+	       f->nx, f->pge, f->pcid, f->invpcid, f->smep, f->smap, f->x2apic, f->gbpages,
+	       f->hypervisor);
+}
+
+__noreturn void arch_thread_trampoline_missing(void);
+
+void arch_thread_init(struct thread *t, void (*entry)(void))
+{
+	extern void thread_entry_stub(void);
+	uint64_t *sp = (uint64_t *)((char *)t->stack + THREAD_STACK_SIZE);
+	*--sp = 0;			   /* alignment: entry sees rsp % 16 == 8 after call */
+	*--sp = (uint64_t)thread_entry_stub; /* arch_switch_to returns here */
+	*--sp = 0;			   /* rbp */
+	*--sp = 0;			   /* rbx */
+	*--sp = (uint64_t)entry;	   /* r12: called by thread_entry_stub */
+	*--sp = 0;			   /* r13 */
+	*--sp = 0;			   /* r14 */
+	*--sp = 0;			   /* r15 */
+	t->arch_sp = (uint64_t)sp;
+}
+
+void arch_qemu_exit(int code)
+{
+	outl(0xf4, (uint32_t)code);
+}

@@ -1,0 +1,23 @@
+/* arch/x86_64/cpu.h - arch-internal declarations shared by arch/x86_64 files. */
+#ifndef ARCH_X86_64_CPU_H
+#define ARCH_X86_64_CPU_H
+
+#include "kernel/compiler.h"
+#include "kernel/sched.h"
+
+#define GDT_KERNEL_CS 0x08
+#define GDT_KERNEL_DS 0x10
+#define GDT_TSS 0x30
+
+#define IST_DF 1
+#define IST_NMI 2
+#define IST_MC 3
+
+void idt_init(void);
+void idt_load(void);
+void idt_enable_ist(void);
+void arch_cpu_setup_tables(int cpu);
+void arch_set_kernel_stack(int cpu, uint64_t rsp0);
+void arch_print_features(void);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * arch/x86_64/trap.c - the IDT and the C side of every interrupt and
+ * exception.
+ *
+ * One IDT shared by all CPUs: 256 interrupt gates to the stubs of
+ * trap_entry.asm; #DF, NMI and #MC run on their own IST stacks. Exceptions:
+ *   1. a page fault first goes to mm (handle_page_fault), which resolves
+ *      demand faults and COW (later issues);
+ *   2. a test that armed a struct fault_catch for this vector gets the fault
+ *      recorded and resumes at its ksetjmp point (tests/ktest.h KEXPECT_FAULT);
+ *   3. anything else is a kernel bug: report vector, error code, CR2, all
+ *      registers and a backtrace, stop every CPU.
+ * Interrupts: acknowledge the LAPIC, run the handler, and on the way out let
+ * the scheduler preempt the interrupted thread if it may (sched_irq_exit).
+ * NMIs stop the CPU when another CPU panics.
+ */
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/asm.h"
+#include "arch/x86_64/apic.h"
+#include "arch/arch.h"
+#include "kernel/percpu.h"
+#include "kernel/sched.h"
+#include "kernel/smp.h"
+#include "kernel/printk.h"
+#include "kernel/panic.h"
+#include "kernel/stats.h"
+#include "kernel/ksyms.h"
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type_attr;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __packed;
+
+static struct idt_gate idt[256] __aligned(16);
+extern const uint64_t trap_stubs[256];
+
+static const char *const exception_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection",
+	"page fault", "reserved", "x87 FP error", "alignment check", "machine check",
+	"SIMD FP error", "virtualization", "control protection",
+};
+
+static void set_gate(int vec, uint64_t handler, int ist)
+{
+	struct idt_gate *g = &idt[vec];
+	g->off_lo = handler & 0xffff;
+	g->sel = GDT_KERNEL_CS;
+	g->ist = ist;
+	g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
+	g->off_mid = (handler >> 16) & 0xffff;
+	g->off_hi = handler >> 32;
+	g->zero = 0;
+}
+
+void idt_init(void)
+{
+	for (int v = 0; v < 256; v++)
+		set_gate(v, trap_stubs[v], 0);
+	idt_load();
+}
+
+/* Once the BSP has IST stacks (every AP gets its own before loading the IDT). */
+void idt_enable_ist(void)
+{
+	set_gate(EXC_DF, trap_stubs[EXC_DF], IST_DF);
+	set_gate(EXC_NMI, trap_stubs[EXC_NMI], IST_NMI);
+	set_gate(EXC_MC, trap_stubs[EXC_MC], IST_MC);
+}
+
+void idt_load(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __packed p = { sizeof(idt) - 1, (uint64_t)idt };
+	__asm__ __volatile__("lidt %0" ::"m"(p));
+}
+
+void dump_trap_frame(const struct trap_frame *f)
+{
+	printk("RIP: %#018lx  ", f->rip);
+	print_symbol(f->rip);
+	printk("\nRSP: %#018lx RFLAGS: %#010lx CS: %#lx SS: %#lx\n", f->rsp, f->rflags, f->cs, f->ss);
+	printk("RAX: %#018lx RBX: %#018lx RCX: %#018lx\n", f->rax, f->rbx, f->rcx);
+	printk("RDX: %#018lx RSI: %#018lx RDI: %#018lx\n", f->rdx, f->rsi, f->rdi);
+	printk("RBP: %#018lx R8:  %#018lx R9:  %#018lx\n", f->rbp, f->r8, f->r9);
+	printk("R10: %#018lx R11: %#018lx R12: %#018lx\n", f->r10, f->r11, f->r12);
+	printk("R13: %#018lx R14: %#018lx R15: %#018lx\n", f->r13, f->r14, f->r15);
+	printk("CR0: %#018lx CR2: %#018lx CR3: %#018lx CR4: %#018lx\n", read_cr0(), read_cr2(),
+	       read_cr3(), read_cr4());
+}
+
+static __noreturn void fatal_exception(struct trap_frame *f, uint64_t cr2)
+{
+	panic_begin();
+	struct thread *t = this_cpu()->curr;
+	printk("KERNEL PANIC on CPU %d: %s (vector %lu) error code %#lx", cpu_id(),
+	       f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector] : "exception",
+	       f->vector, f->error_code);
+	if (f->vector == EXC_PF)
+		printk(" at address %#lx (%s, %s%s)", cr2, f->error_code & PF_PROT ? "protection" : "not present",
+		       f->error_code & PF_WRITE ? "write" : "read", f->error_code & PF_INSTR ? ", fetch" : "");
+	printk("\nthread %d (%s)\n", t ? t->tid : -1, t ? t->name : "?");
+	dump_trap_frame(f);
+	printk("Backtrace:\n");
+	arch_backtrace(f->rbp, f->rip);
+	panic_end();
+}
+
+/* A test armed a catch for this vector: record it and resume the test. */
+static void try_fault_catch(struct trap_frame *f, uint64_t cr2)
+{
+	struct cpu *c = this_cpu();
+	struct thread *t = c->curr;
+	if (!t || !t->fault_catch || c->irq_depth)
+		return;
+	struct fault_catch *fc = t->fault_catch;
+	if (!(fc->vectors & (1u << f->vector)))
+		return;
+	fc->vector = (int)f->vector;
+	fc->error_code = f->error_code;
+	fc->cr2 = cr2;
+	fc->rip = f->rip;
+	t->fault_catch = NULL;
+	klongjmp(&fc->jb, 1);
+}
+
+static void handle_exception(struct trap_frame *f)
+{
+	uint64_t cr2 = f->vector == EXC_PF ? read_cr2() : 0;
+	if (f->vector == EXC_NMI) {
+		if (panic_in_progress)
+			arch_halt_forever();
+		printk("NMI on CPU %d (ignored)\n", cpu_id());
+		return;
+	}
+	if (f->vector == EXC_PF) {
+		count_event(EV_PAGE_FAULT);
+		if (handle_page_fault && (f->rflags & RFLAGS_IF) && handle_page_fault(f, cr2))
+			return;
+	}
+	if (f->vector < 32)
+		try_fault_catch(f, cr2);
+	fatal_exception(f, cr2);
+}
+
+static void handle_interrupt(struct trap_frame *f)
+{
+	struct cpu *c = this_cpu();
+	c->irq_depth++;
+	switch (f->vector) {
+	case VEC_TIMER:
+		lapic_eoi();
+		c->ticks++;
+		count_event(EV_TIMER_TICK);
+		sched_tick();
+		break;
+	case VEC_CALL_FUNCTION:
+		lapic_eoi();
+		count_event(EV_IPI_RECEIVED);
+		smp_handle_call_ipi();
+		break;
+	case VEC_RESCHEDULE:
+		lapic_eoi();
+		count_event(EV_IPI_RECEIVED);
+		break;
+	case VEC_SPURIOUS:
+		break;
+	default:
+		printk("CPU %d: unexpected interrupt vector %lu\n", cpu_id(), f->vector);
+		lapic_eoi();
+		break;
+	}
+	c->irq_depth--;
+	sched_irq_exit(f->rflags & RFLAGS_IF);
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	if (f->vector < 32)
+		handle_exception(f);
+	else
+		handle_interrupt(f);
+}
+
+static bool kernel_stack_addr(uint64_t a)
+{
+	return a >= PAGE_OFFSET && !(a & 7);
+}
+
+void arch_backtrace(uint64_t rbp, uint64_t rip)
+{
+	printk("  [<%#018lx>] ", rip);
+	print_symbol(rip);
+	printk("\n");
+	for (int depth = 0; depth < 24 && kernel_stack_addr(rbp); depth++) {
+		uint64_t ret = ((uint64_t *)rbp)[1];
+		uint64_t next = ((uint64_t *)rbp)[0];
+		if (ret < KERNEL_VIRT_BASE)
+			break;
+		printk("  [<%#018lx>] ", ret);
+		print_symbol(ret);
+		printk("\n");
+		if (next <= rbp)
+			break;
+		rbp = next;
+	}
+}
+
+void arch_dump_stack(void)
+{
+	arch_backtrace((uint64_t)__builtin_frame_address(0), (uint64_t)&arch_dump_stack);
+}

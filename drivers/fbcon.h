@@ -1,0 +1,20 @@
+/*
+ * drivers/fbcon.h - text console on the GOP framebuffer.
+ */
+#ifndef DRIVERS_FBCON_H
+#define DRIVERS_FBCON_H
+
+#include <stdint.h>
+
+/*
+ * Take over a 32 bpp linear framebuffer: clear it and register the "fb"
+ * console with printk. fb is the *virtual* address of the first pixel (the
+ * direct-map alias of boot_info.fb_base); format is an enum boot_fb_format,
+ * the masks matter only for BOOT_FB_BITMASK. Returns 0, or -22 (EINVAL) for
+ * an unsupported format or an unusable geometry, in which case nothing is
+ * touched. Calling it again re-targets the already registered console.
+ */
+int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes,
+	       uint32_t format, uint32_t rmask, uint32_t gmask, uint32_t bmask);
+
+#endif

@@ -1,0 +1,11 @@
+/* drivers/serial.h - 16550 UART console on COM1. */
+#ifndef DRIVERS_SERIAL_H
+#define DRIVERS_SERIAL_H
+
+#include "kernel/compiler.h"
+
+void serial_init(void);
+/* Non-blocking read of one received byte; -1 if none. */
+int serial_getc(void);
+
+#endif

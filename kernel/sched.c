@@ -1,0 +1,519 @@
+/*
+ * kernel/sched.c - threads, run queues, preemption, sleep and wake-up.
+ *
+ * Locks and order:
+ *   rq->lock (raw, IRQs off)   guards a run queue, its timer list, and the
+ *                              state/on_rq/cpu of threads owned by it.
+ *   waitq->lock (irqsave)      guards a wait queue; may be taken before an
+ *                              rq lock (wake_up_all -> wake_up_thread).
+ *   zombie_lock                innermost.
+ *
+ * A context switch holds the outgoing CPU's rq lock from the pick until the
+ * incoming thread runs finish_task_switch(); so a thread is never enqueued
+ * anywhere, stolen or woken while its registers are still being saved.
+ *
+ * Sleeping: set state SLEEPING (prepare_to_wait), re-check the condition,
+ * schedule(). wake_up_thread() sets RUNNING and enqueues only if the thread
+ * has left the run queue, so a wake-up between the check and schedule() just
+ * keeps the thread running. Preemption (schedule from an interrupt) never
+ * deactivates a thread, whatever its state, so it cannot lose a wake-up.
+ */
+#include "kernel/sched.h"
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/string.h"
+#include "kernel/panic.h"
+#include "kernel/stats.h"
+#include "mm/page.h"
+#include "mm/kmalloc.h"
+
+static struct thread boot_threads[NR_CPUS]; /* each CPU's start-up context, becomes its idle thread */
+static DEFINE_SPINLOCK(all_threads_lock);
+static LIST_HEAD(all_threads);
+static LIST_HEAD(zombies);
+static DEFINE_SPINLOCK(zombie_lock);
+static int next_tid = 1;
+static int nr_threads;
+
+void preempt_disable(void)
+{
+	current->preempt_count++;
+	barrier();
+}
+
+void preempt_enable_no_resched(void)
+{
+	barrier();
+	current->preempt_count--;
+}
+
+void preempt_enable(void)
+{
+	struct thread *t = current;
+	barrier();
+	if (--t->preempt_count == 0 && this_cpu()->need_resched && !irqs_disabled())
+		schedule();
+}
+
+static void rq_lock(struct runqueue *rq) { raw_spin_lock(&rq->lock); }
+static void rq_unlock(struct runqueue *rq) { raw_spin_unlock(&rq->lock); }
+
+static void enqueue(struct runqueue *rq, struct thread *t)
+{
+	list_add_tail(&t->rq_node, &rq->queue);
+	rq->nr_queued++;
+}
+
+static void dequeue(struct runqueue *rq, struct thread *t)
+{
+	list_del(&t->rq_node);
+	rq->nr_queued--;
+}
+
+/* Make `cpu` reschedule soon: a flag locally, a flag plus an IPI remotely. */
+static void resched_cpu(int cpu)
+{
+	WRITE_ONCE(cpus[cpu].need_resched, true);
+	if (cpu != cpu_id()) {
+		count_event(EV_RESCHED_IPI);
+		arch_send_ipi(cpu, VEC_RESCHEDULE);
+	}
+}
+
+/* Steal one migratable queued thread from another CPU; called with our rq locked. */
+static struct thread *steal_thread(struct cpu *me)
+{
+	for (int i = 1; i < nr_cpus; i++) {
+		struct cpu *o = &cpus[(me->id + i) % nr_cpus];
+		if (!o->online || !READ_ONCE(o->rq.nr_queued))
+			continue;
+		if (!raw_spin_trylock(&o->rq.lock))
+			continue;
+		struct thread *t, *found = NULL;
+		list_for_each_entry(t, &o->rq.queue, rq_node) {
+			if (t->pinned_cpu == CPU_ANY) {
+				found = t;
+				break;
+			}
+		}
+		if (found) {
+			dequeue(&o->rq, found);
+			found->cpu = me->id;
+			count_event(EV_THREAD_STEAL);
+		}
+		raw_spin_unlock(&o->rq.lock);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static void check_stack(struct thread *t)
+{
+	if (t->stack && *(uint64_t *)t->stack != STACK_END_MAGIC)
+		panic("kernel stack overflow in thread %d (%s)", t->tid, t->name);
+}
+
+/* Runs on the new thread right after the switch: drop the rq lock, deal with prev. */
+static void finish_task_switch(void)
+{
+	struct cpu *c = this_cpu();
+	struct thread *prev = c->prev;
+	rq_unlock(&c->rq);
+	if (prev->state == THREAD_DEAD) {
+		raw_spin_lock(&zombie_lock);
+		list_add_tail(&prev->rq_node, &zombies);
+		raw_spin_unlock(&zombie_lock);
+	} else if (c->prev_migrating) {
+		struct cpu *dst = &cpus[prev->migrate_to];
+		prev->migrate_to = -1;
+		rq_lock(&dst->rq);
+		prev->cpu = dst->id;
+		prev->on_rq = true;
+		enqueue(&dst->rq, prev);
+		rq_unlock(&dst->rq);
+		resched_cpu(dst->id);
+	}
+}
+
+/* Pick the next thread and switch to it. preempt: called from an interrupt. */
+static void __schedule(bool preempt)
+{
+	unsigned long flags = local_irq_save();
+	struct cpu *c = this_cpu();
+	struct thread *prev = c->curr, *next;
+
+	if (unlikely(prev->preempt_count != 0 && !panic_in_progress))
+		panic("scheduling while atomic: thread %d (%s) preempt_count %d", prev->tid,
+		      prev->name, prev->preempt_count);
+	check_stack(prev);
+	rq_lock(&c->rq);
+	c->need_resched = false;
+	c->prev_migrating = false;
+	if (prev != c->idle) {
+		if (prev->migrate_to >= 0 && !preempt && prev->state == THREAD_RUNNING) {
+			prev->on_rq = false; /* finish_task_switch moves it */
+			c->prev_migrating = true;
+		}
+		else if (preempt || prev->state == THREAD_RUNNING)
+			enqueue(&c->rq, prev);
+		else
+			prev->on_rq = false;
+	}
+	if (!list_empty(&c->rq.queue)) {
+		next = list_first_entry(&c->rq.queue, struct thread, rq_node);
+		dequeue(&c->rq, next);
+	} else {
+		next = steal_thread(c);
+		if (!next)
+			next = c->idle;
+	}
+	if (next == prev) {
+		rq_unlock(&c->rq);
+		local_irq_restore(flags);
+		return;
+	}
+	c->prev = prev;
+	c->curr = next;
+	count_event(EV_CONTEXT_SWITCH);
+	arch_switch_to(prev, next);
+	/* Resumed, possibly on another CPU. */
+	finish_task_switch();
+	local_irq_restore(flags);
+}
+
+void schedule(void) { __schedule(false); }
+
+void yield(void)
+{
+	__schedule(true); /* stays runnable whatever its state */
+}
+
+void sched_irq_exit(bool irqs_were_on)
+{
+	struct cpu *c = this_cpu();
+	if (c->need_resched && irqs_were_on && c->curr->preempt_count == 0)
+		__schedule(true);
+}
+
+void sched_migrate(int cpu)
+{
+	struct thread *t = current;
+	t->pinned_cpu = cpu;
+	if (cpu == CPU_ANY || cpu == cpu_id())
+		return;
+	BUG_ON(cpu < 0 || cpu >= nr_cpus || !cpus[cpu].online);
+	t->migrate_to = cpu;
+	schedule();
+}
+
+/* Lock the run queue that owns t (t->cpu may change until we hold it). */
+static struct runqueue *thread_rq_lock(struct thread *t)
+{
+	for (;;) {
+		int cpu = READ_ONCE(t->cpu);
+		rq_lock(&cpus[cpu].rq);
+		if (READ_ONCE(t->cpu) == cpu)
+			return &cpus[cpu].rq;
+		rq_unlock(&cpus[cpu].rq);
+	}
+}
+
+/* Called with t's rq locked. */
+static bool __wake_up_thread(struct runqueue *rq, struct thread *t)
+{
+	if (t->state != THREAD_SLEEPING)
+		return false;
+	t->state = THREAD_RUNNING;
+	if (!t->on_rq) {
+		t->on_rq = true;
+		enqueue(rq, t);
+		resched_cpu(t->cpu);
+	}
+	return true;
+}
+
+bool wake_up_thread(struct thread *t)
+{
+	unsigned long f = local_irq_save();
+	struct runqueue *rq = thread_rq_lock(t);
+	bool woke = __wake_up_thread(rq, t);
+	rq_unlock(rq);
+	local_irq_restore(f);
+	return woke;
+}
+
+static void timer_remove(struct thread *t)
+{
+	unsigned long f = local_irq_save();
+	struct runqueue *rq = thread_rq_lock(t);
+	if (!list_empty(&t->timer_node))
+		list_del_init(&t->timer_node);
+	rq_unlock(rq);
+	local_irq_restore(f);
+}
+
+void schedule_timeout_deadline(uint64_t deadline_ns)
+{
+	struct thread *t = current;
+	unsigned long f = local_irq_save();
+	struct runqueue *rq = thread_rq_lock(t);
+	t->wake_deadline_ns = deadline_ns;
+	struct list_head *pos;
+	list_for_each(pos, &rq->timers) {
+		if (list_entry(pos, struct thread, timer_node)->wake_deadline_ns > deadline_ns)
+			break;
+	}
+	list_add_tail(&t->timer_node, pos);
+	rq_unlock(rq);
+	local_irq_restore(f);
+	schedule();
+	timer_remove(t);
+}
+
+void sleep_ms(uint64_t ms)
+{
+	uint64_t deadline = ktime_get_ns() + ms * 1000000ull;
+	while (ktime_get_ns() < deadline) {
+		current->state = THREAD_SLEEPING;
+		schedule_timeout_deadline(deadline);
+		current->state = THREAD_RUNNING;
+	}
+}
+
+/* Timer interrupt on this CPU: expire sleepers, end the time slice. */
+void sched_tick(void)
+{
+	struct cpu *c = this_cpu();
+	uint64_t now = ktime_get_ns();
+	rq_lock(&c->rq);
+	while (!list_empty(&c->rq.timers)) {
+		struct thread *t = list_first_entry(&c->rq.timers, struct thread, timer_node);
+		if (t->wake_deadline_ns > now)
+			break;
+		list_del_init(&t->timer_node);
+		if (t->cpu == c->id)
+			__wake_up_thread(&c->rq, t);
+	}
+	if (c->rq.nr_queued > 0 && c->curr != c->idle)
+		c->need_resched = true;
+	if (c->curr == c->idle && c->rq.nr_queued > 0)
+		c->need_resched = true;
+	rq_unlock(&c->rq);
+	c->curr->runtime_ticks++;
+}
+
+static void reap_zombies(void)
+{
+	for (;;) {
+		unsigned long f = local_irq_save();
+		raw_spin_lock(&zombie_lock);
+		struct thread *t = NULL;
+		if (!list_empty(&zombies)) {
+			t = list_first_entry(&zombies, struct thread, rq_node);
+			list_del(&t->rq_node);
+		}
+		raw_spin_unlock(&zombie_lock);
+		local_irq_restore(f);
+		if (!t)
+			return;
+		spin_lock(&all_threads_lock);
+		list_del(&t->all_node);
+		nr_threads--;
+		spin_unlock(&all_threads_lock);
+		free_pages(t->stack, THREAD_STACK_ORDER);
+		kfree(t);
+	}
+}
+
+/* Each CPU's idle loop: reap, run anything runnable, otherwise halt. */
+static __noreturn void idle_loop(void)
+{
+	struct cpu *c = this_cpu();
+	for (;;) {
+		reap_zombies();
+		local_irq_disable();
+		if (!READ_ONCE(c->need_resched) && !READ_ONCE(c->rq.nr_queued))
+			arch_idle(); /* sti; hlt: a wake-up IPI cannot slip in between */
+		local_irq_enable();
+		schedule();
+	}
+}
+
+static void thread_start(void)
+{
+	finish_task_switch();
+	local_irq_enable();
+	current->fn(current->arg);
+	thread_exit();
+}
+
+__noreturn void thread_exit(void)
+{
+	local_irq_disable();
+	current->state = THREAD_DEAD;
+	schedule();
+	panic("dead thread %d rescheduled", current->tid);
+}
+
+static int pick_cpu(void)
+{
+	int best = cpu_id(), best_load = 1 << 30;
+	for_each_online_cpu(i) {
+		int load = READ_ONCE(cpus[i].rq.nr_queued) + (cpus[i].curr != cpus[i].idle);
+		if (load < best_load) {
+			best = i;
+			best_load = load;
+		}
+	}
+	return best;
+}
+
+struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
+{
+	struct thread *t = kzalloc(sizeof(*t));
+	if (!t)
+		return NULL;
+	t->stack = get_free_pages(0, THREAD_STACK_ORDER);
+	if (!t->stack) {
+		kfree(t);
+		return NULL;
+	}
+	*(uint64_t *)t->stack = STACK_END_MAGIC;
+	strlcpy(t->name, name, sizeof(t->name));
+	t->fn = fn;
+	t->arg = arg;
+	t->pinned_cpu = cpu;
+	t->migrate_to = -1;
+	t->state = THREAD_RUNNING;
+	INIT_LIST_HEAD(&t->timer_node);
+	arch_thread_init(t, thread_start);
+
+	spin_lock(&all_threads_lock);
+	t->tid = next_tid++;
+	list_add_tail(&t->all_node, &all_threads);
+	nr_threads++;
+	spin_unlock(&all_threads_lock);
+
+	if (cpu == CPU_ANY)
+		cpu = pick_cpu();
+	BUG_ON(cpu < 0 || cpu >= nr_cpus || !cpus[cpu].online);
+	unsigned long f = local_irq_save();
+	rq_lock(&cpus[cpu].rq);
+	t->cpu = cpu;
+	t->on_rq = true;
+	enqueue(&cpus[cpu].rq, t);
+	rq_unlock(&cpus[cpu].rq);
+	resched_cpu(cpu);
+	local_irq_restore(f);
+	return t;
+}
+
+int sched_thread_count(void)
+{
+	return READ_ONCE(nr_threads);
+}
+
+void sched_dump(void)
+{
+	static const char *const states[] = { "run", "sleep", "dead" };
+	spin_lock(&all_threads_lock);
+	struct thread *t;
+	list_for_each_entry(t, &all_threads, all_node)
+		printk("  %4d %-22s cpu %d %s%s ticks %lu\n", t->tid, t->name, t->cpu,
+		       states[t->state], t->pinned_cpu >= 0 ? " pinned" : "", t->runtime_ticks);
+	spin_unlock(&all_threads_lock);
+}
+
+static void rq_init(struct runqueue *rq)
+{
+	spin_lock_init(&rq->lock, "rq");
+	INIT_LIST_HEAD(&rq->queue);
+	INIT_LIST_HEAD(&rq->timers);
+	rq->nr_queued = 0;
+}
+
+/* Make the code running now on CPU `id` a thread: it becomes the idle thread. */
+void sched_init_cpu(int id)
+{
+	struct cpu *c = &cpus[id];
+	struct thread *t = &boot_threads[id];
+	rq_init(&c->rq);
+	t->tid = 0;
+	snprintf(t->name, sizeof(t->name), "idle/%d", id);
+	t->cpu = id;
+	t->pinned_cpu = id;
+	t->migrate_to = -1;
+	t->state = THREAD_RUNNING;
+	t->on_rq = true;
+	INIT_LIST_HEAD(&t->timer_node);
+	c->idle = t;
+	c->curr = t;
+}
+
+__noreturn void sched_start_cpu(void)
+{
+	local_irq_enable();
+	idle_loop();
+}
+
+/* Waitqueues and completions. */
+void waitq_init(struct waitq *wq)
+{
+	spin_lock_init(&wq->lock, "waitq");
+	INIT_LIST_HEAD(&wq->waiters);
+}
+
+void prepare_to_wait(struct waitq *wq, struct waiter *w)
+{
+	unsigned long f = spin_lock_irqsave(&wq->lock);
+	w->thread = current;
+	if (!w->node.next) /* not queued yet */
+		list_add_tail(&w->node, &wq->waiters);
+	current->state = THREAD_SLEEPING;
+	spin_unlock_irqrestore(&wq->lock, f);
+}
+
+void finish_wait(struct waitq *wq, struct waiter *w)
+{
+	current->state = THREAD_RUNNING;
+	unsigned long f = spin_lock_irqsave(&wq->lock);
+	if (w->node.next)
+		list_del(&w->node); /* leaves next == NULL */
+	spin_unlock_irqrestore(&wq->lock, f);
+}
+
+void wake_up_all(struct waitq *wq)
+{
+	unsigned long f = spin_lock_irqsave(&wq->lock);
+	struct waiter *w;
+	list_for_each_entry(w, &wq->waiters, node)
+		wake_up_thread(w->thread);
+	spin_unlock_irqrestore(&wq->lock, f);
+}
+
+void init_completion(struct completion *c)
+{
+	c->done = 0;
+	waitq_init(&c->wq);
+}
+
+void complete(struct completion *c)
+{
+	unsigned long f = spin_lock_irqsave(&c->wq.lock);
+	c->done = 1;
+	struct waiter *w;
+	list_for_each_entry(w, &c->wq.waiters, node)
+		wake_up_thread(w->thread);
+	spin_unlock_irqrestore(&c->wq.lock, f);
+}
+
+void wait_for_completion(struct completion *c)
+{
+	wait_event(c->wq, READ_ONCE(c->done));
+}
+
+bool wait_for_completion_timeout(struct completion *c, uint64_t ms)
+{
+	return wait_event_timeout(c->wq, READ_ONCE(c->done), ms);
+}

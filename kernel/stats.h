@@ -1,0 +1,40 @@
+/*
+ * kernel/stats.h - per-CPU event counters.
+ *
+ * count_event() adds to this CPU's slot with a relaxed atomic add, so a
+ * counter is exact even if the caller migrates mid-way (it then counts on
+ * the CPU it started on). event_sum() adds the slots of every CPU; tests
+ * read a counter before and after an operation and compare the difference.
+ */
+#ifndef KERNEL_STATS_H
+#define KERNEL_STATS_H
+
+#include "kernel/compiler.h"
+
+#define FOR_EACH_EVENT(X)                                                  \
+	X(EV_TIMER_TICK, "timer_ticks")                                    \
+	X(EV_CONTEXT_SWITCH, "context_switches")                           \
+	X(EV_IPI_SENT, "ipis_sent")                                        \
+	X(EV_IPI_RECEIVED, "ipis_received")                                \
+	X(EV_CALL_FUNCTION, "call_function_runs")                          \
+	X(EV_RESCHED_IPI, "resched_ipis")                                  \
+	X(EV_THREAD_STEAL, "threads_stolen")                               \
+	X(EV_PAGE_ALLOC, "pages_allocated")                                \
+	X(EV_PAGE_FREE, "pages_freed")                                     \
+	X(EV_PAGE_FAULT, "page_faults")                                    \
+	X(EV_POISON_BAD, "poison_errors")
+
+enum event {
+#define X(e, s) e,
+	FOR_EACH_EVENT(X)
+#undef X
+	NR_EVENTS
+};
+
+extern const char *const event_names[NR_EVENTS];
+void count_event(enum event e);
+void count_events(enum event e, uint64_t n);
+uint64_t event_sum(enum event e);
+uint64_t event_cpu(int cpu, enum event e);
+
+#endif

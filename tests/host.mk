@@ -1,0 +1,79 @@
+# tests/host.mk - host-side targets, included by the top-level Makefile
+# (which defines BUILD, PYTHON, SMP, MEM, FILTER, TIMEOUT, CMDLINE, QEMU_CPU).
+#
+#   make deps        check the Debian packages; install them when root
+#   make run         QEMU (q35 + OVMF), serial console on this terminal
+#   make test        host tests, then boot headless and run the in-kernel suite
+#   make image       $(BUILD)/disk.img: GPT disk with an ESP, for a USB stick
+#   make test-image  boot $(BUILD)/disk.img in QEMU until `monitor: ready`
+#   make debug       like run, but QEMU waits for gdb on :1234
+#   make host-tests  the host-side tests ($(HOST_TESTS))
+#
+# Extra knobs (besides the Makefile's): INITRD (RAM-disk image put on the ESP
+# as /initrd.img; default $(BUILD)/initrd.img if it exists), QEMU_DISPLAY
+# (run/debug: auto, none, gtk, sdl, curses), QEMU_ARGS (extra QEMU arguments),
+# IMAGE_CMDLINE (cmdline.txt of the disk image; default $(CMDLINE)).
+
+.PHONY: test-image
+
+KERNEL_ELF := $(BUILD)/kernel.elf
+LOADER_EFI := $(BUILD)/BOOTX64.EFI
+DISK_IMG := $(BUILD)/disk.img
+INITRD ?= $(wildcard $(BUILD)/initrd.img)
+QEMU_DISPLAY ?=
+QEMU_ARGS ?=
+IMAGE_CMDLINE ?= $(CMDLINE)
+IMAGE_MARKER ?= monitor: ready
+TEST_LOG = $(BUILD)/test-$(SMP)cpu.log
+
+# The kernel command line of `make test`.
+TEST_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if $(CMDLINE), $(CMDLINE))
+
+# The runner and the arguments every QEMU boot of the built kernel shares;
+# reuse them for other runs (e.g. mutants: --log and --cmdline of their own).
+RUNNER := $(PYTHON) tests/runner.py
+RUNNER_QEMU_ARGS = --smp $(SMP) --mem $(MEM) --cpu $(QEMU_CPU) \
+	$(foreach a,$(QEMU_ARGS),--qemu-arg=$(a))
+RUNNER_ARGS = --kernel $(KERNEL_ELF) --loader $(LOADER_EFI) \
+	$(if $(INITRD),--initrd $(INITRD)) $(RUNNER_QEMU_ARGS)
+
+# Host-side test commands, each one ending in ';' (they run in one shell
+# with `set -e`, in order). Extend with e.g.
+#   HOST_TESTS += $(BUILD)/host/pcid_model_test ;
+# and make host-tests depend on what they need built.
+HOST_TESTS := $(PYTHON) -m unittest tests/test_runner.py ;
+
+# Goals that need the packages: check them while the Makefile is read, so
+# nothing is built before they are there (also with make -j).
+DEPS_GOALS := deps run test test-image image debug
+ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
+$(error missing packages (see above))
+endif
+endif
+
+deps:
+	@bash tools/deps.sh
+
+host-tests:
+	@set -e; $(HOST_TESTS) true
+
+run: deps all
+	$(RUNNER) $(RUNNER_ARGS) --interactive --cmdline '$(CMDLINE)' \
+		$(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
+
+debug: deps all
+	$(RUNNER) $(RUNNER_ARGS) --gdb --cmdline '$(CMDLINE)' \
+		$(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
+
+test: deps host-tests all
+	@$(RUNNER) $(RUNNER_ARGS) --timeout $(TIMEOUT) \
+		--cmdline '$(TEST_CMDLINE)' --log $(TEST_LOG)
+
+image: deps all
+	bash tools/mkimage.sh $(DISK_IMG) $(LOADER_EFI) $(KERNEL_ELF) \
+		'$(IMAGE_CMDLINE)' $(INITRD)
+
+test-image: deps image
+	@$(RUNNER) --disk $(DISK_IMG) $(RUNNER_QEMU_ARGS) --timeout $(TIMEOUT) \
+		--expect '$(IMAGE_MARKER)' --log $(BUILD)/test-image.log

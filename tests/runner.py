@@ -1,0 +1,857 @@
+#!/usr/bin/env python3
+"""tests/runner.py - boot the kernel in QEMU and turn the boot into a verdict.
+
+Modes:
+  test (default)  headless; read the serial console line by line, keep the raw
+                  log, parse the kernel's KTAP output, print one line per case
+                  (PASS/FAIL/SKIP) and end with `N passed, N failed, N skipped`.
+                  Exit 0 iff nothing failed and the run finished.
+  --expect TEXT   headless boot check: pass as soon as a console line contains
+                  TEXT (e.g. `monitor: ready`), then kill QEMU.
+  --interactive   QEMU with the serial console on this terminal (Ctrl-A X quits,
+                  Ctrl-A C toggles the QEMU monitor).
+  --gdb           like --interactive, but QEMU waits for gdb on :1234.
+
+Each run builds its own ESP image and OVMF_VARS copy in a temporary directory,
+so several runners (e.g. one per mutant) can run side by side.
+
+  tests/runner.py --kernel build/kernel.elf --loader build/BOOTX64.EFI \\
+      --smp 4 --mem 512M --timeout 240 \\
+      --cmdline "ktest.run=1 qemu_exit=1 ktest.filter=pmm.*"
+
+A run fails when: a case prints `not ok`; a suite prints fewer results than its
+`1..N` plan; a console line contains `KERNEL PANIC` or `BUG:` (outside KTAP
+`#` diagnostics); the timeout expires; QEMU exits before `# ktest: done`; or
+the isa-debug-exit code (kernel writes 0 = pass, 1 = fail, QEMU exits with
+2*code+1) disagrees with the parsed verdict. Every such failure is one `FAIL`
+line and counts in the summary, so `failed == 0` iff the exit status is 0.
+"""
+
+import argparse
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import mkesp  # noqa: E402  (tools/mkesp.py)
+
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+DEBUG_EXIT_PORT = 0xF4
+
+PANIC_MARKER = "KERNEL PANIC"
+BUG_MARKER = "BUG:"
+PANIC_CONTEXT_LINES = 40  # lines shown after the panic line
+PANIC_GRACE_S = 15  # how long to keep reading after a panic, at most
+PANIC_IDLE_S = 3  # ... and stop once the console is quiet this long
+TAIL_LINES = 30  # log lines shown on a timeout or early exit
+DONE_GRACE_S = 20  # after `# ktest: done`, wait this long for QEMU to exit
+MAX_LINE = 64 * 1024
+
+# ---------------------------------------------------------------- KTAP parser
+
+ANSI_RE = re.compile(r"\x1b(\[[0-9;?=<>]*[ -/]*[@-~]|[@-Z\\-_])")
+CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+VERSION_RE = re.compile(r"^K?TAP version (\d+)$")
+PLAN_RE = re.compile(r"^1\.\.(\d+)\s*(?:#.*)?$")
+RESULT_RE = re.compile(
+    r"^(ok|not ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(.*?))?\s*$")
+SUBTEST_RE = re.compile(r"^# Subtest: (.+?)\s*$")
+DIAG_NAME_RE = re.compile(r"^#\s*([A-Za-z0-9_.\-]+):(?:\s|$)")
+DONE_RE = re.compile(r"^# ktest: done\s*$")
+SUMMARY_RE = re.compile(
+    r"^# ktest: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
+
+
+def shortpath(path):
+    """`path` relative to the current directory if it is below it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def clean_line(raw):
+    """A console line without ANSI escapes, control characters or CR."""
+    return CTRL_RE.sub("", ANSI_RE.sub("", raw)).rstrip()
+
+
+def panic_kind(line, in_suite=False):
+    """"panic" or "bug" if this console line is fatal, else None.
+
+    `KERNEL PANIC` always is. A `BUG:` report is fatal outside the test
+    suite (boot, after `# ktest: done`, a boot check); while the suite runs,
+    the kernel owns it: tests provoke BUG reports on purpose (KEXPECT_BUG,
+    the use-after-free and double-free detectors) and an uncaught BUG() ends
+    in a KERNEL PANIC from the #UD handler. KTAP `#` lines never count.
+    """
+    if line.lstrip().startswith("#"):
+        return None
+    if PANIC_MARKER in line:
+        return "panic"
+    if BUG_MARKER in line and not in_suite:
+        return "bug"
+    return None
+
+
+class Result:
+    def __init__(self, name, status, reason="", diags=None):
+        self.name = name  # full dotted name: suite.case
+        self.status = status  # "pass", "fail" or "skip"
+        self.reason = reason  # SKIP reason, or why a FAIL is not a case
+        self.diags = diags if diags is not None else []
+
+
+class _Node:
+    """An open KTAP block: the top level (depth 0) or a (sub)suite."""
+
+    def __init__(self, depth, name=None):
+        self.depth = depth
+        self.name = name
+        self.plan = None
+        self.nresults = 0
+        self.failed = 0  # failing results emitted for this node and below
+        self.pre_diags = []  # (case name or None, text) awaiting a result
+        self.last_fail = None  # FAIL result still collecting diagnostics
+        self.held = []  # results held until the suite name is known
+
+    def fresh(self):
+        return self.plan is None and self.nresults == 0
+
+
+class KtapParser:
+    """Streaming KTAP version 1 parser.
+
+    feed() every console line (raw, it is cleaned here); results are passed
+    to `emit(Result)` as soon as they are final (a FAIL waits for the
+    diagnostics that follow it). Lines that are not KTAP are ignored. Call
+    finish() once at the end of the stream.
+    """
+
+    def __init__(self, emit=None):
+        self.emit_cb = emit
+        self.results = []
+        self.errors = []  # run-level failures (each one FAIL line)
+        self.notes = []
+        self.started = False
+        self.done = False
+        self.kernel_summary = None  # (passed, failed, skipped) if printed
+        self.stack = []
+        self.finished = False
+
+    # counts -----------------------------------------------------------
+    def count(self, status):
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def passed(self):
+        return self.count("pass")
+
+    @property
+    def skipped(self):
+        return self.count("skip")
+
+    @property
+    def failed(self):
+        return self.count("fail") + len(self.errors)
+
+    def ok(self):
+        return self.finished and self.done and self.failed == 0
+
+    # emission ---------------------------------------------------------
+    def _emit(self, node, res):
+        if node is not None and node.depth > 0 and node.name is None:
+            node.held.append(res)
+            return
+        self.results.append(res)
+        if self.emit_cb:
+            self.emit_cb(res)
+
+    def _set_name(self, node, name):
+        node.name = name
+        held, node.held = node.held, []
+        for res in held:
+            res.name = self._path(node, res.name)
+            self._emit(node, res)
+
+    def _path(self, node, case):
+        names = [n.name or "?" for n in self.stack[1:node.depth + 1]]
+        return ".".join(names + [case]) if case else ".".join(names)
+
+    def _flush_fail(self, node):
+        if node.last_fail is not None:
+            res, node.last_fail = node.last_fail, None
+            self._emit(node, res)
+
+    def _error(self, msg):
+        self.errors.append(msg)
+
+    # structure --------------------------------------------------------
+    def _push(self, depth, name=None):
+        node = _Node(depth, name)
+        self.stack.append(node)
+        return node
+
+    def _close_incomplete(self, node, why):
+        """Pop `node` (the innermost one) that never got its result line."""
+        self._flush_fail(node)
+        if node.name is None:
+            self._set_name(node, "?")
+        name = self._path(node, "")
+        plan = "?" if node.plan is None else node.plan
+        res = Result(name, "fail", "incomplete: %d of %s results, %s" %
+                     (node.nresults, plan, why),
+                     [t for _, t in node.pre_diags])
+        self.stack.pop()
+        self._emit(None, res)
+        if self.stack:
+            self.stack[-1].failed += 1 + node.failed
+
+    def _leaf(self, node, res_case, status, reason):
+        self._flush_fail(node)
+        node.nresults += 1
+        diags = [t for n, t in node.pre_diags if n is None or n == res_case]
+        node.pre_diags = [(n, t) for n, t in node.pre_diags
+                          if n is not None and n != res_case]
+        name = self._path(node, res_case) if node.name or node.depth == 0 \
+            else res_case
+        res = Result(name, status, reason, diags)
+        if status == "fail":
+            node.failed += 1
+            node.last_fail = res
+        else:
+            self._emit(node, res)
+
+    def _close_suite(self, parent, child, name, status, reason):
+        """The parent's result line for the child block `child`."""
+        self._flush_fail(child)
+        if child.name is None:
+            self._set_name(child, name or "?")
+        path = self._path(child, "")
+        leftover = [t for _, t in child.pre_diags]
+        self.stack.pop()
+        parent.nresults += 1
+        parent.failed += child.failed
+        if child.plan is not None and child.nresults != child.plan:
+            child_res = Result(path, "fail",
+                               "plan 1..%d but %d results" %
+                               (child.plan, child.nresults), leftover)
+            parent.failed += 1
+            self._emit(None, child_res)
+        elif status == "skip" and child.nresults == 0:
+            self._emit(None, Result(path, "skip", reason))
+        elif status == "fail" and child.failed == 0:
+            parent.failed += 1
+            self._emit(None, Result(path, "fail", "suite reported not ok",
+                                    leftover))
+        elif child.plan is None and child.nresults == 0 and status != "skip":
+            parent.failed += 1
+            self._emit(None, Result(path, "fail", "suite printed no plan",
+                                    leftover))
+
+    # lines --------------------------------------------------------------
+    def feed(self, raw):
+        line = clean_line(raw)
+        if not line.strip():
+            return
+        indent = len(line) - len(line.lstrip(" "))
+        body = line.strip()
+
+        if not self.started:
+            # Firmware output may precede the first line on the same row.
+            m = re.search(r"K?TAP version (\d+)$", body)
+            if m and (indent == 0 or body == m.group(0)):
+                self.started = True
+                if m.group(1) != "1":
+                    self.notes.append("KTAP version %s (expected 1)" %
+                                      m.group(1))
+                self._push(0)
+            return
+        if self.done or indent % 4:
+            return
+        depth = indent // 4
+        top = self.stack[-1] if self.stack else None
+        if top is None:
+            if depth == 0 and VERSION_RE.match(body):
+                self._error("KTAP output started a second time")
+            return
+
+        m = VERSION_RE.match(body)
+        if m:
+            if depth == top.depth + 1:
+                self._push(depth)
+            elif depth == top.depth and depth > 0 and top.fresh() \
+                    and not top.held:
+                pass  # `# Subtest:` came first
+            elif depth == 0:
+                self._error("KTAP output started a second time "
+                            "(did the machine reset?)")
+            return
+
+        m = SUBTEST_RE.match(body)
+        if m:
+            if depth == top.depth and depth > 0 and top.fresh() \
+                    and top.name is None:
+                self._set_name(top, m.group(1))
+            elif depth == top.depth + 1:
+                self._push(depth, m.group(1))
+            return
+
+        if depth == 0:
+            if DONE_RE.match(body):
+                self._on_done()
+                return
+            m = SUMMARY_RE.match(body)
+            if m:
+                self.kernel_summary = tuple(int(x) for x in m.groups())
+                return
+
+        # Results and plans one level below an open block open it implicitly
+        # (KTAP producers may omit the header lines).
+        if depth == top.depth + 1 and (PLAN_RE.match(body) or
+                                       RESULT_RE.match(body)):
+            top = self._push(depth)
+        # A result at depth d closes any deeper blocks left open.
+        if RESULT_RE.match(body):
+            while len(self.stack) > depth + 2:
+                self._close_incomplete(self.stack[-1],
+                                       "its parent went on without it")
+            top = self.stack[-1]
+        if depth > top.depth + 1 or depth < top.depth - 1:
+            return
+
+        m = PLAN_RE.match(body)
+        if m:
+            if depth == top.depth:
+                if top.plan is not None:
+                    self.notes.append("second plan line ignored: %s" % body)
+                else:
+                    top.plan = int(m.group(1))
+            return
+
+        m = RESULT_RE.match(body)
+        if m:
+            ok, _num, name, directive = m.groups()
+            name = (name or "").strip() or "#%s" % _num
+            directive = (directive or "").strip()
+            status, reason = ("pass" if ok == "ok" else "fail"), ""
+            dm = re.match(r"(SKIP|TODO)\b\s*(.*)$", directive, re.I)
+            if dm:
+                status = "skip"
+                reason = dm.group(2).strip()
+                if dm.group(1).upper() == "TODO":
+                    reason = "TODO " + reason if reason else "TODO"
+            if depth == top.depth - 1:
+                parent = self.stack[-2]
+                self._close_suite(parent, top, name, status, reason)
+            elif depth == top.depth:
+                self._leaf(top, name, status, reason)
+            return
+
+        if body.startswith("#") and depth == top.depth:
+            dn = DIAG_NAME_RE.match(body)
+            case = dn.group(1) if dn else None
+            lf = top.last_fail
+            if lf is not None and (case is None or
+                                   lf.name.endswith("." + case) or
+                                   lf.name == case):
+                lf.diags.append(body)
+            else:
+                top.pre_diags.append((case, body))
+
+    def _on_done(self):
+        self.done = True
+        while len(self.stack) > 1:
+            self._close_incomplete(self.stack[-1], "`# ktest: done` came first")
+        root = self.stack[0] if self.stack else None
+        if root is not None:
+            self._flush_fail(root)
+            if root.plan is None:
+                self._error("no top-level plan line (1..N)")
+            elif root.nresults != root.plan:
+                self._error("top-level plan 1..%d but %d suites reported" %
+                            (root.plan, root.nresults))
+
+    def finish(self, run_error=None):
+        """End of the stream. `run_error`: why the run ended early, if so."""
+        if self.finished:
+            return
+        self.finished = True
+        while len(self.stack) > 1:
+            self._close_incomplete(self.stack[-1], run_error or "run ended")
+        if self.stack and not self.done:
+            self._flush_fail(self.stack[0])
+        if run_error:
+            self._error(run_error)
+        elif not self.started:
+            self._error("no KTAP output (`KTAP version 1` never printed)")
+        elif not self.done:
+            self._error("the run ended before `# ktest: done`")
+        if self.kernel_summary is not None:
+            kp, kf, ks = self.kernel_summary
+            if kf > 0 and self.failed == 0:
+                self._error("kernel summary reports %d failed" % kf)
+            mine = (self.passed, self.count("fail"), self.skipped)
+            if mine != (kp, kf, ks) and not run_error:
+                self.notes.append(
+                    "kernel summary says %d passed, %d failed, %d skipped; "
+                    "runner counted %d, %d, %d" % ((kp, kf, ks) + mine))
+
+
+def format_result(res):
+    """The lines printed for one result."""
+    if res.status == "pass":
+        return ["PASS %s" % res.name]
+    if res.status == "skip":
+        return ["SKIP %s (%s)" % (res.name, res.reason) if res.reason
+                else "SKIP %s" % res.name]
+    head = "FAIL %s" % res.name
+    if res.reason:
+        head += " (%s)" % res.reason
+    return [head] + ["    " + d for d in res.diags]
+
+
+def summary_line(passed, failed, skipped):
+    return "%d passed, %d failed, %d skipped" % (passed, failed, skipped)
+
+
+# ---------------------------------------------------------------- QEMU
+
+
+def _set_pdeathsig():
+    """In the child: die with the runner, so no QEMU is ever left behind."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    # Own process group: a Ctrl-C on the terminal reaches the runner, which
+    # then stops QEMU itself.
+    os.setpgid(0, 0)
+
+
+def display_args(qemu, choice):
+    """-display for interactive runs: `auto`, `none`, or a QEMU backend.
+
+    auto: a gtk (or sdl) window when there is a graphical session and QEMU
+    has the backend (Debian: qemu-system-gui), else no window.
+    """
+    if choice not in (None, "", "auto"):
+        return ["-display", choice]
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        try:
+            have = subprocess.run([qemu, "-display", "help"],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True,
+                                  timeout=30).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            have = []
+        for backend in ("gtk", "sdl"):
+            if backend in have:
+                return ["-display", backend]
+    return ["-display", "none"]
+
+
+def qemu_command(args, disk, vars_copy, mode):
+    cmd = [args.qemu,
+           "-machine", "q35",
+           "-cpu", args.cpu,
+           "-smp", str(args.smp),
+           "-m", args.mem,
+           "-accel", "tcg,thread=multi",
+           "-no-reboot",
+           "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" %
+           args.ovmf_code,
+           "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_copy,
+           "-drive", "if=none,id=esp,format=raw,file=%s%s" %
+           (disk, ",snapshot=on" if args.disk else ""),
+           "-device", "ide-hd,drive=esp,bus=ide.0,bootindex=0",
+           "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" %
+           DEBUG_EXIT_PORT,
+           "-nic", "none"]
+    if mode in ("test", "expect"):
+        cmd += ["-display", "none", "-serial", "stdio", "-monitor", "none",
+                "-parallel", "none"]
+    else:
+        cmd += display_args(args.qemu, args.display)
+        cmd += ["-serial", "mon:stdio"]
+        if mode == "gdb":
+            cmd += ["-s", "-S"]
+    cmd += args.qemu_arg
+    return cmd
+
+
+class Session:
+    """One headless QEMU run: serial lines in, raw log out."""
+
+    def __init__(self, cmd, log_path, stderr_path):
+        self.log = open(log_path, "wb")
+        self.stderr_file = open(stderr_path, "wb")
+        self.stderr_path = stderr_path
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=self.stderr_file,
+                                     preexec_fn=_set_pdeathsig)
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
+        self.buf = b""
+        self.eof = False
+        self.lines = []  # every decoded console line, for context
+        self.start = time.monotonic()
+
+    def elapsed(self):
+        return time.monotonic() - self.start
+
+    def read_lines(self, deadline):
+        """Console lines that arrive before `deadline` (monotonic time).
+
+        Returns [] at the deadline; sets self.eof when QEMU closed stdout.
+        """
+        out = []
+        while not out and not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if not self.sel.select(min(left, 1.0)):
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                self.eof = True
+                if self.buf:
+                    out.append(self.buf)
+                    self.buf = b""
+                break
+            self.log.write(chunk)
+            self.log.flush()
+            self.buf += chunk
+            while b"\n" in self.buf or len(self.buf) > MAX_LINE:
+                i = self.buf.find(b"\n")
+                i = MAX_LINE if i < 0 else i + 1
+                out.append(self.buf[:i])
+                self.buf = self.buf[i:]
+        lines = [b.decode("utf-8", "replace").rstrip("\r\n") for b in out]
+        self.lines.extend(lines)
+        return lines
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=max(timeout, 0))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self):
+        self.kill()
+        self.sel.close()
+        self.proc.stdout.close()
+        self.log.close()
+        self.stderr_file.close()
+
+    def qemu_stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def tail(self, n=TAIL_LINES):
+        return [clean_line(x) for x in self.lines[-n:]]
+
+
+def describe_exit(status):
+    if status is None:
+        return "still running"
+    if status < 0:
+        return "killed by signal %d" % -status
+    if status == 0:
+        return ("status 0: a reset or triple fault (-no-reboot turns it into "
+                "an exit) or an ACPI power-off")
+    if status % 2 == 1:
+        return "status %d: isa-debug-exit code %d" % (status, status >> 1)
+    return "status %d (QEMU error?)" % status
+
+
+class Printer:
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def __call__(self, *lines):
+        for line in lines:
+            print(line, file=self.stream)
+        self.stream.flush()
+
+    def result(self, res):
+        self(*format_result(res))
+
+    def block(self, title, lines):
+        self(title)
+        self(*["  | " + x for x in lines])
+
+
+def run_headless(args, cmd, out):
+    """Test or expect mode. Returns the exit status for the runner."""
+    log_path = args.log
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    parser = KtapParser(emit=out.result)
+    expect = args.expect
+    sess = Session(cmd, log_path, os.path.join(args.tmpdir, "qemu.stderr"))
+    deadline = sess.start + args.timeout
+    run_error = None
+    panic_ctx = None
+    panic_what = None
+    bug_lines = []  # BUG reports seen while the suite ran
+    exit_status = None
+    seen_marker = False
+    done_at = None
+    try:
+        while True:
+            now = time.monotonic()
+            if done_at is not None:
+                grace = args.exit_grace if args.qemu_exit else 1
+                limit = min(deadline, done_at + grace)
+            else:
+                limit = deadline
+            lines = sess.read_lines(limit)
+            for i, line in enumerate(lines):
+                in_suite = expect is None and parser.started and \
+                    not parser.done
+                kind = panic_kind(clean_line(line), in_suite)
+                if kind:
+                    panic_what = "kernel panic" if kind == "panic" else \
+                        "kernel BUG outside the test suite"
+                    panic_ctx = [clean_line(x) for x in lines[i:]]
+                    break
+                if BUG_MARKER in line and in_suite:
+                    bug_lines.append(clean_line(line))
+                if expect is None:
+                    parser.feed(line)
+                elif expect in line:
+                    seen_marker = True
+                    break
+            if panic_ctx or seen_marker:
+                break
+            if expect is None and parser.done and done_at is None:
+                done_at = time.monotonic()
+            if sess.eof:
+                exit_status = sess.wait(10)
+                break
+            if not lines and time.monotonic() >= limit:
+                break
+        elapsed = sess.elapsed()
+
+        if panic_ctx is not None:
+            # Keep reading the panic report (registers, backtrace).
+            pdl = min(deadline, time.monotonic() + PANIC_GRACE_S)
+            while len(panic_ctx) <= PANIC_CONTEXT_LINES and not sess.eof:
+                more = sess.read_lines(min(pdl, time.monotonic() +
+                                           PANIC_IDLE_S))
+                if not more:
+                    break
+                panic_ctx += [clean_line(x) for x in more]
+            panic_ctx = panic_ctx[:PANIC_CONTEXT_LINES + 1]
+            sess.kill()
+            run_error = "%s after %.0f s" % (panic_what, elapsed)
+        elif seen_marker:
+            sess.kill()
+        elif sess.eof:
+            if exit_status is None:
+                sess.kill()
+            if expect is not None:
+                run_error = "QEMU exited (%s) before %r was printed" % (
+                    describe_exit(exit_status), expect)
+            elif not parser.done:
+                run_error = ("QEMU exited (%s) before `# ktest: done`" %
+                             describe_exit(exit_status))
+        elif done_at is not None:
+            # `# ktest: done` seen, QEMU still running.
+            sess.kill()
+            if args.qemu_exit:
+                run_error = ("the kernel printed `# ktest: done` but did not "
+                             "exit QEMU within %d s (qemu_exit=1)" %
+                             args.exit_grace)
+        else:
+            sess.kill()
+            run_error = "timed out after %d s" % args.timeout
+    finally:
+        sess.close()
+
+    if expect is not None:
+        if seen_marker and run_error is None:
+            out("PASS boot (%r after %.0f s)" % (expect, elapsed))
+            counts = (1, 0, 0)
+        else:
+            counts = (0, 1, 0)
+    else:
+        parser.finish(run_error)
+        # Cross-check the isa-debug-exit code with the parsed verdict.
+        if run_error is None and exit_status is not None and parser.done:
+            verdict_pass = parser.failed == 0
+            if exit_status in (1, 3):
+                code_pass = exit_status == 1
+                if code_pass != verdict_pass:
+                    parser._error(
+                        "isa-debug-exit says %s (QEMU status %d) but the "
+                        "KTAP output says %s" %
+                        ("pass" if code_pass else "fail", exit_status,
+                         "pass" if verdict_pass else "fail"))
+            elif args.qemu_exit:
+                parser._error("QEMU exited with %s after `# ktest: done`, "
+                              "not through isa-debug-exit" %
+                              describe_exit(exit_status))
+        counts = (parser.passed, parser.failed, parser.skipped)
+        for note in parser.notes:
+            out("note: %s" % note)
+        for err in parser.errors:
+            if err != run_error:
+                out("FAIL: %s" % err)
+
+    if run_error is not None:
+        out("FAIL: %s" % run_error)
+        if panic_ctx is not None:
+            out.block("panic report (%d lines):" % len(panic_ctx), panic_ctx)
+        else:
+            out.block("last %d console lines:" % TAIL_LINES, sess.tail())
+        if bug_lines:
+            out.block("BUG reports during the suite (%d; tests provoke some "
+                      "on purpose):" % len(bug_lines), bug_lines[-10:])
+        err = sess.qemu_stderr()
+        if err and not panic_ctx:
+            out.block("QEMU stderr:", err.splitlines()[-TAIL_LINES:])
+    out("log: %s" % shortpath(log_path))
+    out(summary_line(*counts))
+    return 0 if counts[1] == 0 else 1
+
+
+def run_interactive(args, cmd, mode):
+    if mode == "gdb":
+        print("runner: QEMU is waiting for gdb on localhost:1234. In another "
+              "terminal:\n    gdb %s -ex 'target remote :1234'\n"
+              "runner: Ctrl-A X quits QEMU, Ctrl-A C toggles its monitor." %
+              shortpath(args.kernel), file=sys.stderr)
+    else:
+        print("runner: serial console below; Ctrl-A X quits QEMU, Ctrl-A C "
+              "toggles its monitor.", file=sys.stderr)
+    sys.stderr.flush()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.call(cmd)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="Boot the kernel in QEMU (q35 + OVMF) and report.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernel", default="build/kernel.elf")
+    ap.add_argument("--loader", default="build/BOOTX64.EFI")
+    ap.add_argument("--initrd", default=None, help="RAM-disk image")
+    ap.add_argument("--disk", default=None,
+                    help="boot this disk image (read-only snapshot) instead "
+                    "of building an ESP from --kernel/--loader")
+    ap.add_argument("--smp", type=int, default=4)
+    ap.add_argument("--mem", default="512M")
+    ap.add_argument("--cpu", default=os.environ.get("QEMU_CPU") or "max",
+                    help="QEMU -cpu model (default: max)")
+    ap.add_argument("--timeout", type=int, default=240,
+                    help="global timeout in seconds (headless modes)")
+    ap.add_argument("--cmdline", default="", help="kernel command line")
+    ap.add_argument("--log", default=None,
+                    help="raw serial log (default: build/test-<smp>cpu.log)")
+    ap.add_argument("--expect", default=None, metavar="TEXT",
+                    help="boot check: pass when a console line contains TEXT")
+    ap.add_argument("--interactive", action="store_true")
+    ap.add_argument("--gdb", action="store_true")
+    ap.add_argument("--display", default=os.environ.get("QEMU_DISPLAY", ""),
+                    help="interactive display: auto (default), none, gtk, "
+                    "sdl, curses")
+    ap.add_argument("--qemu", default=os.environ.get("QEMU") or
+                    "qemu-system-x86_64")
+    ap.add_argument("--qemu-arg", action="append", default=[],
+                    help="extra QEMU argument (repeat)")
+    ap.add_argument("--ovmf-code", default=OVMF_CODE)
+    ap.add_argument("--ovmf-vars", default=OVMF_VARS)
+    ap.add_argument("--exit-grace", type=int, default=DONE_GRACE_S,
+                    help="with qemu_exit=1: seconds to wait for QEMU to exit "
+                    "after `# ktest: done` (default %(default)s)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary directory (ESP image, VARS)")
+    ap.add_argument("--print-cmd", action="store_true",
+                    help="print the QEMU command line")
+    args = ap.parse_args(argv)
+    args.qemu_exit = bool(re.search(r"(^|\s)qemu_exit=1(\s|$)", args.cmdline))
+    if args.log is None:
+        suffix = "image" if args.expect is not None else "%dcpu" % args.smp
+        args.log = os.path.join("build", "test-%s.log" % suffix)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    mode = "gdb" if args.gdb else "interactive" if args.interactive else \
+        "expect" if args.expect is not None else "test"
+    out = Printer()
+    for f in (args.ovmf_code, args.ovmf_vars):
+        if not os.path.isfile(f):
+            out("FAIL: %s not found (install the ovmf package: "
+                "tools/deps.sh)" % f, summary_line(0, 1, 0))
+            return 1
+
+    args.tmpdir = tempfile.mkdtemp(prefix="ktest-qemu-")
+
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        if args.disk:
+            if not os.path.isfile(args.disk):
+                out("FAIL: disk image not found: %s" % args.disk,
+                    summary_line(0, 1, 0))
+                return 1
+            disk = os.path.abspath(args.disk)
+        else:
+            disk = os.path.join(args.tmpdir, "esp.img")
+            try:
+                mkesp.build_esp(disk, args.loader, args.kernel, args.cmdline,
+                                args.initrd or None)
+            except mkesp.EspError as e:
+                out("FAIL: building the ESP image: %s" % e,
+                    summary_line(0, 1, 0))
+                return 1
+        vars_copy = os.path.join(args.tmpdir, "OVMF_VARS.fd")
+        shutil.copyfile(args.ovmf_vars, vars_copy)
+        cmd = qemu_command(args, disk, vars_copy, mode)
+        if args.print_cmd:
+            print("runner: " + " ".join(cmd), file=sys.stderr)
+        if mode in ("interactive", "gdb"):
+            return run_interactive(args, cmd, mode)
+        what = "boot check, waiting for %r" % args.expect \
+            if mode == "expect" else "cmdline %r" % args.cmdline
+        out("runner: %s, %d CPUs, %s, timeout %d s, %s" %
+            (shortpath(args.disk or args.kernel), args.smp, args.mem,
+             args.timeout, what))
+        return run_headless(args, cmd, out)
+    except KeyboardInterrupt:
+        out("FAIL: interrupted", summary_line(0, 1, 0))
+        return 130
+    finally:
+        if args.keep:
+            print("runner: kept %s" % args.tmpdir, file=sys.stderr)
+        else:
+            shutil.rmtree(args.tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+/*
+ * tests/test_ktest.c - the framework itself. deliberate_failure runs only
+ * when named on the command line (ktest.filter=ktest.deliberate_failure):
+ * it shows that a failing case makes `make test` fail and names the case.
+ */
+#include "tests/ktest.h"
+
+static void deliberate_failure(struct ktest *t)
+{
+	int answer = 41;
+	KEXPECT_EQ(t, answer, 42);
+}
+
+static void expectations_count(struct ktest *t)
+{
+	struct ktest inner = { .suite = "inner", .name = "inner" };
+	KEXPECT_EQ(&inner, 1, 2); /* prints a diagnostic for the inner case */
+	KEXPECT_EQ(&inner, 3, 3);
+	KEXPECT_EQ(t, inner.failures, 1);
+}
+
+static void nothing(void *arg) { *(int *)arg = 7; }
+
+static void no_fault_returns_minus_one(struct ktest *t)
+{
+	struct fault_catch fc;
+	int x = 0;
+	KEXPECT_EQ(t, ktest_catch_fault(~0u, nothing, &x, &fc), -1);
+	KEXPECT_EQ(t, x, 7);
+	KEXPECT_EQ(t, current->fault_catch, NULL);
+}
+
+KTEST_SUITE(ktest,
+	    KTEST_CASE(expectations_count),
+	    KTEST_CASE(no_fault_returns_minus_one),
+	    KTEST_CASE_EXPLICIT(deliberate_failure));

@@ -1,0 +1,172 @@
+/*
+ * tests/test_pmm.c - the physical page allocator: allocation and freeing of
+ * every order, exact free-page accounting, poisoning of freed pages (a write
+ * after free is detected when the page is handed out again), double-free
+ * detection, zeroed allocations, and a multi-CPU stress that would expose a
+ * page handed out twice.
+ */
+#include "tests/ktest.h"
+#include "mm/page.h"
+#include "kernel/stats.h"
+#include "kernel/percpu.h"
+#include "kernel/string.h"
+
+static void alloc_free_orders(struct ktest *t)
+{
+	for (unsigned order = 0; order <= MAX_ORDER; order++) {
+		uint64_t before = nr_free_pages();
+		struct page *p = alloc_pages(0, order);
+		KASSERT_NOT_NULL(t, p);
+		KEXPECT_EQ(t, page_to_pfn(p) & ((1ul << order) - 1), 0); /* naturally aligned */
+		KEXPECT_EQ(t, page_count(p), 1);
+		KEXPECT_EQ(t, nr_free_pages(), before - (1ul << order));
+		memset(page_address(p), 0xa5, PAGE_SIZE << order);
+		__free_pages(p, order);
+		KEXPECT_EQ(t, nr_free_pages(), before);
+	}
+}
+
+static void accounting(struct ktest *t)
+{
+	enum { N = 1000 };
+	static struct page *pages[N];
+	uint64_t before = nr_free_pages(), allocs = event_sum(EV_PAGE_ALLOC);
+	for (int i = 0; i < N; i++) {
+		pages[i] = alloc_page(0);
+		KASSERT_NOT_NULL(t, pages[i]);
+	}
+	KEXPECT_EQ(t, nr_free_pages(), before - N);
+	KEXPECT_GE(t, event_sum(EV_PAGE_ALLOC) - allocs, N);
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < i + 8 && j < N; j++)
+			KEXPECT_NE(t, pages[i], pages[j]);
+	for (int i = 0; i < N; i++)
+		put_page(pages[i]);
+	KEXPECT_EQ(t, nr_free_pages(), before);
+}
+
+static void refcount_frees_at_zero(struct ktest *t)
+{
+	uint64_t before = nr_free_pages();
+	struct page *p = alloc_page(0);
+	KASSERT_NOT_NULL(t, p);
+	get_page(p);
+	KEXPECT_EQ(t, page_count(p), 2);
+	put_page(p);
+	KEXPECT_EQ(t, nr_free_pages(), before - 1); /* still held */
+	put_page(p);
+	KEXPECT_EQ(t, nr_free_pages(), before);
+	KEXPECT_FALSE(t, try_get_page(p)); /* free page: count 0, no new reference */
+}
+
+static void freed_page_is_poisoned(struct ktest *t)
+{
+	struct page *p = alloc_page(0);
+	KASSERT_NOT_NULL(t, p);
+	uint64_t *w = page_address(p);
+	w[0] = 1;
+	put_page(p);
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i] != PAGE_POISON) {
+			KEXPECT_EQ(t, w[i], PAGE_POISON);
+			break;
+		}
+}
+
+/* A write after free is reported when the page is allocated again. */
+static void write_after_free_detected(struct ktest *t)
+{
+	sched_migrate(cpu_id()); /* stay on this CPU: its page cache is LIFO */
+	preempt_disable();
+	struct page *p = alloc_page(0);
+	if (!p) {
+		preempt_enable();
+		KASSERT_NOT_NULL(t, p);
+	}
+	uint64_t *w = page_address(p);
+	uint64_t bad = event_sum(EV_POISON_BAD);
+	put_page(p);
+	w[17] = 0xdeadbeef; /* the stale write */
+	struct page *again = alloc_page(0);
+	preempt_enable();
+	KEXPECT_EQ(t, again, p);
+	KEXPECT_EQ(t, event_sum(EV_POISON_BAD) - bad, 1);
+	ktest_expected_poison_errors++;
+	put_page(again);
+}
+
+static void do_double_free(void *arg) { put_page(arg); }
+
+static void double_free_caught(struct ktest *t)
+{
+	struct page *p = alloc_page(0);
+	KASSERT_NOT_NULL(t, p);
+	put_page(p);
+	struct fault_catch fc;
+	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(6), do_double_free, p, &fc), 6);
+	KEXPECT_EQ(t, page_count(p), 0); /* state left as it was */
+}
+
+static void zeroed_allocation(struct ktest *t)
+{
+	for (int round = 0; round < 16; round++) {
+		struct page *p = alloc_pages(__GFP_ZERO, round % 3);
+		KASSERT_NOT_NULL(t, p);
+		const uint64_t *w = page_address(p);
+		for (size_t i = 0; i < (PAGE_SIZE << (round % 3)) / 8; i++)
+			if (w[i]) {
+				KEXPECT_EQ(t, w[i], 0);
+				break;
+			}
+		__free_pages(p, round % 3);
+	}
+}
+
+static struct ktest *stress_t;
+static void stress_cpu(void *arg, int cpu)
+{
+	enum { ROUNDS = 300, HELD = 32 };
+	struct page *held[HELD] = { 0 };
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (cpu + 1);
+	for (int r = 0; r < ROUNDS; r++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		int i = seed % HELD;
+		if (held[i]) {
+			uint64_t *w = page_address(held[i]);
+			if (w[0] != (uint64_t)cpu << 32 || w[511] != page_to_pfn(held[i]))
+				ktest_fail(stress_t, __FILE__, __LINE__,
+					   "page pfn %#lx changed while held by CPU %d",
+					   page_to_pfn(held[i]), cpu);
+			put_page(held[i]);
+			held[i] = NULL;
+		} else {
+			held[i] = alloc_page(0);
+			if (!held[i])
+				continue;
+			uint64_t *w = page_address(held[i]);
+			w[0] = (uint64_t)cpu << 32;
+			w[511] = page_to_pfn(held[i]);
+		}
+	}
+	for (int i = 0; i < HELD; i++)
+		if (held[i])
+			put_page(held[i]);
+}
+
+static void smp_stress(struct ktest *t)
+{
+	uint64_t before = nr_free_pages();
+	stress_t = t;
+	ktest_on_each_cpu_thread(stress_cpu, NULL);
+	KEXPECT_EQ(t, nr_free_pages(), before);
+}
+
+KTEST_SUITE(pmm,
+	    KTEST_CASE(alloc_free_orders),
+	    KTEST_CASE(accounting),
+	    KTEST_CASE(refcount_frees_at_zero),
+	    KTEST_CASE(freed_page_is_poisoned),
+	    KTEST_CASE(write_after_free_detected),
+	    KTEST_CASE(double_free_caught),
+	    KTEST_CASE(zeroed_allocation),
+	    KTEST_CASE(smp_stress));

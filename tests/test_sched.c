@@ -1,0 +1,184 @@
+/*
+ * tests/test_sched.c - kernel threads: pinned threads run where they were
+ * put, a thread migrates to every CPU on request, timer preemption shares a
+ * CPU between busy threads, completions and wait queues lose no wake-up
+ * across CPUs, unpinned threads spread over CPUs, and finished threads are
+ * reaped.
+ */
+#include "tests/ktest.h"
+#include "kernel/smp.h"
+#include "kernel/stats.h"
+#include "kernel/printk.h"
+
+static struct ktest *cur_t;
+
+static void check_on_cpu(void *arg, int cpu)
+{
+	if (cpu_id() != cpu)
+		ktest_fail(cur_t, __FILE__, __LINE__, "pinned thread for CPU %d runs on CPU %d", cpu,
+			   cpu_id());
+	yield();
+	if (cpu_id() != cpu)
+		ktest_fail(cur_t, __FILE__, __LINE__, "pinned thread moved to CPU %d", cpu_id());
+}
+
+static void pinned_threads_stay(struct ktest *t)
+{
+	cur_t = t;
+	ktest_on_each_cpu_thread(check_on_cpu, NULL);
+}
+
+static void migrate_everywhere(struct ktest *t)
+{
+	for (int round = 0; round < 2; round++) {
+		for_each_online_cpu(i) {
+			sched_migrate(i);
+			KEXPECT_EQ(t, cpu_id(), i);
+		}
+	}
+	sched_migrate(CPU_ANY);
+	KEXPECT_EQ(t, current->pinned_cpu, CPU_ANY);
+}
+
+struct spin_ctx {
+	volatile bool stop;
+	volatile uint64_t progress[2];
+	struct completion done[2];
+};
+
+static void busy(void *arg)
+{
+	struct spin_ctx *c = arg;
+	int me = current->name[5] - '0';
+	while (!c->stop)
+		c->progress[me]++;
+	complete(&c->done[me]);
+}
+
+/* Two threads that never yield share one CPU only through timer preemption. */
+static void preemption_shares_cpu(struct ktest *t)
+{
+	static struct spin_ctx c;
+	c.stop = false;
+	c.progress[0] = c.progress[1] = 0;
+	init_completion(&c.done[0]);
+	init_completion(&c.done[1]);
+	int cpu = nr_cpus_online > 1 && cpu_id() == 0 ? 1 : 0;
+	uint64_t switches = event_sum(EV_CONTEXT_SWITCH);
+	thread_create("busy-0", busy, &c, cpu);
+	thread_create("busy-1", busy, &c, cpu);
+	uint64_t deadline = ktime_get_ns() + 2000000000ull;
+	while ((c.progress[0] < 1000 || c.progress[1] < 1000) && ktime_get_ns() < deadline)
+		sleep_ms(20);
+	c.stop = true;
+	wait_for_completion(&c.done[0]);
+	wait_for_completion(&c.done[1]);
+	KEXPECT_GE(t, c.progress[0], 1000);
+	KEXPECT_GE(t, c.progress[1], 1000);
+	KEXPECT_GT(t, event_sum(EV_CONTEXT_SWITCH), switches);
+}
+
+struct pingpong {
+	struct waitq wq;
+	volatile int turn;
+	int rounds;
+};
+
+static void ponger(void *arg)
+{
+	struct pingpong *p = arg;
+	for (int i = 0; i < p->rounds; i++) {
+		wait_event(p->wq, p->turn == 1);
+		p->turn = 0;
+		wake_up_all(&p->wq);
+	}
+}
+
+/* Strict alternation across two CPUs: any lost wake-up hangs (and times out). */
+static void wakeups_not_lost(struct ktest *t)
+{
+	static struct pingpong p;
+	waitq_init(&p.wq);
+	p.turn = 0;
+	p.rounds = 2000;
+	int other = nr_cpus_online > 1 ? (cpu_id() + 1) % nr_cpus : cpu_id();
+	while (!cpus[other].online)
+		other = (other + 1) % nr_cpus;
+	thread_create("ponger", ponger, &p, other);
+	for (int i = 0; i < p.rounds; i++) {
+		p.turn = 1;
+		wake_up_all(&p.wq);
+		bool ok = wait_event_timeout(p.wq, p.turn == 0, 5000);
+		KASSERT_TRUE(t, ok);
+	}
+}
+
+static void completion_timeout(struct ktest *t)
+{
+	struct completion c;
+	init_completion(&c);
+	uint64_t t0 = ktime_get_ns();
+	KEXPECT_FALSE(t, wait_for_completion_timeout(&c, 30));
+	KEXPECT_GE(t, ktime_get_ns() - t0, 30000000ull);
+	complete(&c);
+	KEXPECT_TRUE(t, wait_for_completion_timeout(&c, 30));
+}
+
+struct spread {
+	volatile uint64_t seen_mask;
+	struct completion done[16];
+};
+
+static void spread_worker(void *arg)
+{
+	struct spread *s = arg;
+	int idx = current->name[7] - 'a';
+	uint64_t until = ktime_get_ns() + 50000000ull;
+	while (ktime_get_ns() < until)
+		__atomic_fetch_or(&s->seen_mask, 1ull << cpu_id(), __ATOMIC_SEQ_CST);
+	complete(&s->done[idx]);
+}
+
+static void unpinned_threads_spread(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	static struct spread s;
+	s.seen_mask = 0;
+	int n = MIN(16, 2 * nr_cpus_online);
+	char name[16];
+	for (int i = 0; i < n; i++) {
+		init_completion(&s.done[i]);
+		snprintf(name, sizeof(name), "spread-%c", 'a' + i);
+		thread_create(name, spread_worker, &s, CPU_ANY);
+	}
+	for (int i = 0; i < n; i++)
+		wait_for_completion(&s.done[i]);
+	KEXPECT_GE(t, hweight64(s.seen_mask), 2);
+}
+
+static void nothing(void *arg) { complete(arg); }
+
+static void threads_are_reaped(struct ktest *t)
+{
+	int before = sched_thread_count();
+	struct completion c[8];
+	for (int i = 0; i < 8; i++) {
+		init_completion(&c[i]);
+		KASSERT_NOT_NULL(t, thread_create("short", nothing, &c[i], CPU_ANY));
+	}
+	for (int i = 0; i < 8; i++)
+		wait_for_completion(&c[i]);
+	for (int i = 0; i < 100 && sched_thread_count() > before; i++)
+		sleep_ms(10);
+	KEXPECT_EQ(t, sched_thread_count(), before);
+}
+
+KTEST_SUITE(sched,
+	    KTEST_CASE(pinned_threads_stay),
+	    KTEST_CASE(migrate_everywhere),
+	    KTEST_CASE(preemption_shares_cpu),
+	    KTEST_CASE(wakeups_not_lost),
+	    KTEST_CASE(completion_timeout),
+	    KTEST_CASE(unpinned_threads_spread),
+	    KTEST_CASE(threads_are_reaped));
