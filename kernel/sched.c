@@ -4,6 +4,10 @@
  * Locks and order:
  *   rq->lock (raw, IRQs off)   guards a run queue, its timer list, and the
  *                              state/on_rq/cpu of threads owned by it.
+ *
+ * A thread's timer (sleep with a deadline) is linked on its own CPU's rq
+ * only while it sleeps; waking unlinks it, and a sleeper is never stolen by
+ * another CPU, so the timer is always on the list of the rq that owns it.
  *   waitq->lock (irqsave)      guards a wait queue; may be taken before an
  *                              rq lock (wake_up_all -> wake_up_thread).
  *   zombie_lock                innermost.
@@ -35,6 +39,8 @@ static DEFINE_SPINLOCK(zombie_lock);
 static int next_tid = 1;
 static int nr_threads;
 
+static void __schedule(bool preempt);
+
 void preempt_disable(void)
 {
 	current->preempt_count++;
@@ -47,12 +53,14 @@ void preempt_enable_no_resched(void)
 	current->preempt_count--;
 }
 
+/* A preemption point: like an interrupt, it never puts a sleeper to sleep
+ * (the thread may be between prepare_to_wait and its condition check). */
 void preempt_enable(void)
 {
 	struct thread *t = current;
 	barrier();
 	if (--t->preempt_count == 0 && this_cpu()->need_resched && !irqs_disabled())
-		schedule();
+		__schedule(true);
 }
 
 static void rq_lock(struct runqueue *rq) { raw_spin_lock(&rq->lock); }
@@ -91,7 +99,8 @@ static struct thread *steal_thread(struct cpu *me)
 			continue;
 		struct thread *t, *found = NULL;
 		list_for_each_entry(t, &o->rq.queue, rq_node) {
-			if (t->pinned_cpu == CPU_ANY) {
+			/* Not a preempted sleeper: its timer is on o's list. */
+			if (t->pinned_cpu == CPU_ANY && t->state == THREAD_RUNNING) {
 				found = t;
 				break;
 			}
@@ -225,6 +234,8 @@ static bool __wake_up_thread(struct runqueue *rq, struct thread *t)
 	if (t->state != THREAD_SLEEPING)
 		return false;
 	t->state = THREAD_RUNNING;
+	if (!list_empty(&t->timer_node))
+		list_del_init(&t->timer_node); /* a running thread has no timer queued */
 	if (!t->on_rq) {
 		t->on_rq = true;
 		enqueue(rq, t);
@@ -258,13 +269,15 @@ void schedule_timeout_deadline(uint64_t deadline_ns)
 	struct thread *t = current;
 	unsigned long f = local_irq_save();
 	struct runqueue *rq = thread_rq_lock(t);
-	t->wake_deadline_ns = deadline_ns;
-	struct list_head *pos;
-	list_for_each(pos, &rq->timers) {
-		if (list_entry(pos, struct thread, timer_node)->wake_deadline_ns > deadline_ns)
-			break;
+	if (t->state == THREAD_SLEEPING) { /* not woken already */
+		t->wake_deadline_ns = deadline_ns;
+		struct list_head *pos;
+		list_for_each(pos, &rq->timers) {
+			if (list_entry(pos, struct thread, timer_node)->wake_deadline_ns > deadline_ns)
+				break;
+		}
+		list_add_tail(&t->timer_node, pos);
 	}
-	list_add_tail(&t->timer_node, pos);
 	rq_unlock(rq);
 	local_irq_restore(f);
 	schedule();
@@ -291,9 +304,7 @@ void sched_tick(void)
 		struct thread *t = list_first_entry(&c->rq.timers, struct thread, timer_node);
 		if (t->wake_deadline_ns > now)
 			break;
-		list_del_init(&t->timer_node);
-		if (t->cpu == c->id)
-			__wake_up_thread(&c->rq, t);
+		__wake_up_thread(&c->rq, t); /* unlinks the timer */
 	}
 	if (c->rq.nr_queued > 0 && c->curr != c->idle)
 		c->need_resched = true;

@@ -41,7 +41,7 @@ RUNNER_ARGS = --kernel $(KERNEL_ELF) --loader $(LOADER_EFI) \
 # with `set -e`, in order). Extend with e.g.
 #   HOST_TESTS += $(BUILD)/host/pcid_model_test ;
 # and make host-tests depend on what they need built.
-HOST_TESTS := $(PYTHON) -m unittest tests/test_runner.py ;
+HOST_TESTS := PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest tests/test_runner.py ;
 
 # Goals that need the packages: check them while the Makefile is read, so
 # nothing is built before they are there (also with make -j).
@@ -58,13 +58,13 @@ deps:
 host-tests:
 	@set -e; $(HOST_TESTS) true
 
+RUNNER_DISPLAY = $(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
+
 run: deps all
-	$(RUNNER) $(RUNNER_ARGS) --interactive --cmdline '$(CMDLINE)' \
-		$(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
+	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --interactive --cmdline '$(CMDLINE)'
 
 debug: deps all
-	$(RUNNER) $(RUNNER_ARGS) --gdb --cmdline '$(CMDLINE)' \
-		$(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
+	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --gdb --cmdline '$(CMDLINE)'
 
 test: deps host-tests all
 	@$(RUNNER) $(RUNNER_ARGS) --timeout $(TIMEOUT) \

@@ -192,6 +192,7 @@ static int run_case(const struct ktest_suite *s, const struct ktest_case *c, int
 	if (!wait_for_completion_timeout(&r.done, timeout_ms)) {
 		printk("    # %s: timed out after %lu s\n", c->name, timeout_ms / 1000);
 		base_threads++; /* abandoned: it may never finish */
+		sched_dump();
 		printk("    not ok %d %s\n", n, c->name);
 		tot->failed++;
 		return 1;

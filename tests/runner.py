@@ -41,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import mkesp  # noqa: E402  (tools/mkesp.py)
 
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -189,7 +190,8 @@ class KtapParser:
             res, node.last_fail = node.last_fail, None
             self._emit(node, res)
 
-    def _error(self, msg):
+    def add_error(self, msg):
+        """A run-level failure: printed as `FAIL: msg`, counted as failed."""
         self.errors.append(msg)
 
     # structure --------------------------------------------------------
@@ -279,7 +281,7 @@ class KtapParser:
         top = self.stack[-1] if self.stack else None
         if top is None:
             if depth == 0 and VERSION_RE.match(body):
-                self._error("KTAP output started a second time")
+                self.add_error("KTAP output started a second time")
             return
 
         m = VERSION_RE.match(body)
@@ -290,7 +292,7 @@ class KtapParser:
                     and not top.held:
                 pass  # `# Subtest:` came first
             elif depth == 0:
-                self._error("KTAP output started a second time "
+                self.add_error("KTAP output started a second time "
                             "(did the machine reset?)")
             return
 
@@ -373,9 +375,9 @@ class KtapParser:
         if root is not None:
             self._flush_fail(root)
             if root.plan is None:
-                self._error("no top-level plan line (1..N)")
+                self.add_error("no top-level plan line (1..N)")
             elif root.nresults != root.plan:
-                self._error("top-level plan 1..%d but %d suites reported" %
+                self.add_error("top-level plan 1..%d but %d suites reported" %
                             (root.plan, root.nresults))
 
     def finish(self, run_error=None):
@@ -388,15 +390,15 @@ class KtapParser:
         if self.stack and not self.done:
             self._flush_fail(self.stack[0])
         if run_error:
-            self._error(run_error)
+            self.add_error(run_error)
         elif not self.started:
-            self._error("no KTAP output (`KTAP version 1` never printed)")
+            self.add_error("no KTAP output (`KTAP version 1` never printed)")
         elif not self.done:
-            self._error("the run ended before `# ktest: done`")
+            self.add_error("the run ended before `# ktest: done`")
         if self.kernel_summary is not None:
             kp, kf, ks = self.kernel_summary
             if kf > 0 and self.failed == 0:
-                self._error("kernel summary reports %d failed" % kf)
+                self.add_error("kernel summary reports %d failed" % kf)
             mine = (self.passed, self.count("fail"), self.skipped)
             if mine != (kp, kf, ks) and not run_error:
                 self.notes.append(
@@ -616,7 +618,6 @@ def run_headless(args, cmd, out):
     done_at = None
     try:
         while True:
-            now = time.monotonic()
             if done_at is not None:
                 grace = args.exit_grace if args.qemu_exit else 1
                 limit = min(deadline, done_at + grace)
@@ -700,13 +701,13 @@ def run_headless(args, cmd, out):
             if exit_status in (1, 3):
                 code_pass = exit_status == 1
                 if code_pass != verdict_pass:
-                    parser._error(
+                    parser.add_error(
                         "isa-debug-exit says %s (QEMU status %d) but the "
                         "KTAP output says %s" %
                         ("pass" if code_pass else "fail", exit_status,
                          "pass" if verdict_pass else "fail"))
             elif args.qemu_exit:
-                parser._error("QEMU exited with %s after `# ktest: done`, "
+                parser.add_error("QEMU exited with %s after `# ktest: done`, "
                               "not through isa-debug-exit" %
                               describe_exit(exit_status))
         counts = (parser.passed, parser.failed, parser.skipped)
@@ -731,6 +732,33 @@ def run_headless(args, cmd, out):
     out("log: %s" % shortpath(log_path))
     out(summary_line(*counts))
     return 0 if counts[1] == 0 else 1
+
+
+def replay(path, out):
+    """--parse: the verdict of a saved console log, without QEMU."""
+    parser = KtapParser(emit=out.result)
+    with open(path, "rb") as f:
+        data = f.read().decode("utf-8", "replace")
+    lines = data.splitlines()
+    run_error = None
+    for i, line in enumerate(lines):
+        kind = panic_kind(clean_line(line), parser.started and not parser.done)
+        if kind:
+            run_error = "kernel panic" if kind == "panic" else \
+                "kernel BUG outside the test suite"
+            out.block("%s report:" % run_error, [
+                clean_line(x) for x in lines[i:i + PANIC_CONTEXT_LINES + 1]])
+            break
+        parser.feed(line)
+    if run_error is None and not parser.done:
+        run_error = "the log ends before `# ktest: done`"
+    parser.finish(run_error)
+    for note in parser.notes:
+        out("note: %s" % note)
+    for err in parser.errors:
+        out("FAIL: %s" % err)
+    out(summary_line(parser.passed, parser.failed, parser.skipped))
+    return 0 if parser.failed == 0 else 1
 
 
 def run_interactive(args, cmd, mode):
@@ -771,6 +799,8 @@ def parse_args(argv):
                     help="raw serial log (default: build/test-<smp>cpu.log)")
     ap.add_argument("--expect", default=None, metavar="TEXT",
                     help="boot check: pass when a console line contains TEXT")
+    ap.add_argument("--parse", default=None, metavar="LOG",
+                    help="no QEMU: print the verdict of a saved console log")
     ap.add_argument("--interactive", action="store_true")
     ap.add_argument("--gdb", action="store_true")
     ap.add_argument("--display", default=os.environ.get("QEMU_DISPLAY", ""),
@@ -802,6 +832,8 @@ def main(argv=None):
     mode = "gdb" if args.gdb else "interactive" if args.interactive else \
         "expect" if args.expect is not None else "test"
     out = Printer()
+    if args.parse:
+        return replay(args.parse, out)
     for f in (args.ovmf_code, args.ovmf_vars):
         if not os.path.isfile(f):
             out("FAIL: %s not found (install the ovmf package: "

@@ -12,12 +12,12 @@ import stat
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import runner  # noqa: E402
 
 PASS_LOG = """\
@@ -372,10 +372,10 @@ class EndToEndTest(unittest.TestCase):
 
     def test_hang(self):
         text = "\n".join(lines(PASS_LOG)[:10]) + "\n"
-        rc, out = self.run_runner(text, sleep=60, timeout=3)
+        rc, out = self.run_runner(text, sleep=60, timeout=2)
         self.assertEqual(rc, 1, out)
         self.assertLess(self.elapsed, 20)
-        self.assertIn("FAIL: timed out after 3 s", out)
+        self.assertIn("FAIL: timed out after 2 s", out)
         self.assertIn("last 30 console lines:", out)
         self.assertIn("  |     ok 1 alloc_free", out)
         self.assertIn("FAIL pmm (incomplete: 1 of 2 results", out)
@@ -442,6 +442,23 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("not found", out)
         self.assertEqual(out.splitlines()[-1], "0 passed, 1 failed, 0 skipped")
+
+    def test_parse_saved_log(self):
+        path = os.path.join(self.tmp, "saved.log")
+        for text, rc_want, last in ((PASS_LOG, 0, "4 passed, 0 failed, "
+                                     "1 skipped"),
+                                    (FAIL_LOG, 1, "2 passed, 2 failed, "
+                                     "1 skipped"),
+                                    (PANIC_LOG, 1, "1 passed, 2 failed, "
+                                     "0 skipped")):
+            with open(path, "w") as f:
+                f.write(text)
+            proc = subprocess.run([sys.executable,
+                                   os.path.join(HERE, "runner.py"),
+                                   "--parse", path], stdout=subprocess.PIPE,
+                                  text=True)
+            self.assertEqual(proc.returncode, rc_want, proc.stdout)
+            self.assertEqual(proc.stdout.splitlines()[-1], last)
 
     def qemu_alive(self):
         pid = [int(x[4:]) for x in self.qemu_args() if x.startswith("pid=")][0]

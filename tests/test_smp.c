@@ -80,7 +80,7 @@ static void async_calls_acknowledged(struct ktest *t)
 
 static DEFINE_SPINLOCK(counter_lock);
 static uint64_t counter; /* plain: only the lock protects it */
-enum { INCREMENTS = 20000 };
+enum { INCREMENTS = 2000 };
 
 static void contend(void *arg, int cpu)
 {

@@ -696,6 +696,8 @@ static void madt_walk(const struct acpi_madt *m)
 	}
 }
 
+static const char *plural(uint32_t n) { return n == 1 ? "" : "s"; }
+
 /* " 0 1 2 3" for the CPUs of cpus[] (with skip reason `why`, 0 = all). */
 static void format_ids(char *buf, size_t size, const struct acpi_cpu *cpus, uint32_t n, int why)
 {
@@ -727,7 +729,7 @@ static void madt_log_skipped(void)
 		{ ACPI_SKIP_DISABLED, "disabled by firmware" },
 		{ ACPI_SKIP_OC_UNDEFINED, "online-capable bit set but ACPI < 6.3, treated as disabled" },
 		{ ACPI_SKIP_DUPLICATE, "duplicate APIC id" },
-		{ ACPI_SKIP_TABLE_FULL, "over the CPU limit " },
+		{ ACPI_SKIP_TABLE_FULL, "over the CPU limit" },
 	};
 	uint32_t shown = MIN(acpi.nr_skipped, (uint32_t)ACPI_MAX_SKIPPED);
 	char ids[160];
@@ -741,10 +743,11 @@ static void madt_log_skipped(void)
 			continue;
 		format_ids(ids, sizeof(ids), acpi.skipped, shown, reasons[r].why);
 		if (reasons[r].why == ACPI_SKIP_TABLE_FULL)
-			pr_warn("ACPI: MADT: %u CPUs ignored, over the limit of %u (APIC ids%s)\n", count,
-				ACPI_MAX_CPUS, ids);
+			pr_warn("ACPI: MADT: %u CPU%s ignored, over the limit of %u (APIC ids%s)\n", count,
+				plural(count), ACPI_MAX_CPUS, ids);
 		else
-			pr_info("ACPI: MADT: skipped %u CPUs, %s (APIC ids%s)\n", count, reasons[r].what, ids);
+			pr_info("ACPI: MADT: skipped %u CPU%s, %s (APIC ids%s)\n", count, plural(count),
+				reasons[r].what, ids);
 	}
 	if (acpi.nr_skipped > shown)
 		pr_info("ACPI: MADT: %u more CPU entries skipped, not listed\n", acpi.nr_skipped - shown);
@@ -758,11 +761,11 @@ static void madt_log(void)
 	for (uint32_t i = 0; i < acpi.nr_cpus; i++)
 		online_capable += !(acpi.cpus[i].flags & ACPI_CPU_ENABLED);
 	format_ids(ids, sizeof(ids), acpi.cpus, acpi.nr_cpus, 0);
-	pr_info("ACPI: MADT: %u CPUs (APIC ids%s), %u disabled, LAPIC at 0x%lx, %u IOAPIC%s\n",
-		acpi.nr_cpus, ids, acpi.nr_disabled, acpi.lapic_phys, acpi.nr_ioapics,
-		acpi.nr_ioapics == 1 ? "" : "s");
+	pr_info("ACPI: MADT: %u CPU%s (APIC ids%s), %u disabled, LAPIC at 0x%lx, %u IOAPIC%s\n",
+		acpi.nr_cpus, plural(acpi.nr_cpus), acpi.nr_cpus ? ids : " none", acpi.nr_disabled,
+		acpi.lapic_phys, acpi.nr_ioapics, plural(acpi.nr_ioapics));
 	if (online_capable)
-		pr_info("ACPI: MADT: %u of these CPUs are online-capable, not enabled at boot\n",
+		pr_info("ACPI: MADT: %u of these CPUs online-capable, not enabled at boot\n",
 			online_capable);
 	madt_log_skipped();
 }

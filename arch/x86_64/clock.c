@@ -382,6 +382,5 @@ void udelay(uint64_t us)
 
 void mdelay(uint64_t ms)
 {
-	while (ms--)
-		udelay(1000);
+	udelay(ms * 1000);
 }

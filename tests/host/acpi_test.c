@@ -647,6 +647,7 @@ static void test_malformed_entries(void)
 	CHECK(acpi.madt_truncated);
 	CHECK_EQ(acpi.nr_cpus, 2);
 	CHECK_LOG("ERROR: ACPI: MADT: malformed entry at offset 60 (type 0, length 0, 10 bytes left)");
+	CHECK_LOG("ACPI: MADT: 2 CPUs (APIC ids 0 1), 0 disabled, LAPIC at 0xfee00000, 0 IOAPICs\n");
 
 	reset("unknown type with length 0 stops the walk too");
 	madt_begin(&t, 5);
@@ -659,10 +660,14 @@ static void test_malformed_entries(void)
 	reset("unknown type with length 1");
 	madt_begin(&t, 5);
 	e_lapic(&t, 0, 0, 1);
-	u8(&t, 0x20), u8(&t, 1), u8(&t, 0);
+	/* Read with a 1-byte step, the next bytes would be a valid IOAPIC. */
+	u8(&t, 0x20), u8(&t, 1), u8(&t, 12);
+	for (int i = 0; i < 10; i++)
+		u8(&t, 0);
 	CHECK_EQ(run_madt(&t), 0);
 	CHECK(acpi.madt_truncated);
 	CHECK_EQ(acpi.nr_cpus, 1);
+	CHECK_EQ(acpi.nr_ioapics, 0);
 
 	reset("entry running past the end of the table");
 	madt_begin(&t, 5);
@@ -717,6 +722,7 @@ static void test_malformed_entries(void)
 	madt_begin(&t, 5);
 	e_ioapic(&t, 0, 0xfec00000, 0);
 	CHECK_EQ(run_madt(&t), -2);
+	CHECK_LOG("ACPI: MADT: 0 CPUs (APIC ids none)");
 	CHECK_LOG("MADT lists no usable CPU");
 }
 
@@ -755,7 +761,7 @@ static void test_x2apic_and_override(void)
 	CHECK_EQ(acpi.lapic_nmis[0].lint, 0);
 	CHECK_EQ(acpi.lapic_nmis[1].uid, 1);
 	CHECK_LOG("4 CPUs (APIC ids 0 1 256 305419896), 0 disabled, LAPIC at 0x1fee00000");
-	CHECK_LOG("skipped 1 CPUs, duplicate APIC id (APIC ids 1)");
+	CHECK_LOG("skipped 1 CPU, duplicate APIC id (APIC ids 1)");
 	CHECK_LOG("NMI on LINT7 ignored");
 	CHECK_EQ(acpi_cpu_index(0x12345678), 3);
 }
@@ -787,7 +793,7 @@ static void test_disabled_cpus(void)
 	CHECK_EQ(acpi.skipped[1].apic_id, 0x200);
 	CHECK(acpi.skipped[1].x2apic_entry);
 	CHECK_LOG("ACPI: MADT: 4 CPUs (APIC ids 0 2 3 513), 2 disabled");
-	CHECK_LOG("2 of these CPUs are online-capable");
+	CHECK_LOG("2 of these CPUs online-capable");
 	CHECK_LOG("skipped 2 CPUs, disabled by firmware (APIC ids 1 512)");
 
 	reset("online-capable bit with ACPI 6.2 FADT is a reserved bit");
@@ -804,6 +810,7 @@ static void test_disabled_cpus(void)
 	CHECK_EQ(acpi.nr_cpus, 1);
 	CHECK_EQ(acpi.nr_disabled, 1);
 	CHECK_EQ(acpi.skipped[0].skip, ACPI_SKIP_OC_UNDEFINED);
+	CHECK_LOG("ACPI: MADT: 1 CPU (APIC ids 0), 1 disabled");
 	CHECK_LOG("online-capable bit set but ACPI < 6.3");
 
 	reset("no FADT: MADT revision 5 decides, 45 (6.2 errata B) does not count");
