@@ -74,10 +74,19 @@ static void catch_is_selective_and_restores(struct ktest *t)
 	KEXPECT_EQ(t, current->preempt_count, 0);
 }
 
+/* Explicit only: shows the panic report (vector, CR2, registers, symbolized
+ * backtrace) and that the runner fails on a panic. */
+static void unexpected_fault_panics(struct ktest *t)
+{
+	touch((void *)(VMALLOC_END - PAGE_SIZE));
+	KEXPECT_TRUE(t, false); /* not reached */
+}
+
 KTEST_SUITE(exceptions,
 	    KTEST_CASE(page_fault_reported),
 	    KTEST_CASE(general_protection_reported),
 	    KTEST_CASE(bug_is_invalid_opcode),
 	    KTEST_CASE(divide_error_reported),
 	    KTEST_CASE(breakpoint_reported),
-	    KTEST_CASE(catch_is_selective_and_restores));
+	    KTEST_CASE(catch_is_selective_and_restores),
+	    KTEST_CASE_EXPLICIT(unexpected_fault_panics));

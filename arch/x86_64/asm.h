@@ -74,6 +74,8 @@ static inline void clac(void) { __asm__ __volatile__(".byte 0x0f,0x01,0xca" ::: 
 #define EFER_NXE (1u << 11)
 
 #define CR0_WP (1ul << 16)
+#define CR0_NW (1ul << 29)
+#define CR0_CD (1ul << 30)
 #define CR4_PSE (1ul << 4)
 #define CR4_PAE (1ul << 5)
 #define CR4_PGE (1ul << 7)

@@ -98,7 +98,8 @@ static void setup_control_regs(void)
 	struct cpu_features *f = &boot_cpu_features;
 	if (f->nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
-	write_cr0(read_cr0() | CR0_WP);
+	/* An AP comes out of reset with caching disabled (CD, NW): enable it. */
+	write_cr0((read_cr0() | CR0_WP) & ~(CR0_CD | CR0_NW));
 	uint64_t cr4 = read_cr4();
 	if (f->pge)
 		cr4 |= CR4_PGE;

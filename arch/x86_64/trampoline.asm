@@ -81,6 +81,7 @@ pm32:
 	xor edx, edx
 	wrmsr
 	mov eax, cr0
+	and eax, 0x9fffffff   ; clear CD and NW: caches on
 	or eax, 0x80010001    ; PG | WP | PE
 	mov cr0, eax
 	jmp far [ebx + lm_far]
