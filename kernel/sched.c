@@ -330,10 +330,11 @@ static void reap_zombies(void)
 			return;
 		spin_lock(&all_threads_lock);
 		list_del(&t->all_node);
-		nr_threads--;
 		spin_unlock(&all_threads_lock);
 		free_pages(t->stack, THREAD_STACK_ORDER);
 		kfree(t);
+		/* Counted down only once freed: "no threads left" means "all memory back". */
+		__atomic_sub_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -403,7 +404,7 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 	spin_lock(&all_threads_lock);
 	t->tid = next_tid++;
 	list_add_tail(&t->all_node, &all_threads);
-	nr_threads++;
+	__atomic_add_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
 	spin_unlock(&all_threads_lock);
 
 	if (cpu == CPU_ANY)
