@@ -9,6 +9,9 @@
 #include "kernel/compiler.h"
 #include "arch/x86_64/arch_impl.h"
 #include "arch/x86_64/memlayout.h"
+#include "arch/x86_64/pgtable.h"
+#include "arch/x86_64/tlb.h"
+#include "arch/x86_64/uaccess.h"
 
 /* Interrupt control (implemented inline in arch_impl.h):
  *   local_irq_disable(), local_irq_enable(), local_irq_save() -> flags,

@@ -20,6 +20,7 @@
 #include "mm/page.h"
 #include "mm/kmalloc.h"
 #include "mm/vmalloc.h"
+#include "mm/mm.h"
 #include "drivers/serial.h"
 #include "drivers/fbcon.h"
 #include "arch/arch.h"
@@ -119,6 +120,8 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	pmm_init(bi);
 	paging_init(bi);
 	pmm_free_boot_regions(bi, BOOT_MEM_BOOT_PT);
+	mm_init_kernel();
+	tlb_init_cpu(0);
 	arch_cpu_setup_tables(0);
 	setup_framebuffer(bi);
 

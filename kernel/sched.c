@@ -30,6 +30,7 @@
 #include "kernel/stats.h"
 #include "mm/page.h"
 #include "mm/kmalloc.h"
+#include "mm/mm.h"
 
 static struct thread boot_threads[NR_CPUS]; /* each CPU's start-up context, becomes its idle thread */
 static DEFINE_SPINLOCK(all_threads_lock);
@@ -184,6 +185,10 @@ static void __schedule(bool preempt)
 	}
 	c->prev = prev;
 	c->curr = next;
+	if (next->mm)
+		switch_mm_irqs_off(next->mm);
+	else
+		enter_lazy_tlb(); /* kernel thread: keep whatever tables are loaded (R8) */
 	count_event(EV_CONTEXT_SWITCH);
 	arch_switch_to(prev, next);
 	/* Resumed, possibly on another CPU. */
@@ -362,6 +367,8 @@ static void thread_start(void)
 
 __noreturn void thread_exit(void)
 {
+	if (current->mm)
+		unuse_mm(current->mm);
 	local_irq_disable();
 	current->state = THREAD_DEAD;
 	schedule();

@@ -22,7 +22,19 @@
 	X(EV_PAGE_ALLOC, "pages_allocated")                                \
 	X(EV_PAGE_FREE, "pages_freed")                                     \
 	X(EV_PAGE_FAULT, "page_faults")                                    \
-	X(EV_POISON_BAD, "poison_errors")
+	X(EV_POISON_BAD, "poison_errors")                                  \
+	X(EV_TLB_SHOOTDOWN, "tlb_shootdowns")    /* IPI rounds sent */     \
+	X(EV_TLB_IPI_SENT, "tlb_ipis_sent")      /* target CPUs IPI'd */   \
+	X(EV_TLB_IPI_RECEIVED, "tlb_ipis_received")                        \
+	X(EV_TLB_LAZY_SKIPPED, "tlb_lazy_cpus_skipped")                    \
+	X(EV_TLB_PAGES_FLUSHED, "tlb_pages_flushed") /* INVLPGs */         \
+	X(EV_TLB_FULL_FLUSH, "tlb_full_flushes")                           \
+	X(EV_TLB_LOCAL_FLUSH, "tlb_local_flushes")                         \
+	X(EV_MM_SWITCH, "mm_switches")                                     \
+	X(EV_MM_SWITCH_NOFLUSH, "mm_switches_without_flush")               \
+	X(EV_PT_PAGES_FREED, "page_table_pages_freed")                     \
+	X(EV_COW_COPY, "cow_copies")                                       \
+	X(EV_COW_REUSE, "cow_reuses")
 
 enum event {
 #define X(e, s) e,

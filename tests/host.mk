@@ -86,3 +86,5 @@ image: deps all
 test-image: deps image
 	@$(RUNNER) --disk $(DISK_IMG) $(RUNNER_QEMU_ARGS) --timeout $(TIMEOUT) \
 		--expect '$(IMAGE_MARKER)' --log $(BUILD)/test-image.log
+
+-include tests/mutants.mk

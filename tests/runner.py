@@ -8,6 +8,10 @@ Modes:
                   Exit 0 iff nothing failed and the run finished.
   --expect TEXT   headless boot check: pass as soon as a console line contains
                   TEXT (e.g. `monitor: ready`), then kill QEMU.
+  --bench         headless benchmark run (`bench.run=1`): no KTAP; echo every
+                  console line that starts with `bench:` and pass when the
+                  kernel prints `# bench: done` (and, with qemu_exit=1, then
+                  exits QEMU with isa-debug-exit code 0).
   --interactive   QEMU with the serial console on this terminal (Ctrl-A X quits,
                   Ctrl-A C toggles the QEMU monitor).
   --gdb           like --interactive, but QEMU waits for gdb on :1234.
@@ -68,6 +72,8 @@ RESULT_RE = re.compile(
 SUBTEST_RE = re.compile(r"^# Subtest: (.+?)\s*$")
 DIAG_NAME_RE = re.compile(r"^#\s*([A-Za-z0-9_.\-]+):(?:\s|$)")
 DONE_RE = re.compile(r"^# ktest: done\s*$")
+BENCH_RE = re.compile(r"^bench:")
+BENCH_DONE_RE = re.compile(r"^# bench: done\s*$")
 SUMMARY_RE = re.compile(
     r"^# ktest: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
 
@@ -478,7 +484,7 @@ def qemu_command(args, disk, vars_copy, mode):
            "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" %
            DEBUG_EXIT_PORT,
            "-nic", "none"]
-    if mode in ("test", "expect"):
+    if mode in ("test", "expect", "bench"):
         cmd += ["-display", "none", "-serial", "stdio", "-monitor", "none",
                 "-parallel", "none"]
     else:
@@ -602,11 +608,14 @@ class Printer:
 
 
 def run_headless(args, cmd, out):
-    """Test or expect mode. Returns the exit status for the runner."""
+    """Test, expect or bench mode. Returns the exit status for the runner."""
     log_path = args.log
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     parser = KtapParser(emit=out.result)
     expect = args.expect
+    bench = args.bench
+    ktap = expect is None and not bench
+    figures = 0  # `bench:` lines seen
     sess = Session(cmd, log_path, os.path.join(args.tmpdir, "qemu.stderr"))
     deadline = sess.start + args.timeout
     run_error = None
@@ -625,8 +634,7 @@ def run_headless(args, cmd, out):
                 limit = deadline
             lines = sess.read_lines(limit)
             for i, line in enumerate(lines):
-                in_suite = expect is None and parser.started and \
-                    not parser.done
+                in_suite = ktap and parser.started and not parser.done
                 kind = panic_kind(clean_line(line), in_suite)
                 if kind:
                     panic_what = "kernel panic" if kind == "panic" else \
@@ -635,14 +643,21 @@ def run_headless(args, cmd, out):
                     break
                 if BUG_MARKER in line and in_suite:
                     bug_lines.append(clean_line(line))
-                if expect is None:
+                if bench:
+                    text = clean_line(line).strip()
+                    if BENCH_RE.match(text):
+                        figures += 1
+                        out(text)
+                    elif BENCH_DONE_RE.match(text) and done_at is None:
+                        done_at = time.monotonic()
+                elif ktap:
                     parser.feed(line)
                 elif expect in line:
                     seen_marker = True
                     break
             if panic_ctx or seen_marker:
                 break
-            if expect is None and parser.done and done_at is None:
+            if ktap and parser.done and done_at is None:
                 done_at = time.monotonic()
             if sess.eof:
                 exit_status = sess.wait(10)
@@ -671,16 +686,24 @@ def run_headless(args, cmd, out):
             if expect is not None:
                 run_error = "QEMU exited (%s) before %r was printed" % (
                     describe_exit(exit_status), expect)
+            elif bench:
+                if done_at is None:
+                    run_error = ("QEMU exited (%s) before `# bench: done`" %
+                                 describe_exit(exit_status))
+                elif args.qemu_exit and exit_status != 1:
+                    run_error = ("QEMU exited with %s after `# bench: done`, "
+                                 "not with isa-debug-exit code 0" %
+                                 describe_exit(exit_status))
             elif not parser.done:
                 run_error = ("QEMU exited (%s) before `# ktest: done`" %
                              describe_exit(exit_status))
         elif done_at is not None:
-            # `# ktest: done` seen, QEMU still running.
+            # `# ktest: done` (`# bench: done`) seen, QEMU still running.
             sess.kill()
             if args.qemu_exit:
-                run_error = ("the kernel printed `# ktest: done` but did not "
+                run_error = ("the kernel printed `# %s: done` but did not "
                              "exit QEMU within %d s (qemu_exit=1)" %
-                             args.exit_grace)
+                             ("bench" if bench else "ktest", args.exit_grace))
         else:
             sess.kill()
             run_error = "timed out after %d s" % args.timeout
@@ -690,6 +713,16 @@ def run_headless(args, cmd, out):
     if expect is not None:
         if seen_marker and run_error is None:
             out("PASS boot (%r after %.0f s)" % (expect, elapsed))
+            counts = (1, 0, 0)
+        else:
+            counts = (0, 1, 0)
+    elif bench:
+        if run_error is None and figures == 0:
+            out("FAIL: `# bench: done` but no `bench:` figures (does the "
+                "bench.filter match a benchmark?)")
+            counts = (0, 1, 0)
+        elif run_error is None:
+            out("PASS bench (%d figures after %.0f s)" % (figures, elapsed))
             counts = (1, 0, 0)
         else:
             counts = (0, 1, 0)
@@ -799,6 +832,9 @@ def parse_args(argv):
                     help="raw serial log (default: build/test-<smp>cpu.log)")
     ap.add_argument("--expect", default=None, metavar="TEXT",
                     help="boot check: pass when a console line contains TEXT")
+    ap.add_argument("--bench", action="store_true",
+                    help="benchmark run: print the `bench:` lines, pass on "
+                    "`# bench: done` (no KTAP)")
     ap.add_argument("--parse", default=None, metavar="LOG",
                     help="no QEMU: print the verdict of a saved console log")
     ap.add_argument("--interactive", action="store_true")
@@ -814,7 +850,8 @@ def parse_args(argv):
     ap.add_argument("--ovmf-vars", default=OVMF_VARS)
     ap.add_argument("--exit-grace", type=int, default=DONE_GRACE_S,
                     help="with qemu_exit=1: seconds to wait for QEMU to exit "
-                    "after `# ktest: done` (default %(default)s)")
+                    "after `# ktest: done` or `# bench: done` (default "
+                    "%(default)s)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (ESP image, VARS)")
     ap.add_argument("--print-cmd", action="store_true",
@@ -822,15 +859,21 @@ def parse_args(argv):
     args = ap.parse_args(argv)
     args.qemu_exit = bool(re.search(r"(^|\s)qemu_exit=1(\s|$)", args.cmdline))
     if args.log is None:
-        suffix = "image" if args.expect is not None else "%dcpu" % args.smp
-        args.log = os.path.join("build", "test-%s.log" % suffix)
+        if args.bench:
+            name = "bench-%dcpu" % args.smp
+        elif args.expect is not None:
+            name = "test-image"
+        else:
+            name = "test-%dcpu" % args.smp
+        args.log = os.path.join("build", name + ".log")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     mode = "gdb" if args.gdb else "interactive" if args.interactive else \
-        "expect" if args.expect is not None else "test"
+        "expect" if args.expect is not None else \
+        "bench" if args.bench else "test"
     out = Printer()
     if args.parse:
         return replay(args.parse, out)
@@ -870,7 +913,8 @@ def main(argv=None):
         if mode in ("interactive", "gdb"):
             return run_interactive(args, cmd, mode)
         what = "boot check, waiting for %r" % args.expect \
-            if mode == "expect" else "cmdline %r" % args.cmdline
+            if mode == "expect" else "%scmdline %r" % (
+                "benchmarks, " if mode == "bench" else "", args.cmdline)
         out("runner: %s, %d CPUs, %s, timeout %d s, %s" %
             (shortpath(args.disk or args.kernel), args.smp, args.mem,
              args.timeout, what))

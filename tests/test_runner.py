@@ -408,6 +408,42 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("FAIL: timed out after 2 s", out)
 
+    def test_bench_mode(self):
+        text = ("BdsDxe: loading\nkernel: hello\n"
+                "bench: munmap_1page: 4210 ns/op (4 cpus)\n"
+                "[    1.000] cpu1: noise\n"
+                "\x1b[0mbench: ipi_round_trip: 9.5 us\n# bench: done\n")
+        bench = ["--bench", "--cmdline", "bench.run=1 qemu_exit=1"]
+        rc, out = self.run_runner(text, exit_code=1, extra=bench)
+        self.assertEqual(rc, 0, out)
+        body = out.splitlines()
+        self.assertIn("bench: munmap_1page: 4210 ns/op (4 cpus)", body)
+        self.assertIn("bench: ipi_round_trip: 9.5 us", body)
+        self.assertNotIn("noise", out)
+        self.assertIn("PASS bench (2 figures", out)
+        self.assertEqual(body[-1], "1 passed, 0 failed, 0 skipped")
+        # The kernel exits with code 1: a benchmark failed.
+        rc, out = self.run_runner(text, exit_code=3, extra=bench)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("not with isa-debug-exit code 0", out)
+        # QEMU exits before `# bench: done`.
+        rc, out = self.run_runner(text.replace("# bench: done\n", ""),
+                                  exit_code=1, extra=bench)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("before `# bench: done`", out)
+        # Done, but not a single figure (a filter that matches nothing).
+        rc, out = self.run_runner("kernel: hello\n# bench: done\n",
+                                  exit_code=1, extra=bench)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("no `bench:` figures", out)
+        # A panic or a BUG report fails the run.
+        rc, out = self.run_runner(text.replace(
+            "# bench: done", "BUG: at mm/tlb.c:10 on CPU 1"), sleep=60,
+            timeout=30, extra=bench)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("FAIL: kernel BUG", out)
+        self.assertLess(self.elapsed, 25)
+
     @unittest.skipUnless(shutil.which("mkfs.fat") and shutil.which("mcopy"),
                          "needs dosfstools and mtools")
     def test_builds_esp(self):

@@ -86,6 +86,7 @@ static void detect_features(void)
 		for (uint32_t i = 0; i < 3; i++)
 			cpuid_count(0x80000002 + i, 0, &w[i * 4], &w[i * 4 + 1], &w[i * 4 + 2], &w[i * 4 + 3]);
 	}
+	uaccess_smap = f->smap;
 	if (max >= 0x80000008) {
 		cpuid_count(0x80000008, 0, &a, &b, &c, &d);
 		f->max_phys_bits = a & 0xff;

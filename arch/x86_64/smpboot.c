@@ -94,6 +94,7 @@ __noreturn void ap_main(uint64_t cpu)
 	arch_set_cpu_base(c);
 	sched_init_cpu((int)cpu);
 	arch_cpu_init((int)cpu);
+	tlb_init_cpu((int)cpu);
 	lapic_init();
 	lapic_timer_start(TIMER_HZ);
 	smp_store_release(&c->online, true);

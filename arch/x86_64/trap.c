@@ -26,6 +26,8 @@
 #include "kernel/panic.h"
 #include "kernel/stats.h"
 #include "kernel/ksyms.h"
+#include "arch/x86_64/uaccess.h"
+#include "mm/mm.h"
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -130,6 +132,31 @@ static void try_fault_catch(struct trap_frame *f, uint64_t cr2)
 	klongjmp(&fc->jb, 1);
 }
 
+bool uaccess_smap;
+extern const uint64_t __ex_table_start[], __ex_table_end[];
+
+uint64_t search_exception_table(uint64_t rip)
+{
+	for (const uint64_t *e = __ex_table_start; e < __ex_table_end; e += 2)
+		if (e[0] == rip)
+			return e[1];
+	return 0;
+}
+
+/* A uaccess instruction faulted on a user address: resolve it like a user
+ * fault (it may sleep, so interrupts go back on as they were). */
+static bool user_fault(struct trap_frame *f, uint64_t addr)
+{
+	unsigned flags = (f->error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0) |
+			 (f->error_code & PF_INSTR ? FAULT_FLAG_INSTR : 0);
+	if (f->error_code & PF_RSVD)
+		return false;
+	local_irq_enable();
+	bool ok = do_user_fault(addr, flags);
+	local_irq_disable();
+	return ok;
+}
+
 static void handle_exception(struct trap_frame *f)
 {
 	uint64_t cr2 = f->vector == EXC_PF ? read_cr2() : 0;
@@ -139,10 +166,16 @@ static void handle_exception(struct trap_frame *f)
 		printk("NMI on CPU %d (ignored)\n", cpu_id());
 		return;
 	}
+	uint64_t fixup = search_exception_table(f->rip);
 	if (f->vector == EXC_PF) {
 		count_event(EV_PAGE_FAULT);
-		if (handle_page_fault && (f->rflags & RFLAGS_IF) && handle_page_fault(f, cr2))
+		if (fixup && cr2 < USER_SPACE_END && (f->rflags & RFLAGS_IF) &&
+		    user_fault(f, cr2))
 			return;
+	}
+	if (fixup && (f->vector == EXC_PF || f->vector == EXC_GP)) {
+		f->rip = fixup; /* the uaccess function returns -EFAULT */
+		return;
 	}
 	if (f->vector < 32)
 		try_fault_catch(f, cr2);

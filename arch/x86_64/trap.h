@@ -29,7 +29,5 @@ struct trap_frame {
 
 void trap_dispatch(struct trap_frame *f);
 void dump_trap_frame(const struct trap_frame *f);
-/* Page faults go to mm (mm/fault.c, later); true if resolved. */
-bool handle_page_fault(struct trap_frame *f, uint64_t addr) __attribute__((weak));
 
 #endif

@@ -1,0 +1,44 @@
+/*
+ * kernel/pause.h - pause points: deterministic interleavings for race tests.
+ *
+ * Kernel code calls pause_point(P, obj) at the step of a race it wants a
+ * test to control. Normally this is one load and a branch. A test arms P
+ * for one object (an mm, a page: obj must match, NULL matches anything),
+ * waits until a CPU reaches it (pause_wait_reached), does whatever the race
+ * needs on other CPUs, and releases it (pause_release). The paused CPU
+ * spins (it may hold spinlocks or have interrupts off, exactly as in the
+ * real race), so the releasing thread must run on another CPU.
+ */
+#ifndef KERNEL_PAUSE_H
+#define KERNEL_PAUSE_H
+
+#include "kernel/compiler.h"
+
+enum pause_id {
+	PAUSE_TLB_FLUSH,     /* flush_tlb_mm_range, before any CPU is flushed */
+	PAUSE_TLB_FREE_TABLES, /* mmu_gather, page tables unhooked, before their free */
+	NR_PAUSE_POINTS
+};
+
+struct pause_point_state {
+	volatile int armed;
+	const void *obj;
+	volatile int reached;
+	volatile int released;
+	volatile int reached_cpu;
+};
+extern struct pause_point_state pause_points[NR_PAUSE_POINTS];
+
+void __pause_point(enum pause_id id, const void *obj);
+static inline void pause_point(enum pause_id id, const void *obj)
+{
+	if (unlikely(READ_ONCE(pause_points[id].armed)))
+		__pause_point(id, obj);
+}
+
+void pause_arm(enum pause_id id, const void *obj);
+/* Wait (sleeping, bounded by ms) until a CPU is paused at id; false on timeout. */
+bool pause_wait_reached(enum pause_id id, uint64_t ms);
+void pause_release(enum pause_id id);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * mm/memory.c - user page tables: walking and allocating them, demand-zero
+ * and write faults, zapping ranges into an mmu_gather, freeing empty tables.
+ *
+ * Locks: the caller holds mm->mmap_lock (read for faults and
+ * MADV_DONTNEED, write for munmap/mprotect); this file takes
+ * mm->page_table_lock around every change of a user page-table entry and
+ * every allocation or unhooking of a user table. PTEs are cleared with an
+ * atomic exchange so a dirty bit the hardware sets at the same moment is
+ * not lost (R2 needs it later).
+ *
+ * Rule R6: when a PTE other threads may use is cleared and the range stays
+ * mapped (MADV_DONTNEED, mprotect, a COW break), the TLB flush completes
+ * before the page-table lock is released: otherwise a fault on another CPU
+ * could install a new page while stale entries still point at the old one.
+ * munmap is the exception that proves the rule: it removes the VMAs first
+ * (under the mmap_lock held for write), so nobody can fault the range back
+ * in, and nothing is freed before the final flush; one flush then covers
+ * the PTEs and the page tables together (R9). Teardown (fullmm) likewise.
+ *
+ * COW (R3): a write fault on a present, write-protected page of a writable
+ * private VMA reuses the page only if page_count(page) == 1, else copies it.
+ */
+#include "mm/mm.h"
+#include "mm/mmu_gather.h"
+#include "mm/page.h"
+#include "kernel/string.h"
+#include "kernel/panic.h"
+#include "kernel/stats.h"
+#include "kernel/sched.h"
+
+#define PT_LEVELS 4
+
+static pte_t mk_table_entry(struct page *table)
+{
+	return page_to_phys(table) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+}
+
+static pte_t mk_user_pte(struct page *page, unsigned long vm_flags)
+{
+	pte_t pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	if (vm_flags & VM_WRITE)
+		pte |= _PAGE_RW;
+	if (!(vm_flags & VM_EXEC) && boot_cpu_features.nx)
+		pte |= _PAGE_NX;
+	return pte;
+}
+
+static int level_shift(int level) /* level 3 = PML4 ... 0 = PT */
+{
+	return PT_SHIFT + 9 * level;
+}
+
+/* The PTE slot for addr, allocating tables; page_table_lock held. NULL on OOM. */
+static pte_t *walk_alloc(struct mm *mm, uint64_t addr)
+{
+	pte_t *table = mm->pgd;
+	for (int level = PT_LEVELS - 1; level > 0; level--) {
+		pte_t *e = &table[PT_INDEX(addr, level_shift(level))];
+		if (!pte_present(*e)) {
+			struct page *t = alloc_page(__GFP_ZERO);
+			if (!t)
+				return NULL;
+			t->flags |= PG_pagetable;
+			atomic64_inc(&mm->nr_pt_pages);
+			WRITE_ONCE(*e, mk_table_entry(t));
+		}
+		table = pte_table(*e);
+	}
+	return &table[PT_INDEX(addr, PT_SHIFT)];
+}
+
+pte_t *walk_pte(struct mm *mm, uint64_t addr)
+{
+	pte_t *table = mm->pgd;
+	for (int level = PT_LEVELS - 1; level > 0; level--) {
+		pte_t e = READ_ONCE(table[PT_INDEX(addr, level_shift(level))]);
+		if (!pte_present(e))
+			return NULL;
+		table = pte_table(e);
+	}
+	return &table[PT_INDEX(addr, PT_SHIFT)];
+}
+
+static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
+{
+	struct mm *mm = vma->vm_mm;
+	struct page *page = alloc_page(__GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	page->flags |= PG_anon;
+	spin_lock(&mm->page_table_lock);
+	pte_t *pte = walk_alloc(mm, addr);
+	if (!pte) {
+		spin_unlock(&mm->page_table_lock);
+		put_page(page);
+		return -ENOMEM;
+	}
+	if (pte_present(*pte)) { /* another thread faulted it in first */
+		spin_unlock(&mm->page_table_lock);
+		put_page(page);
+		return 0;
+	}
+	atomic_inc(&page->_mapcount);
+	atomic64_inc(&mm->rss);
+	WRITE_ONCE(*pte, mk_user_pte(page, vma->vm_flags));
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+}
+
+/* Write fault on a present read-only PTE of a writable VMA (R3). ptl held;
+ * returns with it released. */
+static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte_t orig)
+{
+	struct mm *mm = vma->vm_mm;
+	struct page *old = phys_to_page(pte_phys(orig));
+	if (page_count(old) == 1) { /* we are the only user of any kind: reuse */
+		WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
+		spin_unlock(&mm->page_table_lock);
+		count_event(EV_COW_REUSE);
+		return 0;
+	}
+	get_page(old);
+	spin_unlock(&mm->page_table_lock);
+	struct page *new = alloc_page(0);
+	if (!new) {
+		put_page(old);
+		return -ENOMEM;
+	}
+	memcpy(page_address(new), page_address(old), PAGE_SIZE);
+	new->flags |= PG_anon;
+	spin_lock(&mm->page_table_lock);
+	if (READ_ONCE(*pte) != orig) { /* changed under us: retry the fault */
+		spin_unlock(&mm->page_table_lock);
+		put_page(new);
+		put_page(old);
+		return 0;
+	}
+	/* Clear, flush, then install the copy (R6): no CPU may keep writing
+	 * the old page through a stale entry once the new one is visible. */
+	__atomic_exchange_n(pte, 0, __ATOMIC_SEQ_CST);
+	flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false);
+	atomic_inc(&new->_mapcount);
+	WRITE_ONCE(*pte, mk_user_pte(new, vma->vm_flags) | _PAGE_DIRTY);
+	atomic_dec(&old->_mapcount);
+	spin_unlock(&mm->page_table_lock);
+	put_page(old); /* the mapping's reference */
+	put_page(old); /* ours */
+	count_event(EV_COW_COPY);
+	return 0;
+}
+
+int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
+{
+	struct mm *mm = vma->vm_mm;
+	addr &= PAGE_MASK;
+	spin_lock(&mm->page_table_lock);
+	pte_t *pte = walk_pte(mm, addr);
+	pte_t orig = pte ? READ_ONCE(*pte) : 0;
+	if (!pte_present(orig)) {
+		spin_unlock(&mm->page_table_lock);
+		return do_anonymous_page(vma, addr);
+	}
+	if ((flags & FAULT_FLAG_WRITE) && !pte_write(orig))
+		return do_wp_page(vma, addr, pte, orig);
+	/* Spurious: another CPU fixed it, or our TLB entry was stale. */
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+}
+
+/* ---- zapping ------------------------------------------------------------- */
+
+/* Zap the PTEs of one page table in [addr, end). Returns where it stopped
+ * (end, or earlier when the gather filled up and must be flushed). */
+static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pt,
+			      uint64_t addr, uint64_t end, bool flush_under_lock)
+{
+	struct mm *mm = vma->vm_mm;
+	bool full = false, zapped = false;
+	spin_lock(&mm->page_table_lock);
+	for (; addr < end && !full; addr += PAGE_SIZE) {
+		pte_t *pte = &pt[PT_INDEX(addr, PT_SHIFT)];
+		if (!pte_present(READ_ONCE(*pte)))
+			continue;
+		pte_t old = __atomic_exchange_n(pte, 0, __ATOMIC_SEQ_CST);
+		struct page *page = phys_to_page(pte_phys(old));
+		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+		zapped = true;
+		atomic64_add(-1, &mm->rss);
+		atomic_dec(&page->_mapcount); /* anonymous: rmap goes at once */
+		full = __tlb_remove_page(tlb, page, 0);
+	}
+	if (flush_under_lock && zapped)
+		tlb_flush_mmu_tlbonly(tlb); /* R6: before anyone can fault it back */
+	tlb_flush_rmaps(tlb, vma);
+	spin_unlock(&mm->page_table_lock);
+	if (full)
+		tlb_flush_mmu(tlb);
+	return addr;
+}
+
+/* Zap [start, end) of vma into tlb. */
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
+		      uint64_t end, bool flush_under_lock)
+{
+	struct mm *mm = vma->vm_mm;
+	uint64_t addr = start;
+	while (addr < end) {
+		uint64_t pt_end = ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE;
+		if (pt_end > end || pt_end < addr)
+			pt_end = end;
+		pte_t *pte = walk_pte(mm, addr);
+		if (!pte) {
+			addr = pt_end;
+			continue;
+		}
+		pte_t *pt = (pte_t *)ALIGN_DOWN((uint64_t)pte, PAGE_SIZE);
+		addr = zap_pte_range(tlb, vma, pt, addr, pt_end, flush_under_lock);
+	}
+}
+
+/* ---- freeing page tables ---------------------------------------------- */
+
+static bool range_has_vma(struct mm *mm, uint64_t lo, uint64_t hi)
+{
+	struct vm_area_struct *v = find_vma(mm, lo);
+	return v && v->vm_start < hi;
+}
+
+/* Free the tables under entry *e (at `level`, mapping [base, base+span)) that
+ * no VMA needs; returns true if *e itself was unhooked. ptl held. */
+static bool free_tables_below(struct mmu_gather *tlb, pte_t *e, int level, uint64_t base,
+			      uint64_t lo, uint64_t hi)
+{
+	uint64_t span = 1ull << level_shift(level);
+	if (level == 0 || !pte_present(*e) || base >= hi || base + span <= lo)
+		return false; /* level 0 entries map pages, not tables */
+	pte_t *t = pte_table(*e); /* a table of level-1 entries */
+	uint64_t child_span = span >> 9;
+	for (int i = 0; i < PT_ENTRIES; i++)
+		free_tables_below(tlb, &t[i], level - 1, base + i * child_span, lo, hi);
+	if (range_has_vma(tlb->mm, base, base + span))
+		return false;
+	struct page *table = phys_to_page(pte_phys(*e));
+	WRITE_ONCE(*e, 0);
+	atomic64_add(-1, &tlb->mm->nr_pt_pages);
+	tlb_remove_table(tlb, table);
+	tlb_flush_pte_range(tlb, base, 0);
+	return true;
+}
+
+/* Unhook every user page table covering [lo, hi) that no VMA needs any more.
+ * The tables are freed by the gather after the IPI round (R5). */
+void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi)
+{
+	struct mm *mm = tlb->mm;
+	spin_lock(&mm->page_table_lock);
+	for (int i = 0; i < 256; i++) { /* user half of the PML4 */
+		uint64_t base = (uint64_t)i << PML4_SHIFT;
+		/* Level 2 entries here: each PML4 entry points at a PDPT (level 2 table). */
+		free_tables_below(tlb, &mm->pgd[i], PT_LEVELS - 1, base, lo, hi);
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+/* ---- protection changes -------------------------------------------------- */
+
+/* Apply vma->vm_flags to the present PTEs of [start, end). Permissions are
+ * only taken away here (write, execute); a write after mprotect(PROT_WRITE)
+ * goes through the write fault, which decides by page_count (R3). */
+void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	struct mm *mm = vma->vm_mm;
+	pte_t keep = ~(pte_t)0;
+	if (!(vma->vm_flags & VM_WRITE))
+		keep &= ~_PAGE_RW;
+	pte_t add = (!(vma->vm_flags & VM_EXEC) && boot_cpu_features.nx) ? _PAGE_NX : 0;
+	if (vma->vm_flags & VM_EXEC)
+		keep &= ~_PAGE_NX;
+	for (uint64_t addr = start; addr < end;) {
+		uint64_t chunk = addr;
+		uint64_t pt_end = MIN(ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE, end);
+		spin_lock(&mm->page_table_lock);
+		pte_t *pte = walk_pte(mm, addr);
+		bool changed = false;
+		for (; pte && addr < pt_end; addr += PAGE_SIZE, pte++) {
+			pte_t old = READ_ONCE(*pte);
+			while (pte_present(old) && ((old & keep) | add) != old) {
+				/* cmpxchg: keep a dirty bit the hardware sets meanwhile */
+				if (__atomic_compare_exchange_n(pte, &old, (old & keep) | add, false,
+								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+					changed = true;
+					break;
+				}
+			}
+		}
+		if (changed) /* R6: flushed before the lock is dropped */
+			flush_tlb_mm_range(mm, chunk, pt_end, false);
+		spin_unlock(&mm->page_table_lock);
+		addr = pt_end;
+	}
+}

@@ -1,0 +1,381 @@
+/*
+ * mm/mm.c - address spaces: creation, reference counting, teardown, the
+ * VMA list, and mmap / munmap / mprotect / madvise as kernel functions.
+ *
+ * Lifetime: mm_users counts threads running in the mm and other holders.
+ * The last mmput() tears it down: every VMA is zapped into one fullmm
+ * mmu_gather, every user page table is unhooked, one flush with
+ * freed_tables reaches every CPU that still holds the mm (lazy ones too,
+ * which then leave it), pages and tables are freed, and only then the PML4.
+ *
+ * VMAs are kept in a sorted list (small address spaces; a tree can come
+ * later) under mm->mmap_lock. Ranges are split at the boundaries of an
+ * operation, never merged. Locks: see mm/mm.h.
+ */
+#include "mm/mm.h"
+#include "mm/mmu_gather.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
+#include "kernel/string.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+
+#define MMAP_BASE 0x0000000100000000ull /* first address mmap hands out */
+#define USER_TOP (USER_SPACE_END - PAGE_SIZE)
+
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
+		      uint64_t end, bool flush_under_lock);
+void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi);
+void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end);
+
+struct mm init_mm;
+static atomic64_t next_ctx_id = ATOMIC_INIT(1);
+
+void mm_init_kernel(void)
+{
+	extern pte_t *kernel_pml4;
+	init_mm.pgd = kernel_pml4;
+	init_mm.pgd_phys = kernel_pml4_phys;
+	init_mm.ctx_id = 0;
+	atomic64_set(&init_mm.tlb_gen, 1);
+	atomic_set(&init_mm.mm_users, 1);
+	spin_lock_init(&init_mm.page_table_lock, "init_mm.ptl");
+	rwsem_init(&init_mm.mmap_lock);
+	INIT_LIST_HEAD(&init_mm.vmas);
+}
+
+struct mm *mm_alloc(void)
+{
+	struct mm *mm = kzalloc(sizeof(*mm));
+	if (!mm)
+		return NULL;
+	struct page *pgd = alloc_page(__GFP_ZERO);
+	if (!pgd) {
+		kfree(mm);
+		return NULL;
+	}
+	pgd->flags |= PG_pagetable;
+	mm->pgd = page_address(pgd);
+	mm->pgd_phys = page_to_phys(pgd);
+	/* The kernel half: the same PDPTs as every address space (memlayout.h). */
+	for (int i = 256; i < PT_ENTRIES; i++)
+		mm->pgd[i] = init_mm.pgd[i];
+	mm->ctx_id = (uint64_t)atomic64_inc_return(&next_ctx_id);
+	atomic64_set(&mm->tlb_gen, 1);
+	atomic_set(&mm->mm_users, 1);
+	rwsem_init(&mm->mmap_lock);
+	spin_lock_init(&mm->page_table_lock, "page_table_lock");
+	INIT_LIST_HEAD(&mm->vmas);
+	mm->mmap_base = MMAP_BASE;
+	return mm;
+}
+
+void mmget(struct mm *mm)
+{
+	atomic_inc(&mm->mm_users);
+}
+
+static void exit_mmap(struct mm *mm)
+{
+	struct mmu_gather tlb;
+	tlb_gather_mmu_fullmm(&tlb, mm);
+	struct vm_area_struct *v, *n;
+	list_for_each_entry(v, &mm->vmas, vm_node)
+		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
+	list_for_each_entry_safe(v, n, &mm->vmas, vm_node) {
+		list_del(&v->vm_node);
+		kfree(v);
+	}
+	free_pgtables(&tlb, 0, USER_SPACE_END);
+	tlb_finish_mmu(&tlb);
+}
+
+void mmput(struct mm *mm)
+{
+	int users = atomic_dec_return(&mm->mm_users);
+	BUG_ON(users < 0);
+	if (users)
+		return;
+	exit_mmap(mm);
+	tlb_release_mm(mm); /* no CPU may hold the PML4 we free next */
+	BUG_ON(atomic64_read(&mm->nr_pt_pages) != 0 || atomic64_read(&mm->rss) != 0);
+	put_page(virt_to_page(mm->pgd));
+	kfree(mm);
+}
+
+void use_mm(struct mm *mm)
+{
+	struct thread *t = current;
+	BUG_ON(t->mm);
+	mmget(mm);
+	unsigned long f = local_irq_save();
+	t->mm = mm;
+	switch_mm_irqs_off(mm);
+	local_irq_restore(f);
+}
+
+void unuse_mm(struct mm *mm)
+{
+	struct thread *t = current;
+	BUG_ON(t->mm != mm);
+	unsigned long f = local_irq_save();
+	t->mm = NULL;
+	enter_lazy_tlb(); /* like a kernel thread: tables stay until someone flushes us out */
+	local_irq_restore(f);
+	mmput(mm);
+}
+
+/* ---- VMAs (mmap_lock held) ---------------------------------------------- */
+
+struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr)
+{
+	struct vm_area_struct *v;
+	list_for_each_entry(v, &mm->vmas, vm_node)
+		if (v->vm_end > addr)
+			return v;
+	return NULL;
+}
+
+static void insert_vma(struct mm *mm, struct vm_area_struct *vma)
+{
+	struct list_head *pos;
+	list_for_each(pos, &mm->vmas)
+		if (list_entry(pos, struct vm_area_struct, vm_node)->vm_start > vma->vm_start)
+			break;
+	list_add_tail(&vma->vm_node, pos);
+}
+
+/* Split vma at addr (inside it); the new VMA is the upper part. */
+static int split_vma(struct vm_area_struct *vma, uint64_t addr)
+{
+	struct vm_area_struct *hi = kmalloc(sizeof(*hi));
+	if (!hi)
+		return -ENOMEM;
+	*hi = *vma;
+	hi->vm_start = addr;
+	vma->vm_end = addr;
+	list_add(&hi->vm_node, &vma->vm_node);
+	return 0;
+}
+
+/* Make [start, end) start and end on VMA boundaries. */
+static int split_at(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vm_area_struct *v = find_vma(mm, start);
+	if (v && v->vm_start < start && split_vma(v, start))
+		return -ENOMEM;
+	v = find_vma(mm, end);
+	if (v && v->vm_start < end && split_vma(v, end))
+		return -ENOMEM;
+	return 0;
+}
+
+static uint64_t find_gap(struct mm *mm, uint64_t len)
+{
+	uint64_t addr = mm->mmap_base;
+	struct vm_area_struct *v;
+	list_for_each_entry(v, &mm->vmas, vm_node) {
+		if (v->vm_end <= addr)
+			continue;
+		if (v->vm_start >= addr + len)
+			break;
+		addr = v->vm_end;
+	}
+	return addr + len <= USER_TOP ? addr : 0;
+}
+
+static unsigned long prot_to_vm_flags(int prot)
+{
+	return (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
+	       (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+static bool bad_range(uint64_t addr, uint64_t len)
+{
+	return !len || (addr & (PAGE_SIZE - 1)) || addr >= USER_TOP || len > USER_TOP - addr;
+}
+
+/* Remove [start, end) (mmap_lock held for write). */
+static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
+{
+	if (split_at(mm, start, end))
+		return -ENOMEM;
+	LIST_HEAD(detached);
+	struct vm_area_struct *v, *n;
+	list_for_each_entry_safe(v, n, &mm->vmas, vm_node) {
+		if (v->vm_start >= start && v->vm_end <= end) {
+			list_del(&v->vm_node);
+			list_add_tail(&v->vm_node, &detached);
+		}
+	}
+	if (list_empty(&detached))
+		return 0;
+	/* The VMAs are gone: no fault can repopulate the range, so the PTEs
+	 * need no flush under the lock, and one flush covers PTEs and tables. */
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	list_for_each_entry(v, &detached, vm_node)
+		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
+	free_pgtables(&tlb, start, end);
+	tlb_finish_mmu(&tlb);
+	list_for_each_entry_safe(v, n, &detached, vm_node)
+		kfree(v);
+	return 0;
+}
+
+int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
+{
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (!(flags & MAP_ANONYMOUS) || !(flags & (MAP_SHARED | MAP_PRIVATE)) ||
+	    ((flags & MAP_SHARED) && (flags & MAP_PRIVATE)) || (prot & ~7))
+		return -EINVAL;
+	if ((flags & MAP_FIXED) ? bad_range(addr, len) : (!len || len > USER_TOP))
+		return -EINVAL;
+	struct vm_area_struct *vma = kzalloc(sizeof(*vma));
+	if (!vma)
+		return -ENOMEM;
+	down_write(&mm->mmap_lock);
+	if (flags & MAP_FIXED) {
+		if (do_munmap(mm, addr, addr + len)) {
+			up_write(&mm->mmap_lock);
+			kfree(vma);
+			return -ENOMEM;
+		}
+	} else if (!(addr = find_gap(mm, len))) {
+		up_write(&mm->mmap_lock);
+		kfree(vma);
+		return -ENOMEM;
+	}
+	vma->vm_mm = mm;
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_flags = prot_to_vm_flags(prot) | (flags & MAP_SHARED ? VM_SHARED : 0);
+	insert_vma(mm, vma);
+	up_write(&mm->mmap_lock);
+	return (int64_t)addr;
+}
+
+int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (bad_range(addr, len))
+		return -EINVAL;
+	down_write(&mm->mmap_lock);
+	int err = do_munmap(mm, addr, addr + len);
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+/* Every page of [start, end) is covered by VMAs. */
+static bool fully_mapped(struct mm *mm, uint64_t start, uint64_t end)
+{
+	for (struct vm_area_struct *v = find_vma(mm, start); start < end; v = find_vma(mm, start)) {
+		if (!v || v->vm_start > start)
+			return false;
+		start = v->vm_end;
+	}
+	return true;
+}
+
+int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
+{
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (bad_range(addr, len) || (prot & ~7))
+		return -EINVAL;
+	uint64_t end = addr + len;
+	down_write(&mm->mmap_lock);
+	int err = -ENOMEM;
+	if (!fully_mapped(mm, addr, end) || split_at(mm, addr, end))
+		goto out;
+	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;
+	     v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node)) {
+		v->vm_flags = (v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | prot_to_vm_flags(prot);
+		change_protection(v, v->vm_start, v->vm_end);
+		if (v->vm_node.next == &mm->vmas)
+			break;
+	}
+	err = 0;
+out:
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+static int madvise_dontneed(struct mm *mm, uint64_t start, uint64_t end)
+{
+	down_read(&mm->mmap_lock);
+	if (!fully_mapped(mm, start, end)) {
+		up_read(&mm->mmap_lock);
+		return -ENOMEM;
+	}
+	struct mmu_gather tlb;
+	tlb_gather_mmu(&tlb, mm);
+	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;) {
+		/* The VMA stays: flush under the page-table lock (R6). */
+		unmap_page_range(&tlb, v, MAX(start, v->vm_start), MIN(end, v->vm_end), true);
+		if (v->vm_node.next == &mm->vmas)
+			break;
+		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
+	}
+	tlb_finish_mmu(&tlb);
+	up_read(&mm->mmap_lock);
+	return 0;
+}
+
+static int madvise_dontfork(struct mm *mm, uint64_t start, uint64_t end, bool dontfork)
+{
+	down_write(&mm->mmap_lock);
+	int err = -ENOMEM;
+	if (!fully_mapped(mm, start, end) || split_at(mm, start, end))
+		goto out;
+	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;) {
+		if (dontfork)
+			v->vm_flags |= VM_DONTCOPY;
+		else
+			v->vm_flags &= ~VM_DONTCOPY;
+		if (v->vm_node.next == &mm->vmas)
+			break;
+		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
+	}
+	err = 0;
+out:
+	up_write(&mm->mmap_lock);
+	return err;
+}
+
+int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+{
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (bad_range(addr, len))
+		return -EINVAL;
+	switch (advice) {
+	case MADV_DONTNEED:
+		return madvise_dontneed(mm, addr, addr + len);
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+		return madvise_dontfork(mm, addr, addr + len, advice == MADV_DONTFORK);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* ---- faults ------------------------------------------------------------ */
+
+bool do_user_fault(uint64_t addr, unsigned flags)
+{
+	struct thread *t = current;
+	struct mm *mm = t->mm;
+	if (!mm || addr >= USER_SPACE_END || t->preempt_count)
+		return false; /* no mm, kernel address, or atomic context: cannot sleep */
+	down_read(&mm->mmap_lock);
+	struct vm_area_struct *vma = find_vma(mm, addr);
+	int err = -EFAULT;
+	if (vma && vma->vm_start <= addr) {
+		unsigned long need = flags & FAULT_FLAG_WRITE ? VM_WRITE
+				     : flags & FAULT_FLAG_INSTR ? VM_EXEC : VM_READ;
+		if (vma->vm_flags & need)
+			err = handle_mm_fault(vma, addr, flags);
+	}
+	up_read(&mm->mmap_lock);
+	return err == 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * mm/mm.h - address spaces (struct mm) and their VMAs.
+ *
+ * Locks, in the order they are taken:
+ *   mm->mmap_lock (rwsem)        the VMA list; read for faults, write for
+ *                                mmap/munmap/mprotect (madvise takes read)
+ *   mm->page_table_lock (spin)   every page-table entry of the user half and
+ *                                the allocation/unhooking of user tables
+ *   then the page allocator and the TLB-flush IPIs (which need IRQs on: the
+ *   page_table_lock is a plain spinlock, never irqsave)
+ * Lockless readers of the page tables (GUP-fast, later) run with interrupts
+ * off; see mm/mmu_gather.c for why tables cannot be freed under them.
+ *
+ * struct mm's cpumask says which CPUs may hold TLB entries for it (set when
+ * a CPU loads it, cleared when it switches away or leaves lazy mode);
+ * tlb_gen counts flush requests (rule R7, arch/x86_64/tlb.c).
+ */
+#ifndef MM_MM_H
+#define MM_MM_H
+
+#include "kernel/compiler.h"
+#include "kernel/list.h"
+#include "kernel/atomic.h"
+#include "kernel/spinlock.h"
+#include "kernel/rwsem.h"
+#include "kernel/percpu.h"
+#include "arch/arch.h"
+
+/* mmap prot and flags (Linux values) */
+#define PROT_NONE 0x0
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MADV_DONTNEED 4
+#define MADV_DONTFORK 10
+#define MADV_DOFORK 11
+
+/* vm_flags */
+#define VM_READ 0x1ul
+#define VM_WRITE 0x2ul
+#define VM_EXEC 0x4ul
+#define VM_SHARED 0x8ul
+#define VM_DONTCOPY 0x20000ul /* MADV_DONTFORK */
+
+#define EFAULT 14
+#define ENOMEM 12
+#define EINVAL 22
+
+struct vm_area_struct {
+	struct mm *vm_mm;
+	uint64_t vm_start, vm_end; /* [start, end), page aligned */
+	unsigned long vm_flags;
+	struct list_head vm_node; /* in mm->vmas, sorted; mmap_lock */
+};
+
+struct mm {
+	pte_t *pgd;	   /* PML4: user half private, kernel half shared */
+	uint64_t pgd_phys;
+	uint64_t ctx_id;   /* unique, never reused: names the mm in ASID slots */
+	atomic64_t tlb_gen; /* bumped by every flush request (R7) */
+	cpumask_t cpumask; /* CPUs that may cache its translations */
+	atomic_t mm_users; /* references: threads using it, creators */
+	struct rwsem mmap_lock;
+	spinlock_t page_table_lock;
+	struct list_head vmas;	 /* mmap_lock */
+	uint64_t mmap_base;	 /* where address search starts */
+	atomic64_t nr_pt_pages;	 /* user page-table pages (PDPT, PD, PT) */
+	atomic64_t rss;		 /* pages mapped */
+};
+
+extern struct mm init_mm; /* the kernel's tables; what lazy CPUs fall back to */
+void mm_init_kernel(void);
+
+struct mm *mm_alloc(void);
+void mmget(struct mm *mm);
+void mmput(struct mm *mm); /* last reference: tear down and free */
+
+/* The current thread (a kernel thread) starts/stops running in mm. */
+void use_mm(struct mm *mm);
+void unuse_mm(struct mm *mm);
+
+/* The system calls, as kernel functions. Return the address or -errno. */
+int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags);
+int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
+int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
+int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
+
+struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr); /* first with end > addr */
+
+/* Fault handling (mm/memory.c). Returns 0 or -errno. */
+#define FAULT_FLAG_WRITE 1u
+#define FAULT_FLAG_INSTR 2u
+int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags);
+/* Resolve a user page fault of the current thread; false if it is a bad access. */
+bool do_user_fault(uint64_t addr, unsigned flags);
+
+/* Page-table access for tests and GUP: the PTE slot for addr, or NULL. */
+pte_t *walk_pte(struct mm *mm, uint64_t addr);
+
+#endif

@@ -1,0 +1,47 @@
+# tests/mutants.mk - mutation testing and benchmarks, included at the end of
+# tests/host.mk (which defines RUNNER, RUNNER_ARGS, RUNNER_QEMU_ARGS, ...).
+#
+#   make mutants   build every mutation of tests/mutants.txt in
+#                  $(BUILD)/mutant-NAME, boot each with its tests
+#                  (ktest.filter), and check that each one is KILLED;
+#                  exit non-zero if one SURVIVED, is unknown or fails to build
+#   make bench     boot with bench.run=1, print the kernel's `bench:` lines
+#
+# Knobs: MUTANTS (run only these names, comma-separated), MUTANTS_JOBS
+# (mutants booted at once, default 2), BENCH (bench.filter glob list), and
+# the Makefile's SMP, MEM, TIMEOUT (per boot), QEMU_CPU, QEMU_ARGS, CMDLINE
+# (bench only).
+
+.PHONY: mutants bench
+
+MUTANTS ?=
+MUTANTS_JOBS ?= 2
+MUTANTS_TABLE := tests/mutants.txt
+# Not $(MAKE) in the recipe: that would run it under `make -n` too.
+MUTANTS_MAKE = $(MAKE)
+BENCH ?=
+BENCH_LOG = $(BUILD)/bench-$(SMP)cpu.log
+BENCH_CMDLINE = bench.run=1 qemu_exit=1$(if $(BENCH), bench.filter=$(BENCH))$(if $(CMDLINE), $(CMDLINE))
+
+# Check the packages while the Makefile is read, as host.mk does for its
+# goals (once: not again if one of those is a goal too).
+ifneq ($(filter mutants bench,$(MAKECMDGOALS)),)
+ifeq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
+$(error missing packages (see above))
+endif
+endif
+endif
+
+# The normal kernel and loader first: the mutants reuse the loader, and the
+# normal kernel runs the same tests first (a baseline that must pass).
+mutants: all
+	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_TABLE) \
+		--build $(BUILD) --kernel $(KERNEL_ELF) --timeout $(TIMEOUT) \
+		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
+		-- --loader $(LOADER_EFI) $(if $(INITRD),--initrd $(INITRD)) \
+		$(RUNNER_QEMU_ARGS)
+
+bench: all
+	@$(RUNNER) $(RUNNER_ARGS) --bench --timeout $(TIMEOUT) \
+		--cmdline '$(BENCH_CMDLINE)' --log $(BENCH_LOG)

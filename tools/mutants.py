@@ -1,0 +1,494 @@
+#!/usr/bin/env python3
+"""tools/mutants.py - mutation testing: show that the tests have teeth.
+
+A *mutation* is a build switch (`make MUTATION=NAME` compiles the kernel with
+-DMUTATION_NAME=1) that re-creates a historic bug. tests/mutants.txt lists
+them, one a line:
+
+    NAME  FILTER  description...
+
+FILTER is the ktest.filter glob list (`tlb.*,gup.*`) of the tests expected to
+catch the bug. For each mutation this script builds the mutant kernel in
+BUILD/mutant-NAME/, boots it with tests/runner.py (ktest.filter=FILTER, log
+in BUILD/mutant-NAME.log) and prints one verdict line:
+
+    KILLED   NAME: how (tests failed / panic / timeout) and the failed tests
+    SURVIVED NAME          every selected test passed: a test without teeth
+    UNKNOWN  NAME          MUTATION_NAME appears in no kernel source
+    NOOP     NAME          the mutant kernel is identical to the normal one
+    NOTESTS  NAME          FILTER selects no test that passes normally
+    BUILD-FAILED NAME      the mutant does not compile (not a kill)
+    ERROR    NAME          the runner itself failed (no ESP, no QEMU...)
+
+then `N mutants, N killed, N survived` (plus the other outcomes when there
+are any). Before the mutants, the normal kernel runs the union of the filters
+once: if it does not pass, a kill would mean nothing, and the script stops.
+Exit status 0 iff every mutant was killed.
+
+Usage (make mutants does this):
+    tools/mutants.py --build build --kernel build/kernel.elf --timeout 240 \\
+        [--jobs 2] [--only NAME,...] -- --loader build/BOOTX64.EFI --smp 4 ...
+Arguments after `--` go to every tests/runner.py run. $MAKE is the make used
+to build the mutants.
+"""
+
+import argparse
+import concurrent.futures
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = os.path.join(ROOT, "tests", "runner.py")
+SOURCE_DIRS = ("kernel", "mm", "arch", "drivers")
+SOURCE_EXTS = (".c", ".h", ".asm", ".inc", ".S")
+NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+FILTER_MAX_GLOBS = 16  # tests/ktest.c: filters[16]
+FILTER_MAX_CHARS = 255  # tests/ktest.c: filter_buf[256]
+BUILD_TAIL = 15  # lines of a failed build shown
+
+# Runner output that means the run never tested anything (not a kill).
+INFRA_ERRORS = ("FAIL: building the ESP image", "FAIL: disk image not found",
+                "(install the ovmf package", "FAIL: interrupted",
+                "(QEMU error?)")
+
+
+class TableError(Exception):
+    pass
+
+
+class Mutant:
+    def __init__(self, name, filt, desc, lineno):
+        self.name = name
+        self.filter = filt
+        self.desc = desc
+        self.lineno = lineno
+        self.verdict = None  # KILLED, SURVIVED, UNKNOWN, ...
+        self.detail = ""
+
+    def globs(self):
+        return [g for g in self.filter.split(",") if g]
+
+
+def parse_table(path):
+    mutants, seen = [], {}
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 2)
+            where = "%s:%d" % (path, lineno)
+            if len(parts) < 3:
+                raise TableError("%s: want `NAME  FILTER  description`, got "
+                                 "%r" % (where, line))
+            name, filt, desc = parts
+            if not NAME_RE.match(name):
+                raise TableError("%s: bad mutation name %r (A-Z, 0-9, _)" %
+                                 (where, name))
+            if name in seen:
+                raise TableError("%s: %s already listed on line %d" %
+                                 (where, name, seen[name]))
+            seen[name] = lineno
+            m = Mutant(name, filt, desc, lineno)
+            if not m.globs() or len(m.globs()) > FILTER_MAX_GLOBS or \
+                    len(filt) > FILTER_MAX_CHARS:
+                raise TableError("%s: filter %r: 1 to %d globs, at most %d "
+                                 "characters (the kernel's limits)" %
+                                 (where, filt, FILTER_MAX_GLOBS,
+                                  FILTER_MAX_CHARS))
+            mutants.append(m)
+    return mutants
+
+
+# ------------------------------------------------------------ source check
+
+C_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+ASM_COMMENT_RE = re.compile(r";[^\n]*")
+
+
+def source_texts():
+    """{path: text without comments} of the kernel sources."""
+    texts = {}
+    for d in SOURCE_DIRS:
+        for dirpath, _dirs, files in os.walk(os.path.join(ROOT, d)):
+            for fn in sorted(files):
+                if not fn.endswith(SOURCE_EXTS):
+                    continue
+                path = os.path.join(dirpath, fn)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                rx = ASM_COMMENT_RE if fn.endswith((".asm", ".inc")) \
+                    else C_COMMENT_RE
+                texts[os.path.relpath(path, ROOT)] = rx.sub(" ", text)
+    return texts
+
+
+def where_used(name, texts):
+    rx = re.compile(r"\bMUTATION_%s\b" % name)
+    return [p for p, t in sorted(texts.items()) if rx.search(t)]
+
+
+# ------------------------------------------------------------ helpers
+
+class Out:
+    """Line printer shared by the worker threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __call__(self, *lines):
+        with self.lock:
+            for line in lines:
+                print(line)
+            sys.stdout.flush()
+
+
+def glob_re(glob):
+    """The kernel's glob_match (`*`, `?`) as a regex."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else
+                              re.escape(c) for c in glob) + r"\Z")
+
+
+def rel(path):
+    r = os.path.relpath(path)
+    return path if r.startswith("..") else r
+
+
+def tail(path, n):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except OSError:
+        return []
+
+
+_procs = set()
+_procs_lock = threading.Lock()
+
+
+def run_logged(cmd, out_path, env=None):
+    """Run cmd with stdout+stderr into out_path; return (status, text)."""
+    with open(out_path, "w") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
+        with _procs_lock:
+            _procs.add(proc)
+        try:
+            status = proc.wait()
+        finally:
+            with _procs_lock:
+                _procs.discard(proc)
+    with open(out_path, errors="replace") as f:
+        return status, f.read()
+
+
+def stop_children():
+    with _procs_lock:
+        procs = list(_procs)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()  # the runner stops its QEMU on SIGTERM
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+# ------------------------------------------------------------ build
+
+def make_command():
+    """The make for the mutant builds, and its environment.
+
+    The recipe does not name $(MAKE), so that `make -n mutants` only prints
+    it: the sub-make gets no jobserver, and runs -jN on its own.
+    """
+    make = shlex.split(os.environ.get("MAKE") or "make")
+    flags = os.environ.get("MAKEFLAGS", "")
+    opts, sep, assigns = flags.partition(" -- ")
+    if not sep and flags.startswith("-- "):
+        opts, assigns, sep = "", flags[3:], " -- "
+    opts = [w for w in opts.split()
+            if not re.match(r"^(-j\d*|--jobserver.*)$", w)]
+    env = dict(os.environ, MAKEFLAGS=" ".join(opts) + sep + assigns)
+    env.pop("MFLAGS", None)
+    return make + ["-j%d" % (os.cpu_count() or 1)], env
+
+
+def loadable_image(elf, out_bin):
+    subprocess.run(["objcopy", "-O", "binary", elf, out_bin], check=True,
+                   cwd=ROOT)
+    with open(out_bin, "rb") as f:
+        return f.read()
+
+
+def build(m, args):
+    """Build the mutant; returns True when it is ready to run."""
+    bdir = os.path.join(args.build, "mutant-" + m.name)
+    m.kernel = os.path.join(bdir, "kernel.elf")
+    m.log = os.path.join(args.build, "mutant-%s.log" % m.name)
+    m.out = os.path.join(args.build, "mutant-%s.out" % m.name)
+    blog = os.path.join(args.build, "mutant-%s.build.log" % m.name)
+    os.makedirs(bdir, exist_ok=True)
+    make, env = make_command()
+    cmd = make + ["--no-print-directory", "BUILD=" + bdir,
+                  "MUTATION=" + m.name, m.kernel]
+    status, text = run_logged(cmd, blog, env)
+    if status != 0:
+        m.verdict = "BUILD-FAILED"
+        lines = [x for x in text.splitlines() if x.strip()][-BUILD_TAIL:]
+        m.detail = "make exited with status %d (%s)" % (status, rel(blog))
+        m.report = ["  | " + x for x in lines]
+        return False
+    try:
+        same = loadable_image(m.kernel, m.kernel + ".bin") == \
+            loadable_image(args.kernel, m.kernel + ".normal.bin")
+    except (OSError, subprocess.CalledProcessError) as e:
+        m.verdict, m.detail = "BUILD-FAILED", "objcopy: %s" % e
+        return False
+    if same:
+        m.verdict = "NOOP"
+        m.detail = ("the mutant kernel is identical to the normal one "
+                    "(MUTATION_%s changes no code)" % m.name)
+        return False
+    return True
+
+
+# ------------------------------------------------------------ runs
+
+def runner_cmd(args, kernel, filt, log):
+    return [sys.executable, RUNNER, "--kernel", kernel,
+            "--timeout", str(args.timeout),
+            "--cmdline", "ktest.run=1 qemu_exit=1 ktest.filter=" + filt,
+            "--log", log] + args.runner_args
+
+
+RESULT_LINE_RE = re.compile(r"^(PASS|FAIL|SKIP) (\S+)")
+
+
+def parse_runner_output(text):
+    """(passed names, failed names, run-level FAIL: messages, panic line)."""
+    passed, failed, errors, panic = [], [], [], None
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = RESULT_LINE_RE.match(line)
+        if m and m.group(1) == "PASS":
+            passed.append(m.group(2))
+        elif m and m.group(1) == "FAIL":
+            failed.append(m.group(2))
+        elif line.startswith("FAIL: "):
+            errors.append(line[6:])
+        elif line.startswith("panic report") and i + 1 < len(lines):
+            panic = lines[i + 1].lstrip(" |")
+    return passed, failed, errors, panic
+
+
+def classify(status, text, elapsed):
+    """(verdict, detail) of one mutant run."""
+    passed, failed, errors, panic = parse_runner_output(text)
+    if any(e in text for e in INFRA_ERRORS):
+        bad = [e for e in errors] or ["runner status %d" % status]
+        return "ERROR", "the run did not test anything: " + bad[-1]
+    if status == 0:
+        return "SURVIVED", "%d passed (%.0f s)" % (len(passed), elapsed)
+    why = None
+    for e in errors:
+        if e.startswith("kernel panic") or e.startswith("kernel BUG"):
+            why = "panic" + (" (%s)" % panic if panic else "")
+        elif e.startswith("timed out"):
+            why = e.replace("timed out", "timeout", 1)
+        elif why is None:
+            why = "crash: " + e
+    if why is None:
+        why = "tests failed"
+    detail = why
+    if failed:
+        shown = failed[:8] + (["..."] if len(failed) > 8 else [])
+        detail += ("; " if why != "tests failed" else ": ") + \
+            ", ".join(shown)
+    return "KILLED", "%s (%.0f s)" % (detail, elapsed)
+
+
+def run_mutant(m, args):
+    t0 = time.monotonic()
+    status, text = run_logged(runner_cmd(args, m.kernel, m.filter, m.log),
+                              m.out)
+    m.verdict, m.detail = classify(status, text, time.monotonic() - t0)
+    if m.verdict == "SURVIVED":
+        m.detail += "; log %s" % rel(m.log)
+    elif m.verdict == "ERROR":
+        m.report = ["  | " + x for x in text.splitlines()[-10:]]
+
+
+def filter_chunks(globs):
+    """The globs as ktest.filter values within the kernel's limits."""
+    chunks, cur = [], []
+    for g in globs:
+        if cur and (len(cur) == FILTER_MAX_GLOBS or
+                    len(",".join(cur + [g])) > FILTER_MAX_CHARS):
+            chunks.append(",".join(cur))
+            cur = []
+        cur.append(g)
+    if cur:
+        chunks.append(",".join(cur))
+    return chunks
+
+
+def baseline(mutants, args, out):
+    """Run the union of the filters on the normal kernel.
+
+    Returns the set of passing test names, or None if the run failed.
+    """
+    globs = []
+    for m in mutants:
+        globs += [g for g in m.globs() if g not in globs]
+    passed = set()
+    for i, filt in enumerate(filter_chunks(globs)):
+        log = os.path.join(args.build, "mutants-baseline%s.log" %
+                           ("-%d" % i if i else ""))
+        outp = log[:-4] + ".out"
+        out("baseline: normal kernel, ktest.filter=%s" % filt)
+        t0 = time.monotonic()
+        status, text = run_logged(runner_cmd(args, args.kernel, filt, log),
+                                  outp)
+        p, _failed, _errors, _panic = parse_runner_output(text)
+        if status != 0:
+            out("", "FAIL: the normal kernel does not pass the mutants' "
+                "tests, so a kill would prove nothing. Runner output "
+                "(%s):" % rel(outp), *["  | " + x for x in text.splitlines()])
+            return None
+        out("baseline: %d passed in %.0f s" % (len(p),
+                                               time.monotonic() - t0))
+        passed.update(p)
+    return passed
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    runner_args = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, runner_args = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser(
+        description="Build and run every mutant of tests/mutants.txt.")
+    ap.add_argument("--table", default=os.path.join(ROOT, "tests",
+                                                    "mutants.txt"))
+    ap.add_argument("--build", default="build",
+                    help="build directory (mutants go to BUILD/mutant-NAME)")
+    ap.add_argument("--kernel", default=None,
+                    help="the normal kernel (default BUILD/kernel.elf)")
+    ap.add_argument("--timeout", type=int, default=240,
+                    help="runner timeout per boot, seconds")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="mutants booted at the same time (default 2)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated names: run only these mutants")
+    args = ap.parse_args(argv)
+    args.runner_args = runner_args
+    args.kernel = args.kernel or os.path.join(args.build, "kernel.elf")
+    args.jobs = max(1, args.jobs)
+    out = Out()
+    t_start = time.monotonic()
+
+    try:
+        mutants = parse_table(args.table)
+    except (OSError, TableError) as e:
+        out("mutants: %s" % e)
+        return 2
+    if args.only:
+        want = [x for x in re.split(r"[,\s]+", args.only) if x]
+        names = {m.name for m in mutants}
+        missing = [x for x in want if x not in names]
+        if missing:
+            out("mutants: not in %s: %s" % (rel(args.table),
+                                             ", ".join(missing)))
+            return 2
+        mutants = [m for m in mutants if m.name in want]
+    if not mutants:
+        out("mutants: %s lists no mutation" % rel(args.table))
+        return 2
+    if not os.path.isfile(args.kernel):
+        out("mutants: the normal kernel %s is missing (make all)" %
+            rel(args.kernel))
+        return 2
+
+    def show(m):
+        out("%-8s %s%s" % (m.verdict, m.name,
+                           ": " + m.detail if m.detail else ""),
+            *getattr(m, "report", []))
+
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
+    try:
+        # 1. Every name must switch something on in the sources.
+        texts = source_texts()
+        for m in mutants:
+            m.files = where_used(m.name, texts)
+            if not m.files:
+                m.verdict = "UNKNOWN"
+                m.detail = ("MUTATION_%s is not used in %s (outside "
+                            "comments)" % (m.name, "/ ".join(SOURCE_DIRS)))
+                show(m)
+
+        # 2. Build the mutants (quick: one at a time, make runs in parallel).
+        todo = [m for m in mutants if m.verdict is None]
+        if todo:
+            out("building %d mutant%s in %s/mutant-*" %
+                (len(todo), "s" * (len(todo) != 1), rel(args.build)))
+        for m in todo:
+            if not build(m, args):
+                show(m)
+        todo = [m for m in todo if m.verdict is None]
+
+        # 3. The normal kernel must pass the same tests, and each filter
+        #    must select at least one of them.
+        if todo:
+            passed = baseline(todo, args, out)
+            if passed is None:
+                return 1
+            for m in todo:
+                if not any(glob_re(g).match(t) for g in m.globs()
+                           for t in passed):
+                    m.verdict = "NOTESTS"
+                    m.detail = ("ktest.filter=%s selects no test that passes "
+                                "on the normal kernel" % m.filter)
+                    show(m)
+            todo = [m for m in todo if m.verdict is None]
+
+        # 4. Boot the mutants, args.jobs at a time.
+        if todo:
+            out("running %d mutant%s, %d at a time, timeout %d s each" %
+                (len(todo), "s" * (len(todo) != 1), min(args.jobs,
+                                                      len(todo)),
+                 args.timeout))
+            with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+                futs = {pool.submit(run_mutant, m, args): m for m in todo}
+                for fut in concurrent.futures.as_completed(futs):
+                    fut.result()
+                    show(futs[fut])
+    except (KeyboardInterrupt, SystemExit):
+        stop_children()
+        out("mutants: interrupted")
+        return 130
+
+    counts = {}
+    for m in mutants:
+        counts[m.verdict] = counts.get(m.verdict, 0) + 1
+    line = "%d mutants, %d killed, %d survived" % (
+        len(mutants), counts.get("KILLED", 0), counts.get("SURVIVED", 0))
+    for v, what in (("BUILD-FAILED", "failed to build"),
+                    ("UNKNOWN", "unknown"), ("NOOP", "no-op"),
+                    ("NOTESTS", "without tests"), ("ERROR", "errors")):
+        if counts.get(v):
+            line += ", %d %s" % (counts[v], what)
+    out("mutants: done in %.0f s" % (time.monotonic() - t_start), line)
+    return 0 if counts.get("KILLED", 0) == len(mutants) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
