@@ -96,7 +96,7 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
 		put_page(page);
 		return -ENOMEM;
 	}
-	if (pte_present(*pte)) { /* another thread faulted it in first */
+	if (*pte) { /* another thread faulted it in first */
 		spin_unlock(&mm->page_table_lock);
 		put_page(page);
 		return 0;
@@ -180,7 +180,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 	spin_lock(&mm->page_table_lock);
 	for (; addr < end && !full; addr += PAGE_SIZE) {
 		pte_t *pte = &pt[PT_INDEX(addr, PT_SHIFT)];
-		if (!pte_present(READ_ONCE(*pte)))
+		if (!pte_mapped(READ_ONCE(*pte)))
 			continue;
 		pte_t old = __atomic_exchange_n(pte, 0, __ATOMIC_SEQ_CST);
 		struct page *page = phys_to_page(pte_phys(old));
@@ -271,11 +271,14 @@ void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi)
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	struct mm *mm = vma->vm_mm;
-	pte_t keep = ~(pte_t)0;
+	bool none = !(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
+	pte_t keep = ~(pte_t)(_PAGE_PRESENT | _PAGE_PROTNONE);
+	pte_t add = none ? _PAGE_PROTNONE : _PAGE_PRESENT;
 	if (!(vma->vm_flags & VM_WRITE))
 		keep &= ~_PAGE_RW;
-	pte_t add = (!(vma->vm_flags & VM_EXEC) && boot_cpu_features.nx) ? _PAGE_NX : 0;
-	if (vma->vm_flags & VM_EXEC)
+	if (!(vma->vm_flags & VM_EXEC) && boot_cpu_features.nx)
+		add |= _PAGE_NX;
+	else
 		keep &= ~_PAGE_NX;
 	for (uint64_t addr = start; addr < end;) {
 		uint64_t chunk = addr;
@@ -285,7 +288,7 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 		bool changed = false;
 		for (; pte && addr < pt_end; addr += PAGE_SIZE, pte++) {
 			pte_t old = READ_ONCE(*pte);
-			while (pte_present(old) && ((old & keep) | add) != old) {
+			while (pte_mapped(old) && ((old & keep) | add) != old) {
 				/* cmpxchg: keep a dirty bit the hardware sets meanwhile */
 				if (__atomic_compare_exchange_n(pte, &old, (old & keep) | add, false,
 								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {

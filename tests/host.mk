@@ -43,6 +43,7 @@ RUNNER_ARGS = --kernel $(KERNEL_ELF) --loader $(LOADER_EFI) \
 # and make host-tests depend on what they need built.
 HOST_TESTS := PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest tests/test_runner.py ;
 HOST_TESTS += $(BUILD)/host/acpi_test ;
+HOST_TESTS += $(BUILD)/host/asid_model_test ;
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -I.
@@ -51,6 +52,11 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 $(BUILD)/host/acpi_test: arch/x86_64/acpi.c arch/x86_64/acpi.h tests/host/acpi_test.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -DACPI_HOST_TEST arch/x86_64/acpi.c tests/host/acpi_test.c -o $@
+
+# PCID/ASID and TLB-generation decisions against a model TLB (arch/x86_64/asid.c).
+$(BUILD)/host/asid_model_test: arch/x86_64/asid.c arch/x86_64/asid.h tests/host/asid_model_test.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) arch/x86_64/asid.c tests/host/asid_model_test.c -o $@
 
 # Goals that need the packages: check them while the Makefile is read, so
 # nothing is built before they are there (also with make -j).
@@ -64,7 +70,7 @@ endif
 deps:
 	@bash tools/deps.sh
 
-host-tests: $(BUILD)/host/acpi_test
+host-tests: $(BUILD)/host/acpi_test $(BUILD)/host/asid_model_test
 	@set -e; $(HOST_TESTS) true
 
 RUNNER_DISPLAY = $(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))

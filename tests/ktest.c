@@ -226,10 +226,11 @@ static uint64_t start_free, start_heap, start_poison, start_kept;
 #define start_threads base_threads
 
 /* Pages the kernel keeps for good once allocated: heap slabs, kernel page tables. */
-static uint64_t kept_pages(void)
+uint64_t ktest_kept_pages(void)
 {
 	return kmalloc_slab_pages() + kernel_pagetable_pages;
 }
+#define kept_pages ktest_kept_pages
 
 /* Runs inline in the runner thread, after every test thread is gone. */
 static void leaks_pages(struct ktest *t)

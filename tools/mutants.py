@@ -221,11 +221,16 @@ def make_command():
     return make + ["-j%d" % (os.cpu_count() or 1)], env
 
 
-def loadable_image(elf, out_bin):
-    subprocess.run(["objcopy", "-O", "binary", elf, out_bin], check=True,
-                   cwd=ROOT)
-    with open(out_bin, "rb") as f:
-        return f.read()
+def loadable_image(elf, tmp_bin):
+    """The bytes the loader would load from `elf` (every PT_LOAD section)."""
+    try:
+        subprocess.run(["objcopy", "-O", "binary", elf, tmp_bin], check=True,
+                       cwd=ROOT)
+        with open(tmp_bin, "rb") as f:
+            return f.read()
+    finally:
+        if os.path.exists(tmp_bin):
+            os.unlink(tmp_bin)
 
 
 def build(m, args):
@@ -242,7 +247,8 @@ def build(m, args):
     status, text = run_logged(cmd, blog, env)
     if status != 0:
         m.verdict = "BUILD-FAILED"
-        lines = [x for x in text.splitlines() if x.strip()][-BUILD_TAIL:]
+        lines = [x for x in text.splitlines() if x.strip() and
+                 not re.match(r"^  (CC|NASM) ", x)][-BUILD_TAIL:]
         m.detail = "make exited with status %d (%s)" % (status, rel(blog))
         m.report = ["  | " + x for x in lines]
         return False
@@ -281,7 +287,9 @@ def parse_runner_output(text):
         if m and m.group(1) == "PASS":
             passed.append(m.group(2))
         elif m and m.group(1) == "FAIL":
-            failed.append(m.group(2))
+            # A suite cut short (panic, timeout) is `FAIL suite (incomplete:`
+            failed.append(m.group(2) + (" (incomplete)" if "(incomplete:"
+                                        in line else ""))
         elif line.startswith("FAIL: "):
             errors.append(line[6:])
         elif line.startswith("panic report") and i + 1 < len(lines):
@@ -432,7 +440,8 @@ def main(argv=None):
             if not m.files:
                 m.verdict = "UNKNOWN"
                 m.detail = ("MUTATION_%s is not used in %s (outside "
-                            "comments)" % (m.name, "/ ".join(SOURCE_DIRS)))
+                            "comments)" % (m.name, ", ".join(
+                                d + "/" for d in SOURCE_DIRS)))
                 show(m)
 
         # 2. Build the mutants (quick: one at a time, make runs in parallel).

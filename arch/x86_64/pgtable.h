@@ -43,7 +43,12 @@ typedef uint64_t pte_t;
 #define PAGE_KERNEL_EXEC (_PAGE_PRESENT | _PAGE_GLOBAL | _PAGE_ACCESSED)
 #define PAGE_KERNEL_NOCACHE (PAGE_KERNEL | _PAGE_PCD | _PAGE_PWT)
 
+/* PROT_NONE pages: not present to the hardware, still mapped for the kernel. */
+#define _PAGE_PROTNONE _PAGE_SOFTW1
+
 static inline bool pte_present(pte_t p) { return p & _PAGE_PRESENT; }
+/* A page is mapped here (accessible or PROT_NONE): it holds a reference. */
+static inline bool pte_mapped(pte_t p) { return p & (_PAGE_PRESENT | _PAGE_PROTNONE); }
 static inline bool pte_write(pte_t p) { return p & _PAGE_RW; }
 static inline bool pte_dirty(pte_t p) { return p & _PAGE_DIRTY; }
 static inline bool pte_user(pte_t p) { return p & _PAGE_USER; }

@@ -1,0 +1,22 @@
+/* tests/ktest_mm.h - helpers for tests that run inside user address spaces. */
+#ifndef TESTS_KTEST_MM_H
+#define TESTS_KTEST_MM_H
+
+#include "tests/ktest.h"
+#include "mm/mm.h"
+#include "mm/page.h"
+
+/* mmap anonymous private read-write memory in mm, or 0. */
+static inline uint64_t ktest_mmap(struct mm *mm, uint64_t len)
+{
+	int64_t a = vm_mmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+	return a < 0 ? 0 : (uint64_t)a;
+}
+
+/* Pages that long-lived kernel caches keep once allocated (heap slabs and
+ * kernel page tables): subtract their growth to count leaks exactly. */
+uint64_t ktest_kept_pages(void);
+/* Free pages, corrected for growth of the caches above. */
+static inline uint64_t ktest_free_pages(void) { return nr_free_pages() - ktest_kept_pages(); }
+
+#endif
