@@ -1,0 +1,427 @@
+/*
+ * tests/test_tlb.c - TLB shootdown and the mmu_gather, on real CPUs. QEMU's
+ * TLB keeps stale translations until the guest flushes, so a missing or
+ * late flush is observable here, as on hardware.
+ *
+ *   R1 toucher_faults_after_munmap: a CPU writing through its TLB while
+ *      another CPU unmaps the page never writes a freed page, and faults
+ *      once munmap has returned (kills FREE_BEFORE_FLUSH).
+ *   R9 munmap_512_pages_one_round / flush_ceiling: one IPI round per
+ *      gather; INVLPG page by page up to the ceiling, a full flush beyond.
+ *   R8 lazy_cpu: a lazy CPU gets no IPI for a PTE change, but does get one
+ *      when page tables are freed, and leaves the mm (kills NO_IPI_ON_PT_FREE).
+ *   R5 table_free_waits_for_irq_off_walker: page tables are not freed while
+ *      a CPU walks them with interrupts off (kills NO_IPI_ON_PT_FREE).
+ *   R7 pcid_resume_without_flush: in-kernel PCID check (SKIP without PCID).
+ */
+#include "tests/ktest_mm.h"
+#include "kernel/stats.h"
+#include "kernel/pause.h"
+#include "kernel/smp.h"
+#include "kernel/printk.h"
+
+/* The i-th online CPU after `from` (wrapping), for placing test threads. */
+static int other_cpu(int from, int i)
+{
+	int c = from;
+	while (i > 0) {
+		c = (c + 1) % nr_cpus;
+		if (cpus[c].online)
+			i--;
+	}
+	return c;
+}
+
+/* ---- live workers: threads running in the mm, never lazy ------------------ */
+
+struct live_worker {
+	struct mm *mm;
+	uint64_t addr; /* a page the worker keeps reading */
+	volatile bool stop, running;
+	struct completion done;
+};
+
+static void live_worker_fn(void *arg)
+{
+	struct live_worker *w = arg;
+	use_mm(w->mm);
+	uint64_t v;
+	while (!w->stop) {
+		get_user_u64(&v, w->addr);
+		w->running = true;
+		cpu_relax();
+	}
+	unuse_mm(w->mm);
+	complete(&w->done);
+}
+
+/* Start up to n workers on the CPUs after ours; returns how many. */
+static int start_workers(struct live_worker *w, int n, struct mm *mm, uint64_t addr)
+{
+	n = MIN(n, nr_cpus_online - 1);
+	for (int i = 0; i < n; i++) {
+		w[i].mm = mm;
+		w[i].addr = addr;
+		w[i].stop = w[i].running = false;
+		init_completion(&w[i].done);
+		thread_create("live", live_worker_fn, &w[i], other_cpu(cpu_id(), i + 1));
+	}
+	for (int i = 0; i < n; i++)
+		while (!w[i].running)
+			sleep_ms(1);
+	return n;
+}
+
+static void stop_workers(struct live_worker *w, int n)
+{
+	for (int i = 0; i < n; i++)
+		w[i].stop = true;
+	for (int i = 0; i < n; i++)
+		wait_for_completion(&w[i].done);
+}
+
+static struct mm *new_mm_in_use(struct ktest *t)
+{
+	struct mm *mm = mm_alloc();
+	if (mm)
+		use_mm(mm);
+	return mm;
+}
+
+static void drop_mm(struct mm *mm)
+{
+	unuse_mm(mm);
+	mmput(mm);
+}
+
+/* ---- R1 ------------------------------------------------------------------ */
+
+struct toucher {
+	struct mm *mm;
+	uint64_t addr;
+	volatile uint64_t writes;
+	volatile bool faulted;
+	struct completion done;
+};
+
+static void toucher_fn(void *arg)
+{
+	struct toucher *to = arg;
+	use_mm(to->mm);
+	for (uint64_t i = 1;; i++) {
+		if (put_user_u64(to->addr, i) != 0) {
+			to->faulted = true;
+			break;
+		}
+		to->writes++;
+	}
+	unuse_mm(to->mm);
+	complete(&to->done);
+}
+
+struct unmapper {
+	struct mm *mm;
+	uint64_t addr, len;
+	volatile bool done_flag;
+	struct completion done;
+};
+
+static void unmapper_fn(void *arg)
+{
+	struct unmapper *u = arg;
+	use_mm(u->mm);
+	vm_munmap(u->mm, u->addr, u->len);
+	u->done_flag = true;
+	unuse_mm(u->mm);
+	complete(&u->done);
+}
+
+static void toucher_faults_after_munmap(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct mm *mm = new_mm_in_use(t);
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t a = ktest_mmap(mm, PAGE_SIZE);
+	KASSERT_NE(t, a, 0);
+	KASSERT_EQ(t, put_user_u64(a, 1), 0);
+	struct page *page = phys_to_page(pte_phys(*walk_pte(mm, a)));
+
+	static struct toucher to;
+	static struct unmapper u;
+	to = (struct toucher){ .mm = mm, .addr = a };
+	u = (struct unmapper){ .mm = mm, .addr = a, .len = PAGE_SIZE };
+	init_completion(&to.done);
+	init_completion(&u.done);
+	int toucher_cpu = other_cpu(cpu_id(), 1);
+	int unmapper_cpu = nr_cpus_online > 2 ? other_cpu(cpu_id(), 2) : cpu_id();
+	thread_create("toucher", toucher_fn, &to, toucher_cpu);
+	while (to.writes < 100)
+		sleep_ms(1); /* the toucher's TLB now holds the translation */
+
+	pause_arm(PAUSE_TLB_FLUSH, mm);
+	thread_create("unmapper", unmapper_fn, &u, unmapper_cpu);
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_TLB_FLUSH, 10000));
+	/* The PTE is gone but no CPU has flushed: the toucher goes on writing
+	 * through its stale entry. The page must still be allocated. */
+	uint64_t w0 = to.writes;
+	for (int i = 0; i < 1000 && to.writes < w0 + 100 && !to.faulted; i++)
+		sleep_ms(1);
+	bool freed_while_stale = page_count(page) == 0;
+	KEXPECT_FALSE(t, freed_while_stale);
+	pause_release(PAUSE_TLB_FLUSH);
+
+	wait_for_completion(&u.done);
+	uint64_t at_return = to.writes;
+	wait_for_completion(&to.done);
+	KEXPECT_TRUE(t, to.faulted);
+	KEXPECT_LE(t, to.writes, at_return + 1); /* at most one write in flight */
+	if (page_count(page) == 0)
+		KEXPECT_TRUE(t, page_poison_ok(page)); /* nothing written after the free */
+	drop_mm(mm);
+}
+
+/* ---- R9 ------------------------------------------------------------------ */
+
+#define BIG_REGION 0x40000000ull /* 1 GiB: 2 MiB aligned */
+
+static uint64_t cpu_events(const struct live_worker *w, int n, enum event e, uint64_t *snap)
+{
+	(void)w;
+	uint64_t s = 0;
+	for_each_online_cpu(i) {
+		if (i == cpu_id())
+			continue;
+		s += event_cpu(i, e) - (snap ? snap[i] : 0);
+	}
+	(void)n;
+	return s;
+}
+
+static void snapshot(enum event e, uint64_t *snap)
+{
+	for (int i = 0; i < nr_cpus; i++)
+		snap[i] = event_cpu(i, e);
+}
+
+static void munmap_512_pages_one_round(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct mm *mm = new_mm_in_use(t);
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t live = ktest_mmap(mm, PAGE_SIZE);
+	KASSERT_NE(t, live, 0);
+	static struct live_worker w[3];
+	int n = start_workers(w, 3, mm, live);
+	static const int sizes[] = { 1, 32, 512 };
+	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
+		uint64_t len = sizes[k] * PAGE_SIZE;
+		int64_t a = vm_mmap(mm, BIG_REGION, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+		KASSERT_EQ(t, a, BIG_REGION);
+		for (int i = 0; i < sizes[k]; i++)
+			KASSERT_EQ(t, put_user_u64(a + i * PAGE_SIZE, i), 0);
+		uint64_t rounds = event_sum(EV_TLB_SHOOTDOWN), sent = event_sum(EV_TLB_IPI_SENT);
+		KEXPECT_EQ(t, vm_munmap(mm, a, len), 0);
+		KEXPECT_EQ(t, event_sum(EV_TLB_SHOOTDOWN) - rounds, 1);
+		KEXPECT_EQ(t, event_sum(EV_TLB_IPI_SENT) - sent, n);
+		ktest_log(t, "munmap of %d pages live on %d CPUs: %lu IPI round(s), %lu IPIs",
+			  sizes[k], n + 1, event_sum(EV_TLB_SHOOTDOWN) - rounds,
+			  event_sum(EV_TLB_IPI_SENT) - sent);
+	}
+	stop_workers(w, n);
+	drop_mm(mm);
+}
+
+static void flush_ceiling(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct mm *mm = new_mm_in_use(t);
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t live = ktest_mmap(mm, PAGE_SIZE);
+	int64_t a = vm_mmap(mm, BIG_REGION, 64 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	KASSERT_EQ(t, a, BIG_REGION);
+	static struct live_worker w[3];
+	int n = start_workers(w, 3, mm, live);
+	unsigned ceiling = tlb_single_page_flush_ceiling;
+	static uint64_t pages[NR_CPUS], fulls[NR_CPUS];
+	for (unsigned npages = ceiling; npages <= ceiling + 1; npages++) {
+		for (unsigned i = 0; i < npages; i++)
+			KASSERT_EQ(t, put_user_u64(a + i * PAGE_SIZE, i), 0);
+		snapshot(EV_TLB_PAGES_FLUSHED, pages);
+		snapshot(EV_TLB_FULL_FLUSH, fulls);
+		KEXPECT_EQ(t, vm_madvise(mm, a, npages * PAGE_SIZE, MADV_DONTNEED), 0);
+		uint64_t p = cpu_events(w, n, EV_TLB_PAGES_FLUSHED, pages);
+		uint64_t f = cpu_events(w, n, EV_TLB_FULL_FLUSH, fulls);
+		if (npages <= ceiling) {
+			KEXPECT_EQ(t, p, (uint64_t)npages * n); /* INVLPG each page */
+			KEXPECT_EQ(t, f, 0);
+		} else {
+			KEXPECT_EQ(t, p, 0);
+			KEXPECT_EQ(t, f, n); /* one full flush per CPU */
+		}
+	}
+	stop_workers(w, n);
+	drop_mm(mm);
+}
+
+/* ---- R8 ------------------------------------------------------------------ */
+
+struct sleeper {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool touched;
+	struct completion go, done;
+};
+
+static void sleeper_fn(void *arg)
+{
+	struct sleeper *s = arg;
+	use_mm(s->mm);
+	uint64_t v;
+	get_user_u64(&v, s->addr);
+	s->touched = true;
+	wait_for_completion(&s->go); /* our CPU runs its idle thread: lazy */
+	unuse_mm(s->mm);
+	complete(&s->done);
+}
+
+static void lazy_cpu(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct mm *mm = new_mm_in_use(t);
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = vm_mmap(mm, BIG_REGION, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	KASSERT_EQ(t, a, BIG_REGION);
+	KASSERT_EQ(t, put_user_u64(a, 1), 0);
+	KASSERT_EQ(t, put_user_u64(a + PAGE_SIZE, 2), 0);
+	static struct sleeper s;
+	s = (struct sleeper){ .mm = mm, .addr = a };
+	init_completion(&s.go);
+	init_completion(&s.done);
+	int lazy = other_cpu(cpu_id(), 1);
+	thread_create("sleeper", sleeper_fn, &s, lazy);
+	while (!s.touched || !cpu_is_lazy(lazy))
+		sleep_ms(1);
+	KEXPECT_EQ(t, loaded_mm(lazy), mm);
+
+	uint64_t recv = event_cpu(lazy, EV_TLB_IPI_RECEIVED), skipped = event_sum(EV_TLB_LAZY_SKIPPED);
+	KEXPECT_EQ(t, vm_madvise(mm, a, PAGE_SIZE, MADV_DONTNEED), 0); /* a PTE change */
+	KEXPECT_EQ(t, event_cpu(lazy, EV_TLB_IPI_RECEIVED) - recv, 0);
+	KEXPECT_GE(t, event_sum(EV_TLB_LAZY_SKIPPED) - skipped, 1);
+	KEXPECT_EQ(t, loaded_mm(lazy), mm);
+
+	KEXPECT_EQ(t, vm_munmap(mm, a, 4 * PAGE_SIZE), 0); /* frees the page tables */
+	KEXPECT_EQ(t, event_cpu(lazy, EV_TLB_IPI_RECEIVED) - recv, 1);
+	KEXPECT_EQ(t, loaded_mm(lazy), &init_mm); /* it left the mm */
+	KEXPECT_FALSE(t, cpumask_test(&mm->cpumask, lazy));
+	complete(&s.go);
+	wait_for_completion(&s.done);
+	drop_mm(mm);
+}
+
+/* ---- R5 ------------------------------------------------------------------ */
+
+struct walker {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool walking, freed_during_walk, table_dead_during_walk;
+	struct completion done;
+};
+
+/* Walk like GUP-fast: interrupts off, read each level once, hold on to the
+ * page table, and see whether it is freed before interrupts come back on. */
+static void walker_fn(void *arg)
+{
+	struct walker *w = arg;
+	use_mm(w->mm);
+	unsigned long f = local_irq_save();
+	pte_t *pte = walk_pte(w->mm, w->addr);
+	struct page *pt = pte ? virt_to_page((void *)ALIGN_DOWN((uint64_t)pte, PAGE_SIZE)) : NULL;
+	w->walking = true;
+	uint64_t deadline = ktime_get_ns() + 300000000ull;
+	while (ktime_get_ns() < deadline && !READ_ONCE(pause_points[PAUSE_TLB_FREE_TABLES].reached))
+		cpu_relax();
+	w->freed_during_walk = READ_ONCE(pause_points[PAUSE_TLB_FREE_TABLES].reached);
+	w->table_dead_during_walk = !pt || page_count(pt) == 0;
+	local_irq_restore(f);
+	unuse_mm(w->mm);
+	complete(&w->done);
+}
+
+static void table_free_waits_for_irq_off_walker(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct mm *mm = new_mm_in_use(t);
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = vm_mmap(mm, BIG_REGION, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	KASSERT_EQ(t, a, BIG_REGION);
+	KASSERT_EQ(t, put_user_u64(a, 1), 0);
+	/* Empty the PTEs first: the munmap below then only frees tables. */
+	KASSERT_EQ(t, vm_madvise(mm, a, 4 * PAGE_SIZE, MADV_DONTNEED), 0);
+	KASSERT_NOT_NULL(t, walk_pte(mm, a));
+
+	static struct walker w;
+	static struct unmapper u;
+	w = (struct walker){ .mm = mm, .addr = a };
+	u = (struct unmapper){ .mm = mm, .addr = a, .len = 4 * PAGE_SIZE };
+	init_completion(&w.done);
+	init_completion(&u.done);
+	pause_arm(PAUSE_TLB_FREE_TABLES, mm);
+	thread_create("walker", walker_fn, &w, other_cpu(cpu_id(), 1));
+	while (!w.walking)
+		sleep_ms(1);
+	/* munmap unhooks the tables, flushes (its IPI must wait for the
+	 * walker) and pauses just before freeing them. */
+	thread_create("unmapper", unmapper_fn, &u, cpu_id());
+	wait_for_completion(&w.done);
+	KEXPECT_TRUE(t, pause_wait_reached(PAUSE_TLB_FREE_TABLES, 10000));
+	pause_release(PAUSE_TLB_FREE_TABLES);
+	wait_for_completion(&u.done);
+	KEXPECT_FALSE(t, w.freed_during_walk);
+	KEXPECT_FALSE(t, w.table_dead_during_walk);
+	KEXPECT_EQ(t, walk_pte(mm, a), NULL);
+	drop_mm(mm);
+}
+
+/* ---- R7 (needs PCID) ------------------------------------------------------ */
+
+static void pcid_resume_without_flush(struct ktest *t)
+{
+	if (!boot_cpu_features.pcid)
+		KTEST_SKIP(t, "CPU has no PCID (QEMU TCG has none; see the host model test)");
+	sched_migrate(cpu_id());
+	struct mm *a = mm_alloc(), *b = mm_alloc();
+	KASSERT_NOT_NULL(t, a);
+	KASSERT_NOT_NULL(t, b);
+	use_mm(a);
+	unuse_mm(a);
+	use_mm(b);
+	unuse_mm(b);
+	uint64_t noflush = event_cpu(cpu_id(), EV_MM_SWITCH_NOFLUSH);
+	use_mm(a); /* a's ASID slot is current: no flush needed */
+	KEXPECT_EQ(t, event_cpu(cpu_id(), EV_MM_SWITCH_NOFLUSH) - noflush, 1);
+	unuse_mm(a);
+	mmput(a);
+	mmput(b);
+}
+
+KTEST_SUITE(tlb,
+	    KTEST_CASE(toucher_faults_after_munmap),
+	    KTEST_CASE(munmap_512_pages_one_round),
+	    KTEST_CASE(flush_ceiling),
+	    KTEST_CASE(lazy_cpu),
+	    KTEST_CASE(table_free_waits_for_irq_off_walker),
+	    KTEST_CASE(pcid_resume_without_flush));
