@@ -4,9 +4,13 @@
 #   make test    boot headless, run the in-kernel suite, exit 0 iff all passed
 #   make image   GPT disk image with an ESP (write it to a USB stick)
 #   make debug   QEMU waiting for gdb on :1234 (see README)
+#   make mutants build and boot every mutation of tests/mutants.txt; exit 0
+#                iff each one is killed by its tests (tests/mutants.mk)
+#   make bench   boot headless with bench.run=1, print the `bench:` figures
 #
 # Knobs: SMP, MEM, FILTER (ktest.filter), TIMEOUT (seconds), CMDLINE (extra),
-#        MUTATION (build a mutant kernel, see make mutants), QEMU_CPU.
+#        MUTATION (build a mutant kernel, see make mutants), QEMU_CPU,
+#        MUTANTS (make mutants: only these names), BENCH (bench.filter).
 
 SMP ?= 4
 MEM ?= 512M

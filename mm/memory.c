@@ -244,8 +244,7 @@ static bool free_tables_below(struct mmu_gather *tlb, pte_t *e, int level, uint6
 	struct page *table = phys_to_page(pte_phys(*e));
 	WRITE_ONCE(*e, 0);
 	atomic64_add(-1, &tlb->mm->nr_pt_pages);
-	tlb_remove_table(tlb, table);
-	tlb_flush_pte_range(tlb, base, 0);
+	tlb_remove_table(tlb, table); /* sets freed_tables: a full flush on every CPU */
 	return true;
 }
 

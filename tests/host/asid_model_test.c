@@ -148,7 +148,7 @@ static long cur_step, nr_steps;
 static struct {
 	unsigned long steps, accesses, hits, stale_allowed, requests, delayed, completed;
 	unsigned long act[3], lazy_leave, sw_flush, sw_noflush, window_flushes, seeds_pcid,
-		seeds_nopcid;
+	    seeds_nopcid;
 } st;
 
 /* ---- trace and failure ---------------------------------------------------- */
@@ -186,7 +186,8 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
 		       ts->loaded_ctx_id, ts->loaded_asid, ts->is_lazy ? " lazy" : "",
 		       cpus[c].cr3_mm, cpus[c].cr3_pcid, cpus[c].npending);
 		for (int i = 0; i < ts->nr_asids; i++)
-			printf(" [%" PRIu64 "@%" PRIu64 "]", ts->ctxs[i].ctx_id, ts->ctxs[i].tlb_gen);
+			printf(" [%" PRIu64 "@%" PRIu64 "]", ts->ctxs[i].ctx_id,
+			       ts->ctxs[i].tlb_gen);
 		printf("\n");
 	}
 	for (int m = 0; m < cfg.nmms; m++)
@@ -293,9 +294,10 @@ static void complete_req(int r)
 			/* A CPU inside switch_mm (interrupts off) has already left the
 			 * cpumask and is about to load another CR3; the page-table free
 			 * itself must wait for it (its sync IPI needs interrupts on). */
-			if (c != switching_cpu && loaded_mm(&cpus[c]) == q->mm && cpus[c].ts.is_lazy &&
-			    cpus[c].lazy_epoch <= q->id)
-				fail("R8: req#%u freed page tables of mm%d and completed, but cpu%d, lazy "
+			if (c != switching_cpu && loaded_mm(&cpus[c]) == q->mm &&
+			    cpus[c].ts.is_lazy && cpus[c].lazy_epoch <= q->id)
+				fail("R8: req#%u freed page tables of mm%d and completed, but "
+				     "cpu%d, lazy "
 				     "on it since before the request, still uses its tables",
 				     q->id, q->mm, c);
 	st.completed++;
@@ -328,18 +330,20 @@ static void process_req(int c, int r)
 		bool here = ts->loaded_ctx_id == q->f.ctx_id;
 		uint64_t local = ts->ctxs[ts->loaded_asid].tlb_gen;
 		enum flush_action a = flush_tlb_decide(ts, &q->f, m->tlb_gen, CEILING);
-		tr("cpu%d req#%u (mm%d gen%" PRIu64 " pages %" PRIu64 "+%" PRIu64 "%s) %s local=%" PRIu64
-		   " mm_gen=%" PRIu64 " -> %s",
+		tr("cpu%d req#%u (mm%d gen%" PRIu64 " pages %" PRIu64 "+%" PRIu64
+		   "%s) %s local=%" PRIu64 " mm_gen=%" PRIu64 " -> %s",
 		   c, q->id, q->mm, q->f.new_gen, q->f.start / PAGE_SIZE,
 		   q->f.end == TLB_FLUSH_ALL ? 0 : (q->f.end - q->f.start) / PAGE_SIZE,
-		   q->f.end == TLB_FLUSH_ALL ? " ALL" : "", here ? (ts->is_lazy ? "lazy" : "loaded") : "away",
-		   local, m->tlb_gen, act_name(a));
+		   q->f.end == TLB_FLUSH_ALL ? " ALL" : "",
+		   here ? (ts->is_lazy ? "lazy" : "loaded") : "away", local, m->tlb_gen,
+		   act_name(a));
 		st.act[a]++;
 		if (full_checks && a != FLUSH_NONE && (!here || ts->is_lazy || cp->cr3_mm != q->mm))
-			fail("flush_tlb_decide: %s for mm%d on cpu%d which does not run it", act_name(a),
-			     q->mm, c);
+			fail("flush_tlb_decide: %s for mm%d on cpu%d which does not run it",
+			     act_name(a), q->mm, c);
 		if (a == FLUSH_PARTIAL) {
-			if (q->f.end == TLB_FLUSH_ALL || (q->f.end - q->f.start) / PAGE_SIZE > CEILING)
+			if (q->f.end == TLB_FLUSH_ALL ||
+			    (q->f.end - q->f.start) / PAGE_SIZE > CEILING)
 				fail("flush_tlb_decide: PARTIAL for a range beyond the ceiling");
 			for (uint64_t a2 = q->f.start; a2 < q->f.end; a2 += PAGE_SIZE)
 				if (a2 / PAGE_SIZE < NPAGES)
@@ -432,7 +436,8 @@ static void flush_op(int mi, int irqs_off_cpu)
 		npages = 1;
 	} else if (kind < 85) {
 		npages = 2 + (int)rnd(47); /* 2..48 pages: both sides of the ceiling */
-		first = chance(50) ? (int)rnd(HOT_PAGES) : (int)rnd((unsigned)(NPAGES - npages + 1));
+		first =
+		    chance(50) ? (int)rnd(HOT_PAGES) : (int)rnd((unsigned)(NPAGES - npages + 1));
 		if (first + npages > NPAGES)
 			first = NPAGES - npages;
 	} else {
@@ -503,8 +508,11 @@ static void switch_mm(int c, int mi, bool window)
 	if (window) {
 		if (chance(50) && cp->cr3_mm >= 0)
 			tlb_fill(cp, rnd_page()); /* still on the old CR3 */
-		int fm = (chance(30) && prev >= 0) ? prev : chance(80) ? mi : (int)rnd((unsigned)cfg.nmms);
-		tr("cpu%d switch to mm%d read gen %" PRIu64 "; flush of mm%d lands now", c, mi, gen, fm);
+		int fm = chance(80) ? mi : (int)rnd((unsigned)cfg.nmms);
+		if (prev >= 0 && chance(30))
+			fm = prev;
+		tr("cpu%d switch to mm%d read gen %" PRIu64 "; flush of mm%d lands now", c, mi, gen,
+		   fm);
 		st.window_flushes++;
 		switching_cpu = c;
 		flush_op(fm, c);
@@ -519,8 +527,9 @@ static void switch_mm(int c, int mi, bool window)
 			     ") for mm%d at gen %" PRIu64 " without a flush",
 			     ch.asid, ts->ctxs[ch.asid].ctx_id, ts->ctxs[ch.asid].tlb_gen, mi, gen);
 		if (!cfg.have_pcid && prev != mi)
-			fail("choose_new_asid: no flush for a switch from mm%d to mm%d without PCID",
-			     prev, mi);
+			fail(
+			    "choose_new_asid: no flush for a switch from mm%d to mm%d without PCID",
+			    prev, mi);
 	}
 	if (cfg.have_pcid)
 		hw_write_cr3(cp, mi, asid_to_pcid(ch.asid), ch.need_flush);
@@ -546,11 +555,12 @@ static void switch_mm(int c, int mi, bool window)
 		     " asid %u",
 		     ts->loaded_ctx_id, ts->loaded_asid, ts->is_lazy, m->ctx_id, ch.asid);
 	if (full_checks && ch.need_flush && ts->ctxs[ch.asid].tlb_gen != gen)
-		fail("asid_switched: slot %u at gen %" PRIu64 " after a flushing switch at gen %" PRIu64,
+		fail("asid_switched: slot %u at gen %" PRIu64
+		     " after a flushing switch at gen %" PRIu64,
 		     ch.asid, ts->ctxs[ch.asid].tlb_gen, gen);
 	if (cp->cr3_mm != mi || cp->cr3_pcid != (cfg.have_pcid ? asid_to_pcid(ch.asid) : 0))
-		fail("CR3 (mm%d, pcid %u) after switching to mm%d asid %u", cp->cr3_mm, cp->cr3_pcid,
-		     mi, ch.asid);
+		fail("CR3 (mm%d, pcid %u) after switching to mm%d asid %u", cp->cr3_mm,
+		     cp->cr3_pcid, mi, ch.asid);
 }
 
 static void enter_lazy(int c)
@@ -572,8 +582,8 @@ static void access(int c, int vpage)
 	if (e) {
 		st.hits++;
 		if (e->mm != mi)
-			fail("cpu%d running mm%d (pcid %u) used a TLB entry of mm%d for page %d", c, mi,
-			     cp->cr3_pcid, e->mm, vpage);
+			fail("cpu%d running mm%d (pcid %u) used a TLB entry of mm%d for page %d", c,
+			     mi, cp->cr3_pcid, e->mm, vpage);
 	} else {
 		e = tlb_fill(cp, vpage);
 	}
@@ -614,14 +624,16 @@ static void check_cpu(int c, bool tlb)
 			     x->tlb_gen, (int)x->ctx_id - 1, mms[x->ctx_id - 1].tlb_gen);
 		for (int j = 0; j < i; j++)
 			if (ts->ctxs[j].ctx_id == x->ctx_id)
-				fail("cpu%d slots %d and %d both hold ctx %" PRIu64, c, j, i, x->ctx_id);
+				fail("cpu%d slots %d and %d both hold ctx %" PRIu64, c, j, i,
+				     x->ctx_id);
 	}
 	int mi = loaded_mm(cp);
 	if (mi >= cfg.nmms)
 		fail("cpu%d loaded ctx %" PRIu64 " unknown", c, ts->loaded_ctx_id);
 	if (mi < 0) {
 		if (ts->is_lazy || cp->cr3_mm != -1)
-			fail("cpu%d on kernel tables but lazy=%d cr3 mm%d", c, ts->is_lazy, cp->cr3_mm);
+			fail("cpu%d on kernel tables but lazy=%d cr3 mm%d", c, ts->is_lazy,
+			     cp->cr3_mm);
 	} else {
 		if (cp->cr3_mm != mi ||
 		    cp->cr3_pcid != (cfg.have_pcid ? asid_to_pcid(ts->loaded_asid) : 0))
@@ -648,12 +660,14 @@ static void check_cpu(int c, bool tlb)
 			slot = e->pcid - 1;
 		} else {
 			if (e->pcid != 0 || mi < 0)
-				fail("cpu%d TLB entry (pcid %u) left without PCID on mm%d", c, e->pcid, mi);
+				fail("cpu%d TLB entry (pcid %u) left without PCID on mm%d", c,
+				     e->pcid, mi);
 			slot = 0;
 		}
 		const struct tlb_context *x = &ts->ctxs[slot];
 		if (x->ctx_id != mms[e->mm].ctx_id)
-			fail("cpu%d pcid %u caches page %d of mm%d, but its slot %d holds ctx %" PRIu64,
+			fail("cpu%d pcid %u caches page %d of mm%d, but its slot %d holds ctx "
+			     "%" PRIu64,
 			     c, e->pcid, e->vpage, e->mm, slot, x->ctx_id);
 		uint32_t nv = next_ver[e->ver];
 		if (nv && ver_gen[nv] <= x->tlb_gen)
@@ -674,7 +688,8 @@ static void step(void)
 
 	if (r < 40) { /* user accesses (first running the mm again if needed) */
 		if (mi < 0 || cp->ts.is_lazy) {
-			switch_mm(c, mi < 0 || chance(30) ? (int)rnd((unsigned)cfg.nmms) : mi, false);
+			switch_mm(c, mi < 0 || chance(30) ? (int)rnd((unsigned)cfg.nmms) : mi,
+				  false);
 		} else {
 			if (cp->npending && chance(60))
 				deliver_pending(c, true);
