@@ -58,8 +58,8 @@ enum flush_action flush_tlb_decide(struct tlb_state *ts, const struct flush_requ
 		return FLUSH_NONE;
 	struct tlb_context *ctx = &ts->ctxs[ts->loaded_asid];
 	uint64_t local = ctx->tlb_gen;
-	if (local >= mm_gen)
-		return FLUSH_NONE; /* someone's flush already covered this request */
+	if (local >= mm_gen || f->new_gen <= local)
+		return FLUSH_NONE; /* already covered; a newer request brings its own IPI */
 	bool small = f->end != TLB_FLUSH_ALL && (f->end - f->start) / 4096 <= ceiling;
 	if (small && f->new_gen == local + 1 && f->new_gen == mm_gen) {
 		ctx->tlb_gen = f->new_gen;

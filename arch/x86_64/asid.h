@@ -27,7 +27,8 @@ struct tlb_context {
 	uint64_t tlb_gen; /* TLB entries of this ASID are flushed up to this generation */
 };
 
-/* Per-CPU state; touched only by its CPU with interrupts off. */
+/* Per-CPU state; written only by its CPU with interrupts off. Other CPUs
+ * read is_lazy when choosing flush targets (see arch/x86_64/tlb.c). */
 struct tlb_state {
 	uint64_t loaded_ctx_id; /* mm whose tables CR3 points at (0: kernel only) */
 	uint16_t loaded_asid;
