@@ -29,6 +29,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/clock.h"
 #include "tests/ktest.h"
+#include "tests/bench.h"
 
 struct cpu cpus[NR_CPUS];
 int nr_cpus = 1;
@@ -89,6 +90,11 @@ static void setup_framebuffer(const struct boot_info *bi)
 
 static void main_thread(void *arg)
 {
+	if (cmdline_flag("bench.run")) {
+		bench_run_all(cmdline_get("bench.filter"));
+		if (cmdline_flag("qemu_exit"))
+			arch_qemu_exit(0);
+	}
 	if (cmdline_flag("ktest.run")) {
 		int failed = ktest_run_all(cmdline_get("ktest.filter"));
 		if (cmdline_flag("qemu_exit"))

@@ -19,4 +19,19 @@ uint64_t ktest_kept_pages(void);
 /* Free pages, corrected for growth of the caches above. */
 static inline uint64_t ktest_free_pages(void) { return nr_free_pages() - ktest_kept_pages(); }
 
+/* The i-th online CPU after `from` (wrapping), to place test threads. */
+int ktest_other_cpu(int from, int i);
+
+/* Live workers: threads running in an mm on other CPUs, never lazy (they
+ * keep reading one user address), so every flush of the mm must reach them. */
+struct live_worker {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool stop, running;
+	struct completion done;
+};
+/* Start up to n workers on the CPUs after this one; returns how many. */
+int start_live_workers(struct live_worker *w, int n, struct mm *mm, uint64_t addr);
+void stop_live_workers(struct live_worker *w, int n);
+
 #endif

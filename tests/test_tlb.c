@@ -20,66 +20,6 @@
 #include "kernel/smp.h"
 #include "kernel/printk.h"
 
-/* The i-th online CPU after `from` (wrapping), for placing test threads. */
-static int other_cpu(int from, int i)
-{
-	int c = from;
-	while (i > 0) {
-		c = (c + 1) % nr_cpus;
-		if (cpus[c].online)
-			i--;
-	}
-	return c;
-}
-
-/* ---- live workers: threads running in the mm, never lazy ------------------ */
-
-struct live_worker {
-	struct mm *mm;
-	uint64_t addr; /* a page the worker keeps reading */
-	volatile bool stop, running;
-	struct completion done;
-};
-
-static void live_worker_fn(void *arg)
-{
-	struct live_worker *w = arg;
-	use_mm(w->mm);
-	uint64_t v;
-	while (!w->stop) {
-		get_user_u64(&v, w->addr);
-		w->running = true;
-		cpu_relax();
-	}
-	unuse_mm(w->mm);
-	complete(&w->done);
-}
-
-/* Start up to n workers on the CPUs after ours; returns how many. */
-static int start_workers(struct live_worker *w, int n, struct mm *mm, uint64_t addr)
-{
-	n = MIN(n, nr_cpus_online - 1);
-	for (int i = 0; i < n; i++) {
-		w[i].mm = mm;
-		w[i].addr = addr;
-		w[i].stop = w[i].running = false;
-		init_completion(&w[i].done);
-		thread_create("live", live_worker_fn, &w[i], other_cpu(cpu_id(), i + 1));
-	}
-	for (int i = 0; i < n; i++)
-		while (!w[i].running)
-			sleep_ms(1);
-	return n;
-}
-
-static void stop_workers(struct live_worker *w, int n)
-{
-	for (int i = 0; i < n; i++)
-		w[i].stop = true;
-	for (int i = 0; i < n; i++)
-		wait_for_completion(&w[i].done);
-}
-
 static struct mm *new_mm_in_use(struct ktest *t)
 {
 	struct mm *mm = mm_alloc();
@@ -154,8 +94,8 @@ static void toucher_faults_after_munmap(struct ktest *t)
 	u = (struct unmapper){ .mm = mm, .addr = a, .len = PAGE_SIZE };
 	init_completion(&to.done);
 	init_completion(&u.done);
-	int toucher_cpu = other_cpu(cpu_id(), 1);
-	int unmapper_cpu = nr_cpus_online > 2 ? other_cpu(cpu_id(), 2) : cpu_id();
+	int toucher_cpu = ktest_other_cpu(cpu_id(), 1);
+	int unmapper_cpu = nr_cpus_online > 2 ? ktest_other_cpu(cpu_id(), 2) : cpu_id();
 	thread_create("toucher", toucher_fn, &to, toucher_cpu);
 	while (to.writes < 100)
 		sleep_ms(1); /* the toucher's TLB now holds the translation */
@@ -215,7 +155,7 @@ static void munmap_512_pages_one_round(struct ktest *t)
 	uint64_t live = ktest_mmap(mm, PAGE_SIZE);
 	KASSERT_NE(t, live, 0);
 	static struct live_worker w[3];
-	int n = start_workers(w, 3, mm, live);
+	int n = start_live_workers(w, 3, mm, live);
 	static const int sizes[] = { 1, 32, 512 };
 	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
 		uint64_t len = sizes[k] * PAGE_SIZE;
@@ -232,7 +172,7 @@ static void munmap_512_pages_one_round(struct ktest *t)
 			  sizes[k], n + 1, event_sum(EV_TLB_SHOOTDOWN) - rounds,
 			  event_sum(EV_TLB_IPI_SENT) - sent);
 	}
-	stop_workers(w, n);
+	stop_live_workers(w, n);
 	drop_mm(mm);
 }
 
@@ -248,7 +188,7 @@ static void flush_ceiling(struct ktest *t)
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
 	KASSERT_EQ(t, a, BIG_REGION);
 	static struct live_worker w[3];
-	int n = start_workers(w, 3, mm, live);
+	int n = start_live_workers(w, 3, mm, live);
 	unsigned ceiling = tlb_single_page_flush_ceiling;
 	static uint64_t pages[NR_CPUS], fulls[NR_CPUS];
 	for (unsigned npages = ceiling; npages <= ceiling + 1; npages++) {
@@ -267,7 +207,7 @@ static void flush_ceiling(struct ktest *t)
 			KEXPECT_EQ(t, f, n); /* one full flush per CPU */
 		}
 	}
-	stop_workers(w, n);
+	stop_live_workers(w, n);
 	drop_mm(mm);
 }
 
@@ -308,7 +248,7 @@ static void lazy_cpu(struct ktest *t)
 	s = (struct sleeper){ .mm = mm, .addr = a };
 	init_completion(&s.go);
 	init_completion(&s.done);
-	int lazy = other_cpu(cpu_id(), 1);
+	int lazy = ktest_other_cpu(cpu_id(), 1);
 	thread_create("sleeper", sleeper_fn, &s, lazy);
 	while (!s.touched || !cpu_is_lazy(lazy))
 		sleep_ms(1);
@@ -380,7 +320,7 @@ static void table_free_waits_for_irq_off_walker(struct ktest *t)
 	init_completion(&w.done);
 	init_completion(&u.done);
 	pause_arm(PAUSE_TLB_FREE_TABLES, mm);
-	thread_create("walker", walker_fn, &w, other_cpu(cpu_id(), 1));
+	thread_create("walker", walker_fn, &w, ktest_other_cpu(cpu_id(), 1));
 	while (!w.walking)
 		sleep_ms(1);
 	/* munmap unhooks the tables, flushes (its IPI must wait for the
