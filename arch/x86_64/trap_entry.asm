@@ -11,6 +11,7 @@ bits 64
 default rel
 
 extern trap_dispatch
+extern uaccess_smap
 
 %macro STUB 1
 align 16
@@ -47,6 +48,10 @@ trap_common:
 	push r14
 	push r15
 	cld
+	cmp byte [rel uaccess_smap], 0   ; a trap inside a uaccess window: the
+	je .ac_clear                      ; handler runs with SMAP enforced again
+	clac                              ; (iretq restores the interrupted AC)
+.ac_clear:
 	mov rdi, rsp
 	call trap_dispatch
 	pop r15
