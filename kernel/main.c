@@ -23,6 +23,7 @@
 #include "mm/mm.h"
 #include "drivers/serial.h"
 #include "drivers/fbcon.h"
+#include "drivers/dma_engine.h"
 #include "arch/arch.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/acpi.h"
@@ -143,6 +144,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	arch_smp_boot_aps(bi);
 	printk("memory: %lu MiB free of %lu MiB\n", nr_free_pages() >> 8, nr_total_pages() >> 8);
 
+	dma_engine_init();
 	if (!thread_create("main", main_thread, NULL, 0))
 		panic("cannot create the main thread");
 	sched_start_cpu();

@@ -10,19 +10,49 @@ void __pause_point(enum pause_id id, const void *obj)
 	struct pause_point_state *p = &pause_points[id];
 	if (p->obj && p->obj != obj)
 		return;
+	if (__atomic_fetch_sub(&p->skip, 1, __ATOMIC_SEQ_CST) > 0)
+		return;
 	/* Only the first CPU to arrive pauses. */
 	if (__atomic_exchange_n(&p->armed, 0, __ATOMIC_SEQ_CST) == 0)
 		return;
+	uint64_t seen = p->watch ? *p->watch : 0;
+	uint64_t deadline = p->timeout_ns ? ktime_get_ns() + p->timeout_ns : 0;
 	p->reached_cpu = cpu_id();
 	smp_store_release(&p->reached, 1);
-	while (!smp_load_acquire(&p->released))
+	while (!smp_load_acquire(&p->released)) {
+		if (p->watch && *p->watch != seen)
+			break;
+		if (deadline && ktime_get_ns() > deadline)
+			break;
 		cpu_relax();
+	}
 }
 
 void pause_arm(enum pause_id id, const void *obj)
 {
+	pause_arm_after(id, obj, 0);
+}
+
+void pause_arm_after(enum pause_id id, const void *obj, int n)
+{
 	struct pause_point_state *p = &pause_points[id];
+	p->watch = NULL;
+	p->timeout_ns = 0;
 	p->obj = obj;
+	p->skip = n;
+	p->reached = 0;
+	p->released = 0;
+	smp_store_release(&p->armed, 1);
+}
+
+void pause_arm_until(enum pause_id id, const void *obj, const volatile uint64_t *watch,
+		     uint64_t timeout_ms)
+{
+	struct pause_point_state *p = &pause_points[id];
+	p->watch = watch;
+	p->timeout_ns = timeout_ms * 1000000ull;
+	p->obj = obj;
+	p->skip = 0;
 	p->reached = 0;
 	p->released = 0;
 	smp_store_release(&p->armed, 1);

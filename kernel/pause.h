@@ -17,6 +17,9 @@
 enum pause_id {
 	PAUSE_TLB_FLUSH,     /* flush_tlb_mm_range, before any CPU is flushed */
 	PAUSE_TLB_FREE_TABLES, /* mmu_gather, page tables unhooked, before their free */
+	PAUSE_FORK_COPY,     /* copy_page_range, after each PTE (use pause_arm_after) */
+	PAUSE_GUP_FAST_REF,  /* GUP-fast, reference taken, before the PTE re-check */
+	PAUSE_GUP_FAST_WALK, /* GUP-fast, IRQs off, page table found, before the PTE read */
 	NR_PAUSE_POINTS
 };
 
@@ -26,6 +29,9 @@ struct pause_point_state {
 	volatile int reached;
 	volatile int released;
 	volatile int reached_cpu;
+	volatile int skip; /* pass this many times before pausing */
+	const volatile uint64_t *watch; /* also resume when *watch changes */
+	uint64_t timeout_ns;		/* also resume after this long (0: never) */
 };
 extern struct pause_point_state pause_points[NR_PAUSE_POINTS];
 
@@ -37,6 +43,13 @@ static inline void pause_point(enum pause_id id, const void *obj)
 }
 
 void pause_arm(enum pause_id id, const void *obj);
+/* Pause at the (n+1)-th time obj passes id. */
+void pause_arm_after(enum pause_id id, const void *obj, int n);
+/* Pause, and resume by itself when *watch changes (watch may be NULL) or
+ * after timeout_ms (0: never): for races where the releasing CPU is itself
+ * stuck waiting for the paused one (an IPI to a CPU with IRQs off). */
+void pause_arm_until(enum pause_id id, const void *obj, const volatile uint64_t *watch,
+		     uint64_t timeout_ms);
 /* Wait (sleeping, bounded by ms) until a CPU is paused at id; false on timeout. */
 bool pause_wait_reached(enum pause_id id, uint64_t ms);
 void pause_release(enum pause_id id);

@@ -34,7 +34,14 @@
 	X(EV_MM_SWITCH_NOFLUSH, "mm_switches_without_flush")               \
 	X(EV_PT_PAGES_FREED, "page_table_pages_freed")                     \
 	X(EV_COW_COPY, "cow_copies")                                       \
-	X(EV_COW_REUSE, "cow_reuses")
+	X(EV_COW_REUSE, "cow_reuses")                                      \
+	X(EV_FORK, "forks")                                                \
+	X(EV_FORK_PRECOW, "fork_pinned_pages_copied")                      \
+	X(EV_GUP_FAST_PAGES, "gup_fast_pages")                             \
+	X(EV_GUP_FAST_FALLBACK, "gup_fast_fallbacks")                      \
+	X(EV_GUP_SLOW_PAGES, "gup_slow_pages")                             \
+	X(EV_PIN, "pages_pinned")                                          \
+	X(EV_UNPIN, "pages_unpinned")
 
 enum event {
 #define X(e, s) e,

@@ -114,7 +114,12 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
 {
 	struct mm *mm = vma->vm_mm;
 	struct page *old = phys_to_page(pte_phys(orig));
-	if (page_count(old) == 1) { /* we are the only user of any kind: reuse */
+#ifdef MUTATION_COW_BY_MAPCOUNT
+	bool exclusive = page_mapcount(old) == 1; /* the old bug: GUP references ignored */
+#else
+	bool exclusive = page_count(old) == 1; /* we are the only user of any kind */
+#endif
+	if (exclusive) { /* reuse */
 		WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
 		spin_unlock(&mm->page_table_lock);
 		count_event(EV_COW_REUSE);

@@ -68,6 +68,7 @@ struct mm *mm_alloc(void)
 	spin_lock_init(&mm->page_table_lock, "page_table_lock");
 	INIT_LIST_HEAD(&mm->vmas);
 	mm->mmap_base = MMAP_BASE;
+	seqcount_init(&mm->write_protect_seq);
 	return mm;
 }
 

@@ -23,6 +23,7 @@
 #include "kernel/atomic.h"
 #include "kernel/spinlock.h"
 #include "kernel/rwsem.h"
+#include "kernel/seqcount.h"
 #include "kernel/percpu.h"
 #include "arch/arch.h"
 
@@ -70,6 +71,9 @@ struct mm {
 	uint64_t mmap_base;	 /* where address search starts */
 	atomic64_t nr_pt_pages;	 /* user page-table pages (PDPT, PD, PT) */
 	atomic64_t rss;		 /* pages mapped */
+	/* Odd while fork write-protects this mm's PTEs: a FOLL_PIN GUP-fast
+	 * that overlaps it backs off to the slow path (mm/gup.c, seed 003). */
+	seqcount_t write_protect_seq;
 };
 
 extern struct mm init_mm; /* the kernel's tables; what lazy CPUs fall back to */
@@ -100,5 +104,10 @@ bool do_user_fault(uint64_t addr, unsigned flags);
 
 /* Page-table access for tests and GUP: the PTE slot for addr, or NULL. */
 pte_t *walk_pte(struct mm *mm, uint64_t addr);
+
+/* fork (mm/fork.c): a copy of oldmm, or NULL with *err set (-ENOMEM). */
+struct mm *dup_mm(struct mm *oldmm, int *err);
+/* Test hook: make the n-th allocation of the next forks fail (-1: never). */
+extern int fork_fail_after;
 
 #endif

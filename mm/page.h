@@ -59,6 +59,18 @@ static inline void get_page(struct page *p) { atomic_inc(&p->_refcount); }
 static inline bool try_get_page(struct page *p) { return atomic_add_unless(&p->_refcount, 1, 0); }
 void put_page(struct page *p);
 
+/*
+ * FOLL_PIN pins (mm/gup.c) add GUP_PIN_COUNTING_BIAS to the refcount, so a
+ * page with that many references may be pinned for DMA: fork copies it for
+ * the child at once instead of sharing it (R4). False positives (1024
+ * ordinary references) only cost a copy.
+ */
+#define GUP_PIN_COUNTING_BIAS 1024
+static inline bool page_maybe_dma_pinned(const struct page *p)
+{
+	return page_count(p) >= GUP_PIN_COUNTING_BIAS;
+}
+
 /* gfp flags */
 #define GFP_KERNEL 0u
 #define __GFP_ZERO 1u

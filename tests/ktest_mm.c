@@ -49,3 +49,56 @@ void stop_live_workers(struct live_worker *w, int n)
 	for (int i = 0; i < n; i++)
 		wait_for_completion(&w[i].done);
 }
+
+struct in_mm_run {
+	struct mm *mm;
+	void (*fn)(void *);
+	void *arg;
+	struct completion done;
+};
+
+static void in_mm_thread(void *p)
+{
+	struct in_mm_run *r = p;
+	use_mm(r->mm);
+	r->fn(r->arg);
+	unuse_mm(r->mm);
+	complete(&r->done);
+}
+
+void ktest_run_in_mm(struct mm *mm, int cpu, void (*fn)(void *), void *arg)
+{
+	struct in_mm_run r = { .mm = mm, .fn = fn, .arg = arg };
+	int threads = sched_thread_count();
+	init_completion(&r.done);
+	thread_create("in-mm", in_mm_thread, &r, cpu);
+	wait_for_completion(&r.done);
+	ktest_wait_threads(threads); /* its stack is freed: page counts stay exact */
+}
+
+struct access {
+	uint64_t addr, val;
+	bool write;
+	int ret;
+};
+
+static void do_access(void *p)
+{
+	struct access *a = p;
+	a->ret = a->write ? put_user_u64(a->addr, a->val) : get_user_u64(&a->val, a->addr);
+}
+
+int ktest_peek(struct mm *mm, int cpu, uint64_t addr, uint64_t *val)
+{
+	struct access a = { .addr = addr };
+	ktest_run_in_mm(mm, cpu, do_access, &a);
+	*val = a.val;
+	return a.ret;
+}
+
+int ktest_poke(struct mm *mm, int cpu, uint64_t addr, uint64_t val)
+{
+	struct access a = { .addr = addr, .val = val, .write = true };
+	ktest_run_in_mm(mm, cpu, do_access, &a);
+	return a.ret;
+}

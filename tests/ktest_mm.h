@@ -34,4 +34,10 @@ struct live_worker {
 int start_live_workers(struct live_worker *w, int n, struct mm *mm, uint64_t addr);
 void stop_live_workers(struct live_worker *w, int n);
 
+/* Run fn(arg) in a thread on `cpu` (CPU_ANY allowed) running in mm; wait. */
+void ktest_run_in_mm(struct mm *mm, int cpu, void (*fn)(void *), void *arg);
+/* Read / write one u64 of mm at addr from a thread on cpu (0 or -EFAULT). */
+int ktest_peek(struct mm *mm, int cpu, uint64_t addr, uint64_t *val);
+int ktest_poke(struct mm *mm, int cpu, uint64_t addr, uint64_t val);
+
 #endif

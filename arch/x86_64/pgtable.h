@@ -45,6 +45,8 @@ typedef uint64_t pte_t;
 
 /* PROT_NONE pages: not present to the hardware, still mapped for the kernel. */
 #define _PAGE_PROTNONE _PAGE_SOFTW1
+/* Not backed by a normal struct page (none yet): GUP-fast refuses it. */
+#define _PAGE_SPECIAL _PAGE_SOFTW2
 
 static inline bool pte_present(pte_t p) { return p & _PAGE_PRESENT; }
 /* A page is mapped here (accessible or PROT_NONE): it holds a reference. */

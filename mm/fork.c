@@ -1,0 +1,154 @@
+/*
+ * mm/fork.c - duplicating an address space (rules R3, R4; seeds 000-003).
+ *
+ * dup_mm() copies every VMA not marked VM_DONTCOPY (MADV_DONTFORK) and the
+ * page tables under it; page tables are always copied, never shared.
+ * For each mapped page of the parent:
+ *   - shared mappings (VM_SHARED) stay shared: same page, same permissions;
+ *   - a private page that page_maybe_dma_pinned() is copied for the child at
+ *     once and stays writable in the parent (R4): a DMA into it must keep
+ *     landing in the parent's page, never in a page the child now owns;
+ *   - any other private page is shared read-only: the parent's PTE loses
+ *     its write bit, both sides hold a reference and a mapping, and the
+ *     first write fault decides by page_count (R3, mm/memory.c).
+ * The parent's TLB is flushed (every CPU running it) before the parent can
+ * write again, i.e. before fork returns and drops the mmap_lock.
+ *
+ * Locks: parent's mmap_lock for write for the whole copy (faults and the
+ * GUP slow path wait), parent's page_table_lock then the child's (the child
+ * is new, nobody else takes it), and parent->write_protect_seq around the
+ * write-protection so a concurrent FOLL_PIN GUP-fast backs off (mm/gup.c).
+ *
+ * Failure (no memory for a table or a copy): the half-built child is torn
+ * down by mmput(), which drops exactly the references taken so far; the
+ * parent keeps working (some PTEs are read-only: the next write reuses).
+ */
+#include "mm/mm.h"
+#include "mm/mmu_gather.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
+#include "kernel/string.h"
+#include "kernel/pause.h"
+#include "kernel/stats.h"
+#include "kernel/panic.h"
+
+int fork_fail_after = -1;
+
+/* Allocation hook for the failure test. */
+static bool fork_may_alloc(void)
+{
+	if (fork_fail_after < 0)
+		return true;
+	return __atomic_fetch_sub(&fork_fail_after, 1, __ATOMIC_SEQ_CST) > 0;
+}
+
+/* The child's PTE slot for addr, allocating tables; child ptl held. */
+static pte_t *child_pte_alloc(struct mm *mm, uint64_t addr)
+{
+	pte_t *table = mm->pgd;
+	for (int shift = PML4_SHIFT; shift > PT_SHIFT; shift -= 9) {
+		pte_t *e = &table[PT_INDEX(addr, shift)];
+		if (!pte_present(*e)) {
+			struct page *t = fork_may_alloc() ? alloc_page(__GFP_ZERO) : NULL;
+			if (!t)
+				return NULL;
+			t->flags |= PG_pagetable;
+			atomic64_inc(&mm->nr_pt_pages);
+			*e = page_to_phys(t) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+		}
+		table = pte_table(*e);
+	}
+	return &table[PT_INDEX(addr, PT_SHIFT)];
+}
+
+/* Copy one mapped PTE; both ptls held. Returns 0 or -ENOMEM. */
+static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_pte,
+			pte_t *dst_pte)
+{
+	pte_t pte = READ_ONCE(*src_pte);
+	struct page *page = phys_to_page(pte_phys(pte));
+	bool pinned = page_maybe_dma_pinned(page);
+#ifdef MUTATION_NO_PRECOW_PINNED
+	pinned = false; /* the 2009 bug: a pinned page becomes a COW page */
+#endif
+	if (!(vma->vm_flags & VM_SHARED) && pinned) {
+		struct page *copy = fork_may_alloc() ? alloc_page(0) : NULL;
+		if (!copy)
+			return -ENOMEM;
+		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
+		copy->flags |= PG_anon;
+		atomic_inc(&copy->_mapcount);
+		*dst_pte = page_to_phys(copy) | (pte & ~PTE_ADDR_MASK & ~_PAGE_ACCESSED);
+		count_event(EV_FORK_PRECOW);
+	} else {
+		if (!(vma->vm_flags & VM_SHARED) && pte_write(pte)) {
+			/* Write-protect the parent; keep a dirty bit set meanwhile. */
+			pte = __atomic_and_fetch(src_pte, ~_PAGE_RW, __ATOMIC_SEQ_CST);
+		}
+		get_page(page);
+		atomic_inc(&page->_mapcount);
+		*dst_pte = pte & ~_PAGE_ACCESSED;
+	}
+	atomic64_inc(&dst->rss);
+	return 0;
+}
+
+static int copy_page_range(struct mm *dst, struct mm *src, struct vm_area_struct *vma)
+{
+	for (uint64_t addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		spin_lock(&src->page_table_lock);
+		pte_t *src_pte = walk_pte(src, addr);
+		if (!src_pte || !pte_mapped(*src_pte)) {
+			spin_unlock(&src->page_table_lock);
+			if (!src_pte) /* no table: skip to the next one */
+				addr = ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE - PAGE_SIZE;
+			continue;
+		}
+		spin_lock(&dst->page_table_lock);
+		pte_t *dst_pte = child_pte_alloc(dst, addr);
+		int err = dst_pte ? copy_one_pte(dst, vma, src_pte, dst_pte) : -ENOMEM;
+		spin_unlock(&dst->page_table_lock);
+		pause_point(PAUSE_FORK_COPY, src);
+		spin_unlock(&src->page_table_lock);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct mm *dup_mm(struct mm *oldmm, int *err)
+{
+	*err = 0;
+	struct mm *mm = mm_alloc();
+	if (!mm) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	down_write(&oldmm->mmap_lock);
+	write_seqcount_begin(&oldmm->write_protect_seq);
+	struct vm_area_struct *v;
+	list_for_each_entry(v, &oldmm->vmas, vm_node) {
+		if (v->vm_flags & VM_DONTCOPY)
+			continue;
+		struct vm_area_struct *nv = fork_may_alloc() ? kmalloc(sizeof(*nv)) : NULL;
+		if (!nv) {
+			*err = -ENOMEM;
+			break;
+		}
+		*nv = *v;
+		nv->vm_mm = mm;
+		list_add_tail(&nv->vm_node, &mm->vmas); /* same order: stays sorted */
+		if ((*err = copy_page_range(mm, oldmm, v)))
+			break;
+	}
+	/* The parent may not write through an old writable entry any more. */
+	flush_tlb_mm_range(oldmm, 0, TLB_FLUSH_ALL, false);
+	write_seqcount_end(&oldmm->write_protect_seq);
+	up_write(&oldmm->mmap_lock);
+	if (*err) {
+		mmput(mm);
+		return NULL;
+	}
+	count_event(EV_FORK);
+	return mm;
+}

@@ -1,0 +1,243 @@
+/*
+ * mm/gup.c - get_user_pages / pin_user_pages, slow and fast (rules R4, R5).
+ *
+ * References: get_user_pages* takes one ordinary reference per page
+ * (put_page to drop it). pin_user_pages* (FOLL_PIN) takes
+ * GUP_PIN_COUNTING_BIAS references, so page_maybe_dma_pinned() can tell a
+ * pinned page at fork time (R4); unpin_user_page drops them. A pin asks for
+ * an exclusive page: like a write, it breaks COW first, so the pinned page
+ * is the process's own (writable, dirty) page and stays so (seed 002).
+ *
+ * Slow path: mmap_lock for read, then for each page look at the PTE under
+ * the page-table lock; if it is missing, or read-only when we need it
+ * writable, fault it in (handle_mm_fault, which breaks COW) and look again.
+ *
+ * Fast path (GUP-fast, seed 004): no lock at all. It walks the current
+ * thread's page tables with interrupts disabled, reading each level exactly
+ * once (READ_ONCE), and refuses anything it cannot take without a fault:
+ * non-present and PROT_NONE entries, special entries, read-only entries for
+ * FOLL_WRITE or FOLL_PIN. For a good PTE it takes a reference only if the
+ * page's count is not zero (try_get_page: a page being freed stays freed),
+ * then re-reads the PTE: if it changed, the page may have been unmapped and
+ * even freed and reused between our read and our reference, so the
+ * reference is dropped and the address left to the slow path.
+ *
+ * Why interrupts off make the walk safe: page tables are freed only after a
+ * TLB-flush IPI that every CPU holding the mm must acknowledge (the
+ * freed_tables flush of mm/mmu_gather.c, sent to lazy CPUs too). A CPU with
+ * interrupts off cannot acknowledge, so no table this walk can reach is
+ * freed before the walk ends. That is mm/mmu_gather.c's side of the bargain.
+ * The walk must be on current->mm, whose cpumask includes this CPU.
+ *
+ * Fork (seed 003): fork write-protects the parent's PTEs inside
+ * mm->write_protect_seq. A FOLL_PIN fast walk samples it first (odd: back
+ * off at once) and re-checks it after pinning: if fork ran meanwhile, it
+ * may have decided the page was not pinned and shared it with the child, so
+ * the pins are dropped and the slow path (which waits for fork on the
+ * mmap_lock and then breaks COW) takes over.
+ */
+#include "mm/gup.h"
+#include "mm/mm.h"
+#include "mm/page.h"
+#include "kernel/sched.h"
+#include "kernel/stats.h"
+#include "kernel/pause.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+
+static atomic64_t pinned_outstanding;
+
+uint64_t pinned_pages_outstanding(void) { return (uint64_t)atomic64_read(&pinned_outstanding); }
+
+/* Take our reference(s) on a page known to be live (slow path, ptl held). */
+static void grab_page(struct page *page, unsigned flags)
+{
+	if (flags & FOLL_PIN) {
+		atomic_add(GUP_PIN_COUNTING_BIAS, &page->_refcount);
+		atomic64_inc(&pinned_outstanding);
+		count_event(EV_PIN);
+	} else {
+		get_page(page);
+	}
+}
+
+/* GUP-fast: a reference only if the page is still live (count != 0). */
+static bool try_grab_page(struct page *page, unsigned flags)
+{
+	if (!try_get_page(page))
+		return false;
+	if (flags & FOLL_PIN) {
+		atomic_add(GUP_PIN_COUNTING_BIAS - 1, &page->_refcount);
+		atomic64_inc(&pinned_outstanding);
+		count_event(EV_PIN);
+	}
+	return true;
+}
+
+static void ungrab_page(struct page *page, unsigned flags)
+{
+	if (flags & FOLL_PIN)
+		unpin_user_page(page);
+	else
+		put_page(page);
+}
+
+void unpin_user_page(struct page *page)
+{
+	if (unlikely(page_count(page) < GUP_PIN_COUNTING_BIAS)) {
+		printk("BUG: unpin of pfn %#lx which is not pinned (count %d)\n", page_to_pfn(page),
+		       page_count(page));
+		BUG();
+	}
+	atomic64_add(-1, &pinned_outstanding);
+	count_event(EV_UNPIN);
+	atomic_sub(GUP_PIN_COUNTING_BIAS - 1, &page->_refcount);
+	put_page(page);
+}
+
+void unpin_user_pages_dirty(struct page **pages, unsigned long nr, bool make_dirty)
+{
+	for (unsigned long i = 0; i < nr; i++) {
+		if (make_dirty)
+			__atomic_fetch_or(&pages[i]->flags, PG_dirty, __ATOMIC_RELAXED);
+		unpin_user_page(pages[i]);
+	}
+}
+
+/* ---- slow path ------------------------------------------------------------ */
+
+/* Does this PTE give what the caller needs without a fault? */
+static bool pte_suits(pte_t pte, unsigned flags)
+{
+	if (!pte_present(pte))
+		return false;
+	if ((flags & (FOLL_WRITE | FOLL_PIN)) && !pte_write(pte))
+		return false; /* break COW first: a pin wants an exclusive page */
+	return true;
+}
+
+static long __get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+			     struct page **pages)
+{
+	if (start & (PAGE_SIZE - 1) || !access_ok(start, nr * PAGE_SIZE))
+		return -EFAULT;
+	long done = 0;
+	down_read(&mm->mmap_lock);
+	while ((unsigned long)done < nr) {
+		uint64_t addr = start + done * PAGE_SIZE;
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		unsigned long need = flags & FOLL_WRITE ? VM_WRITE : VM_READ;
+		if (!vma || vma->vm_start > addr || !(vma->vm_flags & need))
+			break;
+		spin_lock(&mm->page_table_lock);
+		pte_t *ptep = walk_pte(mm, addr);
+		pte_t pte = ptep ? *ptep : 0;
+		bool pin_wants_write = (flags & FOLL_PIN) && (vma->vm_flags & VM_WRITE);
+		if (pte_present(pte) && (pte_write(pte) || !((flags & FOLL_WRITE) || pin_wants_write))) {
+			grab_page(phys_to_page(pte_phys(pte)), flags);
+			pages[done++] = phys_to_page(pte_phys(pte));
+			spin_unlock(&mm->page_table_lock);
+			count_event(EV_GUP_SLOW_PAGES);
+			continue;
+		}
+		spin_unlock(&mm->page_table_lock);
+		unsigned fault = (flags & FOLL_WRITE) || pin_wants_write ? FAULT_FLAG_WRITE : 0;
+		if (handle_mm_fault(vma, addr, fault) < 0)
+			break;
+	}
+	up_read(&mm->mmap_lock);
+	return done ? done : -EFAULT;
+}
+
+long get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+		    struct page **pages)
+{
+	return __get_user_pages(mm, start, nr, flags & ~FOLL_PIN, pages);
+}
+
+long pin_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+		    struct page **pages)
+{
+	return __get_user_pages(mm, start, nr, flags | FOLL_PIN, pages);
+}
+
+/* ---- fast path ------------------------------------------------------------ */
+
+/* One page, interrupts off: true if *page was taken. */
+static bool gup_fast_one(struct mm *mm, uint64_t addr, unsigned flags, struct page **page)
+{
+	pte_t *table = mm->pgd;
+	for (int shift = PML4_SHIFT; shift > PT_SHIFT; shift -= 9) {
+		pte_t e = READ_ONCE(table[PT_INDEX(addr, shift)]); /* read once */
+		if (!pte_present(e) || pte_large(e))
+			return false;
+		table = pte_table(e);
+	}
+	pause_point(PAUSE_GUP_FAST_WALK, mm);
+	pte_t *ptep = &table[PT_INDEX(addr, PT_SHIFT)];
+	pte_t pte = READ_ONCE(*ptep);
+	if (!pte_suits(pte, flags) || (pte & _PAGE_SPECIAL) || !pte_user(pte))
+		return false;
+	struct page *p = phys_to_page(pte_phys(pte));
+	if (!try_grab_page(p, flags))
+		return false; /* being freed */
+	pause_point(PAUSE_GUP_FAST_REF, mm);
+#ifndef MUTATION_NO_PTE_RECHECK
+	if (READ_ONCE(*ptep) != pte) { /* changed under us: the page may not be ours */
+		ungrab_page(p, flags);
+		return false;
+	}
+#endif
+	*page = p;
+	return true;
+}
+
+long gup_fast_only(uint64_t start, unsigned long nr, unsigned flags, struct page **pages)
+{
+	struct mm *mm = current->mm;
+	if (!mm || (start & (PAGE_SIZE - 1)) || !access_ok(start, nr * PAGE_SIZE))
+		return 0;
+	unsigned int seq = 0;
+	if (flags & FOLL_PIN) {
+		seq = raw_read_seqcount(&mm->write_protect_seq);
+		if (seq & 1)
+			return 0; /* fork is write-protecting: slow path */
+	}
+	unsigned long n = 0;
+	unsigned long irqflags = local_irq_save();
+	while (n < nr && gup_fast_one(mm, start + n * PAGE_SIZE, flags, &pages[n]))
+		n++;
+	local_irq_restore(irqflags);
+	if ((flags & FOLL_PIN) && n && read_seqcount_retry(&mm->write_protect_seq, seq)) {
+		while (n) /* fork ran: it may have shared what we pinned */
+			ungrab_page(pages[--n], flags);
+	}
+	count_events(EV_GUP_FAST_PAGES, n);
+	return (long)n;
+}
+
+static long gup_fast_fallback(uint64_t start, unsigned long nr, unsigned flags, struct page **pages)
+{
+	long n = gup_fast_only(start, nr, flags, pages);
+	if ((unsigned long)n == nr)
+		return n;
+	count_event(EV_GUP_FAST_FALLBACK);
+	long rest = __get_user_pages(current->mm, start + n * PAGE_SIZE, nr - n, flags, pages + n);
+	if (rest < 0)
+		return n ? n : rest;
+	return n + rest;
+}
+
+long get_user_pages_fast(uint64_t start, unsigned long nr, unsigned flags, struct page **pages)
+{
+	if (!current->mm)
+		return -EFAULT;
+	return gup_fast_fallback(start, nr, flags & ~FOLL_PIN, pages);
+}
+
+long pin_user_pages_fast(uint64_t start, unsigned long nr, unsigned flags, struct page **pages)
+{
+	if (!current->mm)
+		return -EFAULT;
+	return gup_fast_fallback(start, nr, flags | FOLL_PIN, pages);
+}
