@@ -26,6 +26,7 @@ void __pause_point(enum pause_id id, const void *obj)
 			break;
 		cpu_relax();
 	}
+	p->resumed_ns = ktime_get_ns();
 }
 
 void pause_arm(enum pause_id id, const void *obj)

@@ -32,6 +32,7 @@ struct pause_point_state {
 	volatile int skip; /* pass this many times before pausing */
 	const volatile uint64_t *watch; /* also resume when *watch changes */
 	uint64_t timeout_ns;		/* also resume after this long (0: never) */
+	volatile uint64_t resumed_ns;	/* ktime when the paused CPU went on */
 };
 extern struct pause_point_state pause_points[NR_PAUSE_POINTS];
 
