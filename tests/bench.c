@@ -7,12 +7,17 @@
  *   tlb_munmap        IPIs, IPI rounds and cycles per munmap of 1, 32 and 512
  *                     touched pages of an mm live on up to 4 CPUs (R9)
  *   tlb_shootdown     cycles per flush_tlb_mm_range round to the live CPUs
+ *   cow_fault         cycles per write fault that copies vs one that reuses (R3)
+ *   fork              cycles per fork of 1, 16 and 256 MiB of touched memory
+ *   gup               pages per second through GUP-fast and the slow path,
+ *                     one CPU and four CPUs at once on the same mm (R5)
  */
 #include "tests/bench.h"
 #include "tests/ktest_mm.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/stats.h"
+#include "mm/gup.h"
 
 #define REGION 0x40000000ull
 
@@ -72,12 +77,148 @@ static void bench_tlb_shootdown(void)
 	mmput(mm);
 }
 
+static uint64_t cycles_to_us(uint64_t c) { return c * 1000 / (tsc_khz ? tsc_khz : 1); }
+
+static void touch_pages(struct mm *mm, uint64_t a, uint64_t pages)
+{
+	use_mm(mm);
+	for (uint64_t i = 0; i < pages; i++)
+		put_user_u64(a + i * PAGE_SIZE, i);
+	unuse_mm(mm);
+}
+
+/* Average cycles of a write fault on pages shared by fork (copy) or left
+ * exclusive by the child's exit (reuse). */
+static uint64_t cow_round(bool child_exits)
+{
+	enum { PAGES = 256 };
+	struct mm *mm = mm_alloc();
+	uint64_t a = ktest_mmap(mm, PAGES * PAGE_SIZE);
+	touch_pages(mm, a, PAGES);
+	int err;
+	struct mm *child = dup_mm(mm, &err);
+	if (child_exits) {
+		mmput(child);
+		child = NULL;
+	}
+	use_mm(mm);
+	uint64_t t0 = arch_cycles();
+	for (int i = 0; i < PAGES; i++)
+		put_user_u64(a + i * PAGE_SIZE, 1);
+	uint64_t c = (arch_cycles() - t0) / PAGES;
+	unuse_mm(mm);
+	if (child)
+		mmput(child);
+	mmput(mm);
+	return c;
+}
+
+static void bench_cow_fault(void)
+{
+	uint64_t copies = event_sum(EV_COW_COPY), reuses = event_sum(EV_COW_REUSE);
+	uint64_t copy = cow_round(false);
+	uint64_t reuse = cow_round(true);
+	printk("bench: cow_fault_copy: %lu cycles per fault (%lu us)\n", copy, cycles_to_us(copy));
+	printk("bench: cow_fault_reuse: %lu cycles per fault (%lu us)\n", reuse, cycles_to_us(reuse));
+	printk("bench: cow_fault_counters: %lu copies, %lu reuses\n",
+	       event_sum(EV_COW_COPY) - copies, event_sum(EV_COW_REUSE) - reuses);
+}
+
+static void bench_fork(void)
+{
+	static const int mib[] = { 1, 16, 256 };
+	for (size_t k = 0; k < ARRAY_SIZE(mib); k++) {
+		uint64_t pages = (uint64_t)mib[k] * 256;
+		if (pages + pages / 256 + 4096 > nr_free_pages()) {
+			printk("bench: fork_%d_mib: skipped (not enough memory)\n", mib[k]);
+			continue;
+		}
+		struct mm *mm = mm_alloc();
+		uint64_t a = ktest_mmap(mm, pages * PAGE_SIZE);
+		touch_pages(mm, a, pages);
+		int err;
+		uint64_t t0 = arch_cycles();
+		struct mm *child = dup_mm(mm, &err);
+		uint64_t c = arch_cycles() - t0;
+		printk("bench: fork_%d_mib: %lu cycles (%lu us), %lu page tables\n", mib[k], c,
+		       cycles_to_us(c), (uint64_t)atomic64_read(&child->nr_pt_pages));
+		mmput(child);
+		mmput(mm);
+	}
+}
+
+struct gup_bench {
+	struct mm *mm;
+	uint64_t addr;
+	bool fast;
+	uint64_t pages_done, cycles;
+	struct completion done;
+};
+
+enum { GUP_PAGES = 256, GUP_ROUNDS = 40 };
+
+static void gup_bench_thread(void *arg)
+{
+	struct gup_bench *g = arg;
+	static struct page *pages[NR_CPUS][GUP_PAGES];
+	struct page **pg = pages[cpu_id()];
+	use_mm(g->mm);
+	uint64_t t0 = arch_cycles();
+	for (int r = 0; r < GUP_ROUNDS; r++) {
+		long n = g->fast ? get_user_pages_fast(g->addr, GUP_PAGES, 0, pg)
+				 : get_user_pages(g->mm, g->addr, GUP_PAGES, 0, pg);
+		for (long i = 0; i < n; i++)
+			put_page(pg[i]);
+		g->pages_done += n > 0 ? n : 0;
+	}
+	g->cycles = arch_cycles() - t0;
+	unuse_mm(g->mm);
+	complete(&g->done);
+}
+
+static void gup_bench_run(struct mm *mm, uint64_t a, bool fast, int ncpu)
+{
+	static struct gup_bench g[4];
+	for (int i = 0; i < ncpu; i++) {
+		g[i] = (struct gup_bench){ .mm = mm, .addr = a, .fast = fast };
+		init_completion(&g[i].done);
+		thread_create("gup-bench", gup_bench_thread, &g[i], ktest_other_cpu(cpu_id(), i + 1));
+	}
+	uint64_t pages = 0, cycles = 0;
+	for (int i = 0; i < ncpu; i++) {
+		wait_for_completion(&g[i].done);
+		pages += g[i].pages_done;
+		cycles = MAX(cycles, g[i].cycles);
+	}
+	uint64_t us = cycles_to_us(cycles);
+	printk("bench: gup_%s_%d_cpus: %lu pages per second (%lu pages in %lu us)\n",
+	       fast ? "fast" : "slow", ncpu, us ? pages * 1000000 / us : 0, pages, us);
+}
+
+static void bench_gup(void)
+{
+	struct mm *mm = mm_alloc();
+	uint64_t a = ktest_mmap(mm, GUP_PAGES * PAGE_SIZE);
+	touch_pages(mm, a, GUP_PAGES);
+	int cpus4 = MIN(4, nr_cpus_online);
+	uint64_t fallbacks = event_sum(EV_GUP_FAST_FALLBACK);
+	gup_bench_run(mm, a, true, 1);
+	gup_bench_run(mm, a, false, 1);
+	gup_bench_run(mm, a, true, cpus4);
+	gup_bench_run(mm, a, false, cpus4);
+	printk("bench: gup_fast_fallbacks: %lu\n", event_sum(EV_GUP_FAST_FALLBACK) - fallbacks);
+	mmput(mm);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } benches[] = {
 	{ "tlb_munmap", bench_tlb_munmap },
 	{ "tlb_shootdown", bench_tlb_shootdown },
+	{ "cow_fault", bench_cow_fault },
+	{ "fork", bench_fork },
+	{ "gup", bench_gup },
 };
 
 static bool bench_selected(const char *filter, const char *name)
