@@ -24,6 +24,8 @@
 #include "drivers/serial.h"
 #include "drivers/fbcon.h"
 #include "drivers/dma_engine.h"
+#include "drivers/ramdisk.h"
+#include "kernel/fs/fs.h"
 #include "arch/arch.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/acpi.h"
@@ -144,6 +146,10 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	arch_smp_boot_aps(bi);
 	printk("memory: %lu MiB free of %lu MiB\n", nr_free_pages() >> 8, nr_total_pages() >> 8);
 
+	ramdisk_init(bi);
+	if (ramdisk() && fs_mount(ramdisk()) < 0)
+		printk("fs: the RAM disk holds no usable file system\n");
+	flusher_init();
 	dma_engine_init();
 	if (!thread_create("main", main_thread, NULL, 0))
 		panic("cannot create the main thread");

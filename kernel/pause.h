@@ -20,6 +20,7 @@ enum pause_id {
 	PAUSE_FORK_COPY,     /* copy_page_range, after each PTE (use pause_arm_after) */
 	PAUSE_GUP_FAST_REF,  /* GUP-fast, reference taken, before the PTE re-check */
 	PAUSE_GUP_FAST_WALK, /* GUP-fast, IRQs off, page table found, before the PTE read */
+	PAUSE_DIO_PINNED,    /* O_DIRECT read: user pages pinned, before the copy */
 	NR_PAUSE_POINTS
 };
 

@@ -41,7 +41,11 @@
 	X(EV_GUP_FAST_FALLBACK, "gup_fast_fallbacks")                      \
 	X(EV_GUP_SLOW_PAGES, "gup_slow_pages")                             \
 	X(EV_PIN, "pages_pinned")                                          \
-	X(EV_UNPIN, "pages_unpinned")
+	X(EV_UNPIN, "pages_unpinned")                                      \
+	X(EV_WRITEBACK_PAGES, "writeback_pages")                           \
+	X(EV_PAGECACHE_DROPPED, "pagecache_pages_dropped")                 \
+	X(EV_FLUSHER_PASSES, "flusher_passes")                             \
+	X(EV_DELAYED_RMAP, "delayed_rmaps")
 
 enum event {
 #define X(e, s) e,

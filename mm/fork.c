@@ -71,7 +71,7 @@ static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_p
 #ifdef MUTATION_NO_PRECOW_PINNED
 	pinned = false; /* the 2009 bug: a pinned page becomes a COW page */
 #endif
-	if (!(vma->vm_flags & VM_SHARED) && pinned) {
+	if (!(vma->vm_flags & VM_SHARED) && pinned && (page->flags & PG_anon)) {
 		struct page *copy = fork_may_alloc() ? alloc_page(0) : NULL;
 		if (!copy)
 			return -ENOMEM;
@@ -81,7 +81,7 @@ static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_p
 		*dst_pte = page_to_phys(copy) | (pte & ~PTE_ADDR_MASK & ~_PAGE_ACCESSED);
 		count_event(EV_FORK_PRECOW);
 	} else {
-		if (!(vma->vm_flags & VM_SHARED) && pte_write(pte)) {
+		if (!(vma->vm_flags & VM_SHARED) && pte_write(pte)) { /* private: COW */
 			/* Write-protect the parent; keep a dirty bit set meanwhile. */
 			pte = __atomic_and_fetch(src_pte, ~_PAGE_RW, __ATOMIC_SEQ_CST);
 		}
@@ -130,12 +130,11 @@ struct mm *dup_mm(struct mm *oldmm, int *err)
 	list_for_each_entry(v, &oldmm->vmas, vm_node) {
 		if (v->vm_flags & VM_DONTCOPY)
 			continue;
-		struct vm_area_struct *nv = fork_may_alloc() ? kmalloc(sizeof(*nv)) : NULL;
+		struct vm_area_struct *nv = fork_may_alloc() ? vma_dup(v) : NULL;
 		if (!nv) {
 			*err = -ENOMEM;
 			break;
 		}
-		*nv = *v;
 		nv->vm_mm = mm;
 		list_add_tail(&nv->vm_node, &mm->vmas); /* same order: stays sorted */
 		if ((*err = copy_page_range(mm, oldmm, v)))

@@ -28,6 +28,8 @@
 #include "kernel/panic.h"
 #include "kernel/stats.h"
 #include "kernel/sched.h"
+#include "kernel/fs/fs.h"
+#include "mm/filemap.h"
 
 #define PT_LEVELS 4
 
@@ -155,6 +157,68 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
 	return 0;
 }
 
+/*
+ * A fault on a file page: map the page-cache page. Shared mappings map it
+ * read-only unless this is a write, which marks the page dirty first (so
+ * writeback knows). Private mappings copy on a write fault at once: the
+ * cache's own reference means the page is never exclusive (R3).
+ */
+static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
+{
+	struct mm *mm = vma->vm_mm;
+	struct inode *inode = vma->vm_file;
+	uint64_t index = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	if ((index << PAGE_SHIFT) >= READ_ONCE(inode->d.size))
+		return -EFAULT; /* beyond EOF: SIGBUS */
+	struct page *page = find_or_read_page(&inode->mapping, index);
+	if (!page)
+		return -ENOMEM;
+	bool write = flags & FAULT_FLAG_WRITE;
+	if (write && !(vma->vm_flags & VM_SHARED)) {
+		struct page *copy = alloc_page(0);
+		if (!copy) {
+			put_page(page);
+			return -ENOMEM;
+		}
+		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
+		copy->flags |= PG_anon;
+		put_page(page);
+		page = copy;
+		count_event(EV_COW_COPY);
+	} else if (write) {
+		set_page_dirty(page);
+	}
+	spin_lock(&mm->page_table_lock);
+	pte_t *pte = walk_alloc(mm, addr);
+	if (!pte || *pte) {
+		spin_unlock(&mm->page_table_lock);
+		put_page(page);
+		return pte ? 0 : -ENOMEM;
+	}
+	pte_t entry = mk_user_pte(page, vma->vm_flags);
+	if (!write)
+		entry &= ~_PAGE_RW; /* shared: the first write faults and dirties the page */
+	else
+		entry |= _PAGE_DIRTY;
+	atomic_inc(&page->_mapcount);
+	atomic64_inc(&mm->rss);
+	WRITE_ONCE(*pte, entry);
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+}
+
+/* Write fault on a read-only PTE of a shared mapping: no copy, just make it
+ * writable, after marking a file page dirty. ptl held; released here. */
+static int wp_page_shared(struct vm_area_struct *vma, pte_t *pte, pte_t orig)
+{
+	struct page *page = phys_to_page(pte_phys(orig));
+	if (vma->vm_file)
+		set_page_dirty(page);
+	WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
+	spin_unlock(&vma->vm_mm->page_table_lock);
+	return 0;
+}
+
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 {
 	struct mm *mm = vma->vm_mm;
@@ -164,10 +228,11 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 	pte_t orig = pte ? READ_ONCE(*pte) : 0;
 	if (!pte_present(orig)) {
 		spin_unlock(&mm->page_table_lock);
-		return do_anonymous_page(vma, addr);
+		return vma->vm_file ? do_file_fault(vma, addr, flags) : do_anonymous_page(vma, addr);
 	}
 	if ((flags & FAULT_FLAG_WRITE) && !pte_write(orig))
-		return do_wp_page(vma, addr, pte, orig);
+		return vma->vm_flags & VM_SHARED ? wp_page_shared(vma, pte, orig)
+						 : do_wp_page(vma, addr, pte, orig);
 	/* Spurious: another CPU fixed it, or our TLB entry was stale. */
 	spin_unlock(&mm->page_table_lock);
 	return 0;
@@ -192,11 +257,27 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
 		zapped = true;
 		atomic64_add(-1, &mm->rss);
-		atomic_dec(&page->_mapcount); /* anonymous: rmap goes at once */
-		full = __tlb_remove_page(tlb, page, 0);
+		unsigned long flags = 0;
+		if (!(page->flags & PG_anon) && page->mapping && pte_dirty(old)) {
+			set_page_dirty(page); /* the dirty bit moves to the page (R2) */
+			if (vma->vm_flags & VM_SHARED)
+				flags = ENCODED_PAGE_BIT_DELAY_RMAP;
+		}
+#ifdef MUTATION_RMAP_BEFORE_FLUSH
+		flags = 0; /* the pre-6.2 bug: rmap gone, flush after the lock is dropped */
+		flush_under_lock = false;
+#endif
+		if (flags)
+			count_event(EV_DELAYED_RMAP); /* rmap goes after the flush */
+		else
+			atomic_dec(&page->_mapcount); /* anonymous or clean: rmap goes at once */
+		full = __tlb_remove_page(tlb, page, flags);
 	}
-	if (flush_under_lock && zapped)
-		tlb_flush_mmu_tlbonly(tlb); /* R6: before anyone can fault it back */
+	/* R2 and R6: flush before the lock is dropped when someone could race:
+	 * a fault into a range that stays mapped, or page_mkclean for a dirty
+	 * shared page, which serializes on this lock. */
+	if ((flush_under_lock || tlb->delayed_rmap) && zapped)
+		tlb_flush_mmu_tlbonly(tlb);
 	tlb_flush_rmaps(tlb, vma);
 	spin_unlock(&mm->page_table_lock);
 	if (full)

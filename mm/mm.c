@@ -20,6 +20,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/fs/fs.h"
 
 #define MMAP_BASE 0x0000000100000000ull /* first address mmap hands out */
 #define USER_TOP (USER_SPACE_END - PAGE_SIZE)
@@ -30,6 +31,7 @@ void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi);
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end);
 
 struct mm init_mm;
+static void vma_unlink_file(struct vm_area_struct *v);
 static atomic64_t next_ctx_id = ATOMIC_INIT(1);
 
 void mm_init_kernel(void)
@@ -80,16 +82,21 @@ void mmget(struct mm *mm)
 static void exit_mmap(struct mm *mm)
 {
 	struct mmu_gather tlb;
+	LIST_HEAD(detached);
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	struct vm_area_struct *v, *n;
 	list_for_each_entry(v, &mm->vmas, vm_node)
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
 	list_for_each_entry_safe(v, n, &mm->vmas, vm_node) {
 		list_del(&v->vm_node);
-		kfree(v);
+		list_add_tail(&v->vm_node, &detached); /* no VMA left: every table goes */
 	}
 	free_pgtables(&tlb, 0, USER_SPACE_END);
 	tlb_finish_mmu(&tlb);
+	list_for_each_entry_safe(v, n, &detached, vm_node) {
+		vma_unlink_file(v); /* after the flush (mm/filemap.c) */
+		kfree(v);
+	}
 }
 
 void mmput(struct mm *mm)
@@ -127,6 +134,42 @@ void unuse_mm(struct mm *mm)
 	mmput(mm);
 }
 
+/* ---- file VMAs: the reverse map of mm/filemap.c ------------------------- */
+
+static void vma_link_file(struct vm_area_struct *v)
+{
+	if (!v->vm_file)
+		return;
+	inode_get(v->vm_file);
+	struct address_space *m = &v->vm_file->mapping;
+	spin_lock(&m->i_mmap_lock);
+	list_add_tail(&v->vm_file_node, &m->i_mmap);
+	spin_unlock(&m->i_mmap_lock);
+}
+
+/* Only once the VMA's PTEs are zapped and flushed (see mm/filemap.c). */
+static void vma_unlink_file(struct vm_area_struct *v)
+{
+	if (!v->vm_file)
+		return;
+	struct address_space *m = &v->vm_file->mapping;
+	spin_lock(&m->i_mmap_lock);
+	list_del(&v->vm_file_node);
+	spin_unlock(&m->i_mmap_lock);
+	inode_put(v->vm_file);
+}
+
+/* A copy of v (same file, same offset): for split and fork. */
+struct vm_area_struct *vma_dup(const struct vm_area_struct *v)
+{
+	struct vm_area_struct *n = kmalloc(sizeof(*n));
+	if (!n)
+		return NULL;
+	*n = *v;
+	vma_link_file(n);
+	return n;
+}
+
 /* ---- VMAs (mmap_lock held) ---------------------------------------------- */
 
 struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr)
@@ -150,11 +193,11 @@ static void insert_vma(struct mm *mm, struct vm_area_struct *vma)
 /* Split vma at addr (inside it); the new VMA is the upper part. */
 static int split_vma(struct vm_area_struct *vma, uint64_t addr)
 {
-	struct vm_area_struct *hi = kmalloc(sizeof(*hi));
+	struct vm_area_struct *hi = vma_dup(vma);
 	if (!hi)
 		return -ENOMEM;
-	*hi = *vma;
 	hi->vm_start = addr;
+	hi->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	vma->vm_end = addr;
 	list_add(&hi->vm_node, &vma->vm_node);
 	return 0;
@@ -220,15 +263,36 @@ static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
 	free_pgtables(&tlb, start, end);
 	tlb_finish_mmu(&tlb);
-	list_for_each_entry_safe(v, n, &detached, vm_node)
+	list_for_each_entry_safe(v, n, &detached, vm_node) {
+		vma_unlink_file(v); /* after the flush: page_mkclean saw it until now */
 		kfree(v);
+	}
 	return 0;
 }
 
+static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+		       struct inode *file, uint64_t pgoff);
+
 int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
 {
+	if (!(flags & MAP_ANONYMOUS))
+		return -EINVAL; /* files go through vfs_mmap */
+	return do_mmap(mm, addr, len, prot, flags, NULL, 0);
+}
+
+int64_t vm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+		     struct inode *inode, uint64_t pgoff)
+{
+	if (flags & MAP_ANONYMOUS)
+		return -EINVAL;
+	return do_mmap(mm, addr, len, prot, flags, inode, pgoff);
+}
+
+static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+		       struct inode *file, uint64_t pgoff)
+{
 	len = ALIGN_UP(len, PAGE_SIZE);
-	if (!(flags & MAP_ANONYMOUS) || !(flags & (MAP_SHARED | MAP_PRIVATE)) ||
+	if (!(flags & (MAP_SHARED | MAP_PRIVATE)) ||
 	    ((flags & MAP_SHARED) && (flags & MAP_PRIVATE)) || (prot & ~7))
 		return -EINVAL;
 	if ((flags & MAP_FIXED) ? bad_range(addr, len) : (!len || len > USER_TOP))
@@ -252,6 +316,9 @@ int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
 	vma->vm_flags = prot_to_vm_flags(prot) | (flags & MAP_SHARED ? VM_SHARED : 0);
+	vma->vm_file = file;
+	vma->vm_pgoff = pgoff;
+	vma_link_file(vma);
 	insert_vma(mm, vma);
 	up_write(&mm->mmap_lock);
 	return (int64_t)addr;

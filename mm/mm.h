@@ -51,11 +51,16 @@
 #define ENOMEM 12
 #define EINVAL 22
 
+struct inode;
+
 struct vm_area_struct {
 	struct mm *vm_mm;
 	uint64_t vm_start, vm_end; /* [start, end), page aligned */
 	unsigned long vm_flags;
 	struct list_head vm_node; /* in mm->vmas, sorted; mmap_lock */
+	struct inode *vm_file;	  /* mapped file (a reference), NULL: anonymous */
+	uint64_t vm_pgoff;	  /* file page at vm_start */
+	struct list_head vm_file_node; /* in vm_file's mapping->i_mmap */
 };
 
 struct mm {
@@ -89,11 +94,15 @@ void unuse_mm(struct mm *mm);
 
 /* The system calls, as kernel functions. Return the address or -errno. */
 int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags);
+/* mmap of a file (kernel/fs): the VMA holds a reference on inode. */
+int64_t vm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+		     struct inode *inode, uint64_t pgoff);
 int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
 int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
 
 struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr); /* first with end > addr */
+struct vm_area_struct *vma_dup(const struct vm_area_struct *v);
 
 /* Fault handling (mm/memory.c). Returns 0 or -errno. */
 #define FAULT_FLAG_WRITE 1u

@@ -1,0 +1,85 @@
+/*
+ * kernel/fs/fs.h - a small VFS over one mounted SFS file system (the RAM
+ * disk): path lookup, open files, read/write through the page cache or
+ * O_DIRECT, truncate, unlink, directories, fsync, fadvise(DONTNEED), and
+ * shared/private file mappings. See kernel/fs/sfs.c.
+ */
+#ifndef KERNEL_FS_FS_H
+#define KERNEL_FS_FS_H
+
+#include "kernel/compiler.h"
+#include "kernel/rwsem.h"
+#include "mm/filemap.h"
+#include "kernel/fs/sfs_format.h"
+
+#define O_RDONLY 0x0
+#define O_WRONLY 0x1
+#define O_RDWR 0x2
+#define O_CREAT 0x40
+#define O_TRUNC 0x200
+#define O_DIRECT 0x4000
+#define MS_SYNC 4
+
+#define ENOENT 2
+#define EIO 5
+#define EEXIST 17
+#define ENOTDIR 20
+#define EISDIR 21
+#define ENOSPC 28
+#define EBUSY 16
+#define ENOTEMPTY 39
+#define ENAMETOOLONG 36
+#define EFBIG 27
+#define EBADF 9
+#define EACCES 13
+
+struct inode {
+	uint32_t ino;
+	struct sfs_inode d;	 /* the on-disk inode; fs_lock */
+	struct address_space mapping;
+	struct rwsem i_rwsem;	 /* serializes writes and truncates of this file */
+	int refs;		 /* open files + mappings + lookups; fs_lock */
+	struct list_head node;	 /* inode cache; fs_lock */
+};
+
+struct file {
+	struct inode *inode;
+	int flags;
+};
+
+struct block_device;
+int fs_mount(struct block_device *bdev); /* validates the whole image first */
+bool fs_mounted(void);
+
+int vfs_open(const char *path, int flags, struct file **out);
+void vfs_close(struct file *f);
+ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t pos);
+ssize_t vfs_pwrite(struct file *f, const void *buf, size_t len, uint64_t pos);
+/* To/from user memory of the current mm; O_DIRECT files pin the user pages
+ * (pin_user_pages_fast) and copy them to/from the disk, bypassing the cache. */
+ssize_t vfs_pread_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos);
+ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos);
+int vfs_truncate(struct file *f, uint64_t size);
+int vfs_unlink(const char *path);
+int vfs_mkdir(const char *path);
+int vfs_fsync(struct file *f);	   /* data and inode */
+int vfs_fdatasync(struct file *f); /* data */
+/* POSIX_FADV_DONTNEED: drop the clean, unmapped, unpinned cached pages. */
+uint64_t vfs_fadvise_dontneed(struct file *f, uint64_t pos, uint64_t len);
+uint64_t vfs_size(struct file *f);
+
+/* mmap of a file (MAP_SHARED or MAP_PRIVATE); address or -errno. */
+int64_t vfs_mmap(struct mm *mm, struct file *f, uint64_t addr, uint64_t len, int prot, int flags,
+		 uint64_t offset);
+int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
+
+/* Full read-only check of an image on b (mount runs it first). */
+int sfs_validate(struct block_device *b, char *err, size_t errlen);
+/* Write back everything, then run the full SFS check on the disk. */
+int fs_sync_and_check(char *err, size_t errlen);
+
+/* For mm: VMA file references. */
+void inode_get(struct inode *inode);
+void inode_put(struct inode *inode);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * mm/filemap.c - the page cache, the file reverse map, page_mkclean and
+ * writeback (rules R1, R2, R6; Nadav Amit's race, seed 004).
+ *
+ * Page cache: each file's address_space holds a reference on every cached
+ * page (page->mapping, page->index say where it belongs). A page is read
+ * completely before it becomes visible, so a cached page is always up to
+ * date. Pages leave the cache only by truncate or invalidate_mapping_pages,
+ * which drops clean pages that no PTE maps (page_mapcount) and nobody else
+ * holds (page_count == 1: not pinned, not in an mmu_gather).
+ *
+ * Reverse map: mapping->i_mmap lists the VMAs mapping the file. A VMA stays
+ * on it until after its PTEs were zapped and flushed (munmap and teardown
+ * unlink it last), so page_mkclean always finds, and takes the page-table
+ * lock of, every mm that may still map the page or cache it in a TLB.
+ *
+ * Dirty tracking: a shared file PTE is made writable only by a write fault,
+ * which marks the page dirty; page_mkclean takes write and dirty away again
+ * (flushing before it drops the page-table lock, R6), so the next write
+ * faults and re-dirties. Writeback = clear_page_dirty_for_io (page_mkclean,
+ * then test-and-clear PG_dirty) followed by a write of the page to the disk.
+ *
+ * Why this loses no write (R2): zapping a dirty shared PTE moves the dirty
+ * bit to the page, keeps the page's rmap (mapcount) until after the TLB
+ * flush, and flushes before dropping the page-table lock (mm/memory.c,
+ * mm/mmu_gather.c). page_mkclean serializes on that lock, so writeback
+ * cannot clean the page while another CPU can still write through a stale
+ * TLB entry, and the page cannot be dropped while it is still "mapped".
+ *
+ * Locks, in order: mapping->wb_lock (rwsem), mapping->i_mmap_lock, an mm's
+ * page_table_lock, mapping->lock (innermost, never held over I/O).
+ */
+#include "mm/filemap.h"
+#include "mm/mm.h"
+#include "mm/page.h"
+#include "mm/kmalloc.h"
+#include "kernel/sched.h"
+#include "kernel/string.h"
+#include "kernel/stats.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+
+#define FLUSHER_INTERVAL_MS 500
+
+void mapping_init(struct address_space *m, struct inode *host, const struct address_space_ops *ops)
+{
+	m->host = host;
+	m->a_ops = ops;
+	spin_lock_init(&m->lock, "mapping");
+	m->pages = NULL;
+	m->capacity = 0;
+	m->nrpages = 0;
+	spin_lock_init(&m->i_mmap_lock, "i_mmap");
+	INIT_LIST_HEAD(&m->i_mmap);
+	rwsem_init(&m->wb_lock);
+	INIT_LIST_HEAD(&m->dirty_node);
+}
+
+struct page *find_get_page(struct address_space *m, uint64_t index)
+{
+	struct page *p = NULL;
+	spin_lock(&m->lock);
+	if (index < m->capacity && (p = m->pages[index]))
+		get_page(p);
+	spin_unlock(&m->lock);
+	return p;
+}
+
+/* Make room for index (mapping->lock NOT held: may allocate). */
+static int grow(struct address_space *m, uint64_t index)
+{
+	uint64_t cap = 16;
+	while (cap <= index)
+		cap *= 2;
+	struct page **n = kzalloc(cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	spin_lock(&m->lock);
+	if (cap > m->capacity) {
+		if (m->pages)
+			memcpy(n, m->pages, m->capacity * sizeof(*n));
+		struct page **old = m->pages;
+		m->pages = n;
+		m->capacity = cap;
+		n = old;
+	}
+	spin_unlock(&m->lock);
+	kfree(n);
+	return 0;
+}
+
+struct page *find_or_read_page(struct address_space *m, uint64_t index)
+{
+	struct page *p = find_get_page(m, index);
+	if (p)
+		return p;
+	if (index >= m->capacity && grow(m, index))
+		return NULL;
+	struct page *fresh = alloc_page(__GFP_ZERO);
+	if (!fresh)
+		return NULL;
+	fresh->mapping = m;
+	fresh->index = index;
+	if (m->a_ops->readpage(m, fresh) < 0) {
+		fresh->mapping = NULL;
+		put_page(fresh);
+		return NULL;
+	}
+	spin_lock(&m->lock);
+	p = m->pages[index];
+	if (!p) { /* ours goes in: one reference for the cache, one for the caller */
+		p = fresh;
+		m->pages[index] = p;
+		m->nrpages++;
+		get_page(p);
+		fresh = NULL;
+	} else {
+		get_page(p);
+	}
+	spin_unlock(&m->lock);
+	if (fresh) { /* someone else read it in first */
+		fresh->mapping = NULL;
+		put_page(fresh);
+	}
+	return p;
+}
+
+void set_page_dirty(struct page *page)
+{
+	__atomic_fetch_or(&page->flags, PG_dirty, __ATOMIC_SEQ_CST);
+}
+
+static bool test_clear_page_dirty(struct page *page)
+{
+	return __atomic_fetch_and(&page->flags, ~PG_dirty, __ATOMIC_SEQ_CST) & PG_dirty;
+}
+
+int page_mkclean(struct page *page)
+{
+	struct address_space *m = page->mapping;
+	if (!m)
+		return 0;
+	int dirty = 0;
+	spin_lock(&m->i_mmap_lock);
+	struct vm_area_struct *vma;
+	list_for_each_entry(vma, &m->i_mmap, vm_file_node) {
+		if (!(vma->vm_flags & VM_SHARED) || page->index < vma->vm_pgoff)
+			continue;
+		uint64_t addr = vma->vm_start + ((page->index - vma->vm_pgoff) << PAGE_SHIFT);
+		if (addr >= vma->vm_end)
+			continue;
+		struct mm *mm = vma->vm_mm;
+		/* Taken even if the PTE is gone: a zap in progress holds it until
+		 * its TLB flush is done (R2). */
+		spin_lock(&mm->page_table_lock);
+		pte_t *pte = walk_pte(mm, addr);
+		if (pte && pte_present(*pte) && pte_phys(*pte) == page_to_phys(page) &&
+		    (*pte & (_PAGE_RW | _PAGE_DIRTY))) {
+			pte_t old = __atomic_fetch_and(pte, ~(_PAGE_RW | _PAGE_DIRTY), __ATOMIC_SEQ_CST);
+			flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false); /* R6 */
+			dirty |= !!(old & _PAGE_DIRTY);
+		}
+		spin_unlock(&mm->page_table_lock);
+	}
+	spin_unlock(&m->i_mmap_lock);
+	return dirty;
+}
+
+bool clear_page_dirty_for_io(struct page *page)
+{
+	if (page_mkclean(page))
+		set_page_dirty(page);
+	return test_clear_page_dirty(page);
+}
+
+int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64_t end)
+{
+	int err = 0;
+	down_write(&m->wb_lock);
+	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++) {
+		struct page *p = find_get_page(m, i);
+		if (!p)
+			continue;
+		if (clear_page_dirty_for_io(p)) {
+			int e = m->a_ops->writepage(m, p);
+			if (e < 0) {
+				set_page_dirty(p); /* keep the data: retry later */
+				err = e;
+			}
+			count_event(EV_WRITEBACK_PAGES);
+		}
+		put_page(p);
+	}
+	up_write(&m->wb_lock);
+	return err;
+}
+
+/* Remove the page at index from the cache if `may_drop` says so. */
+static bool remove_page(struct address_space *m, uint64_t i, bool check)
+{
+	spin_lock(&m->lock);
+	struct page *p = i < m->capacity ? m->pages[i] : NULL;
+	if (!p || (check && ((p->flags & PG_dirty) || page_mapcount(p) || page_count(p) != 1))) {
+		spin_unlock(&m->lock);
+		return false;
+	}
+	m->pages[i] = NULL;
+	m->nrpages--;
+	spin_unlock(&m->lock);
+	BUG_ON(page_mapcount(p));
+	p->mapping = NULL;
+	put_page(p); /* the cache's reference */
+	return true;
+}
+
+uint64_t invalidate_mapping_pages(struct address_space *m, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++)
+		n += remove_page(m, i, true);
+	count_events(EV_PAGECACHE_DROPPED, n);
+	return n;
+}
+
+void truncate_inode_pages(struct address_space *m, uint64_t start)
+{
+	for (uint64_t i = start; i < READ_ONCE(m->capacity); i++)
+		remove_page(m, i, false);
+}
+
+void mapping_destroy(struct address_space *m)
+{
+	truncate_inode_pages(m, 0);
+	kfree(m->pages);
+	m->pages = NULL;
+	m->capacity = 0;
+}
+
+/* ---- the background flusher ------------------------------------------- */
+
+/* Every mapping that may hold dirty pages is listed here from inode
+ * creation to inode destruction; writers of the list take the rwsem for
+ * write, so a pass (which sleeps in writeback) can hold it for read. */
+static struct rwsem flusher_rwsem;
+static LIST_HEAD(flusher_list);
+static bool flusher_ready;
+
+void flusher_register(struct address_space *m)
+{
+	down_write(&flusher_rwsem);
+	list_add_tail(&m->dirty_node, &flusher_list);
+	up_write(&flusher_rwsem);
+}
+
+void flusher_unregister(struct address_space *m)
+{
+	down_write(&flusher_rwsem);
+	list_del_init(&m->dirty_node);
+	up_write(&flusher_rwsem);
+}
+
+void writeback_all(void)
+{
+	down_read(&flusher_rwsem);
+	struct address_space *m;
+	list_for_each_entry(m, &flusher_list, dirty_node)
+		filemap_write_and_wait_range(m, 0, ~0ull);
+	up_read(&flusher_rwsem);
+}
+
+static void flusher_thread(void *arg)
+{
+	for (;;) {
+		sleep_ms(FLUSHER_INTERVAL_MS);
+		count_event(EV_FLUSHER_PASSES);
+		writeback_all();
+	}
+}
+
+void flusher_init(void)
+{
+	if (!flusher_ready)
+		rwsem_init(&flusher_rwsem);
+	flusher_ready = true;
+	thread_create("flusher", flusher_thread, NULL, CPU_ANY);
+}

@@ -1,0 +1,571 @@
+/*
+ * tests/test_fs.c - the RAM disk, SFS, the page cache, file mappings and
+ * dirty-bit writeback (R1, R2, R6).
+ *
+ *   initrd_files: the files mkfs put on the RAM disk read back right.
+ *   namespace: create, write, read, truncate, unlink, mkdir; errors.
+ *   nadav_race_madvise / nadav_race_munmap (seed 004, deterministic): CPU A
+ *       writes through its TLB into a shared file mapping; CPU B zaps the
+ *       PTE (MADV_DONTNEED / munmap) and pauses before the flush; CPU C runs
+ *       writeback and drops the page; B goes on. No write A made before B's
+ *       flush is lost (kills RMAP_BEFORE_FLUSH).
+ *   nadav_race_stress: the same race, randomized and bounded, on 4 CPUs.
+ *   data_integrity_model: random reads, writes, truncates and mapped writes
+ *       against an in-memory model, with writeback and cache drops between.
+ *   odirect_vs_fork: an O_DIRECT read whose buffer is forked and written
+ *       meanwhile lands in the buffer of the process that asked for it.
+ *   corrupt_image_refused: mounting a corrupt copy fails and writes nothing.
+ *   fsck_clean: last: everything written back, the whole disk checks clean.
+ */
+#include "tests/ktest_mm.h"
+#include "kernel/fs/fs.h"
+#include "kernel/pause.h"
+#include "kernel/string.h"
+#include "kernel/stats.h"
+#include "mm/kmalloc.h"
+#include "drivers/ramdisk.h"
+
+#define REQUIRE_FS(t)                                                  \
+	do {                                                           \
+		if (!fs_mounted())                                     \
+			KTEST_SKIP(t, "no file system on the RAM disk"); \
+	} while (0)
+
+static void initrd_files(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct file *f;
+	KASSERT_EQ(t, vfs_open("/hello.txt", O_RDONLY, &f), 0);
+	char buf[64] = { 0 };
+	const char *want = "hello from the RAM disk\n";
+	KEXPECT_EQ(t, vfs_pread(f, buf, sizeof(buf), 0), strlen(want));
+	KEXPECT_EQ(t, memcmp(buf, want, strlen(want)), 0);
+	vfs_close(f);
+	KASSERT_EQ(t, vfs_open("/pattern.bin", O_RDONLY, &f), 0);
+	KEXPECT_EQ(t, vfs_size(f), 65536);
+	static uint8_t data[65536];
+	KEXPECT_EQ(t, vfs_pread(f, data, sizeof(data), 0), 65536);
+	for (int i = 0; i < 65536; i++)
+		if (data[i] != (uint8_t)i) {
+			KEXPECT_EQ(t, data[i], (uint8_t)i);
+			break;
+		}
+	vfs_close(f);
+}
+
+static void namespace(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct file *f;
+	KEXPECT_EQ(t, vfs_open("/nope", O_RDONLY, &f), -ENOENT);
+	KEXPECT_EQ(t, vfs_open("relative", O_RDONLY, &f), -EINVAL);
+	KEXPECT_EQ(t, vfs_open("/docs", O_RDWR, &f), -EISDIR);
+	KEXPECT_EQ(t, vfs_mkdir("/ns"), 0);
+	KEXPECT_EQ(t, vfs_mkdir("/ns"), -EEXIST);
+	KASSERT_EQ(t, vfs_open("/ns/a.txt", O_RDWR | O_CREAT, &f), 0);
+	KEXPECT_EQ(t, vfs_pwrite(f, "0123456789", 10, 5000), 10); /* a hole before */
+	KEXPECT_EQ(t, vfs_size(f), 5010);
+	char buf[16];
+	KEXPECT_EQ(t, vfs_pread(f, buf, 4, 4998), 4);
+	KEXPECT_EQ(t, memcmp(buf, "\0\0" "01", 4), 0);
+	KEXPECT_EQ(t, vfs_truncate(f, 5003), 0);
+	KEXPECT_EQ(t, vfs_pread(f, buf, 16, 5000), 3);
+	KEXPECT_EQ(t, vfs_truncate(f, 8192), 0); /* grows with zeros */
+	KEXPECT_EQ(t, vfs_pread(f, buf, 4, 5002), 4);
+	KEXPECT_EQ(t, memcmp(buf, "2\0\0\0", 4), 0);
+	KEXPECT_EQ(t, vfs_fsync(f), 0);
+	vfs_close(f);
+	char longname[80];
+	memset(longname, 'x', sizeof(longname));
+	longname[0] = '/';
+	longname[79] = 0;
+	KEXPECT_EQ(t, vfs_open(longname, O_RDWR | O_CREAT, &f), -ENAMETOOLONG);
+	KEXPECT_EQ(t, vfs_unlink("/ns"), -ENOTEMPTY);
+	KEXPECT_EQ(t, vfs_unlink("/ns/a.txt"), 0);
+	KEXPECT_EQ(t, vfs_open("/ns/a.txt", O_RDONLY, &f), -ENOENT);
+	KEXPECT_EQ(t, vfs_unlink("/ns"), 0);
+}
+
+/* ---- Nadav Amit's race ------------------------------------------------- */
+
+enum { SLOTS = 512 };
+
+struct writer {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool stop;
+	volatile uint64_t last; /* last value written successfully */
+	volatile bool faulted;
+	struct completion done;
+};
+
+/* Writes 1, 2, 3, ... into slot (i % SLOTS) of the mapping. */
+static void writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	use_mm(w->mm);
+	for (uint64_t i = 1; !w->stop; i++) {
+		if (put_user_u64(w->addr + (i % SLOTS) * 8, i)) {
+			w->faulted = true;
+			break;
+		}
+		w->last = i;
+	}
+	unuse_mm(w->mm);
+	complete(&w->done);
+}
+
+struct zapper {
+	struct mm *mm;
+	uint64_t addr;
+	bool munmap;
+	struct completion done;
+};
+
+static void zapper_fn(void *arg)
+{
+	struct zapper *z = arg;
+	if (z->munmap)
+		vm_munmap(z->mm, z->addr, PAGE_SIZE);
+	else
+		vm_madvise(z->mm, z->addr, PAGE_SIZE, MADV_DONTNEED);
+	complete(&z->done);
+}
+
+struct cleaner {
+	struct file *f;
+	struct completion done;
+};
+
+static void cleaner_fn(void *arg)
+{
+	struct cleaner *c = arg;
+	vfs_fdatasync(c->f);		     /* writeback: page_mkclean, write */
+	vfs_fadvise_dontneed(c->f, 0, 0); /* and drop what is clean */
+	complete(&c->done);
+}
+
+static struct file *fresh_file(struct ktest *t, const char *path, uint64_t size)
+{
+	struct file *f;
+	vfs_unlink(path);
+	if (vfs_open(path, O_RDWR | O_CREAT, &f))
+		return NULL;
+	static uint8_t zeros[4096];
+	for (uint64_t pos = 0; pos < size; pos += sizeof(zeros))
+		vfs_pwrite(f, zeros, sizeof(zeros), pos);
+	vfs_fsync(f);
+	return f;
+}
+
+/* Every slot holds the last value the writer put there: nothing lost. */
+static void check_slots(struct ktest *t, struct file *f, uint64_t last)
+{
+	vfs_fsync(f);
+	vfs_fadvise_dontneed(f, 0, 0); /* read back from the disk */
+	static uint64_t v[SLOTS];
+	KASSERT_EQ(t, vfs_pread(f, v, sizeof(v), 0), sizeof(v));
+	int lost = 0;
+	for (uint64_t k = 0; k < SLOTS; k++) {
+		uint64_t want = last >= k ? last - ((last - k) % SLOTS) : 0;
+		if (v[k] != want && lost++ < 3)
+			ktest_fail(t, __FILE__, __LINE__, "slot %lu holds %lu, the writer's last is %lu",
+				   k, v[k], want);
+	}
+	if (lost)
+		ktest_log(t, "%d of %d slots lost their last write", lost, SLOTS);
+}
+
+static void nadav_race(struct ktest *t, bool munmap)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 3)
+		KTEST_SKIP(t, "needs 3 CPUs");
+	sched_migrate(cpu_id());
+	struct file *f = fresh_file(t, "/nadav.dat", PAGE_SIZE);
+	KASSERT_NOT_NULL(t, f);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = vfs_mmap(mm, f, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	static struct writer w;
+	static struct zapper z;
+	static struct cleaner c;
+	w = (struct writer){ .mm = mm, .addr = (uint64_t)a };
+	z = (struct zapper){ .mm = mm, .addr = (uint64_t)a, .munmap = munmap };
+	c = (struct cleaner){ .f = f };
+	init_completion(&w.done);
+	init_completion(&z.done);
+	init_completion(&c.done);
+	int me = cpu_id(), cpu_b = ktest_other_cpu(me, 1), cpu_c = ktest_other_cpu(me, 2);
+	thread_create("writer", writer_fn, &w, me); /* shares our CPU: it is preemptible */
+	while (w.last < 1000)
+		sleep_ms(1); /* A's TLB holds a writable, dirty entry */
+
+	pause_arm(PAUSE_TLB_FLUSH, mm);
+	thread_create("zapper", zapper_fn, &z, cpu_b);
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_TLB_FLUSH, 10000)); /* PTE gone, no flush yet */
+	thread_create("cleaner", cleaner_fn, &c, cpu_c);
+	for (int i = 0; i < 200 && !c.done.done; i++)
+		sleep_ms(1); /* the cleaner finishes, or waits for the page-table lock */
+	uint64_t seen = w.last;
+	while (w.last < seen + 2 * SLOTS && !w.faulted)
+		sleep_ms(1); /* more writes through the stale entry */
+	w.stop = true;
+	wait_for_completion(&w.done);
+	pause_release(PAUSE_TLB_FLUSH);
+	wait_for_completion(&z.done);
+	wait_for_completion(&c.done);
+	check_slots(t, f, w.last);
+	if (!munmap)
+		vm_munmap(mm, a, PAGE_SIZE);
+	mmput(mm);
+	vfs_close(f);
+	vfs_unlink("/nadav.dat");
+}
+
+static void nadav_race_madvise(struct ktest *t) { nadav_race(t, false); }
+static void nadav_race_munmap(struct ktest *t) { nadav_race(t, true); }
+
+/* ---- randomized: writers, zappers and cleaners at once ------------------- */
+
+struct stress {
+	struct file *f;
+	struct mm *mm;
+	uint64_t addr;
+	uint64_t deadline;
+	volatile uint64_t last[2];
+	struct completion done[4];
+};
+
+static void stress_writer(void *arg, int id)
+{
+	struct stress *s = arg;
+	use_mm(s->mm);
+	/* writer id owns slots id, id+2, id+4, ...: value i goes to slot id + 2*(i % 256) */
+	for (uint64_t i = 1; ktime_get_ns() < s->deadline; i++) {
+		uint64_t slot = id + 2 * (i % (SLOTS / 2));
+		if (put_user_u64(s->addr + slot * 8, i) == 0)
+			s->last[id] = i;
+		else
+			i--; /* unmapped right now: retry */
+	}
+	unuse_mm(s->mm);
+}
+
+static void stress_w0(void *a) { struct stress *s = a; stress_writer(a, 0); complete(&s->done[0]); }
+static void stress_w1(void *a) { struct stress *s = a; stress_writer(a, 1); complete(&s->done[1]); }
+
+static void stress_zapper(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t seed = arch_cycles() | 1;
+	while (ktime_get_ns() < s->deadline) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		vm_madvise(s->mm, s->addr, PAGE_SIZE, MADV_DONTNEED);
+		sleep_ms(seed % 3);
+	}
+	complete(&s->done[2]);
+}
+
+static void stress_cleaner(void *arg)
+{
+	struct stress *s = arg;
+	while (ktime_get_ns() < s->deadline) {
+		vfs_fdatasync(s->f);
+		vfs_fadvise_dontneed(s->f, 0, 0);
+		sleep_ms(1);
+	}
+	complete(&s->done[3]);
+}
+
+static void nadav_race_stress(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	static struct stress s;
+	s.f = fresh_file(t, "/stress.dat", PAGE_SIZE);
+	KASSERT_NOT_NULL(t, s.f);
+	s.mm = mm_alloc();
+	int64_t a = vfs_mmap(s.mm, s.f, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	s.addr = (uint64_t)a;
+	s.last[0] = s.last[1] = 0;
+	s.deadline = ktime_get_ns() + 1000000000ull;
+	for (int i = 0; i < 4; i++)
+		init_completion(&s.done[i]);
+	thread_create("w0", stress_w0, &s, ktest_other_cpu(cpu_id(), 0));
+	thread_create("w1", stress_w1, &s, ktest_other_cpu(cpu_id(), 1));
+	thread_create("zap", stress_zapper, &s, ktest_other_cpu(cpu_id(), 2));
+	thread_create("clean", stress_cleaner, &s, ktest_other_cpu(cpu_id(), 3));
+	for (int i = 0; i < 4; i++)
+		wait_for_completion(&s.done[i]);
+	vfs_fsync(s.f);
+	vm_munmap(s.mm, s.addr, PAGE_SIZE);
+	vfs_fadvise_dontneed(s.f, 0, 0);
+	static uint64_t v[SLOTS];
+	KASSERT_EQ(t, vfs_pread(s.f, v, sizeof(v), 0), sizeof(v));
+	int lost = 0;
+	for (int id = 0; id < 2; id++) {
+		uint64_t last = s.last[id];
+		for (uint64_t j = 0; j < SLOTS / 2; j++) {
+			uint64_t want = last >= j ? last - ((last - j) % (SLOTS / 2)) : 0;
+			if (v[id + 2 * j] != want)
+				lost++;
+		}
+	}
+	ktest_log(t, "writers made %lu and %lu writes; %d slots lost", s.last[0], s.last[1], lost);
+	KEXPECT_EQ(t, lost, 0);
+	mmput(s.mm);
+	vfs_close(s.f);
+	vfs_unlink("/stress.dat");
+}
+
+/* ---- data integrity against a model -------------------------------------- */
+
+enum { MODEL_SIZE = 96 * 1024 };
+
+struct model_run {
+	struct ktest *t;
+	struct file *f;
+	struct mm *mm;
+	uint8_t *model;
+	uint64_t size;
+	uint64_t seed;
+};
+
+static uint64_t mrand(struct model_run *r)
+{
+	r->seed ^= r->seed << 13, r->seed ^= r->seed >> 7, r->seed ^= r->seed << 17;
+	return r->seed;
+}
+
+static bool model_check(struct model_run *r, uint64_t pos, uint64_t len)
+{
+	static uint8_t buf[8192];
+	len = MIN(len, sizeof(buf));
+	ssize_t want = pos >= r->size ? 0 : (ssize_t)MIN(len, r->size - pos);
+	ssize_t got = vfs_pread(r->f, buf, len, pos);
+	if (got != want) {
+		ktest_fail(r->t, __FILE__, __LINE__, "read of %lu at %lu: %ld bytes, model %ld", len,
+			   pos, got, want);
+		return false;
+	}
+	for (ssize_t i = 0; i < got; i++) {
+		if (buf[i] != r->model[pos + i]) {
+			ktest_fail(r->t, __FILE__, __LINE__, "byte %lu is %u, model %u", pos + i, buf[i],
+				   r->model[pos + i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void mapped_writes(void *arg)
+{
+	struct model_run *r = arg;
+	if (r->size < PAGE_SIZE)
+		return;
+	uint64_t len = ALIGN_DOWN(r->size, PAGE_SIZE);
+	int64_t a = vfs_mmap(current->mm, r->f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	if (a < 0) {
+		ktest_fail(r->t, __FILE__, __LINE__, "mmap: %ld", a);
+		return;
+	}
+	for (int k = 0; k < 16; k++) {
+		uint64_t off = mrand(r) % len & ~7ull, v = mrand(r);
+		if (put_user_u64(a + off, v) == 0)
+			memcpy(r->model + off, &v, 8);
+	}
+	if (mrand(r) % 2)
+		vm_msync(current->mm, a, len, MS_SYNC);
+	vm_munmap(current->mm, a, len);
+}
+
+static void data_integrity_model(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	static struct model_run r;
+	static uint8_t model[MODEL_SIZE];
+	r = (struct model_run){ .t = t, .model = model, .seed = 0x1234567 ^ arch_cycles() };
+	ktest_log(t, "seed %#lx", r.seed);
+	memset(model, 0, sizeof(model));
+	r.f = fresh_file(t, "/model.dat", 0);
+	KASSERT_NOT_NULL(t, r.f);
+	r.mm = mm_alloc();
+	static uint8_t buf[8192];
+	for (int op = 0; op < 400 && !t->failures; op++) {
+		uint64_t pos = mrand(&r) % MODEL_SIZE, len = 1 + mrand(&r) % sizeof(buf);
+		len = MIN(len, MODEL_SIZE - pos);
+		switch (mrand(&r) % 8) {
+		case 0:
+		case 1: /* write */
+			for (uint64_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)mrand(&r);
+			KASSERT_EQ(t, vfs_pwrite(r.f, buf, len, pos), len);
+			memcpy(model + pos, buf, len);
+			r.size = MAX(r.size, pos + len);
+			break;
+		case 2:
+		case 3: /* read */
+			model_check(&r, pos, len);
+			break;
+		case 4: /* truncate (zeros beyond the new end in the model) */
+			KASSERT_EQ(t, vfs_truncate(r.f, pos), 0);
+			if (pos < r.size)
+				memset(model + pos, 0, r.size - pos);
+			r.size = pos;
+			break;
+		case 5: /* writes through a shared mapping, from another CPU */
+			ktest_run_in_mm(r.mm, CPU_ANY, mapped_writes, &r);
+			break;
+		case 6: /* writeback */
+			KEXPECT_EQ(t, vfs_fsync(r.f), 0);
+			break;
+		case 7: /* drop the clean pages: the next reads come from the disk */
+			vfs_fadvise_dontneed(r.f, 0, 0);
+			break;
+		}
+	}
+	for (uint64_t pos = 0; pos < r.size; pos += 4096)
+		model_check(&r, pos, 4096);
+	vfs_fsync(r.f);
+	vfs_fadvise_dontneed(r.f, 0, 0);
+	for (uint64_t pos = 0; pos < r.size; pos += 4096)
+		model_check(&r, pos, 4096);
+	mmput(r.mm);
+	vfs_close(r.f);
+	vfs_unlink("/model.dat");
+}
+
+/* ---- O_DIRECT into a buffer being forked ---------------------------------- */
+
+struct dio_read {
+	struct file *f;
+	uint64_t buf;
+	ssize_t got;
+	struct completion done;
+};
+
+static void dio_reader(void *arg)
+{
+	struct dio_read *d = arg;
+	d->got = vfs_pread_user(d->f, d->buf, PAGE_SIZE, 0);
+}
+
+static struct mm *dio_mm;
+
+static void dio_read_entry(void *arg)
+{
+	struct dio_read *d = arg;
+	ktest_run_in_mm(dio_mm, cpu_id(), dio_reader, d);
+	complete(&d->done);
+}
+
+static void odirect_vs_fork(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct file *f;
+	KASSERT_EQ(t, vfs_open("/pattern.bin", O_RDONLY | O_DIRECT, &f), 0);
+	struct mm *parent = mm_alloc();
+	uint64_t buf = ktest_mmap(parent, PAGE_SIZE), v;
+	KASSERT_EQ(t, ktest_poke(parent, CPU_ANY, buf, 0x01d), 0);
+	pause_arm(PAUSE_DIO_PINNED, parent);
+	static struct dio_read d;
+	d = (struct dio_read){ .f = f, .buf = buf };
+	init_completion(&d.done);
+	/* the reader: in the parent, on another CPU; pauses with the buffer pinned */
+	dio_mm = parent;
+	thread_create("dio", dio_read_entry, &d, ktest_other_cpu(cpu_id(), 1));
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_DIO_PINNED, 10000));
+	int err;
+	struct mm *child = dup_mm(parent, &err); /* forks the buffer under the pin */
+	KASSERT_NOT_NULL(t, child);
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, buf + 8, 0x2d), 0); /* and writes it */
+	pause_release(PAUSE_DIO_PINNED);
+	wait_for_completion(&d.done);
+	KEXPECT_EQ(t, d.got, PAGE_SIZE);
+	/* pattern.bin: byte i = i & 0xff */
+	KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, buf, &v), 0);
+	KEXPECT_EQ(t, v, 0x0706050403020100ull); /* the data landed in the asker's buffer */
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, buf, &v), 0);
+	KEXPECT_EQ(t, v, 0x01d); /* not in the child's */
+	mmput(child);
+	mmput(parent);
+	vfs_close(f);
+}
+
+/* ---- corrupt images ------------------------------------------------------ */
+
+static void corrupt_image_refused(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct block_device *rd = ramdisk();
+	uint64_t bytes = rd->nr_sectors * SECTOR_SIZE;
+	unsigned order = 0;
+	while ((PAGE_SIZE << order) < bytes && order < MAX_ORDER)
+		order++;
+	if ((PAGE_SIZE << order) < bytes)
+		KTEST_SKIP(t, "RAM disk larger than one allocation");
+	writeback_all();
+	static struct block_device copy;
+	copy.data = get_free_pages(0, order);
+	KASSERT_NOT_NULL(t, copy.data);
+	copy.nr_sectors = rd->nr_sectors;
+	char err[160];
+	/* 1: the intact copy passes */
+	memcpy(copy.data, rd->data, bytes);
+	KEXPECT_EQ(t, sfs_validate(&copy, err, sizeof(err)), 0);
+	/* 2: bad magic; 3: a file's block number out of range; 4: truncated device */
+	static const char *const what[] = { "bad magic", "block out of range", "device too small" };
+	for (int k = 0; k < 3; k++) {
+		memcpy(copy.data, rd->data, bytes);
+		copy.nr_sectors = rd->nr_sectors;
+		struct sfs_super *s = (struct sfs_super *)copy.data;
+		if (k == 0)
+			s->magic ^= 1;
+		if (k == 1) { /* the root directory's first block -> past the end */
+			struct sfs_inode *root = (struct sfs_inode *)(copy.data +
+				(uint64_t)s->inode_table_start * SFS_BLOCK_SIZE) + SFS_ROOT_INO;
+			root->direct[0] = s->nr_blocks + 5;
+		}
+		if (k == 2)
+			copy.nr_sectors /= 2;
+		uint64_t sum = 0;
+		for (uint64_t i = 0; i < bytes / 8; i++)
+			sum += ((uint64_t *)copy.data)[i] * (i + 1);
+		int r = sfs_validate(&copy, err, sizeof(err));
+		ktest_log(t, "%s: %d (%s)", what[k], r, err);
+		KEXPECT_LT(t, r, 0);
+		uint64_t after = 0;
+		for (uint64_t i = 0; i < bytes / 8; i++)
+			after += ((uint64_t *)copy.data)[i] * (i + 1);
+		KEXPECT_EQ(t, after, sum); /* nothing written */
+	}
+	free_pages(copy.data, order);
+}
+
+static void fsck_clean(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	char err[160] = "";
+	int r = fs_sync_and_check(err, sizeof(err));
+	if (r)
+		ktest_log(t, "fsck: %s", err);
+	KEXPECT_EQ(t, r, 0);
+}
+
+KTEST_SUITE(fs,
+	    KTEST_CASE(initrd_files),
+	    KTEST_CASE(namespace),
+	    KTEST_CASE(nadav_race_madvise),
+	    KTEST_CASE(nadav_race_munmap),
+	    KTEST_CASE(nadav_race_stress),
+	    KTEST_CASE(data_integrity_model),
+	    KTEST_CASE(odirect_vs_fork),
+	    KTEST_CASE(corrupt_image_refused),
+	    KTEST_CASE(fsck_clean));

@@ -1,0 +1,69 @@
+/*
+ * tools/sfs_mkfs_lib.h - build an SFS image in a memory buffer (host only).
+ *
+ * The core of mkfs_sfs, also used by the host tests to make images that
+ * they then corrupt. The image is a caller-owned buffer of whole 4096-byte
+ * blocks; every function keeps the bitmap, the inodes and the directories
+ * consistent, and sfs_mkfs_finish() writes the free counts and the
+ * superblock checksum, after which the image passes sfs_check().
+ *
+ * Paths are absolute or relative to the root ("/a/b" or "a/b"); empty
+ * components are skipped. Errors are negative errno values, with a message
+ * in fs->err; after an error other than a bad argument (-EINVAL, -EEXIST,
+ * -ENOENT, -ENOTDIR) the image may hold allocated but unused blocks:
+ * discard it.
+ */
+#ifndef TOOLS_SFS_MKFS_LIB_H
+#define TOOLS_SFS_MKFS_LIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/fs/sfs_format.h"
+
+struct sfs_mkfs {
+	uint8_t *img;	    /* nr_blocks * SFS_BLOCK_SIZE bytes */
+	uint32_t nr_blocks; /* = the superblock's */
+	uint32_t nr_inodes; /* table slots, slot 0 included */
+	uint32_t next_block; /* allocation cursor (first free data block) */
+	char err[256];
+};
+
+/* Default number of usable inodes for an image of nr_blocks blocks. */
+uint32_t sfs_mkfs_default_inodes(uint32_t nr_blocks);
+
+/*
+ * Formats img (img_size bytes, rounded down to whole blocks) as an empty
+ * file system with at least `inodes` usable inodes (0: the default); the
+ * inode table is filled up to a whole block. Needs at least 4 blocks.
+ */
+int sfs_mkfs_format(struct sfs_mkfs *fs, void *img, size_t img_size, uint32_t inodes);
+
+/* mkdir -p: creates the directory path and its missing parents; *ino (if
+ * not NULL) gets the directory's inode. An existing directory is fine. */
+int sfs_mkfs_mkdir(struct sfs_mkfs *fs, const char *path, uint32_t *ino);
+
+/* Creates the regular file path (parents as needed; it must not exist) with
+ * size bytes of data; data == NULL makes a sparse file (all holes). */
+int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, uint64_t size,
+		      uint32_t *ino);
+
+/* Adds a hard link path to the regular file ino. */
+int sfs_mkfs_link(struct sfs_mkfs *fs, const char *path, uint32_t ino);
+
+/* Resolves path to an inode number; -ENOENT if missing. */
+int sfs_mkfs_lookup(struct sfs_mkfs *fs, const char *path, uint32_t *ino);
+
+/* Recomputes free_blocks and free_inodes and signs the superblock. */
+void sfs_mkfs_finish(struct sfs_mkfs *fs);
+
+/* Access into the image, for tools and tests. */
+struct sfs_super *sfs_mkfs_super(struct sfs_mkfs *fs);
+struct sfs_inode *sfs_mkfs_inode(struct sfs_mkfs *fs, uint32_t ino);
+uint8_t *sfs_mkfs_block(struct sfs_mkfs *fs, uint32_t b);
+/* The block of logical block lbn of inode ino (0: hole). */
+uint32_t sfs_mkfs_bmap(struct sfs_mkfs *fs, uint32_t ino, uint32_t lbn);
+/* Rewrites the superblock checksum only (after a deliberate change). */
+void sfs_mkfs_sign(struct sfs_mkfs *fs);
+
+#endif
