@@ -28,6 +28,7 @@
 #include "mm/page.h"
 #include "mm/kmalloc.h"
 #include "mm/vmalloc.h"
+#include "kernel/fs/fs.h"
 
 extern const struct ktest_suite __ktest_suites_start[], __ktest_suites_end[];
 
@@ -235,6 +236,7 @@ uint64_t ktest_kept_pages(void)
 /* Runs inline in the runner thread, after every test thread is gone. */
 static void leaks_pages(struct ktest *t)
 {
+	fs_drop_caches(); /* cached file pages and inodes are not leaks */
 	KEXPECT_EQ(t, sched_thread_count(), start_threads);
 	KEXPECT_EQ(t, kmalloc_bytes_in_use(), start_heap);
 	KEXPECT_EQ(t, nr_free_pages() + (kept_pages() - start_kept), start_free);
@@ -260,6 +262,7 @@ int ktest_run_all(const char *filter)
 	for (const struct ktest_suite *s = first; s < end; s++)
 		nr_suites += count_selected(s) > 0;
 
+	fs_drop_caches();
 	start_threads = sched_thread_count();
 	start_free = nr_free_pages();
 	start_heap = kmalloc_bytes_in_use();

@@ -78,6 +78,9 @@ int sfs_validate(struct block_device *b, char *err, size_t errlen);
 /* Write back everything, then run the full SFS check on the disk. */
 int fs_sync_and_check(char *err, size_t errlen);
 
+/* Write back, then free unused inodes and clean cached pages. */
+void fs_drop_caches(void);
+
 /* For mm: VMA file references. */
 void inode_get(struct inode *inode);
 void inode_put(struct inode *inode);

@@ -846,6 +846,33 @@ int sfs_validate(struct block_device *b, char *err, size_t errlen)
 	return run_check(b, err, errlen, s.nr_blocks, s.nr_inodes);
 }
 
+/* Write everything back and forget every unused inode and clean page, like
+ * Linux's drop_caches: what stays allocated afterwards is in use. */
+void fs_drop_caches(void)
+{
+	if (!mounted)
+		return;
+	writeback_all();
+	for (;;) {
+		struct inode *victim = NULL, *i;
+		down_write(&fs_lock);
+		list_for_each_entry(i, &inode_cache, node) {
+			invalidate_mapping_pages(&i->mapping, 0, ~0ull);
+			if (i->refs == 0 && i->mapping.nrpages == 0) {
+				victim = i;
+				list_del(&i->node);
+				break;
+			}
+		}
+		up_write(&fs_lock);
+		if (!victim)
+			return;
+		flusher_unregister(&victim->mapping);
+		mapping_destroy(&victim->mapping);
+		kfree(victim);
+	}
+}
+
 int fs_sync_and_check(char *err, size_t errlen)
 {
 	writeback_all();

@@ -203,8 +203,9 @@ static void name_text(char out[NAME_TEXT_MAX], const char *name, size_t len)
 #define ST_TYPE_MASK 0x03
 #define ST_REACHED 0x04
 
-/* Budget of name comparisons per directory for names whose hashes are equal
- * (a valid directory needs about one per 2^32 pairs of names). */
+/* Budget of name comparisons for names whose hashes are equal, on top of
+ * one per entry (a valid file system needs about one per 2^32 pairs of
+ * names in a directory): bounds the work on crafted collisions. */
 #define NAME_COMPARE_SLACK 4096u
 
 struct scratch_layout {
@@ -269,6 +270,7 @@ struct chk {
 	uint32_t names_cap;
 
 	uint32_t files, dirs, data_blocks, inodes_used;
+	uint64_t compare_budget; /* name comparisons left (check_unique) */
 };
 
 static int __attribute__((format(printf, 3, 4))) fail(struct chk *c, int code, const char *fmt, ...)
@@ -753,16 +755,17 @@ static int read_entry(struct chk *c, const struct dir_walk *w, uint32_t idx, str
 /* Names of the directory are unique: c->names[0..n) holds hash << 32 | index. */
 static int check_unique(struct chk *c, const struct dir_walk *w, uint32_t n)
 {
-	uint32_t budget = n + NAME_COMPARE_SLACK;
 	struct sfs_dirent a, b;
 	int r;
 
+	c->compare_budget += n;
 	sort_u64(c->names, n);
 	for (uint32_t i = 0; i + 1 < n; i++) {
 		for (uint32_t j = i + 1; j < n && c->names[j] >> 32 == c->names[i] >> 32; j++) {
-			if (budget-- == 0)
+			if (c->compare_budget == 0)
 				return fail(c, -SFS_EINVAL,
 					    "directory %u: too many names with the same hash", w->ino);
+			c->compare_budget--;
 			r = read_entry(c, w, (uint32_t)c->names[i], &a);
 			if (!r)
 				r = read_entry(c, w, (uint32_t)c->names[j], &b);
@@ -921,6 +924,7 @@ int sfs_check_full(const struct sfs_io *io, struct sfs_check_stats *stats, char 
 	c.names = (uint64_t *)(void *)(s + l.names);
 	c.names_cap = l.names_cap;
 	memset(s + l.owner, 0, l.names - l.owner); /* owner, state, refs, parent, queue */
+	c.compare_budget = NAME_COMPARE_SLACK;
 
 	r = check_inodes(&c);
 	if (!r)
