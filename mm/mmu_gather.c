@@ -19,9 +19,10 @@
  * flags; ENCODED_PAGE_BIT_DELAY_RMAP marks a dirty shared file page whose
  * rmap removal must wait until after the flush (R2, Nadav Amit's race, seed
  * 004). tlb_flush_rmaps() removes those rmaps once the flush is done. Only
- * the active batch may hold such entries: __tlb_remove_page reports "full"
- * rather than start a new batch while any are pending, which forces the
- * caller to flush first.
+ * the gather's built-in bundle and the active batch may hold such entries
+ * (as in Linux): __tlb_remove_page reports "full" rather than start a further
+ * batch while any are pending, which forces the caller to flush first, so
+ * tlb_flush_rmaps has at most two batches to scan.
  *
  * Batches: a small bundle inside the gather itself, then whole pages
  * allocated on demand, up to MAX_GATHER_BATCH_COUNT; if an allocation fails
@@ -69,8 +70,8 @@ void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm *mm) { __tlb_gather
 /* Move to the next batch, allocating one if needed; false if we cannot. */
 static bool tlb_next_batch(struct mmu_gather *tlb)
 {
-	if (tlb->delayed_rmap)
-		return false; /* flagged entries live only in the active batch */
+	if (tlb->delayed_rmap && tlb->active != &tlb->local)
+		return false; /* flagged entries: only in the bundle and the active batch */
 	struct mmu_gather_batch *b = tlb->active;
 	if (b->next) {
 		tlb->active = b->next;
@@ -125,18 +126,25 @@ void tlb_flush_mmu_tlbonly(struct mmu_gather *tlb)
 /* After the flush: remove the rmaps whose removal was delayed (R2). The
  * file-page rmap arrives with the page cache; until then no entry carries
  * the flag and this only checks the invariant. */
+static void tlb_flush_rmap_batch(struct mmu_gather_batch *b)
+{
+	for (unsigned i = 0; i < b->nr; i++) {
+		if (encoded_page_flags(b->encoded_pages[i]) & ENCODED_PAGE_BIT_DELAY_RMAP) {
+			struct page *page = encoded_page_ptr(b->encoded_pages[i]);
+			atomic_dec(&page->_mapcount); /* page_remove_rmap, now safe */
+			b->encoded_pages[i] = encode_page(page, 0);
+		}
+	}
+}
+
+/* Called after the TLB flush, with the page-table lock still held. */
 void tlb_flush_rmaps(struct mmu_gather *tlb, struct vm_area_struct *vma)
 {
 	if (!tlb->delayed_rmap)
 		return;
-	struct mmu_gather_batch *b = tlb->active;
-	for (unsigned i = 0; i < b->nr; i++) {
-		if (encoded_page_flags(b->encoded_pages[i]) & ENCODED_PAGE_BIT_DELAY_RMAP) {
-			struct page *page = encoded_page_ptr(b->encoded_pages[i]);
-			atomic_dec(&page->_mapcount);
-			b->encoded_pages[i] = encode_page(page, 0);
-		}
-	}
+	tlb_flush_rmap_batch(&tlb->local);
+	if (tlb->active != &tlb->local)
+		tlb_flush_rmap_batch(tlb->active);
 	tlb->delayed_rmap = false;
 }
 

@@ -46,7 +46,7 @@ struct mmu_gather {
 	uint64_t start, end; /* range to flush; start >= end: nothing */
 	bool fullmm;	     /* tearing the whole mm down */
 	bool freed_tables;   /* page tables were unhooked: flush lazy CPUs too */
-	bool delayed_rmap;   /* the active batch holds DELAY_RMAP entries */
+	bool delayed_rmap;   /* the bundle or the active batch holds DELAY_RMAP entries */
 	unsigned int batch_count;
 	struct mmu_gather_batch *active;
 	struct mmu_gather_batch local;

@@ -11,6 +11,11 @@
  *   fork              cycles per fork of 1, 16 and 256 MiB of touched memory
  *   gup               pages per second through GUP-fast and the slow path,
  *                     one CPU and four CPUs at once on the same mm (R5)
+ *   fs_writeback      MB/s of fsync writing dirty page-cache pages to the RAM
+ *                     disk, against memcpy of the same bytes
+ *   fs_read           MB/s of read() from the page cache
+ *   zap_dirty_flush   TLB flushes per MADV_DONTNEED of 1 and 512 dirty pages
+ *                     of a shared file mapping (the forced flush of R2)
  */
 #include "tests/bench.h"
 #include "tests/ktest_mm.h"
@@ -18,6 +23,7 @@
 #include "kernel/string.h"
 #include "kernel/stats.h"
 #include "mm/gup.h"
+#include "kernel/fs/fs.h"
 
 #define REGION 0x40000000ull
 
@@ -210,10 +216,73 @@ static void bench_gup(void)
 	mmput(mm);
 }
 
+enum { FS_BENCH_PAGES = 512 };
+
+static uint64_t mb_per_s(uint64_t bytes, uint64_t cycles)
+{
+	uint64_t us = cycles_to_us(cycles);
+	return us ? bytes / us : 0; /* bytes per us = MB/s */
+}
+
+static void bench_fs(void)
+{
+	struct file *f;
+	if (!fs_mounted() || vfs_open("/bench.dat", O_RDWR | O_CREAT | O_TRUNC, &f)) {
+		printk("bench: fs: skipped (no file system)\n");
+		return;
+	}
+	static uint8_t buf[PAGE_SIZE];
+	memset(buf, 0x5a, sizeof(buf));
+	uint64_t bytes = (uint64_t)FS_BENCH_PAGES * PAGE_SIZE, wb = 0, rd = 0, cp = 0;
+	enum { ROUNDS = 5 };
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < FS_BENCH_PAGES; i++)
+			vfs_pwrite(f, buf, PAGE_SIZE, (uint64_t)i * PAGE_SIZE);
+		uint64_t t0 = arch_cycles();
+		vfs_fsync(f);
+		wb += arch_cycles() - t0;
+		t0 = arch_cycles();
+		for (int i = 0; i < FS_BENCH_PAGES; i++)
+			vfs_pread(f, buf, PAGE_SIZE, (uint64_t)i * PAGE_SIZE);
+		rd += arch_cycles() - t0;
+	}
+	void *a = get_free_pages(0, 8), *b = get_free_pages(0, 8); /* 1 MiB each */
+	if (a && b) {
+		uint64_t t0 = arch_cycles();
+		for (int r = 0; r < ROUNDS; r++)
+			memcpy(b, a, bytes);
+		cp = arch_cycles() - t0;
+	}
+	free_pages(a, 8);
+	free_pages(b, 8);
+	printk("bench: fs_writeback: %lu MB/s (memcpy of the same bytes: %lu MB/s)\n",
+	       mb_per_s(bytes * ROUNDS, wb), mb_per_s(bytes * ROUNDS, cp));
+	printk("bench: fs_read_cached: %lu MB/s\n", mb_per_s(bytes * ROUNDS, rd));
+
+	struct mm *mm = mm_alloc();
+	use_mm(mm);
+	int64_t m = vfs_mmap(mm, f, 0, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	static const int counts[] = { 1, 512 > FS_BENCH_PAGES ? FS_BENCH_PAGES : 512 };
+	for (size_t k = 0; m > 0 && k < ARRAY_SIZE(counts); k++) {
+		for (int i = 0; i < counts[k]; i++)
+			put_user_u64(m + (uint64_t)i * PAGE_SIZE, i); /* dirty PTEs */
+		uint64_t flushes = event_sum(EV_TLB_LOCAL_FLUSH), delayed = event_sum(EV_DELAYED_RMAP);
+		vm_madvise(mm, m, (uint64_t)counts[k] * PAGE_SIZE, MADV_DONTNEED);
+		printk("bench: zap_dirty_flush_%d_pages: %lu TLB flushes, %lu delayed rmaps\n",
+		       counts[k], event_sum(EV_TLB_LOCAL_FLUSH) - flushes,
+		       event_sum(EV_DELAYED_RMAP) - delayed);
+	}
+	unuse_mm(mm);
+	mmput(mm);
+	vfs_close(f);
+	vfs_unlink("/bench.dat");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } benches[] = {
+	{ "fs", bench_fs },
 	{ "tlb_munmap", bench_tlb_munmap },
 	{ "tlb_shootdown", bench_tlb_shootdown },
 	{ "cow_fault", bench_cow_fault },

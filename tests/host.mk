@@ -19,7 +19,7 @@
 KERNEL_ELF := $(BUILD)/kernel.elf
 LOADER_EFI := $(BUILD)/BOOTX64.EFI
 DISK_IMG := $(BUILD)/disk.img
-INITRD ?= $(wildcard $(BUILD)/initrd.img)
+INITRD ?= $(BUILD)/initrd.img
 QEMU_DISPLAY ?=
 QEMU_ARGS ?=
 IMAGE_CMDLINE ?= $(CMDLINE)
@@ -94,3 +94,4 @@ test-image: deps image
 		--expect '$(IMAGE_MARKER)' --log $(BUILD)/test-image.log
 
 -include tests/mutants.mk
+-include tests/fs.mk
