@@ -14,6 +14,9 @@
 #include "drivers/serial.h"
 #include "tests/ktest.h"
 #include "arch/arch.h"
+#include "kernel/fs/fs.h"
+#include "drivers/ramdisk.h"
+#include "mm/mm.h"
 
 static void cmd_help(char *arg);
 
@@ -55,6 +58,55 @@ static void cmd_counters(char *arg)
 
 static void cmd_threads(char *arg) { sched_dump(); }
 
+static void print_entry(const char *name, bool dir, uint64_t size, void *arg)
+{
+	printk("  %-30s %s %lu\n", name, dir ? "dir " : "file", size);
+}
+
+static void cmd_ls(char *arg)
+{
+	int err = vfs_readdir(*arg ? arg : "/", print_entry, NULL);
+	if (err)
+		printk("ls: %s: error %d\n", *arg ? arg : "/", err);
+}
+
+static void cmd_cat(char *arg)
+{
+	struct file *f;
+	int err = *arg ? vfs_open(arg, O_RDONLY, &f) : -EINVAL;
+	if (err) {
+		printk("usage: cat /path (error %d)\n", err);
+		return;
+	}
+	char buf[257];
+	uint64_t pos = 0;
+	for (ssize_t n; pos < 16384 && (n = vfs_pread(f, buf, 256, pos)) > 0; pos += n) {
+		for (ssize_t i = 0; i < n; i++)
+			if ((buf[i] < 32 || buf[i] > 126) && buf[i] != '\n')
+				buf[i] = '.';
+		buf[n] = 0;
+		printk("%s", buf);
+	}
+	printk("\n");
+	vfs_close(f);
+}
+
+static void cmd_disk(char *arg)
+{
+	struct block_device *b = ramdisk();
+	if (!b) {
+		printk("no RAM disk\n");
+		return;
+	}
+	printk("RAM disk: %lu KiB, %lu reads (%lu bytes), %lu writes (%lu bytes), fs %s\n",
+	       b->nr_sectors / 2, atomic64_read(&b->reads), atomic64_read(&b->bytes_read),
+	       atomic64_read(&b->writes), atomic64_read(&b->bytes_written),
+	       fs_mounted() ? "mounted" : "not mounted");
+	char err[160] = "";
+	if (fs_mounted())
+		printk("fsck: %s\n", fs_sync_and_check(err, sizeof(err)) ? err : "clean");
+}
+
 static void cmd_reboot(char *arg)
 {
 	printk("rebooting\n");
@@ -72,6 +124,9 @@ static const struct {
 	{ "mem", "show memory and heap", cmd_mem },
 	{ "counters", "show the kernel's event counters (total and per CPU)", cmd_counters },
 	{ "threads", "show kernel threads", cmd_threads },
+	{ "ls", "ls [/dir]: list a directory of the RAM disk", cmd_ls },
+	{ "cat", "cat /file: print a file (first 16 KiB)", cmd_cat },
+	{ "disk", "RAM disk counters and an fsck of the file system", cmd_disk },
 	{ "reboot", "reset the machine", cmd_reboot },
 };
 
@@ -102,7 +157,7 @@ bool monitor_exec(char *line)
 		}
 	}
 	printk("unknown command '%s'. usage: help | tests | run <glob> | cpus | mem | counters | "
-	       "threads | reboot\n", line);
+	       "threads | ls [dir] | cat file | disk | reboot\n", line);
 	return false;
 }
 

@@ -78,6 +78,9 @@ int sfs_validate(struct block_device *b, char *err, size_t errlen);
 /* Write back everything, then run the full SFS check on the disk. */
 int fs_sync_and_check(char *err, size_t errlen);
 
+/* Call cb for each entry of the directory at path. */
+int vfs_readdir(const char *path, void (*cb)(const char *name, bool dir, uint64_t size, void *arg),
+		void *arg);
 /* Write back, then free unused inodes and clean cached pages. */
 void fs_drop_caches(void);
 

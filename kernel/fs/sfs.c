@@ -774,6 +774,41 @@ int vfs_unlink(const char *path)
 	return err;
 }
 
+int vfs_readdir(const char *path, void (*cb)(const char *name, bool dir, uint64_t size, void *arg),
+		void *arg)
+{
+	struct file *f;
+	int err = strcmp(path, "/") ? vfs_open(path, O_RDONLY, &f) : 0;
+	if (err)
+		return err;
+	struct inode *dir = strcmp(path, "/") ? f->inode : iget(sb.root_ino);
+	if (!dir)
+		return -ENOMEM;
+	if (dir->d.mode != SFS_S_IFDIR) {
+		err = -ENOTDIR;
+		goto out;
+	}
+	struct sfs_dirent de;
+	for (uint64_t pos = 0; pos + DIRENT_SIZE <= dir->d.size; pos += DIRENT_SIZE) {
+		if (cache_read(dir, &de, 0, DIRENT_SIZE, pos) != DIRENT_SIZE || !de.ino)
+			continue;
+		char name[SFS_NAME_MAX + 1];
+		memcpy(name, de.name, de.name_len);
+		name[de.name_len] = 0;
+		struct inode *child = iget(de.ino);
+		if (!child)
+			continue;
+		cb(name, child->d.mode == SFS_S_IFDIR, child->d.size, arg);
+		inode_put(child);
+	}
+out:
+	if (strcmp(path, "/"))
+		vfs_close(f);
+	else
+		inode_put(dir);
+	return err;
+}
+
 /* ---- mount and check ---------------------------------------------------- */
 
 static int read_block_cb(void *ctx, uint32_t block, void *buf)

@@ -375,9 +375,9 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 	if (sb->free_blocks > data_blocks)
 		return fail(c, -SFS_EINVAL, "free_blocks %u is more than the %llu data blocks",
 			    sb->free_blocks, (unsigned long long)data_blocks);
-	if (sb->free_inodes > sb->nr_inodes - 2)
-		return fail(c, -SFS_EINVAL, "free_inodes %u is more than the %u inodes besides the root",
-			    sb->free_inodes, sb->nr_inodes - 2);
+	if (sb->free_inodes > sb->nr_inodes - 1)
+		return fail(c, -SFS_EINVAL, "free_inodes %u is more than the %u inodes",
+			    sb->free_inodes, sb->nr_inodes - 1);
 	return 0;
 }
 
@@ -722,6 +722,14 @@ static int check_dirent(struct chk *c, const struct dir_walk *w, uint32_t idx,
 				    "directory loop: entry \"%s\" in directory %u points to the root",
 				    name, w->ino);
 		if (c->state[ino] & ST_REACHED) {
+			if (ino == w->ino)
+				return fail(c, -SFS_EINVAL,
+					    "directory loop: entry \"%s\" in directory %u points to "
+					    "itself", name, ino);
+			if (c->parent[ino] == w->ino)
+				return fail(c, -SFS_EINVAL,
+					    "directory %u appears twice in directory %u (entry \"%s\")",
+					    ino, w->ino, name);
 			if (is_ancestor(c, ino, w->ino))
 				return fail(c, -SFS_EINVAL,
 					    "directory loop: entry \"%s\" in directory %u points to "
@@ -865,8 +873,10 @@ static int check_links(struct chk *c)
 				return changed(c, ino);
 			if (c->refs[ino] == 0)
 				return fail(c, -SFS_EINVAL,
-					    "inode %u (%s) is in use but not reachable from the root",
-					    ino, type_name(type));
+					    "inode %u (%s) is in use but not reachable from the root%s",
+					    ino, type_name(type),
+					    type == SFS_S_IFDIR ? " (cut off, or in a loop of its own)"
+								: "");
 			if (ino == SFS_ROOT_INO && in.nlink != 1)
 				return fail(c, -SFS_EINVAL, "root inode %u: nlink is %u, expected 1",
 					    ino, in.nlink);

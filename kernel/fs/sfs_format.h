@@ -268,7 +268,7 @@ struct sfs_io {
  *                                                   13 * nr_inodes
  *   one directory's name hashes (duplicate names)   8 * min(66304, 64 * nr_blocks)
  * (each part rounded up to 8 bytes). For the 8 MiB RAM disk (2048 blocks,
- * 512 inodes): 556 KiB. Call sfs_check_super() first: it bounds both numbers by the
+ * 512 inodes): 545 KiB. Call sfs_check_super() first: it bounds both numbers by the
  * device size (nr_inodes <= 32 * nr_blocks, nr_blocks <= the device).
  */
 size_t sfs_check_scratch_size(uint32_t nr_blocks, uint32_t nr_inodes);
@@ -298,9 +298,11 @@ int sfs_check_super(const struct sfs_super *sb, uint64_t dev_blocks, char *err, 
  * system obeys every rule of the format, -SFS_EINVAL if it is corrupt,
  * -SFS_EIO if read_block failed, -SFS_ENOMEM if the scratch buffer is too
  * small or misaligned; except for 0, err says what and where (one line, no
- * newline). Reads at most every block once, plus at most one more read per
- * directory block and per pair of same-hash names: the work is bounded by
- * the geometry on any input. Never writes, never reads outside io->scratch.
+ * newline). Reads only metadata, indirect and directory blocks, each a few
+ * times at most (plus two reads per compared pair of names whose hashes
+ * are equal, at most one per entry + 4096): the work is bounded by the
+ * geometry on any input. Never writes; touches no memory but io->scratch,
+ * err and its own stack (about 1.2 KiB with the kernel flags).
  */
 int sfs_check(const struct sfs_io *io, char *err, size_t errlen);
 
