@@ -33,11 +33,11 @@ extern struct cpu_features boot_cpu_features;
 
 /* CPU bring-up */
 void arch_set_cpu_base(void *percpu); /* GS base: first thing on every CPU */
-void arch_early_init(void);	  /* BSP: CPU features, GDT, TSS, IDT, control registers */
-void arch_cpu_init(int cpu);	  /* APs: GDT/TSS/IDT load, control registers */
-void arch_smp_boot(void);	  /* find and start every AP */
+void arch_early_init(void);	      /* BSP: CPU features, GDT, TSS, IDT, control registers */
+void arch_cpu_init(int cpu);	      /* APs: GDT/TSS/IDT load, control registers */
+void arch_smp_boot(void);	      /* find and start every AP */
 void arch_reboot(void) __noreturn;
-void arch_qemu_exit(int code);	  /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
+void arch_qemu_exit(int code); /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
 
 /* Paging (arch/x86_64/paging.c) */
 struct boot_info;

@@ -8,16 +8,16 @@
  */
 #include "boot/console.h"
 
-#define COM1 0x3F8
-#define UART_THR 0 /* transmit holding register (DLAB=0) */
-#define UART_DLL 0 /* divisor latch low (DLAB=1) */
-#define UART_IER 1 /* interrupt enable (DLAB=0) */
-#define UART_DLM 1 /* divisor latch high (DLAB=1) */
-#define UART_FCR 2 /* FIFO control */
-#define UART_LCR 3 /* line control */
-#define UART_MCR 4 /* modem control */
-#define UART_LSR 5 /* line status */
-#define LSR_THRE 0x20 /* transmit holding register empty */
+#define COM1	      0x3F8
+#define UART_THR      0	   /* transmit holding register (DLAB=0) */
+#define UART_DLL      0	   /* divisor latch low (DLAB=1) */
+#define UART_IER      1	   /* interrupt enable (DLAB=0) */
+#define UART_DLM      1	   /* divisor latch high (DLAB=1) */
+#define UART_FCR      2	   /* FIFO control */
+#define UART_LCR      3	   /* line control */
+#define UART_MCR      4	   /* modem control */
+#define UART_LSR      5	   /* line status */
+#define LSR_THRE      0x20 /* transmit holding register empty */
 #define TX_SPIN_LIMIT 100000
 
 static SIMPLE_TEXT_OUTPUT_INTERFACE *con_out; /* NULL after con_detach() */
@@ -141,8 +141,7 @@ static void out_c(struct out *o, char c)
 }
 
 /* Emit v in base 10 or 16, right-aligned in width, padded with pad. */
-static void out_num(struct out *o, uint64_t v, unsigned base, int neg, int width,
-		    char pad)
+static void out_num(struct out *o, uint64_t v, unsigned base, int neg, int width, char pad)
 {
 	char tmp[24];
 	int n = 0;
@@ -160,9 +159,9 @@ static void out_num(struct out *o, uint64_t v, unsigned base, int neg, int width
 }
 
 /* Fetch an integer argument of the given length (0 int, 1 long, 2 long long). */
-#define FETCH(ap, lng, type)                                                   \
-	((lng) == 0 ? (type)__builtin_va_arg(ap, unsigned int)                \
-		    : (type)__builtin_va_arg(ap, unsigned long))
+#define FETCH(ap, lng, type)                                    \
+	((lng) == 0 ? (type) __builtin_va_arg(ap, unsigned int) \
+		    : (type) __builtin_va_arg(ap, unsigned long))
 
 size_t vfmt_buf(char *buf, size_t cap, const char *fmt, __builtin_va_list ap)
 {
@@ -188,8 +187,8 @@ size_t vfmt_buf(char *buf, size_t cap, const char *fmt, __builtin_va_list ap)
 		}
 		switch (*fmt) {
 		case 'd': {
-			int64_t v = lng ? (int64_t)__builtin_va_arg(ap, long)
-					: (int64_t)__builtin_va_arg(ap, int);
+			int64_t v = lng ? (int64_t) __builtin_va_arg(ap, long)
+					: (int64_t) __builtin_va_arg(ap, int);
 			uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 			out_num(&o, mag, 10, v < 0, width, pad);
 			break;
@@ -203,8 +202,7 @@ size_t vfmt_buf(char *buf, size_t cap, const char *fmt, __builtin_va_list ap)
 		case 'p':
 			out_c(&o, '0');
 			out_c(&o, 'x');
-			out_num(&o, (uint64_t)__builtin_va_arg(ap, void *), 16, 0,
-				width, pad);
+			out_num(&o, (uint64_t) __builtin_va_arg(ap, void *), 16, 0, width, pad);
 			break;
 		case 'c':
 			out_c(&o, (char)__builtin_va_arg(ap, int));

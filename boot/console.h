@@ -24,8 +24,7 @@ void con_detach(void);
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Format into buf (always NUL-terminated if cap > 0); returns the length. */
-size_t fmt_buf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+size_t fmt_buf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 size_t vfmt_buf(char *buf, size_t cap, const char *fmt, __builtin_va_list ap);
 
 /* Copy a UCS-2 string to ASCII (non-ASCII becomes '?'), NUL-terminated. */

@@ -16,7 +16,7 @@
 #define PAGE_SIZE 4096ULL
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -33,14 +33,12 @@ static Elf64_Phdr phdr_at(const uint8_t *file, const Elf64_Ehdr *eh, unsigned i)
 {
 	Elf64_Phdr ph;
 
-	__builtin_memcpy(&ph, file + eh->e_phoff + (uint64_t)i * eh->e_phentsize,
-			 sizeof(ph));
+	__builtin_memcpy(&ph, file + eh->e_phoff + (uint64_t)i * eh->e_phentsize, sizeof(ph));
 	return ph;
 }
 
 /* Identification and header fields: is this an x86-64 executable at all? */
-static int check_ehdr(const uint8_t *file, uint64_t size, Elf64_Ehdr *eh,
-		      char *err, size_t errlen)
+static int check_ehdr(const uint8_t *file, uint64_t size, Elf64_Ehdr *eh, char *err, size_t errlen)
 {
 	if (size < sizeof(*eh))
 		return fail(err, errlen, "too small for an ELF header (%lu bytes)",
@@ -54,8 +52,7 @@ static int check_ehdr(const uint8_t *file, uint64_t size, Elf64_Ehdr *eh,
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
 		return fail(err, errlen, "not an x86-64 ELF (not little endian)");
 	if (eh->e_machine != EM_X86_64)
-		return fail(err, errlen, "not an x86-64 ELF (e_machine %u)",
-			    eh->e_machine);
+		return fail(err, errlen, "not an x86-64 ELF (e_machine %u)", eh->e_machine);
 	if (eh->e_type != ET_EXEC)
 		return fail(err, errlen,
 			    "not an executable (e_type %u, want ET_EXEC; link with -no-pie)",
@@ -71,17 +68,14 @@ static int check_ehdr(const uint8_t *file, uint64_t size, Elf64_Ehdr *eh,
 }
 
 /* One PT_LOAD on its own: sizes, file range, and virtual range. */
-static int check_load(const Elf64_Phdr *ph, unsigned i, uint64_t size, char *err,
-		      size_t errlen)
+static int check_load(const Elf64_Phdr *ph, unsigned i, uint64_t size, char *err, size_t errlen)
 {
 	if (ph->p_filesz > ph->p_memsz)
 		return fail(err, errlen, "PT_LOAD %u has p_filesz > p_memsz", i);
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-		return fail(err, errlen, "PT_LOAD %u extends past the end of the file",
-			    i);
+		return fail(err, errlen, "PT_LOAD %u extends past the end of the file", i);
 	if (ph->p_vaddr < BOOT_KERNEL_VIRT_BASE)
-		return fail(err, errlen,
-			    "PT_LOAD %u at 0x%lx is below the kernel base 0x%llx", i,
+		return fail(err, errlen, "PT_LOAD %u at 0x%lx is below the kernel base 0x%llx", i,
 			    (unsigned long)ph->p_vaddr, BOOT_KERNEL_VIRT_BASE);
 	/* Keep the end (and its page round-up) below 2^64. */
 	if (ph->p_memsz > 0 - PAGE_SIZE - ph->p_vaddr)
@@ -90,23 +84,20 @@ static int check_load(const Elf64_Phdr *ph, unsigned i, uint64_t size, char *err
 }
 
 /* Does PT_LOAD i overlap any earlier non-empty PT_LOAD? */
-static int check_overlap(const uint8_t *file, const Elf64_Ehdr *eh,
-			 const Elf64_Phdr *ph, unsigned i, char *err, size_t errlen)
+static int check_overlap(const uint8_t *file, const Elf64_Ehdr *eh, const Elf64_Phdr *ph,
+			 unsigned i, char *err, size_t errlen)
 {
 	for (unsigned j = 0; j < i; j++) {
 		Elf64_Phdr q = phdr_at(file, eh, j);
 		if (q.p_type != PT_LOAD || q.p_memsz == 0)
 			continue;
-		if (ph->p_vaddr < q.p_vaddr + q.p_memsz &&
-		    q.p_vaddr < ph->p_vaddr + ph->p_memsz)
-			return fail(err, errlen, "PT_LOAD %u overlaps PT_LOAD %u", i,
-				    j);
+		if (ph->p_vaddr < q.p_vaddr + q.p_memsz && q.p_vaddr < ph->p_vaddr + ph->p_memsz)
+			return fail(err, errlen, "PT_LOAD %u overlaps PT_LOAD %u", i, j);
 	}
 	return 0;
 }
 
-int elf_check(const void *filep, uint64_t size, struct kernel_layout *out,
-	      char *err, size_t errlen)
+int elf_check(const void *filep, uint64_t size, struct kernel_layout *out, char *err, size_t errlen)
 {
 	const uint8_t *file = filep;
 	Elf64_Ehdr eh;

@@ -30,8 +30,7 @@ struct kernel_layout {
  * x86-64 ELF (e_machine 40)"). PT_LOADs are numbered by their index in the
  * program header table, as in readelf's segment-to-section mapping.
  */
-int elf_check(const void *file, uint64_t size, struct kernel_layout *out,
-	      char *err, size_t errlen);
+int elf_check(const void *file, uint64_t size, struct kernel_layout *out, char *err, size_t errlen);
 
 /*
  * Copy every PT_LOAD's file bytes to block + (p_vaddr - layout->virt_lo).

@@ -9,8 +9,7 @@
 
 #define READ_CHUNK (16ULL << 20) /* some firmware dislikes huge single reads */
 
-EFI_STATUS vol_open_root(EFI_HANDLE image, EFI_BOOT_SERVICES *bs,
-			 EFI_FILE_HANDLE *root)
+EFI_STATUS vol_open_root(EFI_HANDLE image, EFI_BOOT_SERVICES *bs, EFI_FILE_HANDLE *root)
 {
 	EFI_GUID li_guid = EFI_LOADED_IMAGE_PROTOCOL_GUID;
 	EFI_GUID fs_guid = EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID;
@@ -21,8 +20,7 @@ EFI_STATUS vol_open_root(EFI_HANDLE image, EFI_BOOT_SERVICES *bs,
 	st = uefi_call_wrapper(bs->HandleProtocol, 3, image, &li_guid, (void **)&li);
 	if (EFI_ERROR(st))
 		return st;
-	st = uefi_call_wrapper(bs->HandleProtocol, 3, li->DeviceHandle, &fs_guid,
-			       (void **)&fs);
+	st = uefi_call_wrapper(bs->HandleProtocol, 3, li->DeviceHandle, &fs_guid, (void **)&fs);
 	if (EFI_ERROR(st))
 		return st;
 	return uefi_call_wrapper(fs->OpenVolume, 2, fs, root);
@@ -44,14 +42,12 @@ static EFI_STATUS file_info(EFI_FILE_HANDLE fh, UINT64 *size, UINT64 *attr)
 	return EFI_SUCCESS;
 }
 
-EFI_STATUS file_open(EFI_FILE_HANDLE root, CHAR16 *path, EFI_FILE_HANDLE *fh,
-		     UINT64 *size)
+EFI_STATUS file_open(EFI_FILE_HANDLE root, CHAR16 *path, EFI_FILE_HANDLE *fh, UINT64 *size)
 {
 	UINT64 attr;
 	EFI_STATUS st;
 
-	st = uefi_call_wrapper(root->Open, 5, root, fh, path, EFI_FILE_MODE_READ,
-			       0ULL);
+	st = uefi_call_wrapper(root->Open, 5, root, fh, path, EFI_FILE_MODE_READ, 0ULL);
 	if (EFI_ERROR(st))
 		return st;
 	st = file_info(*fh, size, &attr);

@@ -7,13 +7,11 @@
 #include <efi.h>
 
 /* Open the root directory of the volume the loader was started from. */
-EFI_STATUS vol_open_root(EFI_HANDLE image, EFI_BOOT_SERVICES *bs,
-			 EFI_FILE_HANDLE *root);
+EFI_STATUS vol_open_root(EFI_HANDLE image, EFI_BOOT_SERVICES *bs, EFI_FILE_HANDLE *root);
 
 /* Open path (e.g. L"\\kernel.elf") for reading and return its size.
  * EFI_NOT_FOUND if it does not exist; a directory is EFI_NOT_FOUND too. */
-EFI_STATUS file_open(EFI_FILE_HANDLE root, CHAR16 *path, EFI_FILE_HANDLE *fh,
-		     UINT64 *size);
+EFI_STATUS file_open(EFI_FILE_HANDLE root, CHAR16 *path, EFI_FILE_HANDLE *fh, UINT64 *size);
 
 /* Read exactly size bytes from the start of fh into buf. */
 EFI_STATUS file_read(EFI_FILE_HANDLE fh, void *buf, UINT64 size);

@@ -52,15 +52,15 @@
 #include "boot/memmap.h"
 #include "boot/paging.h"
 
-#define PAGE_SIZE 4096ULL
-#define PAGES(bytes) (((bytes) + PAGE_SIZE - 1) / PAGE_SIZE)
-#define STACK_SIZE (64ULL << 10)
-#define MAP_SLACK_DESCS 16	 /* room for the map to grow before the exit */
-#define EXIT_TRIES 8		 /* ExitBootServices attempts */
-#define FAIL_STALL_US 3000000	 /* let a human read the error */
-#define TRAMPOLINE_MAX 0x9F000ULL /* highest trampoline page wanted */
-#define LOW_1M 0x100000ULL
-#define CR4_LA57 (1ULL << 12)
+#define PAGE_SIZE	4096ULL
+#define PAGES(bytes)	(((bytes) + PAGE_SIZE - 1) / PAGE_SIZE)
+#define STACK_SIZE	(64ULL << 10)
+#define MAP_SLACK_DESCS 16	   /* room for the map to grow before the exit */
+#define EXIT_TRIES	8	   /* ExitBootServices attempts */
+#define FAIL_STALL_US	3000000	   /* let a human read the error */
+#define TRAMPOLINE_MAX	0x9F000ULL /* highest trampoline page wanted */
+#define LOW_1M		0x100000ULL
+#define CR4_LA57	(1ULL << 12)
 
 static EFI_SYSTEM_TABLE *g_st;
 static EFI_BOOT_SERVICES *g_bs;
@@ -107,8 +107,8 @@ static void track(EFI_PHYSICAL_ADDRESS addr, UINTN pages)
 static EFI_STATUS alloc_pages(EFI_ALLOCATE_TYPE how, UINT32 type, UINTN pages,
 			      EFI_PHYSICAL_ADDRESS *addr)
 {
-	EFI_STATUS st = uefi_call_wrapper(g_bs->AllocatePages, 4, how,
-					  (EFI_MEMORY_TYPE)type, pages, addr);
+	EFI_STATUS st =
+	    uefi_call_wrapper(g_bs->AllocatePages, 4, how, (EFI_MEMORY_TYPE)type, pages, addr);
 	if (!EFI_ERROR(st))
 		track(*addr, pages);
 	return st;
@@ -119,15 +119,13 @@ static EFI_STATUS alloc_zeroed(UINT32 type, UINT64 bytes, EFI_PHYSICAL_ADDRESS *
 {
 	EFI_STATUS st = alloc_pages(AllocateAnyPages, type, PAGES(bytes), addr);
 	if (!EFI_ERROR(st))
-		uefi_call_wrapper(g_bs->SetMem, 3, (void *)*addr,
-				  PAGES(bytes) * PAGE_SIZE, 0);
+		uefi_call_wrapper(g_bs->SetMem, 3, (void *)*addr, PAGES(bytes) * PAGE_SIZE, 0);
 	return st;
 }
 
 static EFI_STATUS alloc_pool(UINTN size, void **p)
 {
-	EFI_STATUS st = uefi_call_wrapper(g_bs->AllocatePool, 3, EfiLoaderData,
-					  size ? size : 1, p);
+	EFI_STATUS st = uefi_call_wrapper(g_bs->AllocatePool, 3, EfiLoaderData, size ? size : 1, p);
 	if (!EFI_ERROR(st))
 		track((EFI_PHYSICAL_ADDRESS)*p, 0);
 	return st;
@@ -242,8 +240,7 @@ static int has_token(const char *s, const char *word)
 /* ---- step 2/3: the kernel ------------------------------------------------ */
 
 /* Read a whole file into a LoaderData pool buffer. */
-static EFI_STATUS read_to_pool(struct loader *ld, CHAR16 *path, void **buf,
-			       UINT64 *size)
+static EFI_STATUS read_to_pool(struct loader *ld, CHAR16 *path, void **buf, UINT64 *size)
 {
 	EFI_FILE_HANDLE fh;
 	EFI_STATUS st = file_open(ld->root, path, &fh, size);
@@ -261,8 +258,7 @@ static EFI_STATUS read_to_pool(struct loader *ld, CHAR16 *path, void **buf,
 }
 
 /* Copy a validated image into one zeroed KERNEL block. */
-static EFI_STATUS place_kernel(struct loader *ld, const void *file,
-			       const struct kernel_layout *kl)
+static EFI_STATUS place_kernel(struct loader *ld, const void *file, const struct kernel_layout *kl)
 {
 	EFI_PHYSICAL_ADDRESS phys;
 	EFI_STATUS st = alloc_zeroed(BOOT_EFI_TYPE_KERNEL, kl->size, &phys);
@@ -302,9 +298,8 @@ static EFI_STATUS load_kernel(struct loader *ld)
 		return st;
 	log_msg("loader: kernel.elf: %lu bytes, %u PT_LOAD, virt 0x%lx size 0x%lx "
 		"at phys 0x%lx, entry 0x%lx\n",
-		(unsigned long)size, kl.nload, (unsigned long)kl.virt_lo,
-		(unsigned long)kl.size, (unsigned long)ld->bi->kernel_phys,
-		(unsigned long)kl.entry);
+		(unsigned long)size, kl.nload, (unsigned long)kl.virt_lo, (unsigned long)kl.size,
+		(unsigned long)ld->bi->kernel_phys, (unsigned long)kl.entry);
 	return EFI_SUCCESS;
 }
 
@@ -361,8 +356,8 @@ static EFI_STATUS load_initrd(struct loader *ld)
  * so a multi-line cmdline.txt still reads as one command line. */
 static UINT64 clean_cmdline(char *s, UINT64 len)
 {
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
-		       s[len - 1] == '\r' || s[len - 1] == '\n' || s[len - 1] == 0))
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
+		       s[len - 1] == '\n' || s[len - 1] == 0))
 		len--;
 	s[len] = 0;
 	for (UINT64 i = 0; i < len; i++)
@@ -449,8 +444,7 @@ static EFI_STATUS find_framebuffer(struct loader *ld)
 	EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop;
 	struct boot_info *bi = ld->bi;
-	EFI_STATUS st = uefi_call_wrapper(g_bs->LocateProtocol, 3, &gop_guid, NULL,
-					  (void **)&gop);
+	EFI_STATUS st = uefi_call_wrapper(g_bs->LocateProtocol, 3, &gop_guid, NULL, (void **)&gop);
 
 	if (EFI_ERROR(st) || !gop->Mode || !gop->Mode->Info) {
 		log_msg("loader: no GOP: no framebuffer\n");
@@ -484,9 +478,9 @@ static EFI_STATUS find_framebuffer(struct loader *ld)
 	bi->fb_height = info->VerticalResolution;
 	bi->fb_pitch = info->PixelsPerScanLine * 4;
 	bi->fb_bpp = 32;
-	log_msg("loader: framebuffer %ux%u pitch %u format %u at 0x%lx (%lu bytes)\n",
-		bi->fb_width, bi->fb_height, bi->fb_pitch, bi->fb_format,
-		(unsigned long)bi->fb_base, (unsigned long)bi->fb_size);
+	log_msg("loader: framebuffer %ux%u pitch %u format %u at 0x%lx (%lu bytes)\n", bi->fb_width,
+		bi->fb_height, bi->fb_pitch, bi->fb_format, (unsigned long)bi->fb_base,
+		(unsigned long)bi->fb_size);
 	return EFI_SUCCESS;
 }
 
@@ -498,25 +492,24 @@ static EFI_STATUS prepare_map(struct loader *ld)
 {
 	EFI_PHYSICAL_ADDRESS regions;
 	UINTN size = 0;
-	EFI_STATUS st = uefi_call_wrapper(g_bs->GetMemoryMap, 5, &size, NULL,
-					  &ld->map_key, &ld->desc_size, &ld->desc_ver);
+	EFI_STATUS st = uefi_call_wrapper(g_bs->GetMemoryMap, 5, &size, NULL, &ld->map_key,
+					  &ld->desc_size, &ld->desc_ver);
 
 	if (st != EFI_BUFFER_TOO_SMALL)
-		return efi_fail(EFI_ERROR(st) ? st : EFI_DEVICE_ERROR,
-				"GetMemoryMap (sizing)");
+		return efi_fail(EFI_ERROR(st) ? st : EFI_DEVICE_ERROR, "GetMemoryMap (sizing)");
 	ld->map_cap = size + MAP_SLACK_DESCS * ld->desc_size;
 	st = alloc_pool(ld->map_cap, &ld->map);
 	if (EFI_ERROR(st))
 		return efi_fail(st, "allocating the memory map buffer");
 	ld->region_cap = ld->map_cap / ld->desc_size;
-	st = alloc_zeroed(BOOT_EFI_TYPE_BOOTDATA,
-			  ld->region_cap * sizeof(struct boot_mem_region), &regions);
+	st = alloc_zeroed(BOOT_EFI_TYPE_BOOTDATA, ld->region_cap * sizeof(struct boot_mem_region),
+			  &regions);
 	if (EFI_ERROR(st))
 		return efi_fail(st, "allocating the memory region array");
 	ld->regions = (struct boot_mem_region *)regions;
 	ld->map_size = ld->map_cap;
-	st = uefi_call_wrapper(g_bs->GetMemoryMap, 5, &ld->map_size, ld->map,
-			       &ld->map_key, &ld->desc_size, &ld->desc_ver);
+	st = uefi_call_wrapper(g_bs->GetMemoryMap, 5, &ld->map_size, ld->map, &ld->map_key,
+			       &ld->desc_size, &ld->desc_ver);
 	return EFI_ERROR(st) ? efi_fail(st, "GetMemoryMap") : EFI_SUCCESS;
 }
 
@@ -528,22 +521,22 @@ static EFI_STATUS build_page_tables(struct loader *ld)
 	int la57 = (read_cr4() & CR4_LA57) != 0;
 	struct boot_info *bi = ld->bi;
 	struct pt_pool pool = { 0, pt_pages_needed(limit, bi->kernel_size, la57), 0 };
-	EFI_STATUS st = alloc_pages(AllocateAnyPages, BOOT_EFI_TYPE_BOOT_PT,
-				    pool.npages, &pool.base);
+	EFI_STATUS st =
+	    alloc_pages(AllocateAnyPages, BOOT_EFI_TYPE_BOOT_PT, pool.npages, &pool.base);
 
 	if (EFI_ERROR(st))
 		return efi_fail(st, "allocating page tables");
 	if (top > limit)
 		log_msg("loader: warning: memory map reaches 0x%lx, mapping only "
-			"below 0x%lx\n", (unsigned long)top, (unsigned long)limit);
-	ld->cr3 = pt_build(&pool, limit, bi->kernel_phys, bi->kernel_virt,
-			   bi->kernel_size, la57);
+			"below 0x%lx\n",
+			(unsigned long)top, (unsigned long)limit);
+	ld->cr3 = pt_build(&pool, limit, bi->kernel_phys, bi->kernel_virt, bi->kernel_size, la57);
 	if (!ld->cr3)
 		return efi_fail(EFI_OUT_OF_RESOURCES, "building page tables");
 	log_msg("loader: page tables: %lu of %lu pages, RAM and direct map up to "
 		"%lu GiB%s\n",
-		(unsigned long)pool.used, (unsigned long)pool.npages,
-		(unsigned long)(limit >> 30), la57 ? ", 5-level (LA57)" : "");
+		(unsigned long)pool.used, (unsigned long)pool.npages, (unsigned long)(limit >> 30),
+		la57 ? ", 5-level (LA57)" : "");
 	return EFI_SUCCESS;
 }
 
@@ -572,14 +565,13 @@ static EFI_STATUS exit_boot_services(struct loader *ld)
 
 	for (int i = 0; i < EXIT_TRIES; i++) {
 		ld->map_size = ld->map_cap;
-		st = uefi_call_wrapper(g_bs->GetMemoryMap, 5, &ld->map_size, ld->map,
-				       &ld->map_key, &ld->desc_size, &ld->desc_ver);
+		st = uefi_call_wrapper(g_bs->GetMemoryMap, 5, &ld->map_size, ld->map, &ld->map_key,
+				       &ld->desc_size, &ld->desc_ver);
 		if (EFI_ERROR(st) && i == 0)
 			return efi_fail(st, "GetMemoryMap (final)");
 		if (EFI_ERROR(st))
 			break;
-		st = uefi_call_wrapper(g_bs->ExitBootServices, 2, ld->image,
-				       ld->map_key);
+		st = uefi_call_wrapper(g_bs->ExitBootServices, 2, ld->image, ld->map_key);
 		con_detach(); /* ConOut is off limits from the first attempt on */
 		if (!EFI_ERROR(st)) {
 			__asm__ volatile("cli");
@@ -607,18 +599,17 @@ static void log_regions(const struct loader *ld)
 		if (ld->verbose)
 			log_msg("loader:   [0x%012lx-0x%012lx) type %u efi %x\n",
 				(unsigned long)r[i].base,
-				(unsigned long)(r[i].base + r[i].pages * PAGE_SIZE),
-				r[i].type, r[i].efi_type);
+				(unsigned long)(r[i].base + r[i].pages * PAGE_SIZE), r[i].type,
+				r[i].efi_type);
 	}
 	log_msg("loader: memory map: %lu descriptors -> %lu regions, %lu MiB usable\n",
-		(unsigned long)(ld->map_size / ld->desc_size),
-		(unsigned long)bi->mem_region_count,
+		(unsigned long)(ld->map_size / ld->desc_size), (unsigned long)bi->mem_region_count,
 		(unsigned long)(usable * PAGE_SIZE >> 20));
 }
 
 /* Switch to the new tables and stack and call the kernel; never returns. */
-static void __attribute__((noreturn)) jump_to_kernel(uint64_t cr3, uint64_t stack,
-						     uint64_t entry, uint64_t bi)
+static void __attribute__((noreturn))
+jump_to_kernel(uint64_t cr3, uint64_t stack, uint64_t entry, uint64_t bi)
 {
 	__asm__ volatile("cli\n\t"
 			 "mov %[cr3], %%cr3\n\t"
@@ -629,8 +620,7 @@ static void __attribute__((noreturn)) jump_to_kernel(uint64_t cr3, uint64_t stac
 			 "hlt\n\t"
 			 "jmp 1b"
 			 :
-			 : [cr3] "d"(cr3), [stack] "S"(stack), [entry] "a"(entry),
-			   "D"(bi)
+			 : [cr3] "d"(cr3), [stack] "S"(stack), [entry] "a"(entry), "D"(bi)
 			 : "memory");
 	__builtin_unreachable();
 }
@@ -640,8 +630,8 @@ static void __attribute__((noreturn)) hand_off(struct loader *ld)
 	struct boot_info *bi = ld->bi;
 
 	bi->mem_regions = (uint64_t)ld->regions;
-	bi->mem_region_count = memmap_convert(ld->map, ld->map_size, ld->desc_size,
-					      ld->regions, ld->region_cap);
+	bi->mem_region_count =
+	    memmap_convert(ld->map, ld->map_size, ld->desc_size, ld->regions, ld->region_cap);
 	log_regions(ld);
 	bi->magic = BOOT_INFO_MAGIC;
 	bi->version = BOOT_INFO_VERSION;
@@ -662,9 +652,8 @@ static void banner(void)
 
 	ucs2_to_ascii(vendor, sizeof(vendor), g_st->FirmwareVendor);
 	log_msg("\nloader: UEFI boot loader, boot_info v%u\n", BOOT_INFO_VERSION);
-	log_msg("loader: firmware %s rev 0x%x, UEFI %u.%u\n", vendor,
-		g_st->FirmwareRevision, g_st->Hdr.Revision >> 16,
-		(g_st->Hdr.Revision & 0xffff) / 10);
+	log_msg("loader: firmware %s rev 0x%x, UEFI %u.%u\n", vendor, g_st->FirmwareRevision,
+		g_st->Hdr.Revision >> 16, (g_st->Hdr.Revision & 0xffff) / 10);
 }
 
 static EFI_STATUS open_volume(struct loader *ld)
@@ -687,9 +676,9 @@ static EFI_STATUS alloc_boot_info(struct loader *ld)
 /* Everything up to the exit, in order; an error here goes back to the
  * firmware. The steps that cannot fail log what they found or missed. */
 static EFI_STATUS (*const prepare_steps[])(struct loader *) = {
-	open_volume,	 alloc_boot_info, load_kernel,	  load_initrd,
-	load_cmdline,	 reserve_trampoline, find_rsdp,  find_framebuffer,
-	prepare_map,	 build_page_tables, alloc_stack,
+	open_volume,  alloc_boot_info,	  load_kernel, load_initrd,
+	load_cmdline, reserve_trampoline, find_rsdp,   find_framebuffer,
+	prepare_map,  build_page_tables,  alloc_stack,
 };
 
 static EFI_STATUS prepare(struct loader *ld)

@@ -11,7 +11,7 @@
  */
 #include "boot/memmap.h"
 
-#define PAGE_SHIFT 12
+#define PAGE_SHIFT	      12
 #define EFI_PERSISTENT_MEMORY 14 /* EfiPersistentMemory (UEFI 2.5) */
 
 uint32_t memmap_boot_type(uint32_t efi_type)
@@ -44,8 +44,7 @@ uint32_t memmap_boot_type(uint32_t efi_type)
 	}
 }
 
-static const EFI_MEMORY_DESCRIPTOR *desc_at(const void *map, uint64_t desc_size,
-					     uint64_t i)
+static const EFI_MEMORY_DESCRIPTOR *desc_at(const void *map, uint64_t desc_size, uint64_t i)
 {
 	return (const EFI_MEMORY_DESCRIPTOR *)((const uint8_t *)map + i * desc_size);
 }
@@ -94,8 +93,8 @@ static uint64_t trim_and_merge(struct boot_mem_region *r, uint64_t n)
 			cur.pages -= (prev_end - cur.base) >> PAGE_SHIFT;
 			cur.base = prev_end;
 		}
-		if (m > 0 && region_end(&r[m - 1]) == cur.base &&
-		    r[m - 1].type == cur.type && r[m - 1].efi_type == cur.efi_type) {
+		if (m > 0 && region_end(&r[m - 1]) == cur.base && r[m - 1].type == cur.type &&
+		    r[m - 1].efi_type == cur.efi_type) {
 			r[m - 1].pages += cur.pages;
 			continue;
 		}

@@ -7,15 +7,15 @@
 #include "boot/boot_info.h"
 #include "boot/paging.h"
 
-#define PTE_P 0x001ULL	/* present */
-#define PTE_W 0x002ULL	/* writable */
-#define PTE_PS 0x080ULL /* 2 MiB page (in a PD entry) */
+#define PTE_P	 0x001ULL /* present */
+#define PTE_W	 0x002ULL /* writable */
+#define PTE_PS	 0x080ULL /* 2 MiB page (in a PD entry) */
 #define PTE_ADDR 0x000ffffffffff000ULL
-#define ENTRIES 512
+#define ENTRIES	 512
 
-#define SZ_4K (1ULL << 12)
-#define SZ_2M (1ULL << 21)
-#define SZ_1G (1ULL << 30)
+#define SZ_4K	(1ULL << 12)
+#define SZ_2M	(1ULL << 21)
+#define SZ_1G	(1ULL << 30)
 #define SZ_512G (1ULL << 39)
 
 static uint64_t div_up(uint64_t a, uint64_t b)
@@ -36,12 +36,12 @@ uint64_t pt_pages_needed(uint64_t limit, uint64_t kernel_size, int la57)
 {
 	uint64_t gib = limit / SZ_1G;
 
-	return 1		      /* PML4 */
-	       + div_up(gib, 512)     /* PDPTs of the identity/direct map */
-	       + gib		      /* their PDs */
-	       + 1 + 2		      /* kernel PDPT, up to 2 PDs (span <= 1 GiB) */
+	return 1			 /* PML4 */
+	       + div_up(gib, 512)	 /* PDPTs of the identity/direct map */
+	       + gib			 /* their PDs */
+	       + 1 + 2			 /* kernel PDPT, up to 2 PDs (span <= 1 GiB) */
 	       + kernel_size / SZ_2M + 2 /* kernel PTs, both ends misaligned */
-	       + (la57 ? 1 : 0);      /* PML5 */
+	       + (la57 ? 1 : 0);	 /* PML5 */
 }
 
 /* A zeroed table page from the pool, or NULL when it is empty. */
@@ -88,8 +88,8 @@ static int map_low(struct pt_pool *pool, uint64_t *pml4, uint64_t limit)
 }
 
 /* Map [virt, virt+size) to [phys, phys+size) with 4 KiB pages. */
-static int map_kernel(struct pt_pool *pool, uint64_t *pml4, uint64_t phys,
-		      uint64_t virt, uint64_t size)
+static int map_kernel(struct pt_pool *pool, uint64_t *pml4, uint64_t phys, uint64_t virt,
+		      uint64_t size)
 {
 	for (uint64_t off = 0; off < size; off += SZ_4K) {
 		uint64_t va = virt + off;
@@ -103,8 +103,8 @@ static int map_kernel(struct pt_pool *pool, uint64_t *pml4, uint64_t phys,
 	return 0;
 }
 
-uint64_t pt_build(struct pt_pool *pool, uint64_t limit, uint64_t kernel_phys,
-		  uint64_t kernel_virt, uint64_t kernel_size, int la57)
+uint64_t pt_build(struct pt_pool *pool, uint64_t limit, uint64_t kernel_phys, uint64_t kernel_virt,
+		  uint64_t kernel_size, int la57)
 {
 	uint64_t *pml4 = pt_alloc(pool);
 

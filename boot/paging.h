@@ -40,7 +40,7 @@ uint64_t pt_pages_needed(uint64_t limit, uint64_t kernel_size, int la57);
  * canonical addresses work. Returns the value for CR3, or 0 if the pool ran
  * out (a bug in pt_pages_needed).
  */
-uint64_t pt_build(struct pt_pool *pool, uint64_t limit, uint64_t kernel_phys,
-		  uint64_t kernel_virt, uint64_t kernel_size, int la57);
+uint64_t pt_build(struct pt_pool *pool, uint64_t limit, uint64_t kernel_phys, uint64_t kernel_virt,
+		  uint64_t kernel_size, int la57);
 
 #endif

@@ -36,8 +36,9 @@ static void engine_thread(void *arg)
 		if (r->gate)
 			wait_for_completion(r->gate);
 		for (unsigned long i = 0; i < r->nr; i++)
-			__atomic_store_n((uint64_t *)((char *)page_address(r->pages[i]) + r->offset),
-					 r->value, __ATOMIC_SEQ_CST);
+			__atomic_store_n(
+			    (uint64_t *)((char *)page_address(r->pages[i]) + r->offset), r->value,
+			    __ATOMIC_SEQ_CST);
 		if (r->unpin)
 			unpin_user_pages_dirty(r->pages, r->nr, true);
 		complete(&r->done);
@@ -53,7 +54,10 @@ void dma_engine_init(void)
 	thread_create("dma-engine", engine_thread, NULL, engine_cpu);
 }
 
-int dma_engine_cpu(void) { return engine_cpu; }
+int dma_engine_cpu(void)
+{
+	return engine_cpu;
+}
 
 void dma_submit(struct dma_request *r)
 {

@@ -14,9 +14,9 @@ struct page;
 struct dma_request {
 	struct page **pages; /* pinned with FOLL_PIN | FOLL_WRITE */
 	unsigned long nr;
-	uint64_t offset; /* byte offset in each page, 8-byte aligned */
-	uint64_t value;	 /* the 64-bit word "the device" writes */
-	bool unpin;	 /* unpin (dirty) the pages when done */
+	uint64_t offset;	 /* byte offset in each page, 8-byte aligned */
+	uint64_t value;		 /* the 64-bit word "the device" writes */
+	bool unpin;		 /* unpin (dirty) the pages when done */
 	struct completion *gate; /* if set, wait for it before writing */
 	struct completion done;
 	struct list_head node;

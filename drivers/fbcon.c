@@ -35,7 +35,7 @@
 #include "kernel/string.h"
 
 #define FBCON_EINVAL 22
-#define TAB_WIDTH 8
+#define TAB_WIDTH    8
 
 /* Light grey on black, as 8-bit R, G, B. */
 #define FG_R 0xc0
@@ -74,8 +74,8 @@ static uint32_t channel_to_mask(uint32_t v, uint32_t mask)
 	return (v << shift) & mask;
 }
 
-static uint32_t make_pixel(uint32_t format, uint32_t r, uint32_t g, uint32_t b,
-			   uint32_t rmask, uint32_t gmask, uint32_t bmask)
+static uint32_t make_pixel(uint32_t format, uint32_t r, uint32_t g, uint32_t b, uint32_t rmask,
+			   uint32_t gmask, uint32_t bmask)
 {
 	switch (format) {
 	case BOOT_FB_RGBX:
@@ -197,16 +197,15 @@ static struct console fb_console = {
 	.write = fbcon_write,
 };
 
-int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes,
-	       uint32_t format, uint32_t rmask, uint32_t gmask, uint32_t bmask)
+int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes, uint32_t format,
+	       uint32_t rmask, uint32_t gmask, uint32_t bmask)
 {
-	if (format != BOOT_FB_RGBX && format != BOOT_FB_BGRX &&
-	    format != BOOT_FB_BITMASK)
+	if (format != BOOT_FB_RGBX && format != BOOT_FB_BGRX && format != BOOT_FB_BITMASK)
 		return -FBCON_EINVAL;
 	if (format == BOOT_FB_BITMASK && (!rmask || !gmask || !bmask))
 		return -FBCON_EINVAL;
-	if (!fb || width < FONT_WIDTH || height < FONT_HEIGHT ||
-	    pitch_bytes / 4 < width || pitch_bytes % 4)
+	if (!fb || width < FONT_WIDTH || height < FONT_HEIGHT || pitch_bytes / 4 < width ||
+	    pitch_bytes % 4)
 		return -FBCON_EINVAL;
 
 	fbc.base = NULL; /* a racing writer sees no console while we switch */

@@ -14,7 +14,7 @@
  * an unsupported format or an unusable geometry, in which case nothing is
  * touched. Calling it again re-targets the already registered console.
  */
-int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes,
-	       uint32_t format, uint32_t rmask, uint32_t gmask, uint32_t bmask);
+int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes, uint32_t format,
+	       uint32_t rmask, uint32_t gmask, uint32_t bmask);
 
 #endif

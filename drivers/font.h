@@ -15,10 +15,10 @@
 
 #include <stdint.h>
 
-#define FONT_WIDTH 8
+#define FONT_WIDTH  8
 #define FONT_HEIGHT 16
-#define FONT_FIRST 0x20
-#define FONT_LAST 0x7e
+#define FONT_FIRST  0x20
+#define FONT_LAST   0x7e
 
 extern const uint8_t font_glyphs[FONT_LAST - FONT_FIRST + 1][FONT_HEIGHT];
 extern const uint8_t font_fallback[FONT_HEIGHT];

@@ -16,7 +16,10 @@
 static struct block_device rd;
 static bool present;
 
-struct block_device *ramdisk(void) { return present ? &rd : NULL; }
+struct block_device *ramdisk(void)
+{
+	return present ? &rd : NULL;
+}
 
 void ramdisk_init(const struct boot_info *bi)
 {
@@ -24,7 +27,8 @@ void ramdisk_init(const struct boot_info *bi)
 		rd.data = phys_to_virt(bi->initrd);
 		rd.nr_sectors = bi->initrd_size / SECTOR_SIZE;
 		present = true;
-		printk("ramdisk: %lu KiB from initrd.img at %#lx\n", bi->initrd_size / 1024, bi->initrd);
+		printk("ramdisk: %lu KiB from initrd.img at %#lx\n", bi->initrd_size / 1024,
+		       bi->initrd);
 		return;
 	}
 	unsigned long kib = cmdline_ulong("ramdisk.size", 0);

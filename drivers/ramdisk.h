@@ -10,11 +10,11 @@
 #include "kernel/compiler.h"
 #include "kernel/atomic.h"
 
-#define SECTOR_SIZE 512
+#define SECTOR_SIZE	 512
 #define SECTORS_PER_PAGE (4096 / SECTOR_SIZE)
 
 struct block_device {
-	uint8_t *data;	     /* direct-map address of the backing memory */
+	uint8_t *data; /* direct-map address of the backing memory */
 	uint64_t nr_sectors;
 	atomic64_t bytes_read, bytes_written, reads, writes;
 };

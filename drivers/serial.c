@@ -8,16 +8,16 @@
 #include "kernel/printk.h"
 #include "arch/x86_64/asm.h"
 
-#define COM1 0x3f8
-#define REG_DATA 0
-#define REG_IER 1
-#define REG_FCR 2
-#define REG_LCR 3
-#define REG_MCR 4
-#define REG_LSR 5
-#define REG_SCRATCH 7
+#define COM1	       0x3f8
+#define REG_DATA       0
+#define REG_IER	       1
+#define REG_FCR	       2
+#define REG_LCR	       3
+#define REG_MCR	       4
+#define REG_LSR	       5
+#define REG_SCRATCH    7
 #define LSR_DATA_READY 0x01
-#define LSR_THR_EMPTY 0x20
+#define LSR_THR_EMPTY  0x20
 
 static bool present;
 

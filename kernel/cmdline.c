@@ -4,7 +4,7 @@
 #include "kernel/printk.h"
 
 #define CMDLINE_MAX 1024
-#define MAX_ARGS 32
+#define MAX_ARGS    32
 
 static char raw[CMDLINE_MAX];
 static char buf[CMDLINE_MAX];
@@ -63,4 +63,7 @@ unsigned long cmdline_ulong(const char *key, unsigned long def)
 	return *end ? def : n;
 }
 
-const char *cmdline_raw(void) { return raw; }
+const char *cmdline_raw(void)
+{
+	return raw;
+}

@@ -43,8 +43,8 @@ void arch_smp_init_bsp(void);
 void arch_smp_boot_aps(const struct boot_info *bi);
 
 static const char *const mem_type_names[] = {
-	"?", "usable", "reserved", "ACPI reclaim", "ACPI NVS", "unusable", "kernel",
-	"boot data", "boot page tables", "trampoline", "persistent",
+	"?",	  "usable",    "reserved",	   "ACPI reclaim", "ACPI NVS",	 "unusable",
+	"kernel", "boot data", "boot page tables", "trampoline",   "persistent",
 };
 
 static void print_memory_map(const struct boot_info *bi)
@@ -59,7 +59,8 @@ static void print_memory_map(const struct boot_info *bi)
 		for (uint64_t i = 0; i < bi->mem_region_count; i++)
 			printk("  %#014lx-%#014lx %s (efi %u)\n", r[i].base,
 			       r[i].base + r[i].pages * PAGE_SIZE,
-			       r[i].type < ARRAY_SIZE(mem_type_names) ? mem_type_names[r[i].type] : "?",
+			       r[i].type < ARRAY_SIZE(mem_type_names) ? mem_type_names[r[i].type]
+								      : "?",
 			       r[i].efi_type);
 	for (size_t t = 1; t < ARRAY_SIZE(mem_type_names); t++)
 		if (totals[t])
@@ -71,7 +72,8 @@ static void check_boot_info(const struct boot_info *bi)
 	if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION ||
 	    bi->size < sizeof(*bi)) {
 		printk("boot: bad boot_info (magic %#lx version %u size %u): loader and kernel "
-		       "do not match\n", bi->magic, bi->version, bi->size);
+		       "do not match\n",
+		       bi->magic, bi->version, bi->size);
 		arch_halt_forever();
 	}
 }

@@ -20,7 +20,10 @@
 
 static void cmd_help(char *arg);
 
-static void cmd_tests(char *arg) { ktest_list(); }
+static void cmd_tests(char *arg)
+{
+	ktest_list();
+}
 
 static void cmd_run(char *arg)
 {
@@ -50,13 +53,16 @@ static void cmd_counters(char *arg)
 {
 	for (int e = 0; e < NR_EVENTS; e++) {
 		printk("  %-20s %10lu  [", event_names[e], event_sum(e));
-		for_each_online_cpu(i)
+		for_each_online_cpu (i)
 			printk(" %lu", event_cpu(i, e));
 		printk(" ]\n");
 	}
 }
 
-static void cmd_threads(char *arg) { sched_dump(); }
+static void cmd_threads(char *arg)
+{
+	sched_dump();
+}
 
 static void print_entry(const char *name, bool dir, uint64_t size, void *arg)
 {
@@ -157,7 +163,8 @@ bool monitor_exec(char *line)
 		}
 	}
 	printk("unknown command '%s'. usage: help | tests | run <glob> | cpus | mem | counters | "
-	       "threads | ls [dir] | cat file | disk | reboot\n", line);
+	       "threads | ls [dir] | cat file | disk | reboot\n",
+	       line);
 	return false;
 }
 

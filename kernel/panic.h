@@ -23,11 +23,11 @@ void panic_begin(void);
 void panic_end(void) __noreturn;
 extern bool qemu_exit_on_panic;
 
-#define BUG()                                                    \
-	do {                                                     \
-		__bug_report(__FILE__, __LINE__, NULL);          \
-		__asm__ __volatile__("ud2");                     \
-		__builtin_unreachable();                         \
+#define BUG()                                           \
+	do {                                            \
+		__bug_report(__FILE__, __LINE__, NULL); \
+		__asm__ __volatile__("ud2");            \
+		__builtin_unreachable();                \
 	} while (0)
 #define BUG_ON(cond)                                             \
 	do {                                                     \
@@ -37,12 +37,12 @@ extern bool qemu_exit_on_panic;
 			__builtin_unreachable();                 \
 		}                                                \
 	} while (0)
-#define WARN_ON(cond)                                                      \
-	({                                                                 \
-		bool __w = !!(cond);                                       \
-		if (unlikely(__w))                                         \
-			__warn_report(__FILE__, __LINE__, #cond);          \
-		__w;                                                       \
+#define WARN_ON(cond)                                             \
+	({                                                        \
+		bool __w = !!(cond);                              \
+		if (unlikely(__w))                                \
+			__warn_report(__FILE__, __LINE__, #cond); \
+		__w;                                              \
 	})
 
 #endif

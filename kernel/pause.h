@@ -15,12 +15,12 @@
 #include "kernel/compiler.h"
 
 enum pause_id {
-	PAUSE_TLB_FLUSH,     /* flush_tlb_mm_range, before any CPU is flushed */
+	PAUSE_TLB_FLUSH,       /* flush_tlb_mm_range, before any CPU is flushed */
 	PAUSE_TLB_FREE_TABLES, /* mmu_gather, page tables unhooked, before their free */
-	PAUSE_FORK_COPY,     /* copy_page_range, after each PTE (use pause_arm_after) */
-	PAUSE_GUP_FAST_REF,  /* GUP-fast, reference taken, before the PTE re-check */
-	PAUSE_GUP_FAST_WALK, /* GUP-fast, IRQs off, page table found, before the PTE read */
-	PAUSE_DIO_PINNED,    /* O_DIRECT read: user pages pinned, before the copy */
+	PAUSE_FORK_COPY,       /* copy_page_range, after each PTE (use pause_arm_after) */
+	PAUSE_GUP_FAST_REF,    /* GUP-fast, reference taken, before the PTE re-check */
+	PAUSE_GUP_FAST_WALK,   /* GUP-fast, IRQs off, page table found, before the PTE read */
+	PAUSE_DIO_PINNED,      /* O_DIRECT read: user pages pinned, before the copy */
 	NR_PAUSE_POINTS
 };
 
@@ -30,7 +30,7 @@ struct pause_point_state {
 	volatile int reached;
 	volatile int released;
 	volatile int reached_cpu;
-	volatile int skip; /* pass this many times before pausing */
+	volatile int skip;		/* pass this many times before pausing */
 	const volatile uint64_t *watch; /* also resume when *watch changes */
 	uint64_t timeout_ns;		/* also resume after this long (0: never) */
 	volatile uint64_t resumed_ns;	/* ktime when the paused CPU went on */

@@ -20,8 +20,8 @@
 struct thread;
 
 struct runqueue {
-	spinlock_t lock;	 /* guards everything below and the threads' on_rq */
-	struct list_head queue;	 /* runnable threads, not the running one */
+	spinlock_t lock;	/* guards everything below and the threads' on_rq */
+	struct list_head queue; /* runnable threads, not the running one */
 	int nr_queued;
 	struct list_head timers; /* threads in sleep_ms(), by deadline */
 };
@@ -36,7 +36,7 @@ struct cpu {
 	int id;
 	uint32_t apic_id;
 	volatile bool online;
-	struct thread *curr;   /* running thread */
+	struct thread *curr; /* running thread */
 	struct thread *idle;
 	struct thread *prev; /* handed from schedule() to finish_task_switch() */
 	bool prev_migrating; /* ... and whether prev moves to prev->migrate_to */
@@ -49,13 +49,17 @@ struct cpu {
 };
 
 extern struct cpu cpus[NR_CPUS];
-extern int nr_cpus;	   /* CPUs found (BSP + APs we tried to start) */
+extern int nr_cpus; /* CPUs found (BSP + APs we tried to start) */
 extern volatile int nr_cpus_online;
 
-static inline int cpu_id(void) { return this_cpu()->id; }
+static inline int cpu_id(void)
+{
+	return this_cpu()->id;
+}
 
-#define for_each_online_cpu(i) \
-	for (int i = 0; i < nr_cpus; i++) if (cpus[i].online)
+#define for_each_online_cpu(i)            \
+	for (int i = 0; i < nr_cpus; i++) \
+		if (cpus[i].online)
 
 /* cpumask: one bit per logical CPU. */
 typedef struct {
@@ -67,9 +71,18 @@ static inline void cpumask_clear(cpumask_t *m)
 	for (size_t i = 0; i < ARRAY_SIZE(m->bits); i++)
 		m->bits[i] = 0;
 }
-static inline void cpumask_set(cpumask_t *m, int cpu) { __atomic_fetch_or(&m->bits[cpu / 64], 1ull << (cpu % 64), __ATOMIC_SEQ_CST); }
-static inline void cpumask_clear_cpu(cpumask_t *m, int cpu) { __atomic_fetch_and(&m->bits[cpu / 64], ~(1ull << (cpu % 64)), __ATOMIC_SEQ_CST); }
-static inline bool cpumask_test(const cpumask_t *m, int cpu) { return (READ_ONCE(m->bits[cpu / 64]) >> (cpu % 64)) & 1; }
+static inline void cpumask_set(cpumask_t *m, int cpu)
+{
+	__atomic_fetch_or(&m->bits[cpu / 64], 1ull << (cpu % 64), __ATOMIC_SEQ_CST);
+}
+static inline void cpumask_clear_cpu(cpumask_t *m, int cpu)
+{
+	__atomic_fetch_and(&m->bits[cpu / 64], ~(1ull << (cpu % 64)), __ATOMIC_SEQ_CST);
+}
+static inline bool cpumask_test(const cpumask_t *m, int cpu)
+{
+	return (READ_ONCE(m->bits[cpu / 64]) >> (cpu % 64)) & 1;
+}
 static inline int cpumask_weight(const cpumask_t *m)
 {
 	int n = 0;
@@ -78,7 +91,8 @@ static inline int cpumask_weight(const cpumask_t *m)
 	return n;
 }
 void cpumask_online(cpumask_t *m); /* every online CPU */
-#define for_each_cpu_in(i, m) \
-	for (int i = 0; i < nr_cpus; i++) if (cpumask_test((m), i))
+#define for_each_cpu_in(i, m)             \
+	for (int i = 0; i < nr_cpus; i++) \
+		if (cpumask_test((m), i))
 
 #endif

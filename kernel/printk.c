@@ -43,8 +43,8 @@ static void out_char(struct outbuf *o, char c)
 	o->len++;
 }
 
-static void out_number(struct outbuf *o, uint64_t v, int base, bool neg, int width,
-		       char pad, bool left, bool upper)
+static void out_number(struct outbuf *o, uint64_t v, int base, bool neg, int width, char pad,
+		       bool left, bool upper)
 {
 	char tmp[24];
 	int n = 0;
@@ -136,7 +136,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'p':
 			out_char(&o, '0');
 			out_char(&o, 'x');
-			out_number(&o, (uint64_t)va_arg(ap, void *), 16, false, 16, '0', false, false);
+			out_number(&o, (uint64_t)va_arg(ap, void *), 16, false, 16, '0', false,
+				   false);
 			break;
 		case 'c':
 			out_char(&o, (char)va_arg(ap, int));

@@ -27,6 +27,6 @@ void printk_force_unlock(void);
 
 #define pr_info(fmt, ...) printk(fmt, ##__VA_ARGS__)
 #define pr_warn(fmt, ...) printk("WARNING: " fmt, ##__VA_ARGS__)
-#define pr_err(fmt, ...) printk("ERROR: " fmt, ##__VA_ARGS__)
+#define pr_err(fmt, ...)  printk("ERROR: " fmt, ##__VA_ARGS__)
 
 #endif

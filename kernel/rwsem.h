@@ -10,9 +10,9 @@
 #include "kernel/sched.h"
 
 struct rwsem {
-	spinlock_t lock;	 /* guards the fields below */
-	int readers;		 /* active readers */
-	bool writer;		 /* a writer holds it */
+	spinlock_t lock; /* guards the fields below */
+	int readers;	 /* active readers */
+	bool writer;	 /* a writer holds it */
 	int writers_waiting;
 	struct waitq wq;
 };

@@ -32,7 +32,8 @@
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 
-static struct thread boot_threads[NR_CPUS]; /* each CPU's start-up context, becomes its idle thread */
+static struct thread
+    boot_threads[NR_CPUS]; /* each CPU's start-up context, becomes its idle thread */
 static DEFINE_SPINLOCK(all_threads_lock);
 static LIST_HEAD(all_threads);
 static LIST_HEAD(zombies);
@@ -64,8 +65,14 @@ void preempt_enable(void)
 		__schedule(true);
 }
 
-static void rq_lock(struct runqueue *rq) { raw_spin_lock(&rq->lock); }
-static void rq_unlock(struct runqueue *rq) { raw_spin_unlock(&rq->lock); }
+static void rq_lock(struct runqueue *rq)
+{
+	raw_spin_lock(&rq->lock);
+}
+static void rq_unlock(struct runqueue *rq)
+{
+	raw_spin_unlock(&rq->lock);
+}
 
 static void enqueue(struct runqueue *rq, struct thread *t)
 {
@@ -99,7 +106,7 @@ static struct thread *steal_thread(struct cpu *me)
 		if (!raw_spin_trylock(&o->rq.lock))
 			continue;
 		struct thread *t, *found = NULL;
-		list_for_each_entry(t, &o->rq.queue, rq_node) {
+		list_for_each_entry (t, &o->rq.queue, rq_node) {
 			/* Not a preempted sleeper: its timer is on o's list. */
 			if (t->pinned_cpu == CPU_ANY && t->state == THREAD_RUNNING) {
 				found = t;
@@ -164,8 +171,7 @@ static void __schedule(bool preempt)
 		if (prev->migrate_to >= 0 && !preempt && prev->state == THREAD_RUNNING) {
 			prev->on_rq = false; /* finish_task_switch moves it */
 			c->prev_migrating = true;
-		}
-		else if (preempt || prev->state == THREAD_RUNNING)
+		} else if (preempt || prev->state == THREAD_RUNNING)
 			enqueue(&c->rq, prev);
 		else
 			prev->on_rq = false;
@@ -196,7 +202,10 @@ static void __schedule(bool preempt)
 	local_irq_restore(flags);
 }
 
-void schedule(void) { __schedule(false); }
+void schedule(void)
+{
+	__schedule(false);
+}
 
 void yield(void)
 {
@@ -277,8 +286,9 @@ void schedule_timeout_deadline(uint64_t deadline_ns)
 	if (t->state == THREAD_SLEEPING) { /* not woken already */
 		t->wake_deadline_ns = deadline_ns;
 		struct list_head *pos;
-		list_for_each(pos, &rq->timers) {
-			if (list_entry(pos, struct thread, timer_node)->wake_deadline_ns > deadline_ns)
+		list_for_each (pos, &rq->timers) {
+			if (list_entry(pos, struct thread, timer_node)->wake_deadline_ns >
+			    deadline_ns)
 				break;
 		}
 		list_add_tail(&t->timer_node, pos);
@@ -378,7 +388,7 @@ __noreturn void thread_exit(void)
 static int pick_cpu(void)
 {
 	int best = cpu_id(), best_load = 1 << 30;
-	for_each_online_cpu(i) {
+	for_each_online_cpu (i) {
 		int load = READ_ONCE(cpus[i].rq.nr_queued) + (cpus[i].curr != cpus[i].idle);
 		if (load < best_load) {
 			best = i;
@@ -438,7 +448,7 @@ void sched_dump(void)
 	static const char *const states[] = { "run", "sleep", "dead" };
 	spin_lock(&all_threads_lock);
 	struct thread *t;
-	list_for_each_entry(t, &all_threads, all_node)
+	list_for_each_entry (t, &all_threads, all_node)
 		printk("  %4d %-22s cpu %d %s%s ticks %lu\n", t->tid, t->name, t->cpu,
 		       states[t->state], t->pinned_cpu >= 0 ? " pinned" : "", t->runtime_ticks);
 	spin_unlock(&all_threads_lock);
@@ -506,7 +516,7 @@ void wake_up_all(struct waitq *wq)
 {
 	unsigned long f = spin_lock_irqsave(&wq->lock);
 	struct waiter *w;
-	list_for_each_entry(w, &wq->waiters, node)
+	list_for_each_entry (w, &wq->waiters, node)
 		wake_up_thread(w->thread);
 	spin_unlock_irqrestore(&wq->lock, f);
 }
@@ -522,7 +532,7 @@ void complete(struct completion *c)
 	unsigned long f = spin_lock_irqsave(&c->wq.lock);
 	c->done = 1;
 	struct waiter *w;
-	list_for_each_entry(w, &c->wq.waiters, node)
+	list_for_each_entry (w, &c->wq.waiters, node)
 		wake_up_thread(w->thread);
 	spin_unlock_irqrestore(&c->wq.lock, f);
 }

@@ -17,10 +17,10 @@
 #include "kernel/spinlock.h"
 #include "arch/arch.h"
 
-#define CPU_ANY (-1)
+#define CPU_ANY		   (-1)
 #define THREAD_STACK_ORDER 2 /* 16 KiB kernel stacks */
-#define THREAD_STACK_SIZE (PAGE_SIZE << THREAD_STACK_ORDER)
-#define STACK_END_MAGIC 0x57aac6e0dead57acull
+#define THREAD_STACK_SIZE  (PAGE_SIZE << THREAD_STACK_ORDER)
+#define STACK_END_MAGIC	   0x57aac6e0dead57acull
 
 enum thread_state { THREAD_RUNNING, THREAD_SLEEPING, THREAD_DEAD };
 
@@ -38,16 +38,16 @@ struct thread {
 	uint64_t arch_sp; /* must be first: saved stack pointer (head.asm) */
 	int tid;
 	char name[24];
-	volatile int state;	 /* enum thread_state */
-	int preempt_count;	 /* >0: may not be preempted */
-	int cpu;		 /* runqueue that owns us; changes under that rq lock */
-	int pinned_cpu;		 /* CPU_ANY or the CPU we must run on */
-	int migrate_to;		 /* -1, or the CPU sched_migrate() moves us to */
-	bool on_rq;		 /* runnable (queued or running), under rq lock */
+	volatile int state; /* enum thread_state */
+	int preempt_count;  /* >0: may not be preempted */
+	int cpu;	    /* runqueue that owns us; changes under that rq lock */
+	int pinned_cpu;	    /* CPU_ANY or the CPU we must run on */
+	int migrate_to;	    /* -1, or the CPU sched_migrate() moves us to */
+	bool on_rq;	    /* runnable (queued or running), under rq lock */
 	struct list_head rq_node;
 	struct list_head timer_node;
 	uint64_t wake_deadline_ns;
-	void *stack;		 /* lowest address; STACK_END_MAGIC lives there */
+	void *stack; /* lowest address; STACK_END_MAGIC lives there */
 	void (*fn)(void *);
 	void *arg;
 	struct fault_catch *fault_catch;
@@ -66,9 +66,9 @@ void yield(void);
 void sched_migrate(int cpu);
 bool wake_up_thread(struct thread *t);
 void sleep_ms(uint64_t ms);
-void sched_init_cpu(int cpu);	 /* the code running now becomes cpu's idle thread */
-void sched_start_cpu(void) __noreturn; /* each CPU: become the idle thread */
-void sched_tick(void);		 /* timer interrupt */
+void sched_init_cpu(int cpu);		/* the code running now becomes cpu's idle thread */
+void sched_start_cpu(void) __noreturn;	/* each CPU: become the idle thread */
+void sched_tick(void);			/* timer interrupt */
 void sched_irq_exit(bool irqs_were_on); /* return from interrupt: preempt? */
 int sched_thread_count(void);
 void sched_dump(void);
@@ -93,32 +93,32 @@ void wake_up_all(struct waitq *wq);
 uint64_t ktime_get_ns(void);
 
 /* Sleep until cond is true. */
-#define wait_event(wq, cond)                                \
-	do {                                                \
-		struct waiter __w = { 0 };                          \
-		for (;;) {                                  \
-			prepare_to_wait(&(wq), &__w);       \
-			if (cond)                           \
-				break;                      \
-			schedule();                         \
-		}                                           \
-		finish_wait(&(wq), &__w);                   \
+#define wait_event(wq, cond)                          \
+	do {                                          \
+		struct waiter __w = { 0 };            \
+		for (;;) {                            \
+			prepare_to_wait(&(wq), &__w); \
+			if (cond)                     \
+				break;                \
+			schedule();                   \
+		}                                     \
+		finish_wait(&(wq), &__w);             \
 	} while (0)
 
 /* Sleep until cond is true or ms elapsed; evaluates to cond's final value. */
-#define wait_event_timeout(wq, cond, ms)                                   \
-	({                                                                 \
-		struct waiter __w = { 0 };                                         \
+#define wait_event_timeout(wq, cond, ms)                                    \
+	({                                                                  \
+		struct waiter __w = { 0 };                                  \
 		uint64_t __dl = ktime_get_ns() + (uint64_t)(ms)*1000000ull; \
-		bool __ok;                                                 \
-		for (;;) {                                                 \
-			prepare_to_wait(&(wq), &__w);                      \
-			if ((__ok = (cond)) || ktime_get_ns() >= __dl)     \
-				break;                                     \
-			schedule_timeout_deadline(__dl);                   \
-		}                                                          \
-		finish_wait(&(wq), &__w);                                  \
-		__ok;                                                      \
+		bool __ok;                                                  \
+		for (;;) {                                                  \
+			prepare_to_wait(&(wq), &__w);                       \
+			if ((__ok = (cond)) || ktime_get_ns() >= __dl)      \
+				break;                                      \
+			schedule_timeout_deadline(__dl);                    \
+		}                                                           \
+		finish_wait(&(wq), &__w);                                   \
+		__ok;                                                       \
 	})
 /* Sleep (state already set) until woken or the deadline passes. */
 void schedule_timeout_deadline(uint64_t deadline_ns);
@@ -134,7 +134,10 @@ void wait_for_completion(struct completion *c);
 bool wait_for_completion_timeout(struct completion *c, uint64_t ms);
 
 #include "kernel/percpu.h"
-static inline struct thread *current_thread(void) { return this_cpu()->curr; }
+static inline struct thread *current_thread(void)
+{
+	return this_cpu()->curr;
+}
 #define current current_thread()
 
 #endif

@@ -13,7 +13,10 @@ typedef struct {
 	volatile unsigned int sequence;
 } seqcount_t;
 
-static inline void seqcount_init(seqcount_t *s) { s->sequence = 0; }
+static inline void seqcount_init(seqcount_t *s)
+{
+	s->sequence = 0;
+}
 
 static inline void write_seqcount_begin(seqcount_t *s)
 {

@@ -35,7 +35,7 @@ void smp_init_cpu(int cpu)
 void cpumask_online(cpumask_t *m)
 {
 	cpumask_clear(m);
-	for_each_online_cpu(i)
+	for_each_online_cpu (i)
 		cpumask_set(m, i);
 }
 
@@ -66,7 +66,7 @@ void smp_call_function_many(const cpumask_t *mask, smp_call_func_t fn, void *arg
 		panic("smp_call_function_many with interrupts disabled (deadlock risk)");
 	preempt_disable();
 	int me = cpu_id();
-	for_each_cpu_in(i, mask)
+	for_each_cpu_in (i, mask)
 		if (i != me && cpus[i].online)
 			queue_call(me, i, fn, arg);
 	if (cpumask_test(mask, me)) {
@@ -75,7 +75,7 @@ void smp_call_function_many(const cpumask_t *mask, smp_call_func_t fn, void *arg
 		local_irq_restore(f);
 	}
 	if (wait)
-		for_each_cpu_in(i, mask)
+		for_each_cpu_in (i, mask)
 			if (i != me)
 				csd_wait(&csd[me][i]);
 	preempt_enable();

@@ -21,7 +21,10 @@ typedef struct spinlock {
 	const char *name;
 } spinlock_t;
 
-#define SPINLOCK_INIT(n) { 0, 0, -1, n }
+#define SPINLOCK_INIT(n)    \
+	{                   \
+		0, 0, -1, n \
+	}
 #define DEFINE_SPINLOCK(x) spinlock_t x = SPINLOCK_INIT(#x)
 
 void spin_lock_init(spinlock_t *l, const char *name);
@@ -38,11 +41,11 @@ void raw_spin_unlock(spinlock_t *l);
 bool raw_spin_trylock(spinlock_t *l);
 
 int smp_processor_id(void);
-#define assert_spin_locked(l)                                                       \
-	do {                                                                        \
-		if (unlikely(READ_ONCE((l)->holder) != smp_processor_id()))         \
-			panic("%s:%d: lock %s not held by this CPU (holder %d)",    \
-			      __FILE__, __LINE__, (l)->name, (int)READ_ONCE((l)->holder)); \
+#define assert_spin_locked(l)                                                              \
+	do {                                                                               \
+		if (unlikely(READ_ONCE((l)->holder) != smp_processor_id()))                \
+			panic("%s:%d: lock %s not held by this CPU (holder %d)", __FILE__, \
+			      __LINE__, (l)->name, (int)READ_ONCE((l)->holder));           \
 	} while (0)
 
 #endif

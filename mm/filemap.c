@@ -143,7 +143,7 @@ int page_mkclean(struct page *page)
 	int dirty = 0;
 	spin_lock(&m->i_mmap_lock);
 	struct vm_area_struct *vma;
-	list_for_each_entry(vma, &m->i_mmap, vm_file_node) {
+	list_for_each_entry (vma, &m->i_mmap, vm_file_node) {
 		if (!(vma->vm_flags & VM_SHARED) || page->index < vma->vm_pgoff)
 			continue;
 		uint64_t addr = vma->vm_start + ((page->index - vma->vm_pgoff) << PAGE_SHIFT);
@@ -156,7 +156,8 @@ int page_mkclean(struct page *page)
 		pte_t *pte = walk_pte(mm, addr);
 		if (pte && pte_present(*pte) && pte_phys(*pte) == page_to_phys(page) &&
 		    (*pte & (_PAGE_RW | _PAGE_DIRTY))) {
-			pte_t old = __atomic_fetch_and(pte, ~(_PAGE_RW | _PAGE_DIRTY), __ATOMIC_SEQ_CST);
+			pte_t old =
+			    __atomic_fetch_and(pte, ~(_PAGE_RW | _PAGE_DIRTY), __ATOMIC_SEQ_CST);
 			flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false); /* R6 */
 			dirty |= !!(old & _PAGE_DIRTY);
 		}
@@ -263,7 +264,7 @@ void writeback_all(void)
 {
 	down_read(&flusher_rwsem);
 	struct address_space *m;
-	list_for_each_entry(m, &flusher_list, dirty_node)
+	list_for_each_entry (m, &flusher_list, dirty_node)
 		filemap_write_and_wait_range(m, 0, ~0ull);
 	up_read(&flusher_rwsem);
 }

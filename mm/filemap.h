@@ -24,13 +24,13 @@ struct address_space_ops {
 struct address_space {
 	struct inode *host;
 	const struct address_space_ops *a_ops;
-	spinlock_t lock;      /* pages[], nrpages (irqsave not needed: no IRQ users) */
-	struct page **pages;  /* indexed by page index; NULL = not cached */
-	uint64_t capacity;    /* entries in pages[] */
+	spinlock_t lock;     /* pages[], nrpages (irqsave not needed: no IRQ users) */
+	struct page **pages; /* indexed by page index; NULL = not cached */
+	uint64_t capacity;   /* entries in pages[] */
 	uint64_t nrpages;
-	spinlock_t i_mmap_lock;	 /* i_mmap; taken before any mm's page_table_lock */
-	struct list_head i_mmap; /* VMAs mapping this file (vm_area_struct.vm_file_node) */
-	struct rwsem wb_lock;	 /* one writeback of this mapping at a time */
+	spinlock_t i_mmap_lock;	     /* i_mmap; taken before any mm's page_table_lock */
+	struct list_head i_mmap;     /* VMAs mapping this file (vm_area_struct.vm_file_node) */
+	struct rwsem wb_lock;	     /* one writeback of this mapping at a time */
 	struct list_head dirty_node; /* on the flusher's list while it may hold dirty pages */
 };
 

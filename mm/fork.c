@@ -62,8 +62,7 @@ static pte_t *child_pte_alloc(struct mm *mm, uint64_t addr)
 }
 
 /* Copy one mapped PTE; both ptls held. Returns 0 or -ENOMEM. */
-static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_pte,
-			pte_t *dst_pte)
+static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_pte, pte_t *dst_pte)
 {
 	pte_t pte = READ_ONCE(*src_pte);
 	struct page *page = phys_to_page(pte_phys(pte));
@@ -101,7 +100,8 @@ static int copy_page_range(struct mm *dst, struct mm *src, struct vm_area_struct
 		if (!src_pte || !pte_mapped(*src_pte)) {
 			spin_unlock(&src->page_table_lock);
 			if (!src_pte) /* no table: skip to the next one */
-				addr = ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE - PAGE_SIZE;
+				addr =
+				    ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE - PAGE_SIZE;
 			continue;
 		}
 		spin_lock(&dst->page_table_lock);
@@ -127,7 +127,7 @@ struct mm *dup_mm(struct mm *oldmm, int *err)
 	down_write(&oldmm->mmap_lock);
 	write_seqcount_begin(&oldmm->write_protect_seq);
 	struct vm_area_struct *v;
-	list_for_each_entry(v, &oldmm->vmas, vm_node) {
+	list_for_each_entry (v, &oldmm->vmas, vm_node) {
 		if (v->vm_flags & VM_DONTCOPY)
 			continue;
 		struct vm_area_struct *nv = fork_may_alloc() ? vma_dup(v) : NULL;

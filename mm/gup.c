@@ -47,7 +47,10 @@
 
 static atomic64_t pinned_outstanding;
 
-uint64_t pinned_pages_outstanding(void) { return (uint64_t)atomic64_read(&pinned_outstanding); }
+uint64_t pinned_pages_outstanding(void)
+{
+	return (uint64_t)atomic64_read(&pinned_outstanding);
+}
 
 /* Take our reference(s) on a page known to be live (slow path, ptl held). */
 static void grab_page(struct page *page, unsigned flags)
@@ -133,7 +136,8 @@ static long __get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, un
 		pte_t *ptep = walk_pte(mm, addr);
 		pte_t pte = ptep ? *ptep : 0;
 		bool pin_wants_write = (flags & FOLL_PIN) && (vma->vm_flags & VM_WRITE);
-		if (pte_present(pte) && (pte_write(pte) || !((flags & FOLL_WRITE) || pin_wants_write))) {
+		if (pte_present(pte) &&
+		    (pte_write(pte) || !((flags & FOLL_WRITE) || pin_wants_write))) {
 			grab_page(phys_to_page(pte_phys(pte)), flags);
 			pages[done++] = phys_to_page(pte_phys(pte));
 			spin_unlock(&mm->page_table_lock);

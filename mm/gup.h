@@ -8,7 +8,7 @@ struct mm;
 struct page;
 
 #define FOLL_WRITE 0x01u /* the caller will write: break COW first */
-#define FOLL_PIN 0x02u	 /* a DMA-style pin: GUP_PIN_COUNTING_BIAS, unpin_user_page */
+#define FOLL_PIN   0x02u /* a DMA-style pin: GUP_PIN_COUNTING_BIAS, unpin_user_page */
 
 /* Slow path: takes mm's mmap_lock for read and faults pages in. Returns
  * how many pages it got (from the first), or -errno if none. */

@@ -22,9 +22,9 @@
 
 #define KMALLOC_MIN_SHIFT 4
 #define KMALLOC_MAX_SHIFT 11
-#define NR_CLASSES (KMALLOC_MAX_SHIFT - KMALLOC_MIN_SHIFT + 1)
-#define KMALLOC_POISON 0x5a
-#define FREE_MAGIC 0xf4eef4eef4eef4eeull
+#define NR_CLASSES	  (KMALLOC_MAX_SHIFT - KMALLOC_MIN_SHIFT + 1)
+#define KMALLOC_POISON	  0x5a
+#define FREE_MAGIC	  0xf4eef4eef4eef4eeull
 
 struct free_obj {
 	struct free_obj *next;
@@ -70,8 +70,9 @@ static void check_obj(struct free_obj *o, size_t size)
 	const unsigned char *b = (const unsigned char *)o + sizeof(*o);
 	for (size_t i = 0; i < size - sizeof(*o); i++) {
 		if (b[i] != KMALLOC_POISON) {
-			printk("BUG: kmalloc object %p (size %lu) written after free at offset %lu\n",
-			       (void *)o, size, i + sizeof(*o));
+			printk(
+			    "BUG: kmalloc object %p (size %lu) written after free at offset %lu\n",
+			    (void *)o, size, i + sizeof(*o));
 			count_event(EV_POISON_BAD);
 			return;
 		}
@@ -179,7 +180,10 @@ void kfree(void *p)
 	atomic64_add(-(int64_t)c->size, &bytes_in_use);
 }
 
-uint64_t kmalloc_bytes_in_use(void) { return (uint64_t)atomic64_read(&bytes_in_use); }
+uint64_t kmalloc_bytes_in_use(void)
+{
+	return (uint64_t)atomic64_read(&bytes_in_use);
+}
 
 uint64_t kmalloc_slab_pages(void)
 {

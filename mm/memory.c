@@ -228,7 +228,8 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 	pte_t orig = pte ? READ_ONCE(*pte) : 0;
 	if (!pte_present(orig)) {
 		spin_unlock(&mm->page_table_lock);
-		return vma->vm_file ? do_file_fault(vma, addr, flags) : do_anonymous_page(vma, addr);
+		return vma->vm_file ? do_file_fault(vma, addr, flags)
+				    : do_anonymous_page(vma, addr);
 	}
 	if ((flags & FAULT_FLAG_WRITE) && !pte_write(orig))
 		return vma->vm_flags & VM_SHARED ? wp_page_shared(vma, pte, orig)
@@ -320,7 +321,7 @@ static bool free_tables_below(struct mmu_gather *tlb, pte_t *e, int level, uint6
 {
 	uint64_t span = 1ull << level_shift(level);
 	if (level == 0 || !pte_present(*e) || base >= hi || base + span <= lo)
-		return false; /* level 0 entries map pages, not tables */
+		return false;	  /* level 0 entries map pages, not tables */
 	pte_t *t = pte_table(*e); /* a table of level-1 entries */
 	uint64_t child_span = span >> 9;
 	for (int i = 0; i < PT_ENTRIES; i++)
@@ -375,8 +376,9 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 			pte_t old = READ_ONCE(*pte);
 			while (pte_mapped(old) && ((old & keep) | add) != old) {
 				/* cmpxchg: keep a dirty bit the hardware sets meanwhile */
-				if (__atomic_compare_exchange_n(pte, &old, (old & keep) | add, false,
-								__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+				if (__atomic_compare_exchange_n(pte, &old, (old & keep) | add,
+								false, __ATOMIC_SEQ_CST,
+								__ATOMIC_SEQ_CST)) {
 					changed = true;
 					break;
 				}

@@ -23,7 +23,7 @@
 #include "kernel/fs/fs.h"
 
 #define MMAP_BASE 0x0000000100000000ull /* first address mmap hands out */
-#define USER_TOP (USER_SPACE_END - PAGE_SIZE)
+#define USER_TOP  (USER_SPACE_END - PAGE_SIZE)
 
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
 		      uint64_t end, bool flush_under_lock);
@@ -85,15 +85,15 @@ static void exit_mmap(struct mm *mm)
 	LIST_HEAD(detached);
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	struct vm_area_struct *v, *n;
-	list_for_each_entry(v, &mm->vmas, vm_node)
+	list_for_each_entry (v, &mm->vmas, vm_node)
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
-	list_for_each_entry_safe(v, n, &mm->vmas, vm_node) {
+	list_for_each_entry_safe (v, n, &mm->vmas, vm_node) {
 		list_del(&v->vm_node);
 		list_add_tail(&v->vm_node, &detached); /* no VMA left: every table goes */
 	}
 	free_pgtables(&tlb, 0, USER_SPACE_END);
 	tlb_finish_mmu(&tlb);
-	list_for_each_entry_safe(v, n, &detached, vm_node) {
+	list_for_each_entry_safe (v, n, &detached, vm_node) {
 		vma_unlink_file(v); /* after the flush (mm/filemap.c) */
 		kfree(v);
 	}
@@ -175,7 +175,7 @@ struct vm_area_struct *vma_dup(const struct vm_area_struct *v)
 struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr)
 {
 	struct vm_area_struct *v;
-	list_for_each_entry(v, &mm->vmas, vm_node)
+	list_for_each_entry (v, &mm->vmas, vm_node)
 		if (v->vm_end > addr)
 			return v;
 	return NULL;
@@ -184,7 +184,7 @@ struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr)
 static void insert_vma(struct mm *mm, struct vm_area_struct *vma)
 {
 	struct list_head *pos;
-	list_for_each(pos, &mm->vmas)
+	list_for_each (pos, &mm->vmas)
 		if (list_entry(pos, struct vm_area_struct, vm_node)->vm_start > vma->vm_start)
 			break;
 	list_add_tail(&vma->vm_node, pos);
@@ -219,7 +219,7 @@ static uint64_t find_gap(struct mm *mm, uint64_t len)
 {
 	uint64_t addr = mm->mmap_base;
 	struct vm_area_struct *v;
-	list_for_each_entry(v, &mm->vmas, vm_node) {
+	list_for_each_entry (v, &mm->vmas, vm_node) {
 		if (v->vm_end <= addr)
 			continue;
 		if (v->vm_start >= addr + len)
@@ -247,7 +247,7 @@ static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 		return -ENOMEM;
 	LIST_HEAD(detached);
 	struct vm_area_struct *v, *n;
-	list_for_each_entry_safe(v, n, &mm->vmas, vm_node) {
+	list_for_each_entry_safe (v, n, &mm->vmas, vm_node) {
 		if (v->vm_start >= start && v->vm_end <= end) {
 			list_del(&v->vm_node);
 			list_add_tail(&v->vm_node, &detached);
@@ -259,11 +259,11 @@ static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 	 * need no flush under the lock, and one flush covers PTEs and tables. */
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
-	list_for_each_entry(v, &detached, vm_node)
+	list_for_each_entry (v, &detached, vm_node)
 		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
 	free_pgtables(&tlb, start, end);
 	tlb_finish_mmu(&tlb);
-	list_for_each_entry_safe(v, n, &detached, vm_node) {
+	list_for_each_entry_safe (v, n, &detached, vm_node) {
 		vma_unlink_file(v); /* after the flush: page_mkclean saw it until now */
 		kfree(v);
 	}
@@ -358,7 +358,8 @@ int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 		goto out;
 	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;
 	     v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node)) {
-		v->vm_flags = (v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | prot_to_vm_flags(prot);
+		v->vm_flags =
+		    (v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | prot_to_vm_flags(prot);
 		change_protection(v, v->vm_start, v->vm_end);
 		if (v->vm_node.next == &mm->vmas)
 			break;
@@ -439,8 +440,9 @@ bool do_user_fault(uint64_t addr, unsigned flags)
 	struct vm_area_struct *vma = find_vma(mm, addr);
 	int err = -EFAULT;
 	if (vma && vma->vm_start <= addr) {
-		unsigned long need = flags & FAULT_FLAG_WRITE ? VM_WRITE
-				     : flags & FAULT_FLAG_INSTR ? VM_EXEC : VM_READ;
+		unsigned long need = flags & FAULT_FLAG_WRITE	? VM_WRITE
+				     : flags & FAULT_FLAG_INSTR ? VM_EXEC
+								: VM_READ;
 		if (vma->vm_flags & need)
 			err = handle_mm_fault(vma, addr, flags);
 	}

@@ -28,23 +28,23 @@
 #include "arch/arch.h"
 
 /* mmap prot and flags (Linux values) */
-#define PROT_NONE 0x0
-#define PROT_READ 0x1
-#define PROT_WRITE 0x2
-#define PROT_EXEC 0x4
-#define MAP_SHARED 0x01
-#define MAP_PRIVATE 0x02
-#define MAP_FIXED 0x10
+#define PROT_NONE     0x0
+#define PROT_READ     0x1
+#define PROT_WRITE    0x2
+#define PROT_EXEC     0x4
+#define MAP_SHARED    0x01
+#define MAP_PRIVATE   0x02
+#define MAP_FIXED     0x10
 #define MAP_ANONYMOUS 0x20
 #define MADV_DONTNEED 4
 #define MADV_DONTFORK 10
-#define MADV_DOFORK 11
+#define MADV_DOFORK   11
 
 /* vm_flags */
-#define VM_READ 0x1ul
-#define VM_WRITE 0x2ul
-#define VM_EXEC 0x4ul
-#define VM_SHARED 0x8ul
+#define VM_READ	    0x1ul
+#define VM_WRITE    0x2ul
+#define VM_EXEC	    0x4ul
+#define VM_SHARED   0x8ul
 #define VM_DONTCOPY 0x20000ul /* MADV_DONTFORK */
 
 #define EFAULT 14
@@ -57,25 +57,25 @@ struct vm_area_struct {
 	struct mm *vm_mm;
 	uint64_t vm_start, vm_end; /* [start, end), page aligned */
 	unsigned long vm_flags;
-	struct list_head vm_node; /* in mm->vmas, sorted; mmap_lock */
-	struct inode *vm_file;	  /* mapped file (a reference), NULL: anonymous */
-	uint64_t vm_pgoff;	  /* file page at vm_start */
+	struct list_head vm_node;      /* in mm->vmas, sorted; mmap_lock */
+	struct inode *vm_file;	       /* mapped file (a reference), NULL: anonymous */
+	uint64_t vm_pgoff;	       /* file page at vm_start */
 	struct list_head vm_file_node; /* in vm_file's mapping->i_mmap */
 };
 
 struct mm {
-	pte_t *pgd;	   /* PML4: user half private, kernel half shared */
+	pte_t *pgd; /* PML4: user half private, kernel half shared */
 	uint64_t pgd_phys;
-	uint64_t ctx_id;   /* unique, never reused: names the mm in ASID slots */
+	uint64_t ctx_id;    /* unique, never reused: names the mm in ASID slots */
 	atomic64_t tlb_gen; /* bumped by every flush request (R7) */
-	cpumask_t cpumask; /* CPUs that may cache its translations */
-	atomic_t mm_users; /* references: threads using it, creators */
+	cpumask_t cpumask;  /* CPUs that may cache its translations */
+	atomic_t mm_users;  /* references: threads using it, creators */
 	struct rwsem mmap_lock;
 	spinlock_t page_table_lock;
-	struct list_head vmas;	 /* mmap_lock */
-	uint64_t mmap_base;	 /* where address search starts */
-	atomic64_t nr_pt_pages;	 /* user page-table pages (PDPT, PD, PT) */
-	atomic64_t rss;		 /* pages mapped */
+	struct list_head vmas;	/* mmap_lock */
+	uint64_t mmap_base;	/* where address search starts */
+	atomic64_t nr_pt_pages; /* user page-table pages (PDPT, PD, PT) */
+	atomic64_t rss;		/* pages mapped */
 	/* Odd while fork write-protects this mm's PTEs: a FOLL_PIN GUP-fast
 	 * that overlaps it backs off to the slow path (mm/gup.c, seed 003). */
 	seqcount_t write_protect_seq;

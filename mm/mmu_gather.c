@@ -64,8 +64,14 @@ static void __tlb_gather_mmu(struct mmu_gather *tlb, struct mm *mm, bool fullmm)
 	tlb->nr_tables = 0;
 }
 
-void tlb_gather_mmu(struct mmu_gather *tlb, struct mm *mm) { __tlb_gather_mmu(tlb, mm, false); }
-void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm *mm) { __tlb_gather_mmu(tlb, mm, true); }
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm *mm)
+{
+	__tlb_gather_mmu(tlb, mm, false);
+}
+void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm *mm)
+{
+	__tlb_gather_mmu(tlb, mm, true);
+}
 
 /* Move to the next batch, allocating one if needed; false if we cannot. */
 static bool tlb_next_batch(struct mmu_gather *tlb)
@@ -152,7 +158,8 @@ static void tlb_batch_pages_flush(struct mmu_gather *tlb)
 {
 	for (struct mmu_gather_batch *b = &tlb->local; b && b->nr; b = b->next) {
 		for (unsigned i = 0; i < b->nr; i++) {
-			BUG_ON(encoded_page_flags(b->encoded_pages[i]) & ENCODED_PAGE_BIT_DELAY_RMAP);
+			BUG_ON(encoded_page_flags(b->encoded_pages[i]) &
+			       ENCODED_PAGE_BIT_DELAY_RMAP);
 			put_page(encoded_page_ptr(b->encoded_pages[i]));
 		}
 		b->nr = 0;

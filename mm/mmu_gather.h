@@ -16,7 +16,7 @@ struct vm_area_struct;
  * never defined: the pointer cannot be dereferenced by mistake, only decoded.
  */
 struct encoded_page;
-#define ENCODED_PAGE_BITS 3ul
+#define ENCODED_PAGE_BITS	    3ul
 #define ENCODED_PAGE_BIT_DELAY_RMAP 1ul /* rmap removal waits for the flush (R2) */
 
 static inline struct encoded_page *encode_page(struct page *page, unsigned long flags)
@@ -38,7 +38,7 @@ struct mmu_gather_batch {
 	struct encoded_page *encoded_pages[];
 };
 
-#define MMU_GATHER_BUNDLE 8
+#define MMU_GATHER_BUNDLE      8
 #define MAX_GATHER_BATCH_COUNT 64 /* pages of batches before a forced flush */
 
 struct mmu_gather {

@@ -30,14 +30,14 @@ enum page_flags {
 };
 
 struct page {
-	uint32_t flags;	   /* PG_*: buddy/pcp bits under the zone lock or IRQs off */
-	uint8_t order;	   /* free block order (PG_buddy) or allocation order */
+	uint32_t flags; /* PG_*: buddy/pcp bits under the zone lock or IRQs off */
+	uint8_t order;	/* free block order (PG_buddy) or allocation order */
 	uint8_t pad[3];
 	atomic_t _refcount;
-	atomic_t _mapcount; /* page-table mappings; -1 when unmapped (Linux style) */
+	atomic_t _mapcount;   /* page-table mappings; -1 when unmapped (Linux style) */
 	struct list_head lru; /* free lists; later LRU / batches */
-	void *mapping;	    /* page cache owner, or slab size class */
-	uint64_t index;	    /* page-cache index, or slab: objects in use */
+	void *mapping;	      /* page cache owner, or slab size class */
+	uint64_t index;	      /* page-cache index, or slab: objects in use */
 };
 
 extern struct page *mem_map;
@@ -45,18 +45,48 @@ extern uint64_t max_pfn;
 
 #define PAGE_POISON 0x6b6b6b6b6b6b6b6bul
 
-static inline uint64_t page_to_pfn(const struct page *p) { return (uint64_t)(p - mem_map); }
-static inline struct page *pfn_to_page(uint64_t pfn) { return &mem_map[pfn]; }
-static inline uint64_t page_to_phys(const struct page *p) { return page_to_pfn(p) << PAGE_SHIFT; }
-static inline void *page_address(const struct page *p) { return phys_to_virt(page_to_phys(p)); }
-static inline struct page *virt_to_page(const void *va) { return pfn_to_page(virt_to_phys(va) >> PAGE_SHIFT); }
-static inline struct page *phys_to_page(uint64_t pa) { return pfn_to_page(pa >> PAGE_SHIFT); }
+static inline uint64_t page_to_pfn(const struct page *p)
+{
+	return (uint64_t)(p - mem_map);
+}
+static inline struct page *pfn_to_page(uint64_t pfn)
+{
+	return &mem_map[pfn];
+}
+static inline uint64_t page_to_phys(const struct page *p)
+{
+	return page_to_pfn(p) << PAGE_SHIFT;
+}
+static inline void *page_address(const struct page *p)
+{
+	return phys_to_virt(page_to_phys(p));
+}
+static inline struct page *virt_to_page(const void *va)
+{
+	return pfn_to_page(virt_to_phys(va) >> PAGE_SHIFT);
+}
+static inline struct page *phys_to_page(uint64_t pa)
+{
+	return pfn_to_page(pa >> PAGE_SHIFT);
+}
 
-static inline int page_count(const struct page *p) { return atomic_read(&p->_refcount); }
-static inline int page_mapcount(const struct page *p) { return atomic_read(&p->_mapcount) + 1; }
-static inline void get_page(struct page *p) { atomic_inc(&p->_refcount); }
+static inline int page_count(const struct page *p)
+{
+	return atomic_read(&p->_refcount);
+}
+static inline int page_mapcount(const struct page *p)
+{
+	return atomic_read(&p->_mapcount) + 1;
+}
+static inline void get_page(struct page *p)
+{
+	atomic_inc(&p->_refcount);
+}
 /* Take a reference only if the page is live (count != 0): GUP-fast's rule. */
-static inline bool try_get_page(struct page *p) { return atomic_add_unless(&p->_refcount, 1, 0); }
+static inline bool try_get_page(struct page *p)
+{
+	return atomic_add_unless(&p->_refcount, 1, 0);
+}
 void put_page(struct page *p);
 
 /*
@@ -78,19 +108,28 @@ static inline bool page_maybe_dma_pinned(const struct page *p)
 #define MAX_ORDER 10 /* largest block: 4 MiB */
 
 struct page *alloc_pages(unsigned gfp, unsigned order);
-static inline struct page *alloc_page(unsigned gfp) { return alloc_pages(gfp, 0); }
+static inline struct page *alloc_page(unsigned gfp)
+{
+	return alloc_pages(gfp, 0);
+}
 void __free_pages(struct page *p, unsigned order);
 void *get_free_pages(unsigned gfp, unsigned order); /* direct-map address */
 void free_pages(void *addr, unsigned order);
-static inline void *get_free_page(unsigned gfp) { return get_free_pages(gfp, 0); }
-static inline void free_page(void *addr) { free_pages(addr, 0); }
+static inline void *get_free_page(unsigned gfp)
+{
+	return get_free_pages(gfp, 0);
+}
+static inline void free_page(void *addr)
+{
+	free_pages(addr, 0);
+}
 
 struct boot_info;
 void pmm_init(const struct boot_info *bi);
 void pmm_free_boot_regions(const struct boot_info *bi, uint32_t type);
 uint64_t nr_free_pages(void);
 uint64_t nr_total_pages(void);
-void pmm_drain_cpu_cache(void); /* return this CPU's cached pages to the buddy lists */
+void pmm_drain_cpu_cache(void);	     /* return this CPU's cached pages to the buddy lists */
 bool page_poison_ok(struct page *p); /* poison intact? (checks, reports, counts) */
 void pmm_dump(void);
 

@@ -32,7 +32,7 @@
 #include "kernel/stats.h"
 #include "boot/boot_info.h"
 
-#define PCP_HIGH 64
+#define PCP_HIGH  64
 #define PCP_BATCH 16
 
 struct page *mem_map;
@@ -268,7 +268,8 @@ void put_page(struct page *p)
 	}
 	atomic_inc(&p->_refcount); /* leave the state as it was for the report */
 	printk("BUG: put_page on a free page (double free or refcount underflow): "
-	       "pfn %#lx flags %#x\n", page_to_pfn(p), p->flags);
+	       "pfn %#lx flags %#x\n",
+	       page_to_pfn(p), p->flags);
 	BUG();
 }
 
@@ -294,8 +295,14 @@ void free_pages(void *addr, unsigned order)
 		__free_pages(virt_to_page(addr), order);
 }
 
-uint64_t nr_free_pages(void) { return (uint64_t)atomic64_read(&nr_free); }
-uint64_t nr_total_pages(void) { return nr_managed; }
+uint64_t nr_free_pages(void)
+{
+	return (uint64_t)atomic64_read(&nr_free);
+}
+uint64_t nr_total_pages(void)
+{
+	return nr_managed;
+}
 
 /* ---- initialisation ----------------------------------------------------- */
 
@@ -349,7 +356,8 @@ void pmm_init(const struct boot_info *bi)
 	uint64_t map_pages = DIV_ROUND_UP(max_pfn * sizeof(struct page), PAGE_SIZE);
 	uint64_t map_pfn = 0;
 	for (uint64_t i = 0; i < n && !map_pfn; i++) {
-		if (r[i].type == BOOT_MEM_USABLE && r[i].base >= 0x100000 && r[i].pages >= map_pages)
+		if (r[i].type == BOOT_MEM_USABLE && r[i].base >= 0x100000 &&
+		    r[i].pages >= map_pages)
 			map_pfn = r[i].base / PAGE_SIZE;
 	}
 	if (!map_pfn)
@@ -371,8 +379,8 @@ void pmm_init(const struct boot_info *bi)
 		uint64_t s = r[i].base / PAGE_SIZE, e = s + r[i].pages;
 		free_region_except(s, e, map_pfn, map_pfn + map_pages);
 	}
-	printk("pmm: %lu MiB managed, max_pfn %#lx, mem_map %lu KiB at %#lx\n",
-	       nr_managed >> 8, max_pfn, map_pages * 4, map_pfn * PAGE_SIZE);
+	printk("pmm: %lu MiB managed, max_pfn %#lx, mem_map %lu KiB at %#lx\n", nr_managed >> 8,
+	       max_pfn, map_pages * 4, map_pfn * PAGE_SIZE);
 }
 
 /* Give every region of `type` to the allocator (e.g. the loader's page
@@ -387,21 +395,20 @@ void pmm_free_boot_regions(const struct boot_info *bi, uint32_t type)
 			free_region_except(r[i].base / PAGE_SIZE,
 					   r[i].base / PAGE_SIZE + r[i].pages, 0, 0);
 	spin_unlock_irqrestore(&zone_lock, f);
-	printk("pmm: released %lu KiB of boot memory (type %u)\n", (nr_managed - before) * 4,
-	       type);
+	printk("pmm: released %lu KiB of boot memory (type %u)\n", (nr_managed - before) * 4, type);
 }
 
 void pmm_dump(void)
 {
-	printk("memory: %lu of %lu pages free (%lu MiB of %lu MiB)\n", nr_free_pages(),
-	       nr_managed, nr_free_pages() >> 8, nr_managed >> 8);
+	printk("memory: %lu of %lu pages free (%lu MiB of %lu MiB)\n", nr_free_pages(), nr_managed,
+	       nr_free_pages() >> 8, nr_managed >> 8);
 	printk("  buddy blocks by order:");
 	unsigned long f = spin_lock_irqsave(&zone_lock);
 	for (int o = 0; o <= MAX_ORDER; o++)
 		printk(" %lu", free_area[o].nr);
 	spin_unlock_irqrestore(&zone_lock, f);
 	printk("\n  per-CPU cached:");
-	for_each_online_cpu(i)
+	for_each_online_cpu (i)
 		printk(" %d", pcps[i].count);
 	printk("\n");
 }

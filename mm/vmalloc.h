@@ -20,9 +20,9 @@ void *ioremap(uint64_t phys, size_t size);
 void *ioremap_wc(uint64_t phys, size_t size);
 
 /* Protection for kmap_page */
-#define KMAP_READ 0u
+#define KMAP_READ  0u
 #define KMAP_WRITE 1u
-#define KMAP_EXEC 2u
+#define KMAP_EXEC  2u
 
 /* Reserve `size` bytes (page multiple) of kernel virtual space, unmapped. */
 uint64_t vmap_reserve(size_t size);

@@ -51,11 +51,12 @@ static void bench_tlb_munmap(void)
 			cycles += arch_cycles() - t0;
 		}
 		printk("bench: tlb_munmap_%d_pages_%d_cpus: %lu.%lu IPIs, %lu.%lu IPI rounds, "
-		       "%lu cycles per munmap\n", sizes[k], n + 1,
-		       (event_sum(EV_TLB_IPI_SENT) - ipis) / ROUNDS,
+		       "%lu cycles per munmap\n",
+		       sizes[k], n + 1, (event_sum(EV_TLB_IPI_SENT) - ipis) / ROUNDS,
 		       (event_sum(EV_TLB_IPI_SENT) - ipis) % ROUNDS * 10 / ROUNDS,
 		       (event_sum(EV_TLB_SHOOTDOWN) - rounds) / ROUNDS,
-		       (event_sum(EV_TLB_SHOOTDOWN) - rounds) % ROUNDS * 10 / ROUNDS, cycles / ROUNDS);
+		       (event_sum(EV_TLB_SHOOTDOWN) - rounds) % ROUNDS * 10 / ROUNDS,
+		       cycles / ROUNDS);
 	}
 	stop_live_workers(w, n);
 	unuse_mm(mm);
@@ -83,7 +84,10 @@ static void bench_tlb_shootdown(void)
 	mmput(mm);
 }
 
-static uint64_t cycles_to_us(uint64_t c) { return c * 1000 / (tsc_khz ? tsc_khz : 1); }
+static uint64_t cycles_to_us(uint64_t c)
+{
+	return c * 1000 / (tsc_khz ? tsc_khz : 1);
+}
 
 static void touch_pages(struct mm *mm, uint64_t a, uint64_t pages)
 {
@@ -125,7 +129,8 @@ static void bench_cow_fault(void)
 	uint64_t copy = cow_round(false);
 	uint64_t reuse = cow_round(true);
 	printk("bench: cow_fault_copy: %lu cycles per fault (%lu us)\n", copy, cycles_to_us(copy));
-	printk("bench: cow_fault_reuse: %lu cycles per fault (%lu us)\n", reuse, cycles_to_us(reuse));
+	printk("bench: cow_fault_reuse: %lu cycles per fault (%lu us)\n", reuse,
+	       cycles_to_us(reuse));
 	printk("bench: cow_fault_counters: %lu copies, %lu reuses\n",
 	       event_sum(EV_COW_COPY) - copies, event_sum(EV_COW_REUSE) - reuses);
 }
@@ -188,7 +193,8 @@ static void gup_bench_run(struct mm *mm, uint64_t a, bool fast, int ncpu)
 	for (int i = 0; i < ncpu; i++) {
 		g[i] = (struct gup_bench){ .mm = mm, .addr = a, .fast = fast };
 		init_completion(&g[i].done);
-		thread_create("gup-bench", gup_bench_thread, &g[i], ktest_other_cpu(cpu_id(), i + 1));
+		thread_create("gup-bench", gup_bench_thread, &g[i],
+			      ktest_other_cpu(cpu_id(), i + 1));
 	}
 	uint64_t pages = 0, cycles = 0;
 	for (int i = 0; i < ncpu; i++) {
@@ -266,7 +272,8 @@ static void bench_fs(void)
 	for (size_t k = 0; m > 0 && k < ARRAY_SIZE(counts); k++) {
 		for (int i = 0; i < counts[k]; i++)
 			put_user_u64(m + (uint64_t)i * PAGE_SIZE, i); /* dirty PTEs */
-		uint64_t flushes = event_sum(EV_TLB_LOCAL_FLUSH), delayed = event_sum(EV_DELAYED_RMAP);
+		uint64_t flushes = event_sum(EV_TLB_LOCAL_FLUSH),
+			 delayed = event_sum(EV_DELAYED_RMAP);
 		vm_madvise(mm, m, (uint64_t)counts[k] * PAGE_SIZE, MADV_DONTNEED);
 		printk("bench: zap_dirty_flush_%d_pages: %lu TLB flushes, %lu delayed rmaps\n",
 		       counts[k], event_sum(EV_TLB_LOCAL_FLUSH) - flushes,

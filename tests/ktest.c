@@ -146,14 +146,14 @@ void ktest_on_each_cpu_thread(void (*fn)(void *arg, int cpu), void *arg)
 {
 	static struct cpu_thread_run runs[NR_CPUS];
 	int threads = sched_thread_count();
-	for_each_online_cpu(i) {
+	for_each_online_cpu (i) {
 		runs[i].fn = fn;
 		runs[i].arg = arg;
 		runs[i].cpu = i;
 		init_completion(&runs[i].done);
 		thread_create("ktest-cpu", cpu_thread, &runs[i], i);
 	}
-	for_each_online_cpu(i)
+	for_each_online_cpu (i)
 		wait_for_completion(&runs[i].done);
 	ktest_wait_threads(threads);
 }

@@ -37,13 +37,18 @@ struct ktest_suite {
 	size_t nr_cases;
 };
 
-#define KTEST_CASE(fn) { #fn, fn, 0 }
-#define KTEST_CASE_EXPLICIT(fn) { #fn, fn, KTEST_EXPLICIT }
-#define KTEST_SUITE(sname, ...)                                                        \
-	static const struct ktest_case __ktest_cases_##sname[] = { __VA_ARGS__ };       \
-	static const struct ktest_suite __ktest_suite_##sname __used                    \
-		__section(".ktest_suites") __aligned(8) = { #sname, __ktest_cases_##sname, \
-							    ARRAY_SIZE(__ktest_cases_##sname) }
+#define KTEST_CASE(fn)     \
+	{                  \
+#fn, fn, 0 \
+	}
+#define KTEST_CASE_EXPLICIT(fn)         \
+	{                               \
+#fn, fn, KTEST_EXPLICIT \
+	}
+#define KTEST_SUITE(sname, ...)                                                                 \
+	static const struct ktest_case __ktest_cases_##sname[] = { __VA_ARGS__ };               \
+	static const struct ktest_suite __ktest_suite_##sname __used __section(".ktest_suites") \
+	    __aligned(8) = { #sname, __ktest_cases_##sname, ARRAY_SIZE(__ktest_cases_##sname) }
 
 void ktest_fail(struct ktest *t, const char *file, int line, const char *fmt, ...) __printf(4, 5);
 void ktest_skip(struct ktest *t, const char *reason);
@@ -53,35 +58,35 @@ int ktest_run_all(const char *filter); /* returns the number of failed cases */
 extern uint64_t ktest_expected_poison_errors;
 void ktest_list(void);
 
-#define __KCMP(t, a, b, op, ret)                                                             \
-	do {                                                                                 \
-		int64_t __a = (int64_t)(a), __b = (int64_t)(b);                              \
-		if (!(__a op __b)) {                                                         \
+#define __KCMP(t, a, b, op, ret)                                                                 \
+	do {                                                                                     \
+		int64_t __a = (int64_t)(a), __b = (int64_t)(b);                                  \
+		if (!(__a op __b)) {                                                             \
 			ktest_fail(t, __FILE__, __LINE__, "%s %s %s (%ld vs %ld, %#lx vs %#lx)", \
-				   #a, #op, #b, __a, __b, __a, __b);                          \
-			ret;                                                                 \
-		}                                                                            \
+				   #a, #op, #b, __a, __b, __a, __b);                             \
+			ret;                                                                     \
+		}                                                                                \
 	} while (0)
 
-#define KEXPECT_EQ(t, a, b) __KCMP(t, a, b, ==, (void)0)
-#define KEXPECT_NE(t, a, b) __KCMP(t, a, b, !=, (void)0)
-#define KEXPECT_LT(t, a, b) __KCMP(t, a, b, <, (void)0)
-#define KEXPECT_LE(t, a, b) __KCMP(t, a, b, <=, (void)0)
-#define KEXPECT_GT(t, a, b) __KCMP(t, a, b, >, (void)0)
-#define KEXPECT_GE(t, a, b) __KCMP(t, a, b, >=, (void)0)
-#define KASSERT_EQ(t, a, b) __KCMP(t, a, b, ==, return)
-#define KASSERT_NE(t, a, b) __KCMP(t, a, b, !=, return)
-#define KASSERT_GE(t, a, b) __KCMP(t, a, b, >=, return)
-#define KASSERT_GT(t, a, b) __KCMP(t, a, b, >, return)
-#define KEXPECT_TRUE(t, c) __KCMP(t, !!(c), 1, ==, (void)0)
-#define KEXPECT_FALSE(t, c) __KCMP(t, !!(c), 0, ==, (void)0)
-#define KASSERT_TRUE(t, c) __KCMP(t, !!(c), 1, ==, return)
-#define KASSERT_NOT_NULL(t, p) __KCMP(t, (p) != NULL, 1, ==, return)
+#define KEXPECT_EQ(t, a, b)    __KCMP(t, a, b, ==, (void)0)
+#define KEXPECT_NE(t, a, b)    __KCMP(t, a, b, !=, (void)0)
+#define KEXPECT_LT(t, a, b)    __KCMP(t, a, b, <, (void)0)
+#define KEXPECT_LE(t, a, b)    __KCMP(t, a, b, <=, (void)0)
+#define KEXPECT_GT(t, a, b)    __KCMP(t, a, b, >, (void)0)
+#define KEXPECT_GE(t, a, b)    __KCMP(t, a, b, >=, (void)0)
+#define KASSERT_EQ(t, a, b)    __KCMP(t, a, b, ==, return )
+#define KASSERT_NE(t, a, b)    __KCMP(t, a, b, !=, return )
+#define KASSERT_GE(t, a, b)    __KCMP(t, a, b, >=, return )
+#define KASSERT_GT(t, a, b)    __KCMP(t, a, b, >, return )
+#define KEXPECT_TRUE(t, c)     __KCMP(t, !!(c), 1, ==, (void)0)
+#define KEXPECT_FALSE(t, c)    __KCMP(t, !!(c), 0, ==, (void)0)
+#define KASSERT_TRUE(t, c)     __KCMP(t, !!(c), 1, ==, return )
+#define KASSERT_NOT_NULL(t, p) __KCMP(t, (p) != NULL, 1, ==, return )
 
-#define KTEST_SKIP(t, reason)            \
-	do {                             \
-		ktest_skip(t, reason);   \
-		return;                  \
+#define KTEST_SKIP(t, reason)          \
+	do {                           \
+		ktest_skip(t, reason); \
+		return;                \
 	} while (0)
 
 /*

@@ -17,7 +17,10 @@ static inline uint64_t ktest_mmap(struct mm *mm, uint64_t len)
  * kernel page tables): subtract their growth to count leaks exactly. */
 uint64_t ktest_kept_pages(void);
 /* Free pages plus the pages those caches took: exact across a test. */
-static inline uint64_t ktest_free_pages(void) { return nr_free_pages() + ktest_kept_pages(); }
+static inline uint64_t ktest_free_pages(void)
+{
+	return nr_free_pages() + ktest_kept_pages();
+}
 
 /* The i-th online CPU after `from` (wrapping), to place test threads. */
 int ktest_other_cpu(int from, int i);

@@ -140,8 +140,12 @@ static void fork_vs_pinned_dma(struct ktest *t)
 	struct completion gate;
 	init_completion(&gate);
 	static struct dma_request dma;
-	dma = (struct dma_request){ .pages = pin.pages, .nr = 1, .offset = 0, .value = 0xd3a,
-				    .unpin = true, .gate = &gate };
+	dma = (struct dma_request){ .pages = pin.pages,
+				    .nr = 1,
+				    .offset = 0,
+				    .value = 0xd3a,
+				    .unpin = true,
+				    .gate = &gate };
 	dma_submit(&dma);
 	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a + 8, 0x9a7e), 0);
 	complete(&gate);
@@ -218,7 +222,8 @@ static void shared_mapping_stays_shared(struct ktest *t)
 {
 	struct mm *parent = mm_alloc();
 	KASSERT_NOT_NULL(t, parent);
-	int64_t a = vm_mmap(parent, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+	int64_t a =
+	    vm_mmap(parent, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
 	KASSERT_GT(t, a, 0);
 	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a, 1), 0);
 	struct mm *child = fork_mm(t, parent);
@@ -232,10 +237,6 @@ static void shared_mapping_stays_shared(struct ktest *t)
 	mmput(parent);
 }
 
-KTEST_SUITE(cow,
-	    KTEST_CASE(basic_cow_every_cpu_pair),
-	    KTEST_CASE(vmsplice_leak),
-	    KTEST_CASE(fork_vs_pinned_dma),
-	    KTEST_CASE(madvise_dontfork),
-	    KTEST_CASE(fork_failure_unwinds),
-	    KTEST_CASE(shared_mapping_stays_shared));
+KTEST_SUITE(cow, KTEST_CASE(basic_cow_every_cpu_pair), KTEST_CASE(vmsplice_leak),
+	    KTEST_CASE(fork_vs_pinned_dma), KTEST_CASE(madvise_dontfork),
+	    KTEST_CASE(fork_failure_unwinds), KTEST_CASE(shared_mapping_stays_shared));

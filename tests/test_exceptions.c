@@ -9,7 +9,10 @@
 #include "mm/vmalloc.h"
 #include "kernel/panic.h"
 
-static void touch(void *addr) { (void)*(volatile uint64_t *)addr; }
+static void touch(void *addr)
+{
+	(void)*(volatile uint64_t *)addr;
+}
 
 static void page_fault_reported(struct ktest *t)
 {
@@ -31,7 +34,10 @@ static void general_protection_reported(struct ktest *t)
 	KEXPECT_EQ(t, fc.error_code, 0);
 }
 
-static void do_bug(void *arg) { BUG_ON(arg != NULL); }
+static void do_bug(void *arg)
+{
+	BUG_ON(arg != NULL);
+}
 
 static void bug_is_invalid_opcode(struct ktest *t)
 {
@@ -53,7 +59,10 @@ static void divide_error_reported(struct ktest *t)
 	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_DE), divide, &out, &fc), EXC_DE);
 }
 
-static void breakpoint(void *arg) { __asm__ __volatile__("int3"); }
+static void breakpoint(void *arg)
+{
+	__asm__ __volatile__("int3");
+}
 
 static void breakpoint_reported(struct ktest *t)
 {
@@ -67,8 +76,10 @@ static void catch_is_selective_and_restores(struct ktest *t)
 	struct fault_catch fc;
 	volatile uint64_t marker = 0x1122334455667788ull;
 	bool irqs_before = irqs_disabled();
-	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF) | VEC_BIT(EXC_GP), touch,
-					(void *)0x8000000000000000ull, &fc), EXC_GP);
+	KEXPECT_EQ(t,
+		   ktest_catch_fault(VEC_BIT(EXC_PF) | VEC_BIT(EXC_GP), touch,
+				     (void *)0x8000000000000000ull, &fc),
+		   EXC_GP);
 	KEXPECT_EQ(t, marker, 0x1122334455667788ull);
 	KEXPECT_EQ(t, irqs_disabled(), irqs_before);
 	KEXPECT_EQ(t, current->preempt_count, 0);
@@ -82,11 +93,7 @@ static void unexpected_fault_panics(struct ktest *t)
 	KEXPECT_TRUE(t, false); /* not reached */
 }
 
-KTEST_SUITE(exceptions,
-	    KTEST_CASE(page_fault_reported),
-	    KTEST_CASE(general_protection_reported),
-	    KTEST_CASE(bug_is_invalid_opcode),
-	    KTEST_CASE(divide_error_reported),
-	    KTEST_CASE(breakpoint_reported),
-	    KTEST_CASE(catch_is_selective_and_restores),
+KTEST_SUITE(exceptions, KTEST_CASE(page_fault_reported), KTEST_CASE(general_protection_reported),
+	    KTEST_CASE(bug_is_invalid_opcode), KTEST_CASE(divide_error_reported),
+	    KTEST_CASE(breakpoint_reported), KTEST_CASE(catch_is_selective_and_restores),
 	    KTEST_CASE_EXPLICIT(unexpected_fault_panics));

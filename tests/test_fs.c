@@ -25,9 +25,9 @@
 #include "mm/kmalloc.h"
 #include "drivers/ramdisk.h"
 
-#define REQUIRE_FS(t)                                                  \
-	do {                                                           \
-		if (!fs_mounted())                                     \
+#define REQUIRE_FS(t)                                                    \
+	do {                                                             \
+		if (!fs_mounted())                                       \
 			KTEST_SKIP(t, "no file system on the RAM disk"); \
 	} while (0)
 
@@ -67,7 +67,12 @@ static void namespace(struct ktest *t)
 	KEXPECT_EQ(t, vfs_size(f), 5010);
 	char buf[16];
 	KEXPECT_EQ(t, vfs_pread(f, buf, 4, 4998), 4);
-	KEXPECT_EQ(t, memcmp(buf, "\0\0" "01", 4), 0);
+	KEXPECT_EQ(t,
+		   memcmp(buf,
+			  "\0\0"
+			  "01",
+			  4),
+		   0);
 	KEXPECT_EQ(t, vfs_truncate(f, 5003), 0);
 	KEXPECT_EQ(t, vfs_pread(f, buf, 16, 5000), 3);
 	KEXPECT_EQ(t, vfs_truncate(f, 8192), 0); /* grows with zeros */
@@ -140,7 +145,7 @@ struct cleaner {
 static void cleaner_fn(void *arg)
 {
 	struct cleaner *c = arg;
-	vfs_fdatasync(c->f);		     /* writeback: page_mkclean, write */
+	vfs_fdatasync(c->f);		  /* writeback: page_mkclean, write */
 	vfs_fadvise_dontneed(c->f, 0, 0); /* and drop what is clean */
 	complete(&c->done);
 }
@@ -169,8 +174,8 @@ static void check_slots(struct ktest *t, struct file *f, uint64_t last)
 	for (uint64_t k = 0; k < SLOTS; k++) {
 		uint64_t want = last >= k ? last - ((last - k) % SLOTS) : 0;
 		if (v[k] != want && lost++ < 3)
-			ktest_fail(t, __FILE__, __LINE__, "slot %lu holds %lu, the writer's last is %lu",
-				   k, v[k], want);
+			ktest_fail(t, __FILE__, __LINE__,
+				   "slot %lu holds %lu, the writer's last is %lu", k, v[k], want);
 	}
 	if (lost)
 		ktest_log(t, "%d of %d slots lost their last write", lost, SLOTS);
@@ -224,8 +229,14 @@ static void nadav_race(struct ktest *t, bool munmap)
 	vfs_unlink("/nadav.dat");
 }
 
-static void nadav_race_madvise(struct ktest *t) { nadav_race(t, false); }
-static void nadav_race_munmap(struct ktest *t) { nadav_race(t, true); }
+static void nadav_race_madvise(struct ktest *t)
+{
+	nadav_race(t, false);
+}
+static void nadav_race_munmap(struct ktest *t)
+{
+	nadav_race(t, true);
+}
 
 /* ---- randomized: writers, zappers and cleaners at once ------------------- */
 
@@ -253,8 +264,18 @@ static void stress_writer(void *arg, int id)
 	unuse_mm(s->mm);
 }
 
-static void stress_w0(void *a) { struct stress *s = a; stress_writer(a, 0); complete(&s->done[0]); }
-static void stress_w1(void *a) { struct stress *s = a; stress_writer(a, 1); complete(&s->done[1]); }
+static void stress_w0(void *a)
+{
+	struct stress *s = a;
+	stress_writer(a, 0);
+	complete(&s->done[0]);
+}
+static void stress_w1(void *a)
+{
+	struct stress *s = a;
+	stress_writer(a, 1);
+	complete(&s->done[1]);
+}
 
 static void stress_zapper(void *arg)
 {
@@ -348,14 +369,14 @@ static bool model_check(struct model_run *r, uint64_t pos, uint64_t len)
 	ssize_t want = pos >= r->size ? 0 : (ssize_t)MIN(len, r->size - pos);
 	ssize_t got = vfs_pread(r->f, buf, len, pos);
 	if (got != want) {
-		ktest_fail(r->t, __FILE__, __LINE__, "read of %lu at %lu: %ld bytes, model %ld", len,
-			   pos, got, want);
+		ktest_fail(r->t, __FILE__, __LINE__, "read of %lu at %lu: %ld bytes, model %ld",
+			   len, pos, got, want);
 		return false;
 	}
 	for (ssize_t i = 0; i < got; i++) {
 		if (buf[i] != r->model[pos + i]) {
-			ktest_fail(r->t, __FILE__, __LINE__, "byte %lu is %u, model %u", pos + i, buf[i],
-				   r->model[pos + i]);
+			ktest_fail(r->t, __FILE__, __LINE__, "byte %lu is %u, model %u", pos + i,
+				   buf[i], r->model[pos + i]);
 			return false;
 		}
 	}
@@ -529,8 +550,10 @@ static void corrupt_image_refused(struct ktest *t)
 		if (k == 0)
 			s->magic ^= 1;
 		if (k == 1) { /* the root directory's first block -> past the end */
-			struct sfs_inode *root = (struct sfs_inode *)(copy.data +
-				(uint64_t)s->inode_table_start * SFS_BLOCK_SIZE) + SFS_ROOT_INO;
+			struct sfs_inode *root =
+			    (struct sfs_inode *)(copy.data +
+						 (uint64_t)s->inode_table_start * SFS_BLOCK_SIZE) +
+			    SFS_ROOT_INO;
 			root->direct[0] = s->nr_blocks + 5;
 		}
 		if (k == 2)
@@ -559,13 +582,7 @@ static void fsck_clean(struct ktest *t)
 	KEXPECT_EQ(t, r, 0);
 }
 
-KTEST_SUITE(fs,
-	    KTEST_CASE(initrd_files),
-	    KTEST_CASE(namespace),
-	    KTEST_CASE(nadav_race_madvise),
-	    KTEST_CASE(nadav_race_munmap),
-	    KTEST_CASE(nadav_race_stress),
-	    KTEST_CASE(data_integrity_model),
-	    KTEST_CASE(odirect_vs_fork),
-	    KTEST_CASE(corrupt_image_refused),
-	    KTEST_CASE(fsck_clean));
+KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nadav_race_madvise),
+	    KTEST_CASE(nadav_race_munmap), KTEST_CASE(nadav_race_stress),
+	    KTEST_CASE(data_integrity_model), KTEST_CASE(odirect_vs_fork),
+	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));

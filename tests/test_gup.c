@@ -182,8 +182,10 @@ static void pin_during_fork(struct ktest *t)
 	thread_create("forker", forker_fn, &f, ktest_other_cpu(cpu_id(), 1));
 	KASSERT_TRUE(t, pause_wait_reached(PAUSE_FORK_COPY, 10000));
 	static struct async_gup g;
-	g = (struct async_gup){ .mm = parent,
-				.g = { .addr = a, .nr = N, .fast = true, .pin = true, .flags = FOLL_WRITE } };
+	g = (struct async_gup){
+		.mm = parent,
+		.g = { .addr = a, .nr = N, .fast = true, .pin = true, .flags = FOLL_WRITE }
+	};
 	uint64_t fallbacks = event_sum(EV_GUP_FAST_FALLBACK);
 	start_async_gup(&g, cpu_id());
 	while (!g.g.started)
@@ -199,8 +201,9 @@ static void pin_during_fork(struct ktest *t)
 	for (int i = 0; i < N; i++)
 		KEXPECT_EQ(t, g.g.pages[i], mapped_page(parent, a + i * PAGE_SIZE));
 	static struct dma_request dma;
-	dma = (struct dma_request){ .pages = g.g.pages, .nr = N, .offset = 16, .value = 0xd0a,
-				    .unpin = true };
+	dma = (struct dma_request){
+		.pages = g.g.pages, .nr = N, .offset = 16, .value = 0xd0a, .unpin = true
+	};
 	dma_submit(&dma);
 	wait_for_completion(&dma.done);
 	for (int i = 0; i < N; i++) {
@@ -275,8 +278,9 @@ static void sp_check(struct sworker *w, struct sproc *p, int i)
 	uint64_t v = 0;
 	int r = get_user_u64(&v, p->base + i * PAGE_SIZE);
 	if (p->model[i] == UNMAPPED ? r != -EFAULT : (r != 0 || v != p->model[i]))
-		ktest_fail(w->t, __FILE__, __LINE__, "worker %d mm %p page %d: read %d/%#lx, model %#lx",
-			   w->id, (void *)p->mm, i, r, v, p->model[i]);
+		ktest_fail(w->t, __FILE__, __LINE__,
+			   "worker %d mm %p page %d: read %d/%#lx, model %#lx", w->id,
+			   (void *)p->mm, i, r, v, p->model[i]);
 }
 
 static void sp_release(struct sproc *p)
@@ -391,7 +395,9 @@ static void random_stress(struct ktest *t)
 	ktest_log(t, "seed %#lx, %d workers", seed, n);
 	int threads = sched_thread_count();
 	for (int i = 0; i < n; i++) {
-		w[i] = (struct sworker){ .id = i, .seed = seed + i * 0x9e3779b97f4a7c15ull, .t = t,
+		w[i] = (struct sworker){ .id = i,
+					 .seed = seed + i * 0x9e3779b97f4a7c15ull,
+					 .t = t,
 					 .deadline = ktime_get_ns() + 1500000000ull };
 		init_completion(&w[i].done);
 		thread_create("stress", stress_worker, &w[i], CPU_ANY);
@@ -407,9 +413,5 @@ static void random_stress(struct ktest *t)
 	KEXPECT_EQ(t, ktest_free_pages(), before);
 }
 
-KTEST_SUITE(gup,
-	    KTEST_CASE(basics),
-	    KTEST_CASE(gup_fast_vs_zap),
-	    KTEST_CASE(pin_during_fork),
-	    KTEST_CASE(gup_fast_never_walks_freed_table),
-	    KTEST_CASE(random_stress));
+KTEST_SUITE(gup, KTEST_CASE(basics), KTEST_CASE(gup_fast_vs_zap), KTEST_CASE(pin_during_fork),
+	    KTEST_CASE(gup_fast_never_walks_freed_table), KTEST_CASE(random_stress));

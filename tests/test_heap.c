@@ -63,7 +63,10 @@ static void write_after_free_detected(struct ktest *t)
 	kfree(q);
 }
 
-static void do_kfree(void *p) { kfree(p); }
+static void do_kfree(void *p)
+{
+	kfree(p);
+}
 
 static void double_free_caught(struct ktest *t)
 {
@@ -93,7 +96,8 @@ static void stress_cpu(void *arg, int cpu)
 			for (size_t k = 0; k < len[i]; k++)
 				if (b[k] != (unsigned char)(cpu + i)) {
 					ktest_fail(stress_t, __FILE__, __LINE__,
-						   "object %p changed while held by CPU %d", slot[i], cpu);
+						   "object %p changed while held by CPU %d",
+						   slot[i], cpu);
 					break;
 				}
 			kfree(slot[i]);
@@ -117,9 +121,6 @@ static void smp_stress(struct ktest *t)
 	KEXPECT_EQ(t, kmalloc_bytes_in_use(), before);
 }
 
-KTEST_SUITE(heap,
-	    KTEST_CASE(sizes_and_alignment),
-	    KTEST_CASE(large_blocks),
-	    KTEST_CASE(write_after_free_detected),
-	    KTEST_CASE(double_free_caught),
+KTEST_SUITE(heap, KTEST_CASE(sizes_and_alignment), KTEST_CASE(large_blocks),
+	    KTEST_CASE(write_after_free_detected), KTEST_CASE(double_free_caught),
 	    KTEST_CASE(smp_stress));

@@ -19,7 +19,10 @@ static void expectations_count(struct ktest *t)
 	KEXPECT_EQ(t, inner.failures, 1);
 }
 
-static void nothing(void *arg) { *(int *)arg = 7; }
+static void nothing(void *arg)
+{
+	*(int *)arg = 7;
+}
 
 static void no_fault_returns_minus_one(struct ktest *t)
 {
@@ -30,7 +33,5 @@ static void no_fault_returns_minus_one(struct ktest *t)
 	KEXPECT_EQ(t, current->fault_catch, NULL);
 }
 
-KTEST_SUITE(ktest,
-	    KTEST_CASE(expectations_count),
-	    KTEST_CASE(no_fault_returns_minus_one),
+KTEST_SUITE(ktest, KTEST_CASE(expectations_count), KTEST_CASE(no_fault_returns_minus_one),
 	    KTEST_CASE_EXPLICIT(deliberate_failure));

@@ -29,8 +29,8 @@ static void mmap_fault_munmap(struct ktest *t)
 	KEXPECT_EQ(t, atomic64_read(&mm->rss), 0);
 	KEXPECT_EQ(t, get_user_u64(&v, a), -EFAULT);
 	KEXPECT_EQ(t, put_user_u64(a, 1), -EFAULT);
-	KEXPECT_EQ(t, get_user_u64(&v, 0), -EFAULT);		     /* NULL */
-	KEXPECT_EQ(t, get_user_u64(&v, (uint64_t)&v), -EFAULT);	     /* a kernel address */
+	KEXPECT_EQ(t, get_user_u64(&v, 0), -EFAULT);			 /* NULL */
+	KEXPECT_EQ(t, get_user_u64(&v, (uint64_t)&v), -EFAULT);		 /* a kernel address */
 	KEXPECT_EQ(t, get_user_u64(&v, 0x00007ffffffffffcull), -EFAULT); /* straddles the top */
 	unuse_mm(mm);
 	mmput(mm);
@@ -128,9 +128,6 @@ static void teardown_returns_everything(struct ktest *t)
 	KEXPECT_EQ(t, ktest_free_pages(), before);
 }
 
-KTEST_SUITE(mm,
-	    KTEST_CASE(mmap_fault_munmap),
-	    KTEST_CASE(protections),
-	    KTEST_CASE(madvise_dontneed_zeroes),
-	    KTEST_CASE(bad_arguments),
+KTEST_SUITE(mm, KTEST_CASE(mmap_fault_munmap), KTEST_CASE(protections),
+	    KTEST_CASE(madvise_dontneed_zeroes), KTEST_CASE(bad_arguments),
 	    KTEST_CASE(teardown_returns_everything));

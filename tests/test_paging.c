@@ -29,13 +29,19 @@ static void map_translate_unmap(struct ktest *t)
 	KEXPECT_EQ(t, ((uint64_t *)page_address(p))[1], 0x1234567887654321ull);
 	KEXPECT_EQ(t, kunmap_page(va), 0);
 	KEXPECT_FALSE(t, kernel_translate(va, NULL, NULL));
-	KEXPECT_EQ(t, kunmap_page(va), -22); /* not mapped: clean error */
+	KEXPECT_EQ(t, kunmap_page(va), -22);			   /* not mapped: clean error */
 	KEXPECT_EQ(t, kmap_page(va + 1, page_to_phys(p), 0), -22); /* misaligned */
 	put_page(p);
 }
 
-static void read_va(void *va) { (void)*(volatile uint64_t *)va; }
-static void write_va(void *va) { *(volatile uint64_t *)va = 42; }
+static void read_va(void *va)
+{
+	(void)*(volatile uint64_t *)va;
+}
+static void write_va(void *va)
+{
+	*(volatile uint64_t *)va = 42;
+}
 
 static void unmapped_access_faults(struct ktest *t)
 {
@@ -61,7 +67,10 @@ static void readonly_binds_kernel(struct ktest *t)
 	put_page(p);
 }
 
-static void call_va(void *va) { ((void (*)(void))va)(); }
+static void call_va(void *va)
+{
+	((void (*)(void))va)();
+}
 
 static void nx_blocks_execution(struct ktest *t)
 {
@@ -96,8 +105,10 @@ static void kernel_section_permissions(struct ktest *t)
 	KEXPECT_TRUE(t, pte_write(e));
 	KEXPECT_EQ(t, pte_exec(e), !boot_cpu_features.nx);
 	struct fault_catch fc;
-	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF), write_va, (void *)__rodata_start, &fc), EXC_PF);
-	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF), write_va, (void *)__text_start, &fc), EXC_PF);
+	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF), write_va, (void *)__rodata_start, &fc),
+		   EXC_PF);
+	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF), write_va, (void *)__text_start, &fc),
+		   EXC_PF);
 }
 
 static void direct_map_no_identity(struct ktest *t)
@@ -110,7 +121,8 @@ static void direct_map_no_identity(struct ktest *t)
 	KEXPECT_FALSE(t, kernel_translate(page_to_phys(p), NULL, NULL)); /* no identity map */
 	KEXPECT_FALSE(t, kernel_translate(0, NULL, NULL));
 	struct fault_catch fc;
-	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF), read_va, (void *)page_to_phys(p), &fc), EXC_PF);
+	KEXPECT_EQ(t, ktest_catch_fault(VEC_BIT(EXC_PF), read_va, (void *)page_to_phys(p), &fc),
+		   EXC_PF);
 	put_page(p);
 }
 
@@ -153,11 +165,7 @@ static void remap_flushes_all_cpus(struct ktest *t)
 	put_page(b);
 }
 
-KTEST_SUITE(paging,
-	    KTEST_CASE(map_translate_unmap),
-	    KTEST_CASE(unmapped_access_faults),
-	    KTEST_CASE(readonly_binds_kernel),
-	    KTEST_CASE(nx_blocks_execution),
-	    KTEST_CASE(kernel_section_permissions),
-	    KTEST_CASE(direct_map_no_identity),
+KTEST_SUITE(paging, KTEST_CASE(map_translate_unmap), KTEST_CASE(unmapped_access_faults),
+	    KTEST_CASE(readonly_binds_kernel), KTEST_CASE(nx_blocks_execution),
+	    KTEST_CASE(kernel_section_permissions), KTEST_CASE(direct_map_no_identity),
 	    KTEST_CASE(remap_flushes_all_cpus));

@@ -95,7 +95,10 @@ static void write_after_free_detected(struct ktest *t)
 	put_page(again);
 }
 
-static void do_double_free(void *arg) { put_page(arg); }
+static void do_double_free(void *arg)
+{
+	put_page(arg);
+}
 
 static void double_free_caught(struct ktest *t)
 {
@@ -161,12 +164,7 @@ static void smp_stress(struct ktest *t)
 	KEXPECT_EQ(t, nr_free_pages(), before);
 }
 
-KTEST_SUITE(pmm,
-	    KTEST_CASE(alloc_free_orders),
-	    KTEST_CASE(accounting),
-	    KTEST_CASE(refcount_frees_at_zero),
-	    KTEST_CASE(freed_page_is_poisoned),
-	    KTEST_CASE(write_after_free_detected),
-	    KTEST_CASE(double_free_caught),
-	    KTEST_CASE(zeroed_allocation),
-	    KTEST_CASE(smp_stress));
+KTEST_SUITE(pmm, KTEST_CASE(alloc_free_orders), KTEST_CASE(accounting),
+	    KTEST_CASE(refcount_frees_at_zero), KTEST_CASE(freed_page_is_poisoned),
+	    KTEST_CASE(write_after_free_detected), KTEST_CASE(double_free_caught),
+	    KTEST_CASE(zeroed_allocation), KTEST_CASE(smp_stress));

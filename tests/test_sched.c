@@ -15,8 +15,8 @@ static struct ktest *cur_t;
 static void check_on_cpu(void *arg, int cpu)
 {
 	if (cpu_id() != cpu)
-		ktest_fail(cur_t, __FILE__, __LINE__, "pinned thread for CPU %d runs on CPU %d", cpu,
-			   cpu_id());
+		ktest_fail(cur_t, __FILE__, __LINE__, "pinned thread for CPU %d runs on CPU %d",
+			   cpu, cpu_id());
 	yield();
 	if (cpu_id() != cpu)
 		ktest_fail(cur_t, __FILE__, __LINE__, "pinned thread moved to CPU %d", cpu_id());
@@ -31,7 +31,7 @@ static void pinned_threads_stay(struct ktest *t)
 static void migrate_everywhere(struct ktest *t)
 {
 	for (int round = 0; round < 2; round++) {
-		for_each_online_cpu(i) {
+		for_each_online_cpu (i) {
 			sched_migrate(i);
 			KEXPECT_EQ(t, cpu_id(), i);
 		}
@@ -157,7 +157,10 @@ static void unpinned_threads_spread(struct ktest *t)
 	KEXPECT_GE(t, hweight64(s.seen_mask), 2);
 }
 
-static void nothing(void *arg) { complete(arg); }
+static void nothing(void *arg)
+{
+	complete(arg);
+}
 
 static void threads_are_reaped(struct ktest *t)
 {
@@ -174,11 +177,7 @@ static void threads_are_reaped(struct ktest *t)
 	KEXPECT_EQ(t, sched_thread_count(), before);
 }
 
-KTEST_SUITE(sched,
-	    KTEST_CASE(pinned_threads_stay),
-	    KTEST_CASE(migrate_everywhere),
-	    KTEST_CASE(preemption_shares_cpu),
-	    KTEST_CASE(wakeups_not_lost),
-	    KTEST_CASE(completion_timeout),
-	    KTEST_CASE(unpinned_threads_spread),
+KTEST_SUITE(sched, KTEST_CASE(pinned_threads_stay), KTEST_CASE(migrate_everywhere),
+	    KTEST_CASE(preemption_shares_cpu), KTEST_CASE(wakeups_not_lost),
+	    KTEST_CASE(completion_timeout), KTEST_CASE(unpinned_threads_spread),
 	    KTEST_CASE(threads_are_reaped));

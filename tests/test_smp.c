@@ -16,7 +16,7 @@ static void all_listed_cpus_online(struct ktest *t)
 		enabled += !!(acpi.cpus[i].flags & ACPI_CPU_ENABLED);
 	KEXPECT_EQ(t, nr_cpus_online, MIN(enabled, NR_CPUS));
 	int online = 0;
-	for_each_online_cpu(i)
+	for_each_online_cpu (i)
 		online++;
 	KEXPECT_EQ(t, online, nr_cpus_online);
 	ktest_log(t, "%d CPUs online", nr_cpus_online);
@@ -38,13 +38,16 @@ static void every_cpu_runs_function(struct ktest *t)
 		KEXPECT_EQ(t, ran_on[i], cpus[i].online ? 1 : 0);
 }
 
-static void record_cpu(void *arg) { *(volatile int *)arg = cpu_id(); }
+static void record_cpu(void *arg)
+{
+	*(volatile int *)arg = cpu_id();
+}
 
 static void ipi_round_trip(struct ktest *t)
 {
 	uint64_t sent = event_sum(EV_IPI_SENT);
 	int targets = 0;
-	for_each_online_cpu(i) {
+	for_each_online_cpu (i) {
 		if (i == cpu_id())
 			continue;
 		volatile int where = -1;
@@ -61,7 +64,10 @@ static void ipi_round_trip(struct ktest *t)
 }
 
 static volatile int async_hits;
-static void async_hit(void *arg) { __atomic_add_fetch(&async_hits, 1, __ATOMIC_SEQ_CST); }
+static void async_hit(void *arg)
+{
+	__atomic_add_fetch(&async_hits, 1, __ATOMIC_SEQ_CST);
+}
 
 static void async_calls_acknowledged(struct ktest *t)
 {
@@ -118,10 +124,6 @@ static void trylock_semantics(struct ktest *t)
 	KEXPECT_EQ(t, current->preempt_count, 0);
 }
 
-KTEST_SUITE(smp,
-	    KTEST_CASE(all_listed_cpus_online),
-	    KTEST_CASE(every_cpu_runs_function),
-	    KTEST_CASE(ipi_round_trip),
-	    KTEST_CASE(async_calls_acknowledged),
-	    KTEST_CASE(spinlock_contention_exact),
-	    KTEST_CASE(trylock_semantics));
+KTEST_SUITE(smp, KTEST_CASE(all_listed_cpus_online), KTEST_CASE(every_cpu_runs_function),
+	    KTEST_CASE(ipi_round_trip), KTEST_CASE(async_calls_acknowledged),
+	    KTEST_CASE(spinlock_contention_exact), KTEST_CASE(trylock_semantics));

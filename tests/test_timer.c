@@ -12,7 +12,7 @@ static void ticks_advance_on_every_cpu(struct ktest *t)
 	for (int i = 0; i < nr_cpus; i++)
 		before[i] = READ_ONCE(cpus[i].ticks);
 	sleep_ms(200); /* 20 ticks at 100 Hz */
-	for_each_online_cpu(i)
+	for_each_online_cpu (i)
 		KEXPECT_GT(t, READ_ONCE(cpus[i].ticks), before[i]);
 }
 
@@ -26,14 +26,17 @@ static void sleep_lasts_long_enough(struct ktest *t)
 }
 
 static volatile uint64_t stamps[NR_CPUS];
-static void stamp(void *arg) { stamps[cpu_id()] = ktime_get_ns(); }
+static void stamp(void *arg)
+{
+	stamps[cpu_id()] = ktime_get_ns();
+}
 
 static void clock_monotonic_across_cpus(struct ktest *t)
 {
 	uint64_t t0 = ktime_get_ns();
 	on_each_cpu(stamp, NULL, true);
 	uint64_t t1 = ktime_get_ns();
-	for_each_online_cpu(i) {
+	for_each_online_cpu (i) {
 		KEXPECT_GE(t, stamps[i], t0 - 1000000); /* TSCs agree within 1 ms */
 		KEXPECT_LE(t, stamps[i], t1 + 1000000);
 	}
@@ -45,7 +48,5 @@ static void clock_monotonic_across_cpus(struct ktest *t)
 	}
 }
 
-KTEST_SUITE(timer,
-	    KTEST_CASE(ticks_advance_on_every_cpu),
-	    KTEST_CASE(sleep_lasts_long_enough),
+KTEST_SUITE(timer, KTEST_CASE(ticks_advance_on_every_cpu), KTEST_CASE(sleep_lasts_long_enough),
 	    KTEST_CASE(clock_monotonic_across_cpus));

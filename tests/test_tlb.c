@@ -130,7 +130,7 @@ static uint64_t cpu_events(const struct live_worker *w, int n, enum event e, uin
 {
 	(void)w;
 	uint64_t s = 0;
-	for_each_online_cpu(i) {
+	for_each_online_cpu (i) {
 		if (i == cpu_id())
 			continue;
 		s += event_cpu(i, e) - (snap ? snap[i] : 0);
@@ -254,7 +254,8 @@ static void lazy_cpu(struct ktest *t)
 		sleep_ms(1);
 	KEXPECT_EQ(t, loaded_mm(lazy), mm);
 
-	uint64_t recv = event_cpu(lazy, EV_TLB_IPI_RECEIVED), skipped = event_sum(EV_TLB_LAZY_SKIPPED);
+	uint64_t recv = event_cpu(lazy, EV_TLB_IPI_RECEIVED),
+		 skipped = event_sum(EV_TLB_LAZY_SKIPPED);
 	KEXPECT_EQ(t, vm_madvise(mm, a, PAGE_SIZE, MADV_DONTNEED), 0); /* a PTE change */
 	KEXPECT_EQ(t, event_cpu(lazy, EV_TLB_IPI_RECEIVED) - recv, 0);
 	KEXPECT_GE(t, event_sum(EV_TLB_LAZY_SKIPPED) - skipped, 1);
@@ -358,10 +359,6 @@ static void pcid_resume_without_flush(struct ktest *t)
 	mmput(b);
 }
 
-KTEST_SUITE(tlb,
-	    KTEST_CASE(toucher_faults_after_munmap),
-	    KTEST_CASE(munmap_512_pages_one_round),
-	    KTEST_CASE(flush_ceiling),
-	    KTEST_CASE(lazy_cpu),
-	    KTEST_CASE(table_free_waits_for_irq_off_walker),
-	    KTEST_CASE(pcid_resume_without_flush));
+KTEST_SUITE(tlb, KTEST_CASE(toucher_faults_after_munmap), KTEST_CASE(munmap_512_pages_one_round),
+	    KTEST_CASE(flush_ceiling), KTEST_CASE(lazy_cpu),
+	    KTEST_CASE(table_free_waits_for_irq_off_walker), KTEST_CASE(pcid_resume_without_flush));

@@ -61,9 +61,9 @@ struct acpi_info acpi;
 
 /* ---- table layouts ------------------------------------------------------ */
 
-#define RSDP_SIGNATURE "RSD PTR "
-#define RSDP_V1_LEN 20		/* bytes covered by the first checksum */
-#define RSDP_V2_LEN 36
+#define RSDP_SIGNATURE	   "RSD PTR "
+#define RSDP_V1_LEN	   20 /* bytes covered by the first checksum */
+#define RSDP_V2_LEN	   36
 #define ACPI_MAX_TABLE_LEN (1u << 20) /* sanity bound on tables we checksum */
 
 struct acpi_rsdp {
@@ -175,7 +175,7 @@ struct madt_x2apic_nmi {
 	uint8_t reserved[3];
 } __packed;
 
-#define MADT_INVALID_APIC_ID 0xffu	    /* type 0 placeholder entry */
+#define MADT_INVALID_APIC_ID   0xffu	   /* type 0 placeholder entry */
 #define MADT_INVALID_X2APIC_ID 0xffffffffu /* type 9 placeholder entry */
 
 /* FADT up to the fields we read; older (shorter) FADTs are handled by
@@ -210,11 +210,11 @@ struct acpi_fadt {
 	struct acpi_gas_raw x_pm_tmr_blk;
 } __packed;
 
-#define FADT_V1_LEN offsetof(struct acpi_fadt, reset_reg) /* 116: ACPI 1.0 */
-#define FADT_TMR_VAL_EXT (1u << 8)
-#define FADT_RESET_REG_SUP (1u << 10)
+#define FADT_V1_LEN	     offsetof(struct acpi_fadt, reset_reg) /* 116: ACPI 1.0 */
+#define FADT_TMR_VAL_EXT     (1u << 8)
+#define FADT_RESET_REG_SUP   (1u << 10)
 #define FADT_HW_REDUCED_ACPI (1u << 20)
-#define FADT_PM_TMR_LEN 4
+#define FADT_PM_TMR_LEN	     4
 #define FADT_HAS(f, field) \
 	(offsetof(struct acpi_fadt, field) + sizeof((f)->field) <= (f)->hdr.length)
 
@@ -284,7 +284,8 @@ static void acpi_copy_id(char *dst, const char *src, size_t n)
  * NULL), length within [min_len, ACPI_MAX_TABLE_LEN], checksum. Logs why and
  * returns NULL if any check fails.
  */
-static const struct acpi_sdt_header *acpi_map_table(uint64_t phys, const char *sig, uint32_t min_len)
+static const struct acpi_sdt_header *acpi_map_table(uint64_t phys, const char *sig,
+						    uint32_t min_len)
 {
 	const struct acpi_sdt_header *h = acpi_map(phys, sizeof(*h));
 	char name[5];
@@ -295,12 +296,13 @@ static const struct acpi_sdt_header *acpi_map_table(uint64_t phys, const char *s
 	}
 	acpi_copy_id(name, h->signature, 4);
 	if (sig && memcmp(h->signature, sig, 4) != 0) {
-		pr_warn("ACPI: table at 0x%lx has signature '%s', expected '%s'\n", phys, name, sig);
+		pr_warn("ACPI: table at 0x%lx has signature '%s', expected '%s'\n", phys, name,
+			sig);
 		return NULL;
 	}
 	if (h->length < min_len || h->length > ACPI_MAX_TABLE_LEN) {
-		pr_warn("ACPI: %s at 0x%lx has bad length %u (min %u, max %u), skipped\n", name, phys,
-			h->length, min_len, ACPI_MAX_TABLE_LEN);
+		pr_warn("ACPI: %s at 0x%lx has bad length %u (min %u, max %u), skipped\n", name,
+			phys, h->length, min_len, ACPI_MAX_TABLE_LEN);
 		return NULL;
 	}
 	h = acpi_map(phys, h->length);
@@ -378,7 +380,10 @@ static int acpi_find_root(const struct acpi_rsdp *r)
 	return 0;
 }
 
-static size_t acpi_root_entry_size(void) { return acpi.use_xsdt ? 8 : 4; }
+static size_t acpi_root_entry_size(void)
+{
+	return acpi.use_xsdt ? 8 : 4;
+}
 
 static uint32_t acpi_root_count(void)
 {
@@ -516,8 +521,8 @@ static void acpi_parse_fadt(const struct acpi_fadt *f)
 static void acpi_parse_hpet(const struct acpi_hpet *h)
 {
 	if (h->base.space != ACPI_GAS_MEMORY || h->base.address == 0) {
-		pr_warn("ACPI: HPET base is %s 0x%lx, ignored\n", acpi_gas_space_name(h->base.space),
-			h->base.address);
+		pr_warn("ACPI: HPET base is %s 0x%lx, ignored\n",
+			acpi_gas_space_name(h->base.space), h->base.address);
 		return;
 	}
 	acpi.hpet_phys = h->base.address;
@@ -557,7 +562,9 @@ static void madt_skip_cpu(struct acpi_cpu c, enum acpi_cpu_skip why)
 static void madt_add_cpu(uint32_t apic_id, uint32_t uid, uint32_t flags, bool x2apic_entry,
 			 bool oc_defined)
 {
-	struct acpi_cpu c = { .apic_id = apic_id, .uid = uid, .flags = flags, .x2apic_entry = x2apic_entry };
+	struct acpi_cpu c = {
+		.apic_id = apic_id, .uid = uid, .flags = flags, .x2apic_entry = x2apic_entry
+	};
 
 	if (!(flags & ACPI_CPU_ENABLED)) {
 		if (!(flags & ACPI_CPU_ONLINE_CAPABLE))
@@ -582,17 +589,19 @@ static void madt_add_ioapic(const struct madt_ioapic *e)
 		return;
 	}
 	acpi.ioapics[acpi.nr_ioapics++] =
-		(struct acpi_ioapic){ .id = e->id, .phys = e->address, .gsi_base = e->gsi_base };
+	    (struct acpi_ioapic){ .id = e->id, .phys = e->address, .gsi_base = e->gsi_base };
 }
 
 static void madt_add_iso(const struct madt_iso *e)
 {
 	if (acpi.nr_isos == ACPI_MAX_ISOS) {
-		pr_warn("ACPI: MADT: override of IRQ %u ignored, more than %u\n", e->source, ACPI_MAX_ISOS);
+		pr_warn("ACPI: MADT: override of IRQ %u ignored, more than %u\n", e->source,
+			ACPI_MAX_ISOS);
 		return;
 	}
-	acpi.isos[acpi.nr_isos++] =
-		(struct acpi_iso){ .bus = e->bus, .source = e->source, .gsi = e->gsi, .flags = e->flags };
+	acpi.isos[acpi.nr_isos++] = (struct acpi_iso){
+		.bus = e->bus, .source = e->source, .gsi = e->gsi, .flags = e->flags
+	};
 }
 
 static void madt_add_lapic_nmi(uint32_t uid, uint16_t flags, uint8_t lint)
@@ -604,7 +613,7 @@ static void madt_add_lapic_nmi(uint32_t uid, uint16_t flags, uint8_t lint)
 	if (acpi.nr_lapic_nmis == ACPI_MAX_LAPIC_NMIS)
 		return; /* one per CPU at most, and we only use the BSP's */
 	acpi.lapic_nmis[acpi.nr_lapic_nmis++] =
-		(struct acpi_lapic_nmi){ .uid = uid, .flags = flags, .lint = lint };
+	    (struct acpi_lapic_nmi){ .uid = uid, .flags = flags, .lint = lint };
 }
 
 /* Smallest valid length of each entry type we read; 2 for the others. */
@@ -685,9 +694,11 @@ static void madt_walk(const struct acpi_madt *m)
 		uint32_t left = m->hdr.length - off;
 
 		if (left < sizeof(*e) || e->length < madt_min_len(e->type) || e->length > left) {
-			pr_err("ACPI: MADT: malformed entry at offset %u (type %u, length %u, %u bytes "
+			pr_err("ACPI: MADT: malformed entry at offset %u (type %u, length %u, %u "
+			       "bytes "
 			       "left): ignoring the rest of the table\n",
-			       off, left >= 1 ? base[off] : 0, left >= sizeof(*e) ? e->length : 0, left);
+			       off, left >= 1 ? base[off] : 0, left >= sizeof(*e) ? e->length : 0,
+			       left);
 			acpi.madt_truncated = true;
 			return;
 		}
@@ -696,7 +707,10 @@ static void madt_walk(const struct acpi_madt *m)
 	}
 }
 
-static const char *plural(uint32_t n) { return n == 1 ? "" : "s"; }
+static const char *plural(uint32_t n)
+{
+	return n == 1 ? "" : "s";
+}
 
 /* " 0 1 2 3" for the CPUs of cpus[] (with skip reason `why`, 0 = all). */
 static void format_ids(char *buf, size_t size, const struct acpi_cpu *cpus, uint32_t n, int why)
@@ -727,7 +741,8 @@ static void madt_log_skipped(void)
 		const char *what;
 	} reasons[] = {
 		{ ACPI_SKIP_DISABLED, "disabled by firmware" },
-		{ ACPI_SKIP_OC_UNDEFINED, "online-capable bit set but ACPI < 6.3, treated as disabled" },
+		{ ACPI_SKIP_OC_UNDEFINED,
+		  "online-capable bit set but ACPI < 6.3, treated as disabled" },
 		{ ACPI_SKIP_DUPLICATE, "duplicate APIC id" },
 		{ ACPI_SKIP_TABLE_FULL, "over the CPU limit" },
 	};
@@ -743,14 +758,15 @@ static void madt_log_skipped(void)
 			continue;
 		format_ids(ids, sizeof(ids), acpi.skipped, shown, reasons[r].why);
 		if (reasons[r].why == ACPI_SKIP_TABLE_FULL)
-			pr_warn("ACPI: MADT: %u CPU%s ignored, over the limit of %u (APIC ids%s)\n", count,
-				plural(count), ACPI_MAX_CPUS, ids);
+			pr_warn("ACPI: MADT: %u CPU%s ignored, over the limit of %u (APIC ids%s)\n",
+				count, plural(count), ACPI_MAX_CPUS, ids);
 		else
-			pr_info("ACPI: MADT: skipped %u CPU%s, %s (APIC ids%s)\n", count, plural(count),
-				reasons[r].what, ids);
+			pr_info("ACPI: MADT: skipped %u CPU%s, %s (APIC ids%s)\n", count,
+				plural(count), reasons[r].what, ids);
 	}
 	if (acpi.nr_skipped > shown)
-		pr_info("ACPI: MADT: %u more CPU entries skipped, not listed\n", acpi.nr_skipped - shown);
+		pr_info("ACPI: MADT: %u more CPU entries skipped, not listed\n",
+			acpi.nr_skipped - shown);
 }
 
 static void madt_log(void)
@@ -827,17 +843,17 @@ int acpi_init(uint64_t rsdp_phys)
 
 #ifndef ACPI_HOST_TEST
 
-#define PCI_CONFIG_ADDRESS 0xcf8
-#define PCI_CONFIG_DATA 0xcfc
-#define PCI_CONFIG_ENABLE (1u << 31)
-#define RESET_CONTROL_PORT 0xcf9 /* chipset Reset Control Register */
-#define RCR_SYS_RST 0x02	 /* hard reset when RST_CPU is written */
-#define RCR_RST_CPU 0x04
-#define KBC_STATUS_PORT 0x64
+#define PCI_CONFIG_ADDRESS    0xcf8
+#define PCI_CONFIG_DATA	      0xcfc
+#define PCI_CONFIG_ENABLE     (1u << 31)
+#define RESET_CONTROL_PORT    0xcf9 /* chipset Reset Control Register */
+#define RCR_SYS_RST	      0x02  /* hard reset when RST_CPU is written */
+#define RCR_RST_CPU	      0x04
+#define KBC_STATUS_PORT	      0x64
 #define KBC_STATUS_INPUT_FULL 0x02
-#define KBC_CMD_PULSE_RESET 0xfe
-#define KBC_WAIT_US 100000
-#define RESET_SETTLE_MS 50
+#define KBC_CMD_PULSE_RESET   0xfe
+#define KBC_WAIT_US	      100000
+#define RESET_SETTLE_MS	      50
 
 /* Byte write to PCI configuration space of bus 0, as the GAS encodes it:
  * device in address bits 32-47, function in 16-31, offset in 0-15. */

@@ -25,21 +25,21 @@
 #else
 #define ACPI_MAX_CPUS 64
 #endif
-#define ACPI_MAX_SKIPPED 64 /* skipped CPU entries remembered for the log */
-#define ACPI_MAX_IOAPICS 16
-#define ACPI_MAX_ISOS 32     /* interrupt source overrides */
+#define ACPI_MAX_SKIPPED    64 /* skipped CPU entries remembered for the log */
+#define ACPI_MAX_IOAPICS    16
+#define ACPI_MAX_ISOS	    32 /* interrupt source overrides */
 #define ACPI_MAX_LAPIC_NMIS 16
 
 /* struct acpi_cpu.flags: the MADT flags word, as found. */
-#define ACPI_CPU_ENABLED (1u << 0)	  /* usable now */
+#define ACPI_CPU_ENABLED	(1u << 0) /* usable now */
 #define ACPI_CPU_ONLINE_CAPABLE (1u << 1) /* not enabled, may be onlined later (ACPI 6.3+) */
 
 /* Why a CPU entry was not put into acpi.cpus[]. */
 enum acpi_cpu_skip {
-	ACPI_SKIP_DISABLED = 1,	     /* neither enabled nor online-capable */
-	ACPI_SKIP_OC_UNDEFINED,	     /* online-capable bit set, but ACPI < 6.3: reserved bit */
-	ACPI_SKIP_DUPLICATE,	     /* an earlier entry has the same APIC id */
-	ACPI_SKIP_TABLE_FULL,	     /* more than ACPI_MAX_CPUS usable CPUs */
+	ACPI_SKIP_DISABLED = 1, /* neither enabled nor online-capable */
+	ACPI_SKIP_OC_UNDEFINED, /* online-capable bit set, but ACPI < 6.3: reserved bit */
+	ACPI_SKIP_DUPLICATE,	/* an earlier entry has the same APIC id */
+	ACPI_SKIP_TABLE_FULL,	/* more than ACPI_MAX_CPUS usable CPUs */
 };
 
 struct acpi_cpu {
@@ -65,7 +65,7 @@ struct acpi_iso {
 };
 
 /* MADT types 4 / 10: which LINT pin of which CPU carries NMI. */
-#define ACPI_UID_ALL_CPUS_8 0xffu	   /* type 4: every processor */
+#define ACPI_UID_ALL_CPUS_8  0xffu	 /* type 4: every processor */
 #define ACPI_UID_ALL_CPUS_32 0xffffffffu /* type 10: every processor */
 struct acpi_lapic_nmi {
 	uint32_t uid;	/* ACPI processor UID, or ACPI_UID_ALL_CPUS_32 */
@@ -75,15 +75,15 @@ struct acpi_lapic_nmi {
 
 /* MPS INTI flags (ISO and NMI entries). */
 #define ACPI_INTI_POLARITY_MASK 0x3
-#define ACPI_INTI_ACTIVE_HIGH 0x1
-#define ACPI_INTI_ACTIVE_LOW 0x3
-#define ACPI_INTI_TRIGGER_MASK 0xc
-#define ACPI_INTI_EDGE 0x4
-#define ACPI_INTI_LEVEL 0xc
+#define ACPI_INTI_ACTIVE_HIGH	0x1
+#define ACPI_INTI_ACTIVE_LOW	0x3
+#define ACPI_INTI_TRIGGER_MASK	0xc
+#define ACPI_INTI_EDGE		0x4
+#define ACPI_INTI_LEVEL		0xc
 
 /* Generic Address Structure, decoded. */
-#define ACPI_GAS_MEMORY 0
-#define ACPI_GAS_IO 1
+#define ACPI_GAS_MEMORY	    0
+#define ACPI_GAS_IO	    1
 #define ACPI_GAS_PCI_CONFIG 2
 struct acpi_gas {
 	uint8_t space; /* ACPI_GAS_* */
@@ -101,13 +101,13 @@ struct acpi_info {
 
 	/* MADT */
 	bool madt_found;
-	bool madt_truncated; /* a malformed entry stopped the walk */
-	uint64_t lapic_phys; /* type 5 override if present, else the header field */
-	bool pcat_compat;    /* dual 8259 PICs present (MADT flags bit 0) */
-	uint32_t nr_cpus;    /* entries in cpus[]: enabled or online-capable */
+	bool madt_truncated;		     /* a malformed entry stopped the walk */
+	uint64_t lapic_phys;		     /* type 5 override if present, else the header field */
+	bool pcat_compat;		     /* dual 8259 PICs present (MADT flags bit 0) */
+	uint32_t nr_cpus;		     /* entries in cpus[]: enabled or online-capable */
 	struct acpi_cpu cpus[ACPI_MAX_CPUS]; /* MADT order */
-	uint32_t nr_disabled; /* CPUs skipped as disabled (incl. OC_UNDEFINED) */
-	uint32_t nr_skipped;  /* every skipped CPU entry, for any reason */
+	uint32_t nr_disabled;		     /* CPUs skipped as disabled (incl. OC_UNDEFINED) */
+	uint32_t nr_skipped;		     /* every skipped CPU entry, for any reason */
 	struct acpi_cpu skipped[ACPI_MAX_SKIPPED]; /* the first ACPI_MAX_SKIPPED of them */
 	uint32_t nr_ioapics;
 	struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
@@ -119,10 +119,10 @@ struct acpi_info {
 	/* FADT */
 	bool fadt_found;
 	uint8_t fadt_revision, fadt_minor;
-	bool hw_reduced;	 /* HW_REDUCED_ACPI: no PM timer, no fixed hardware */
-	uint16_t pm_timer_port;	 /* 0 if none */
-	bool pm_timer_32bit;	 /* TMR_VAL_EXT: 32-bit counter, else 24-bit */
-	bool reset_supported;	 /* RESET_REG_SUP and a usable register */
+	bool hw_reduced;	/* HW_REDUCED_ACPI: no PM timer, no fixed hardware */
+	uint16_t pm_timer_port; /* 0 if none */
+	bool pm_timer_32bit;	/* TMR_VAL_EXT: 32-bit counter, else 24-bit */
+	bool reset_supported;	/* RESET_REG_SUP and a usable register */
 	struct acpi_gas reset_reg;
 	uint8_t reset_value;
 	uint16_t iapc_boot_arch; /* bit 1: 8042 keyboard controller present */

@@ -59,71 +59,71 @@
 #endif
 
 /* Register offsets (xAPIC MMIO bytes; x2APIC MSR = 0x800 + offset / 16). */
-#define APIC_REG_ID 0x020
-#define APIC_REG_VERSION 0x030
-#define APIC_REG_TPR 0x080
-#define APIC_REG_EOI 0x0b0
-#define APIC_REG_SVR 0x0f0
-#define APIC_REG_ISR0 0x100 /* 8 registers, 0x10 apart */
-#define APIC_REG_ESR 0x280
-#define APIC_REG_LVT_CMCI 0x2f0
-#define APIC_REG_ICR_LO 0x300
-#define APIC_REG_ICR_HI 0x310 /* xAPIC only */
-#define APIC_REG_LVT_TIMER 0x320
+#define APIC_REG_ID	     0x020
+#define APIC_REG_VERSION     0x030
+#define APIC_REG_TPR	     0x080
+#define APIC_REG_EOI	     0x0b0
+#define APIC_REG_SVR	     0x0f0
+#define APIC_REG_ISR0	     0x100 /* 8 registers, 0x10 apart */
+#define APIC_REG_ESR	     0x280
+#define APIC_REG_LVT_CMCI    0x2f0
+#define APIC_REG_ICR_LO	     0x300
+#define APIC_REG_ICR_HI	     0x310 /* xAPIC only */
+#define APIC_REG_LVT_TIMER   0x320
 #define APIC_REG_LVT_THERMAL 0x330
-#define APIC_REG_LVT_PERF 0x340
-#define APIC_REG_LVT_LINT0 0x350
-#define APIC_REG_LVT_LINT1 0x360
-#define APIC_REG_LVT_ERROR 0x370
-#define APIC_REG_TIMER_INIT 0x380
-#define APIC_REG_TIMER_CUR 0x390
-#define APIC_REG_TIMER_DIV 0x3e0
-#define APIC_NR_ISR_REGS 8
-#define X2APIC_MSR(reg) (MSR_X2APIC_BASE + ((reg) >> 4))
+#define APIC_REG_LVT_PERF    0x340
+#define APIC_REG_LVT_LINT0   0x350
+#define APIC_REG_LVT_LINT1   0x360
+#define APIC_REG_LVT_ERROR   0x370
+#define APIC_REG_TIMER_INIT  0x380
+#define APIC_REG_TIMER_CUR   0x390
+#define APIC_REG_TIMER_DIV   0x3e0
+#define APIC_NR_ISR_REGS     8
+#define X2APIC_MSR(reg)	     (MSR_X2APIC_BASE + ((reg) >> 4))
 
 /* IA32_APIC_BASE */
-#define APIC_BASE_BSP (1ull << 8)
-#define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN (1ull << 11)
+#define APIC_BASE_BSP	    (1ull << 8)
+#define APIC_BASE_EXTD	    (1ull << 10)
+#define APIC_BASE_EN	    (1ull << 11)
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000ull
 
-#define APIC_SVR_ENABLE (1u << 8)
+#define APIC_SVR_ENABLE	       (1u << 8)
 #define APIC_VERSION_MAXLVT(v) (((v) >> 16) & 0xff)
-#define MAXLVT_HAS_PERF 4
-#define MAXLVT_HAS_THERMAL 5
-#define MAXLVT_HAS_CMCI 6
+#define MAXLVT_HAS_PERF	       4
+#define MAXLVT_HAS_THERMAL     5
+#define MAXLVT_HAS_CMCI	       6
 
 /* LVT and ICR fields */
-#define APIC_DM_FIXED (0u << 8)
-#define APIC_DM_NMI (4u << 8)
-#define APIC_DM_INIT (5u << 8)
-#define APIC_DM_STARTUP (6u << 8)
-#define APIC_SEND_PENDING (1u << 12) /* ICR delivery status, xAPIC only */
-#define APIC_LVT_ACTIVE_LOW (1u << 13)
-#define APIC_ICR_ASSERT (1u << 14)
-#define APIC_ICR_LEVEL_TRIG (1u << 15)
-#define APIC_LVT_MASKED (1u << 16)
+#define APIC_DM_FIXED		(0u << 8)
+#define APIC_DM_NMI		(4u << 8)
+#define APIC_DM_INIT		(5u << 8)
+#define APIC_DM_STARTUP		(6u << 8)
+#define APIC_SEND_PENDING	(1u << 12) /* ICR delivery status, xAPIC only */
+#define APIC_LVT_ACTIVE_LOW	(1u << 13)
+#define APIC_ICR_ASSERT		(1u << 14)
+#define APIC_ICR_LEVEL_TRIG	(1u << 15)
+#define APIC_LVT_MASKED		(1u << 16)
 #define APIC_LVT_TIMER_PERIODIC (1u << 17)
-#define APIC_ICR_ALL_BUT_SELF (3u << 18)
-#define XAPIC_DEST_SHIFT 24
-#define XAPIC_ID_SHIFT 24
-#define XAPIC_MAX_ID 0xfe /* 0xff is the broadcast destination */
+#define APIC_ICR_ALL_BUT_SELF	(3u << 18)
+#define XAPIC_DEST_SHIFT	24
+#define XAPIC_ID_SHIFT		24
+#define XAPIC_MAX_ID		0xfe /* 0xff is the broadcast destination */
 
-#define APIC_TIMER_DIV_16 0x3
-#define ESR_SEND_CHECKSUM (1u << 0)
-#define ESR_SEND_ACCEPT (1u << 2)
+#define APIC_TIMER_DIV_16	0x3
+#define ESR_SEND_CHECKSUM	(1u << 0)
+#define ESR_SEND_ACCEPT		(1u << 2)
 #define ESR_SEND_ILLEGAL_VECTOR (1u << 5)
-#define ESR_SEND_ERRORS (ESR_SEND_CHECKSUM | ESR_SEND_ACCEPT | ESR_SEND_ILLEGAL_VECTOR)
+#define ESR_SEND_ERRORS		(ESR_SEND_CHECKSUM | ESR_SEND_ACCEPT | ESR_SEND_ILLEGAL_VECTOR)
 
-#define ICR_FAST_POLLS 1000  /* pause-spins before falling back to udelay */
-#define ICR_SLOW_POLL_US 1000 /* then this long, 1 us at a time */
-#define INIT_DELAY_MS 10
-#define SIPI_DELAY_US 200
-#define SIPI_COUNT 2
-#define SIPI_MAX_PHYS 0x100000 /* the vector is a page number below 1 MiB */
-#define MAX_STALE_EOIS (APIC_NR_ISR_REGS * 32)
+#define ICR_FAST_POLLS	     1000 /* pause-spins before falling back to udelay */
+#define ICR_SLOW_POLL_US     1000 /* then this long, 1 us at a time */
+#define INIT_DELAY_MS	     10
+#define SIPI_DELAY_US	     200
+#define SIPI_COUNT	     2
+#define SIPI_MAX_PHYS	     0x100000 /* the vector is a page number below 1 MiB */
+#define MAX_STALE_EOIS	     (APIC_NR_ISR_REGS * 32)
 #define FIRST_ALLOWED_VECTOR 32
-#define TIMER_CAL_WINDOW_MS 10
+#define TIMER_CAL_WINDOW_MS  10
 
 bool lapic_no_x2apic;
 uint64_t lapic_timer_hz;
@@ -157,7 +157,10 @@ static uint32_t lapic_read_esr(void)
 	return lapic_read(APIC_REG_ESR);
 }
 
-bool lapic_is_x2apic(void) { return lapic_x2; }
+bool lapic_is_x2apic(void)
+{
+	return lapic_x2;
+}
 
 /* ---- mode and enabling -------------------------------------------------- */
 
@@ -196,15 +199,15 @@ static void lapic_choose_mode(void)
 	lapic_phys = base & APIC_BASE_ADDR_MASK;
 	if (!lapic_x2) {
 		if (acpi.lapic_phys && acpi.lapic_phys != lapic_phys)
-			pr_warn("lapic: MADT says 0x%lx, IA32_APIC_BASE says 0x%lx: using the MSR\n",
-				acpi.lapic_phys, lapic_phys);
+			pr_warn(
+			    "lapic: MADT says 0x%lx, IA32_APIC_BASE says 0x%lx: using the MSR\n",
+			    acpi.lapic_phys, lapic_phys);
 		lapic_mmio = ioremap(lapic_phys, PAGE_SIZE);
 		if (!lapic_mmio)
 			panic("lapic: cannot map the local APIC at 0x%lx", lapic_phys);
 		pr_info("lapic: xAPIC mode, registers at 0x%lx\n", lapic_phys);
 	} else {
-		pr_info("lapic: x2APIC mode%s\n",
-			firmware_x2 ? " (the firmware enabled it)" : "");
+		pr_info("lapic: x2APIC mode%s\n", firmware_x2 ? " (the firmware enabled it)" : "");
 	}
 	lapic_mode_chosen = true;
 }
@@ -340,11 +343,17 @@ uint32_t lapic_id(void)
 	return lapic_mmio[APIC_REG_ID / 4] >> XAPIC_ID_SHIFT;
 }
 
-void lapic_eoi(void) { lapic_write(APIC_REG_EOI, 0); }
+void lapic_eoi(void)
+{
+	lapic_write(APIC_REG_EOI, 0);
+}
 
 /* ---- IPIs --------------------------------------------------------------- */
 
-static bool xapic_icr_idle(void) { return !(lapic_mmio[APIC_REG_ICR_LO / 4] & APIC_SEND_PENDING); }
+static bool xapic_icr_idle(void)
+{
+	return !(lapic_mmio[APIC_REG_ICR_LO / 4] & APIC_SEND_PENDING);
+}
 
 /* xAPIC: wait (bounded) until the previous IPI has left this APIC. */
 static bool xapic_wait_icr_idle(void)
@@ -385,8 +394,9 @@ static bool lapic_ipi(uint32_t dest, uint32_t low)
 	bool idle = lapic_x2 || xapic_wait_icr_idle();
 
 	if (!idle)
-		pr_warn("lapic: previous IPI still pending after %u us, sending 0x%x to %u anyway\n",
-			ICR_SLOW_POLL_US, low, dest);
+		pr_warn(
+		    "lapic: previous IPI still pending after %u us, sending 0x%x to %u anyway\n",
+		    ICR_SLOW_POLL_US, low, dest);
 	lapic_write_icr(dest, low);
 	local_irq_restore(flags);
 	return idle;
@@ -451,14 +461,17 @@ int lapic_start_ap(uint32_t apic_id, uint32_t trampoline_phys)
 		pr_err("lapic: APIC id %u needs x2APIC mode to be started\n", apic_id);
 		return -EINVAL;
 	}
-	err = lapic_ipi_checked(apic_id, APIC_DM_INIT | APIC_ICR_ASSERT | APIC_ICR_LEVEL_TRIG, "INIT");
+	err = lapic_ipi_checked(apic_id, APIC_DM_INIT | APIC_ICR_ASSERT | APIC_ICR_LEVEL_TRIG,
+				"INIT");
 	if (!err && !lapic_x2)
-		err = lapic_ipi_checked(apic_id, APIC_DM_INIT | APIC_ICR_LEVEL_TRIG, "INIT de-assert");
+		err = lapic_ipi_checked(apic_id, APIC_DM_INIT | APIC_ICR_LEVEL_TRIG,
+					"INIT de-assert");
 	if (err)
 		return err;
 	mdelay(INIT_DELAY_MS);
 	for (int i = 0; i < SIPI_COUNT; i++) {
-		err = lapic_ipi_checked(apic_id, APIC_DM_STARTUP | APIC_ICR_ASSERT | vector, "STARTUP");
+		err = lapic_ipi_checked(apic_id, APIC_DM_STARTUP | APIC_ICR_ASSERT | vector,
+					"STARTUP");
 		if (err)
 			return err;
 		udelay(SIPI_DELAY_US);

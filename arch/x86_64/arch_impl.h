@@ -11,8 +11,14 @@
 
 #include "kernel/compiler.h"
 
-static inline void local_irq_disable(void) { __asm__ __volatile__("cli" ::: "memory"); }
-static inline void local_irq_enable(void) { __asm__ __volatile__("sti" ::: "memory"); }
+static inline void local_irq_disable(void)
+{
+	__asm__ __volatile__("cli" ::: "memory");
+}
+static inline void local_irq_enable(void)
+{
+	__asm__ __volatile__("sti" ::: "memory");
+}
 static inline unsigned long local_irq_save(void)
 {
 	unsigned long f;
@@ -32,7 +38,10 @@ static inline bool irqs_disabled(void)
 	__asm__ __volatile__("pushfq; popq %0" : "=r"(f));
 	return !(f & (1ul << 9));
 }
-static inline void cpu_relax(void) { __asm__ __volatile__("pause" ::: "memory"); }
+static inline void cpu_relax(void)
+{
+	__asm__ __volatile__("pause" ::: "memory");
+}
 static inline uint64_t arch_cycles(void)
 {
 	uint32_t lo, hi;
@@ -40,7 +49,10 @@ static inline uint64_t arch_cycles(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 /* Enable interrupts and halt until one arrives (atomic: sti; hlt). */
-static inline void arch_idle(void) { __asm__ __volatile__("sti; hlt" ::: "memory"); }
+static inline void arch_idle(void)
+{
+	__asm__ __volatile__("sti; hlt" ::: "memory");
+}
 static inline __noreturn void arch_halt_forever(void)
 {
 	for (;;)

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define TLB_NR_DYN_ASIDS 6
-#define TLB_FLUSH_ALL (~0ull)
+#define TLB_FLUSH_ALL	 (~0ull)
 
 struct tlb_context {
 	uint64_t ctx_id;  /* 0: slot never used */
@@ -45,7 +45,10 @@ struct asid_choice {
 };
 
 /* Hardware PCID of an ASID slot: PCID 0 is left to the kernel-only tables. */
-static inline uint16_t asid_to_pcid(uint16_t asid) { return (uint16_t)(asid + 1); }
+static inline uint16_t asid_to_pcid(uint16_t asid)
+{
+	return (uint16_t)(asid + 1);
+}
 
 void tlb_state_init(struct tlb_state *ts, bool have_pcid);
 
@@ -56,8 +59,7 @@ struct asid_choice choose_new_asid(struct tlb_state *ts, uint64_t ctx_id, uint64
 
 /* Record that CR3 now holds ctx_id under choice.asid, flushed up to gen
  * (if it flushed) or still at the slot's generation (if it did not). */
-void asid_switched(struct tlb_state *ts, uint64_t ctx_id, struct asid_choice choice,
-		   uint64_t gen);
+void asid_switched(struct tlb_state *ts, uint64_t ctx_id, struct asid_choice choice, uint64_t gen);
 
 enum flush_action { FLUSH_NONE, FLUSH_PARTIAL, FLUSH_FULL };
 

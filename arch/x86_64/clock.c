@@ -51,35 +51,35 @@ uint64_t tsc_khz; /* declared in arch/arch.h */
 #define USEC_PER_SEC 1000000ull
 #define FSEC_PER_SEC 1000000000000000ull
 
-#define CAL_WINDOW_MS 10
-#define CAL_ROUNDS 3
-#define SAMPLE_TRIES 3
-#define TICK_PROBE_READS 100000 /* reads before declaring a clock dead */
-#define ASSUMED_TSC_KHZ 4000000ull /* last resort: delays err on the long side */
+#define CAL_WINDOW_MS	 10
+#define CAL_ROUNDS	 3
+#define SAMPLE_TRIES	 3
+#define TICK_PROBE_READS 100000	    /* reads before declaring a clock dead */
+#define ASSUMED_TSC_KHZ	 4000000ull /* last resort: delays err on the long side */
 
 /* ACPI PM timer */
-#define PM_TIMER_HZ 3579545ull
+#define PM_TIMER_HZ	 3579545ull
 #define PM_TIMER_MASK_24 0x00ffffffu
 #define PM_TIMER_MASK_32 0xffffffffu
 
 /* HPET registers (byte offsets, accessed as 32-bit) */
-#define HPET_MMIO_SIZE 0x400
-#define HPET_REG_PERIOD 0x004 /* high half of capabilities: period in fs */
-#define HPET_REG_CONFIG 0x010
-#define HPET_REG_COUNTER 0x0f0 /* low 32 bits of the main counter */
-#define HPET_CFG_ENABLE 0x1
+#define HPET_MMIO_SIZE	   0x400
+#define HPET_REG_PERIOD	   0x004 /* high half of capabilities: period in fs */
+#define HPET_REG_CONFIG	   0x010
+#define HPET_REG_COUNTER   0x0f0 /* low 32 bits of the main counter */
+#define HPET_CFG_ENABLE	   0x1
 #define HPET_MAX_PERIOD_FS 100000000u /* spec: at most 100 ns */
 
 /* PIT channel 2 */
-#define PIT_HZ 1193182ull
-#define PIT_CH2_DATA 0x42
-#define PIT_COMMAND 0x43
-#define PIT_CONTROL_PORT 0x61 /* bit 0 gate of channel 2, bit 1 speaker */
-#define PIT_CTRL_GATE2 0x01
-#define PIT_CTRL_SPEAKER 0x02
+#define PIT_HZ		       1193182ull
+#define PIT_CH2_DATA	       0x42
+#define PIT_COMMAND	       0x43
+#define PIT_CONTROL_PORT       0x61 /* bit 0 gate of channel 2, bit 1 speaker */
+#define PIT_CTRL_GATE2	       0x01
+#define PIT_CTRL_SPEAKER       0x02
 #define PIT_CMD_CH2_LOHI_MODE0 0xb0 /* channel 2, lo then hi byte, mode 0, binary */
-#define PIT_CMD_CH2_LATCH 0x80
-#define PIT_MASK 0xffffu
+#define PIT_CMD_CH2_LATCH      0x80
+#define PIT_MASK	       0xffffu
 
 /* ktime fixed point */
 #define KTIME_SHIFT 32
@@ -91,19 +91,25 @@ struct clock_ref {
 	uint64_t hz;
 };
 
-static struct clock_ref ref;	/* the chosen reference; ref.read == NULL: none */
-static bool early_ref_probed;	/* udelay() before clock_init() looked for one */
+static struct clock_ref ref;  /* the chosen reference; ref.read == NULL: none */
+static bool early_ref_probed; /* udelay() before clock_init() looked for one */
 static const char *tsc_source = "nothing";
-static uint64_t ktime_mult;	/* ns = cycles * ktime_mult >> KTIME_SHIFT */
-static uint64_t ktime_epoch;	/* TSC at clock_init() */
+static uint64_t ktime_mult;  /* ns = cycles * ktime_mult >> KTIME_SHIFT */
+static uint64_t ktime_epoch; /* TSC at clock_init() */
 
 /* ---- the reference clocks ----------------------------------------------- */
 
 static volatile uint32_t *hpet_mmio;
 static uint16_t pm_timer_port;
 
-static uint32_t hpet_read(void) { return hpet_mmio[HPET_REG_COUNTER / 4]; }
-static uint32_t pm_timer_read(void) { return inl(pm_timer_port); }
+static uint32_t hpet_read(void)
+{
+	return hpet_mmio[HPET_REG_COUNTER / 4];
+}
+static uint32_t pm_timer_read(void)
+{
+	return inl(pm_timer_port);
+}
 
 static uint32_t pit_read(void)
 {
@@ -157,7 +163,8 @@ static bool pm_timer_probe(struct clock_ref *r)
 		return false;
 	pm_timer_port = acpi.pm_timer_port;
 	*r = (struct clock_ref){ "ACPI PM timer", pm_timer_read,
-				 acpi.pm_timer_32bit ? PM_TIMER_MASK_32 : PM_TIMER_MASK_24, PM_TIMER_HZ };
+				 acpi.pm_timer_32bit ? PM_TIMER_MASK_32 : PM_TIMER_MASK_24,
+				 PM_TIMER_HZ };
 	return ref_ticks(r);
 }
 
@@ -337,16 +344,21 @@ void clock_init(void)
 	lapic_timer_calibrate();
 	if (lapic_timer_hz)
 		pr_info("clock: TSC %lu MHz, LAPIC timer %lu MHz bus / %u calibrated against %s\n",
-			tsc_khz / 1000, (unsigned long)(lapic_timer_hz * LAPIC_TIMER_DIVIDE / USEC_PER_SEC),
+			tsc_khz / 1000,
+			(unsigned long)(lapic_timer_hz * LAPIC_TIMER_DIVIDE / USEC_PER_SEC),
 			LAPIC_TIMER_DIVIDE, tsc_source);
 	else
 		pr_info("clock: TSC %lu MHz calibrated against %s, LAPIC timer not calibrated\n",
 			tsc_khz / 1000, tsc_source);
 	if (!tsc_invariant())
-		pr_info("clock: TSC not reported invariant: ktime may drift if the CPU clock changes\n");
+		pr_info("clock: TSC not reported invariant: ktime may drift if the CPU clock "
+			"changes\n");
 }
 
-const char *clock_ref_name(void) { return tsc_source; }
+const char *clock_ref_name(void)
+{
+	return tsc_source;
+}
 
 uint64_t ktime_get_ns(void)
 {

@@ -84,7 +84,8 @@ static void detect_features(void)
 	if (max >= 0x80000004) {
 		uint32_t *w = (uint32_t *)f->brand;
 		for (uint32_t i = 0; i < 3; i++)
-			cpuid_count(0x80000002 + i, 0, &w[i * 4], &w[i * 4 + 1], &w[i * 4 + 2], &w[i * 4 + 3]);
+			cpuid_count(0x80000002 + i, 0, &w[i * 4], &w[i * 4 + 1], &w[i * 4 + 2],
+				    &w[i * 4 + 3]);
 	}
 	uaccess_smap = f->smap;
 	if (max >= 0x80000008) {
@@ -185,9 +186,10 @@ void arch_print_features(void)
 	struct cpu_features *f = &boot_cpu_features;
 	printk("cpu: %s \"%s\" phys %u bits virt %u bits\n", f->vendor, f->brand, f->max_phys_bits,
 	       f->max_virt_bits);
-	printk("cpu: nx %d pge %d pcid %d invpcid %d smep %d smap %d x2apic %d 1g %d hypervisor %d\n",
-	       f->nx, f->pge, f->pcid, f->invpcid, f->smep, f->smap, f->x2apic, f->gbpages,
-	       f->hypervisor);
+	printk(
+	    "cpu: nx %d pge %d pcid %d invpcid %d smep %d smap %d x2apic %d 1g %d hypervisor %d\n",
+	    f->nx, f->pge, f->pcid, f->invpcid, f->smep, f->smap, f->x2apic, f->gbpages,
+	    f->hypervisor);
 }
 
 __noreturn void arch_thread_trampoline_missing(void);
@@ -196,14 +198,14 @@ void arch_thread_init(struct thread *t, void (*entry)(void))
 {
 	extern void thread_entry_stub(void);
 	uint64_t *sp = (uint64_t *)((char *)t->stack + THREAD_STACK_SIZE);
-	*--sp = 0;			   /* alignment: entry sees rsp % 16 == 8 after call */
+	*--sp = 0;			     /* alignment: entry sees rsp % 16 == 8 after call */
 	*--sp = (uint64_t)thread_entry_stub; /* arch_switch_to returns here */
-	*--sp = 0;			   /* rbp */
-	*--sp = 0;			   /* rbx */
-	*--sp = (uint64_t)entry;	   /* r12: called by thread_entry_stub */
-	*--sp = 0;			   /* r13 */
-	*--sp = 0;			   /* r14 */
-	*--sp = 0;			   /* r15 */
+	*--sp = 0;			     /* rbp */
+	*--sp = 0;			     /* rbx */
+	*--sp = (uint64_t)entry;	     /* r12: called by thread_entry_stub */
+	*--sp = 0;			     /* r13 */
+	*--sp = 0;			     /* r14 */
+	*--sp = 0;			     /* r15 */
 	t->arch_sp = (uint64_t)sp;
 }
 

@@ -7,11 +7,11 @@
 
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10
-#define GDT_TSS 0x30
+#define GDT_TSS	      0x30
 
-#define IST_DF 1
+#define IST_DF	1
 #define IST_NMI 2
-#define IST_MC 3
+#define IST_MC	3
 
 void idt_init(void);
 void idt_load(void);

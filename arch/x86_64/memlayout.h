@@ -16,17 +16,17 @@
 #include "boot/boot_info.h"
 
 #define PAGE_SHIFT 12
-#define PAGE_SIZE (1ul << PAGE_SHIFT)
-#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PAGE_SIZE  (1ul << PAGE_SHIFT)
+#define PAGE_MASK  (~(PAGE_SIZE - 1))
 
-#define PAGE_OFFSET BOOT_PAGE_OFFSET
-#define DIRECT_MAP_SIZE (1ul << 46)
-#define VMALLOC_START 0xffffc00000000000ul
-#define VMALLOC_END 0xffffc10000000000ul
+#define PAGE_OFFSET	 BOOT_PAGE_OFFSET
+#define DIRECT_MAP_SIZE	 (1ul << 46)
+#define VMALLOC_START	 0xffffc00000000000ul
+#define VMALLOC_END	 0xffffc10000000000ul
 #define KERNEL_VIRT_BASE BOOT_KERNEL_VIRT_BASE
-#define USER_SPACE_END 0x0000800000000000ul
+#define USER_SPACE_END	 0x0000800000000000ul
 
 #define phys_to_virt(pa) ((void *)((uint64_t)(pa) + PAGE_OFFSET))
-#define virt_to_phys(va) ((uint64_t)(va) - PAGE_OFFSET) /* direct map only */
+#define virt_to_phys(va) ((uint64_t)(va)-PAGE_OFFSET) /* direct map only */
 
 #endif

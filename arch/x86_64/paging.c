@@ -25,7 +25,7 @@
 #include "kernel/string.h"
 #include "boot/boot_info.h"
 
-#define EFI_MMIO 11
+#define EFI_MMIO      11
 #define EFI_MMIO_PORT 12
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -108,7 +108,8 @@ static void map_direct(const struct boot_info *bi)
 		bool last = i == bi->mem_region_count;
 		if (!last && (r[i].efi_type == EFI_MMIO || r[i].efi_type == EFI_MMIO_PORT))
 			continue;
-		uint64_t s = last ? 0 : r[i].base, e = last ? 0 : r[i].base + r[i].pages * PAGE_SIZE;
+		uint64_t s = last ? 0 : r[i].base,
+			 e = last ? 0 : r[i].base + r[i].pages * PAGE_SIZE;
 		if (!last && s == run_end && run_end) {
 			run_end = e;
 			continue;
@@ -239,7 +240,10 @@ bool kernel_translate(uint64_t va, uint64_t *pa, uint64_t *entry)
 
 /* ---- kernel TLB flushes ------------------------------------------------- */
 
-static void do_invlpg(void *va) { invlpg((uint64_t)va); }
+static void do_invlpg(void *va)
+{
+	invlpg((uint64_t)va);
+}
 
 /* Kernel mappings are global: every CPU may cache them. */
 void flush_tlb_kernel_page(uint64_t va)

@@ -14,33 +14,34 @@
 
 typedef uint64_t pte_t;
 
-#define _PAGE_PRESENT (1ull << 0)
-#define _PAGE_RW (1ull << 1)
-#define _PAGE_USER (1ull << 2)
-#define _PAGE_PWT (1ull << 3)
-#define _PAGE_PCD (1ull << 4)
+#define _PAGE_PRESENT  (1ull << 0)
+#define _PAGE_RW       (1ull << 1)
+#define _PAGE_USER     (1ull << 2)
+#define _PAGE_PWT      (1ull << 3)
+#define _PAGE_PCD      (1ull << 4)
 #define _PAGE_ACCESSED (1ull << 5)
-#define _PAGE_DIRTY (1ull << 6)
-#define _PAGE_PSE (1ull << 7) /* 2 MiB / 1 GiB leaf in PD / PDPT */
-#define _PAGE_GLOBAL (1ull << 8)
-#define _PAGE_SOFTW1 (1ull << 9)
-#define _PAGE_SOFTW2 (1ull << 10)
-#define _PAGE_SOFTW3 (1ull << 11)
-#define _PAGE_NX (1ull << 63)
-#define PTE_ADDR_MASK 0x000ffffffffff000ull
+#define _PAGE_DIRTY    (1ull << 6)
+#define _PAGE_PSE      (1ull << 7) /* 2 MiB / 1 GiB leaf in PD / PDPT */
+#define _PAGE_GLOBAL   (1ull << 8)
+#define _PAGE_SOFTW1   (1ull << 9)
+#define _PAGE_SOFTW2   (1ull << 10)
+#define _PAGE_SOFTW3   (1ull << 11)
+#define _PAGE_NX       (1ull << 63)
+#define PTE_ADDR_MASK  0x000ffffffffff000ull
 
-#define PT_ENTRIES 512
-#define PML4_SHIFT 39
-#define PDPT_SHIFT 30
-#define PD_SHIFT 21
-#define PT_SHIFT 12
+#define PT_ENTRIES	    512
+#define PML4_SHIFT	    39
+#define PDPT_SHIFT	    30
+#define PD_SHIFT	    21
+#define PT_SHIFT	    12
 #define PT_INDEX(va, shift) (((va) >> (shift)) & 511)
-#define LARGE_PAGE_SIZE (1ul << PD_SHIFT)
+#define LARGE_PAGE_SIZE	    (1ul << PD_SHIFT)
 
 /* Kernel mapping protections */
-#define PAGE_KERNEL (_PAGE_PRESENT | _PAGE_RW | _PAGE_GLOBAL | _PAGE_NX | _PAGE_ACCESSED | _PAGE_DIRTY)
-#define PAGE_KERNEL_RO (_PAGE_PRESENT | _PAGE_GLOBAL | _PAGE_NX | _PAGE_ACCESSED)
-#define PAGE_KERNEL_EXEC (_PAGE_PRESENT | _PAGE_GLOBAL | _PAGE_ACCESSED)
+#define PAGE_KERNEL \
+	(_PAGE_PRESENT | _PAGE_RW | _PAGE_GLOBAL | _PAGE_NX | _PAGE_ACCESSED | _PAGE_DIRTY)
+#define PAGE_KERNEL_RO	    (_PAGE_PRESENT | _PAGE_GLOBAL | _PAGE_NX | _PAGE_ACCESSED)
+#define PAGE_KERNEL_EXEC    (_PAGE_PRESENT | _PAGE_GLOBAL | _PAGE_ACCESSED)
 #define PAGE_KERNEL_NOCACHE (PAGE_KERNEL | _PAGE_PCD | _PAGE_PWT)
 
 /* PROT_NONE pages: not present to the hardware, still mapped for the kernel. */
@@ -48,15 +49,42 @@ typedef uint64_t pte_t;
 /* Not backed by a normal struct page (none yet): GUP-fast refuses it. */
 #define _PAGE_SPECIAL _PAGE_SOFTW2
 
-static inline bool pte_present(pte_t p) { return p & _PAGE_PRESENT; }
+static inline bool pte_present(pte_t p)
+{
+	return p & _PAGE_PRESENT;
+}
 /* A page is mapped here (accessible or PROT_NONE): it holds a reference. */
-static inline bool pte_mapped(pte_t p) { return p & (_PAGE_PRESENT | _PAGE_PROTNONE); }
-static inline bool pte_write(pte_t p) { return p & _PAGE_RW; }
-static inline bool pte_dirty(pte_t p) { return p & _PAGE_DIRTY; }
-static inline bool pte_user(pte_t p) { return p & _PAGE_USER; }
-static inline bool pte_exec(pte_t p) { return !(p & _PAGE_NX); }
-static inline bool pte_large(pte_t p) { return p & _PAGE_PSE; }
-static inline uint64_t pte_phys(pte_t p) { return p & PTE_ADDR_MASK; }
-static inline pte_t *pte_table(pte_t p) { return phys_to_virt(pte_phys(p)); }
+static inline bool pte_mapped(pte_t p)
+{
+	return p & (_PAGE_PRESENT | _PAGE_PROTNONE);
+}
+static inline bool pte_write(pte_t p)
+{
+	return p & _PAGE_RW;
+}
+static inline bool pte_dirty(pte_t p)
+{
+	return p & _PAGE_DIRTY;
+}
+static inline bool pte_user(pte_t p)
+{
+	return p & _PAGE_USER;
+}
+static inline bool pte_exec(pte_t p)
+{
+	return !(p & _PAGE_NX);
+}
+static inline bool pte_large(pte_t p)
+{
+	return p & _PAGE_PSE;
+}
+static inline uint64_t pte_phys(pte_t p)
+{
+	return p & PTE_ADDR_MASK;
+}
+static inline pte_t *pte_table(pte_t p)
+{
+	return phys_to_virt(pte_phys(p));
+}
 
 #endif

@@ -31,7 +31,7 @@
 #include "boot/boot_info.h"
 
 #define AP_TIMEOUT_MS 1000
-#define TIMER_HZ 100
+#define TIMER_HZ      100
 
 struct trampoline_data {
 	uint32_t cr3, efer;
@@ -149,7 +149,8 @@ void arch_smp_boot_aps(const struct boot_info *bi)
 		return;
 	}
 	if (!find_low_pages(bi, low_pages, 3)) {
-		printk("smp: no free low memory for the start-up page tables: running on one CPU\n");
+		printk(
+		    "smp: no free low memory for the start-up page tables: running on one CPU\n");
 		return;
 	}
 	size_t len = _binary_trampoline_bin_end - _binary_trampoline_bin_start;
@@ -162,7 +163,8 @@ void arch_smp_boot_aps(const struct boot_info *bi)
 		if (ac->apic_id == cpus[0].apic_id || !(ac->flags & ACPI_CPU_ENABLED))
 			continue;
 		if (nr_cpus >= NR_CPUS) {
-			printk("smp: CPU with APIC id %u ignored: NR_CPUS is %d\n", ac->apic_id, NR_CPUS);
+			printk("smp: CPU with APIC id %u ignored: NR_CPUS is %d\n", ac->apic_id,
+			       NR_CPUS);
 			continue;
 		}
 		int id = nr_cpus++;
@@ -171,6 +173,6 @@ void arch_smp_boot_aps(const struct boot_info *bi)
 		else
 			failed++;
 	}
-	printk("smp: %d of %d CPUs online (%d failed to start)\n", nr_cpus_online, 1 + started + failed,
-	       failed);
+	printk("smp: %d of %d CPUs online (%d failed to start)\n", nr_cpus_online,
+	       1 + started + failed, failed);
 }

@@ -39,9 +39,18 @@ static struct tlb_state tlb_states[NR_CPUS];
 static struct mm *loaded_mms[NR_CPUS];
 static bool have_pcid, have_invpcid;
 
-struct mm *loaded_mm(int cpu) { return READ_ONCE(loaded_mms[cpu]); }
-bool cpu_is_lazy(int cpu) { return READ_ONCE(tlb_states[cpu].is_lazy); }
-const struct tlb_state *cpu_tlb_state(int cpu) { return &tlb_states[cpu]; }
+struct mm *loaded_mm(int cpu)
+{
+	return READ_ONCE(loaded_mms[cpu]);
+}
+bool cpu_is_lazy(int cpu)
+{
+	return READ_ONCE(tlb_states[cpu].is_lazy);
+}
+const struct tlb_state *cpu_tlb_state(int cpu)
+{
+	return &tlb_states[cpu];
+}
 
 void tlb_init_cpu(int cpu)
 {
@@ -174,7 +183,9 @@ void flush_tlb_mm_range(struct mm *mm, uint64_t start, uint64_t end, bool freed_
 	pause_point(PAUSE_TLB_FLUSH, mm);
 	struct flush_info info = {
 		.mm = mm,
-		.req = { .ctx_id = mm->ctx_id, .start = start, .end = end,
+		.req = { .ctx_id = mm->ctx_id,
+			 .start = start,
+			 .end = end,
 			 .freed_tables = freed_tables },
 	};
 #ifdef MUTATION_NO_IPI_ON_PT_FREE
@@ -195,7 +206,7 @@ void flush_tlb_mm_range(struct mm *mm, uint64_t start, uint64_t end, bool freed_
 	cpumask_t targets;
 	cpumask_clear(&targets);
 	int n = 0;
-	for_each_cpu_in(c, &mm->cpumask) {
+	for_each_cpu_in (c, &mm->cpumask) {
 		if (c == me)
 			continue;
 		if (!info.req.freed_tables && cpu_is_lazy(c)) {

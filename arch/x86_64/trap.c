@@ -40,11 +40,28 @@ static struct idt_gate idt[256] __aligned(16);
 extern const uint64_t trap_stubs[256];
 
 static const char *const exception_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack fault", "general protection",
-	"page fault", "reserved", "x87 FP error", "alignment check", "machine check",
-	"SIMD FP error", "virtualization", "control protection",
+	"divide error",
+	"debug",
+	"NMI",
+	"breakpoint",
+	"overflow",
+	"bound range",
+	"invalid opcode",
+	"device not available",
+	"double fault",
+	"coprocessor overrun",
+	"invalid TSS",
+	"segment not present",
+	"stack fault",
+	"general protection",
+	"page fault",
+	"reserved",
+	"x87 FP error",
+	"alignment check",
+	"machine check",
+	"SIMD FP error",
+	"virtualization",
+	"control protection",
 };
 
 static void set_gate(int vec, uint64_t handler, int ist)
@@ -87,7 +104,8 @@ void dump_trap_frame(const struct trap_frame *f)
 {
 	printk("RIP: %#018lx  ", f->rip);
 	print_symbol(f->rip);
-	printk("\nRSP: %#018lx RFLAGS: %#010lx CS: %#lx SS: %#lx\n", f->rsp, f->rflags, f->cs, f->ss);
+	printk("\nRSP: %#018lx RFLAGS: %#010lx CS: %#lx SS: %#lx\n", f->rsp, f->rflags, f->cs,
+	       f->ss);
 	printk("RAX: %#018lx RBX: %#018lx RCX: %#018lx\n", f->rax, f->rbx, f->rcx);
 	printk("RDX: %#018lx RSI: %#018lx RDI: %#018lx\n", f->rdx, f->rsi, f->rdi);
 	printk("RBP: %#018lx R8:  %#018lx R9:  %#018lx\n", f->rbp, f->r8, f->r9);
@@ -102,11 +120,14 @@ static __noreturn void fatal_exception(struct trap_frame *f, uint64_t cr2)
 	panic_begin();
 	struct thread *t = this_cpu()->curr;
 	printk("KERNEL PANIC on CPU %d: %s (vector %lu) error code %#lx", cpu_id(),
-	       f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector] : "exception",
+	       f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector]
+							    : "exception",
 	       f->vector, f->error_code);
 	if (f->vector == EXC_PF)
-		printk(" at address %#lx (%s, %s%s)", cr2, f->error_code & PF_PROT ? "protection" : "not present",
-		       f->error_code & PF_WRITE ? "write" : "read", f->error_code & PF_INSTR ? ", fetch" : "");
+		printk(" at address %#lx (%s, %s%s)", cr2,
+		       f->error_code & PF_PROT ? "protection" : "not present",
+		       f->error_code & PF_WRITE ? "write" : "read",
+		       f->error_code & PF_INSTR ? ", fetch" : "");
 	printk("\nthread %d (%s)\n", t ? t->tid : -1, t ? t->name : "?");
 	dump_trap_frame(f);
 	printk("Backtrace:\n");
@@ -169,8 +190,7 @@ static void handle_exception(struct trap_frame *f)
 	uint64_t fixup = search_exception_table(f->rip);
 	if (f->vector == EXC_PF) {
 		count_event(EV_PAGE_FAULT);
-		if (fixup && cr2 < USER_SPACE_END && (f->rflags & RFLAGS_IF) &&
-		    user_fault(f, cr2))
+		if (fixup && cr2 < USER_SPACE_END && (f->rflags & RFLAGS_IF) && user_fault(f, cr2))
 			return;
 	}
 	if (fixup && (f->vector == EXC_PF || f->vector == EXC_GP)) {

@@ -11,20 +11,20 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
-#define EXC_DE 0
+#define EXC_DE	0
 #define EXC_NMI 2
-#define EXC_BP 3
-#define EXC_UD 6
-#define EXC_DF 8
-#define EXC_GP 13
-#define EXC_PF 14
-#define EXC_MC 18
+#define EXC_BP	3
+#define EXC_UD	6
+#define EXC_DF	8
+#define EXC_GP	13
+#define EXC_PF	14
+#define EXC_MC	18
 
 /* Page-fault error code bits */
-#define PF_PROT (1u << 0)  /* 0: not present, 1: protection violation */
+#define PF_PROT	 (1u << 0) /* 0: not present, 1: protection violation */
 #define PF_WRITE (1u << 1)
-#define PF_USER (1u << 2)
-#define PF_RSVD (1u << 3)
+#define PF_USER	 (1u << 2)
+#define PF_RSVD	 (1u << 3)
 #define PF_INSTR (1u << 4)
 
 void trap_dispatch(struct trap_frame *f);

@@ -14,32 +14,32 @@
 
 #define O_RDONLY 0x0
 #define O_WRONLY 0x1
-#define O_RDWR 0x2
-#define O_CREAT 0x40
-#define O_TRUNC 0x200
+#define O_RDWR	 0x2
+#define O_CREAT	 0x40
+#define O_TRUNC	 0x200
 #define O_DIRECT 0x4000
-#define MS_SYNC 4
+#define MS_SYNC	 4
 
-#define ENOENT 2
-#define EIO 5
-#define EEXIST 17
-#define ENOTDIR 20
-#define EISDIR 21
-#define ENOSPC 28
-#define EBUSY 16
-#define ENOTEMPTY 39
+#define ENOENT	     2
+#define EIO	     5
+#define EEXIST	     17
+#define ENOTDIR	     20
+#define EISDIR	     21
+#define ENOSPC	     28
+#define EBUSY	     16
+#define ENOTEMPTY    39
 #define ENAMETOOLONG 36
-#define EFBIG 27
-#define EBADF 9
-#define EACCES 13
+#define EFBIG	     27
+#define EBADF	     9
+#define EACCES	     13
 
 struct inode {
 	uint32_t ino;
-	struct sfs_inode d;	 /* the on-disk inode; fs_lock */
+	struct sfs_inode d; /* the on-disk inode; fs_lock */
 	struct address_space mapping;
-	struct rwsem i_rwsem;	 /* serializes writes and truncates of this file */
-	int refs;		 /* open files + mappings + lookups; fs_lock */
-	struct list_head node;	 /* inode cache; fs_lock */
+	struct rwsem i_rwsem;  /* serializes writes and truncates of this file */
+	int refs;	       /* open files + mappings + lookups; fs_lock */
+	struct list_head node; /* inode cache; fs_lock */
 };
 
 struct file {

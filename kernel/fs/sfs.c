@@ -36,13 +36,16 @@
 
 static struct block_device *bdev;
 static struct sfs_super sb;
-static uint8_t *bitmap;		/* sb.bitmap_blocks * SFS_BLOCK_SIZE bytes */
+static uint8_t *bitmap; /* sb.bitmap_blocks * SFS_BLOCK_SIZE bytes */
 static struct rwsem fs_lock;
 static DEFINE_SPINLOCK(map_lock);
 static LIST_HEAD(inode_cache);
 static bool mounted;
 
-bool fs_mounted(void) { return mounted; }
+bool fs_mounted(void)
+{
+	return mounted;
+}
 
 /* ---- metadata (map_lock held) -------------------------------------------- */
 
@@ -61,9 +64,18 @@ static void write_bitmap_block_of(uint32_t block)
 	bdev_write_block(bdev, sb.bitmap_start + b, bitmap + (uint64_t)b * SFS_BLOCK_SIZE);
 }
 
-static bool bit_test(uint32_t b) { return bitmap[b / 8] & (1u << (b % 8)); }
-static void bit_set(uint32_t b) { bitmap[b / 8] |= (uint8_t)(1u << (b % 8)); }
-static void bit_clear(uint32_t b) { bitmap[b / 8] &= (uint8_t)~(1u << (b % 8)); }
+static bool bit_test(uint32_t b)
+{
+	return bitmap[b / 8] & (1u << (b % 8));
+}
+static void bit_set(uint32_t b)
+{
+	bitmap[b / 8] |= (uint8_t)(1u << (b % 8));
+}
+static void bit_clear(uint32_t b)
+{
+	bitmap[b / 8] &= (uint8_t) ~(1u << (b % 8));
+}
 
 static uint8_t zero_block[SFS_BLOCK_SIZE];
 
@@ -227,7 +239,7 @@ static const struct address_space_ops sfs_aops = {
 static struct inode *icache_find(uint32_t ino)
 {
 	struct inode *i;
-	list_for_each_entry(i, &inode_cache, node)
+	list_for_each_entry (i, &inode_cache, node)
 		if (i->ino == ino)
 			return i;
 	return NULL;
@@ -466,7 +478,10 @@ ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos
 	return r;
 }
 
-uint64_t vfs_size(struct file *f) { return READ_ONCE(f->inode->d.size); }
+uint64_t vfs_size(struct file *f)
+{
+	return READ_ONCE(f->inode->d.size);
+}
 
 /* ---- truncate, sync ------------------------------------------------------ */
 
@@ -677,7 +692,8 @@ int vfs_open(const char *path, int flags, struct file **out)
 		if (err == -EEXIST)
 			err = 0;
 	} else {
-		err = dir->d.mode == SFS_S_IFDIR ? (int)MIN(dir_find(dir, name, len, &ino), 0) : -ENOTDIR;
+		err = dir->d.mode == SFS_S_IFDIR ? (int)MIN(dir_find(dir, name, len, &ino), 0)
+						 : -ENOTDIR;
 	}
 	up_write(&fs_lock);
 	inode_put(dir);
@@ -828,8 +844,10 @@ static int run_check(struct block_device *dev, char *err, size_t errlen, uint32_
 		snprintf(err, errlen, "no memory for the check (%lu bytes)", scratch_size);
 		return -ENOMEM;
 	}
-	struct sfs_io io = { .ctx = dev, .nr_blocks_on_device = dev->nr_sectors / SECTORS_PER_PAGE,
-			     .read_block = read_block_cb, .scratch = scratch,
+	struct sfs_io io = { .ctx = dev,
+			     .nr_blocks_on_device = dev->nr_sectors / SECTORS_PER_PAGE,
+			     .read_block = read_block_cb,
+			     .scratch = scratch,
 			     .scratch_size = PAGE_SIZE << order };
 	int r = sfs_check(&io, err, errlen);
 	free_pages(scratch, order);
@@ -862,8 +880,8 @@ int fs_mount(struct block_device *b)
 		bdev_read_block(b, sb.bitmap_start + i, bitmap + (uint64_t)i * SFS_BLOCK_SIZE);
 	rwsem_init(&fs_lock);
 	mounted = true;
-	printk("sfs: mounted: %u blocks (%u free), %u inodes (%u free)\n", sb.nr_blocks, sb.free_blocks,
-	       sb.nr_inodes, sb.free_inodes);
+	printk("sfs: mounted: %u blocks (%u free), %u inodes (%u free)\n", sb.nr_blocks,
+	       sb.free_blocks, sb.nr_inodes, sb.free_inodes);
 	return 0;
 }
 
@@ -891,7 +909,7 @@ void fs_drop_caches(void)
 	for (;;) {
 		struct inode *victim = NULL, *i;
 		down_write(&fs_lock);
-		list_for_each_entry(i, &inode_cache, node) {
+		list_for_each_entry (i, &inode_cache, node) {
 			invalidate_mapping_pages(&i->mapping, 0, ~0ull);
 			if (i->refs == 0 && i->mapping.nrpages == 0) {
 				victim = i;
