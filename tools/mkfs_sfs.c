@@ -2,13 +2,16 @@
  * tools/mkfs_sfs.c - make an SFS image (the kernel's RAM-disk format, see
  * kernel/fs/sfs_format.h) and copy host files into it.
  *
- *   mkfs_sfs IMAGE SIZE_KIB [--inodes N] [--mkdir /dir ...] [HOSTPATH:/name ...]
+ *   mkfs_sfs IMAGE SIZE_KIB [--inodes N] [--sparse] [--mkdir /dir ...]
+ *            [HOSTPATH:/name ...]
  *
  * Writes IMAGE of exactly SIZE_KIB KiB (a multiple of 4). HOSTPATH:/name
  * copies a host file to /name, creating missing directories on the way; a
  * host directory is copied with everything under it (in name order, so the
  * image is reproducible). --mkdir creates an empty directory. --inodes sets
- * the number of usable inodes (default: one per 16 KiB, at least 31). The
+ * the number of inodes, the root included (default: one per 16 KiB, at
+ * least 31; the table is filled up to whole blocks). --sparse stores blocks
+ * of zeros in the files copied after it as holes. The
  * image is built in memory, checked with sfs_check() (the kernel's own
  * checker) and written only if it passes.
  */
@@ -28,9 +31,13 @@ static const char *prog = "mkfs_sfs";
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s IMAGE SIZE_KIB [--inodes N] [--mkdir /dir ...] [HOSTPATH:/name ...]\n"
-		"  SIZE_KIB: image size in KiB, a multiple of 4\n"
-		"  HOSTPATH:/name  copy a host file (or directory tree) to /name\n",
+		"usage: %s IMAGE SIZE_KIB [--inodes N] [--sparse] [--mkdir /dir ...] "
+		"[HOSTPATH:/name ...]\n"
+		"  SIZE_KIB         image size in KiB, a multiple of 4\n"
+		"  --inodes N       number of inodes, the root included\n"
+		"  --sparse         blocks of zeros in the files that follow become holes\n"
+		"  --mkdir /dir     create a directory (and its parents)\n"
+		"  HOSTPATH:/name   copy a host file (or directory tree) to /name\n",
 		prog);
 	exit(2);
 }
@@ -228,6 +235,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(arg, "--inodes")) {
 			i++;
+		} else if (!strcmp(arg, "--sparse")) {
+			fs.sparse = true;
 		} else if (!strcmp(arg, "--mkdir")) {
 			if (++i == argc)
 				usage();
@@ -257,7 +266,7 @@ int main(int argc, char **argv)
 		r = write_image(image, img, size);
 	if (r == 0)
 		printf("mkfs: %s: %u KiB, %u blocks (%u used), %u inodes, %u files, %u dirs\n", image,
-		       size_kib, fs.nr_blocks, stats.blocks_used, fs.nr_inodes - 2, stats.files,
+		       size_kib, fs.nr_blocks, stats.blocks_used, fs.nr_inodes - 1, stats.files,
 		       stats.dirs);
 	free(img);
 	return r ? 1 : 0;

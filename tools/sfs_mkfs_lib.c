@@ -181,9 +181,11 @@ static int map_new_block(struct sfs_mkfs *fs, uint32_t ino, uint32_t lbn, uint32
 		in->direct[lbn] = b;
 	} else {
 		if (!in->indirect) {
-			r = alloc_block(fs, &in->indirect);
+			uint32_t ind;
+			r = alloc_block(fs, &ind);
 			if (r)
 				return r;
+			in->indirect = ind;
 		}
 		sfs_put_le32(sfs_mkfs_block(fs, in->indirect) + 4 * (lbn - SFS_NDIRECT), b);
 	}
@@ -285,7 +287,7 @@ static size_t next_component(const char **path, const char **name)
 }
 
 /* Walks to the parent directory of the last component of path, creating
- * missing directories if create; *name/*len get the last component. */
+ * missing directories if create; *name and *len get the last component. */
 static int walk_parent(struct sfs_mkfs *fs, const char *path, bool create, uint32_t *dir,
 		       const char **name, size_t *len)
 {
@@ -373,6 +375,14 @@ int sfs_mkfs_mkdir(struct sfs_mkfs *fs, const char *path, uint32_t *ino)
 	return 0;
 }
 
+static bool all_zero(const uint8_t *p, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, uint64_t size,
 		      uint32_t *ino)
 {
@@ -400,6 +410,8 @@ int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, u
 	for (uint64_t off = 0; data && off < size; off += SFS_BLOCK_SIZE) {
 		uint64_t n = size - off < SFS_BLOCK_SIZE ? size - off : SFS_BLOCK_SIZE;
 		uint32_t b;
+		if (fs->sparse && all_zero((const uint8_t *)data + off, n))
+			continue;
 		r = map_new_block(fs, child, sfs_block_of_offset(off), &b);
 		if (r) {
 			memset(in, 0, sizeof(*in)); /* blocks stay allocated: the

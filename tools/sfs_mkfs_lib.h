@@ -16,6 +16,7 @@
 #ifndef TOOLS_SFS_MKFS_LIB_H
 #define TOOLS_SFS_MKFS_LIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ struct sfs_mkfs {
 	uint32_t nr_blocks; /* = the superblock's */
 	uint32_t nr_inodes; /* table slots, slot 0 included */
 	uint32_t next_block; /* allocation cursor (first free data block) */
+	bool sparse;	     /* add_file: all-zero blocks become holes */
 	char err[256];
 };
 
@@ -44,7 +46,8 @@ int sfs_mkfs_format(struct sfs_mkfs *fs, void *img, size_t img_size, uint32_t in
 int sfs_mkfs_mkdir(struct sfs_mkfs *fs, const char *path, uint32_t *ino);
 
 /* Creates the regular file path (parents as needed; it must not exist) with
- * size bytes of data; data == NULL makes a sparse file (all holes). */
+ * size bytes of data; data == NULL makes a sparse file (all holes), and so
+ * do blocks of zeros if fs->sparse is set. */
 int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, uint64_t size,
 		      uint32_t *ino);
 

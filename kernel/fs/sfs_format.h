@@ -299,10 +299,13 @@ int sfs_check_super(const struct sfs_super *sb, uint64_t dev_blocks, char *err, 
  * -SFS_EIO if read_block failed, -SFS_ENOMEM if the scratch buffer is too
  * small or misaligned; except for 0, err says what and where (one line, no
  * newline). Reads only metadata, indirect and directory blocks, each a few
- * times at most (plus two reads per compared pair of names whose hashes
- * are equal, at most one per entry + 4096): the work is bounded by the
- * geometry on any input. Never writes; touches no memory but io->scratch,
- * err and its own stack (about 1.2 KiB with the kernel flags).
+ * times at most, plus two reads per compared pair of names whose hashes
+ * are equal (at most one per entry + 4096 in all): the work is bounded by
+ * the geometry on any input. So a directory whose names collide on their
+ * FNV-1a hash in more pairs than that, which only crafted names do, is
+ * refused ("too many names with the same hash"). Never writes; touches no
+ * memory but io->scratch, err and its own stack (about 1.2 KiB with the
+ * kernel flags).
  */
 int sfs_check(const struct sfs_io *io, char *err, size_t errlen);
 

@@ -1,19 +1,37 @@
 /*
  * tests/host/fuzz_sfs.c - libFuzzer target for the SFS image checker
- * (sfs_check in kernel/fs/sfs_format.c): the input is a disk image.
+ * (sfs_check in kernel/fs/sfs_format.c).
  *
- * The device is the input padded with zeros to a whole number of blocks,
- * and further up to the nr_blocks its superblock claims (at most
- * FUZZ_MAX_BLOCKS), so a corpus file can be a truncated image: the zero
- * tail of an image need not be stored. Unless the input length is odd, the
- * superblock checksum is rewritten first, so that the fuzzer gets past it
- * and into the inodes and directories; odd lengths keep the checksum as it
- * is and exercise its check.
+ * An input is read in one of two ways:
+ *
+ *  - raw (the default): the input is a disk image. The device is the input
+ *    padded with zeros to a whole number of blocks, and further up to the
+ *    nr_blocks its superblock claims (at most FUZZ_MAX_BLOCKS), so a corpus
+ *    file can be a truncated image: the zero tail need not be stored.
+ *
+ *  - patches (the input starts with "SFSp"): the device is a fixed, valid
+ *    image built here with the mkfs library (nested directories, hard
+ *    links, a file with an indirect block, a directory of two blocks and
+ *    one of 14 with an indirect block), and the rest of the input is a
+ *    list of patches applied to it: { u8 block,
+ *    u8 offset_lo, u8 offset_hi, u8 len, len bytes }, block and offset
+ *    taken modulo the image. A few bytes reach deep into the checker (a
+ *    changed inode number in a directory entry is a loop or a second
+ *    parent), where random changes of a raw image rarely get.
+ *
+ * With -DFUZZ_SFS_MUTATOR (make fuzz), a custom mutator adds patches aimed
+ * at the fields of the base image (see below).
+ *
+ * In both cases, unless the input length is odd, the superblock checksum is
+ * rewritten after the changes, so that the fuzzer gets past it; odd lengths
+ * keep the checksum as it is and exercise its check.
  *
  * Oracles: AddressSanitizer and UBSan (any bad access or overflow), the
  * device's read_block (aborts on a block number past the device), the
- * result (0 or -EINVAL, nothing else) and a NUL-terminated message without
- * a newline. A second check of the same image must give the same answer.
+ * result (0 or -EINVAL, nothing else), a NUL-terminated one-line message, a
+ * bound on the reads, and a second check giving the same answer. With
+ * FUZZ_SFS_VERBOSE set in the environment, each verdict is printed
+ * (fuzz_sfs FILE... runs just those inputs).
  *
  * Built two ways:
  *   make fuzz: clang -fsanitize=fuzzer,address,undefined (libFuzzer's main);
@@ -26,8 +44,11 @@
 #include <string.h>
 
 #include "kernel/fs/sfs_format.h"
+#include "tools/sfs_mkfs_lib.h"
 
-#define FUZZ_MAX_BLOCKS 256 /* pad up to 1 MiB for the superblock's nr_blocks */
+#define FUZZ_MAX_BLOCKS 256  /* raw: pad up to 1 MiB for the superblock's nr_blocks */
+#define PATCH_BASE_BLOCKS 64 /* patches: the base image, 256 KiB */
+#define PATCH_MAGIC "SFSp"
 
 struct fuzz_dev {
 	const uint8_t *data;
@@ -49,40 +70,310 @@ static int fuzz_read_block(void *ctx, uint32_t block, void *buf)
 	return 0;
 }
 
+static void die(const char *what)
+{
+	fprintf(stderr, "fuzz_sfs: %s\n", what);
+	abort();
+}
+
 static void check_message(int r, const char *err, size_t len)
 {
 	size_t n = strnlen(err, len);
 
-	if (n == len || strchr(err, '\n') || (r != 0 && n == 0)) {
-		fprintf(stderr, "fuzz_sfs: bad error message for result %d\n", r);
-		abort();
-	}
+	if (n == len || strchr(err, '\n') || (r != 0 && n == 0))
+		die("bad error message");
 }
+
+/* The base image of patch mode, made once. */
+static const uint8_t *patch_base(void)
+{
+	static uint8_t *img;
+	static const char data[] = "0123456789abcdef";
+	struct sfs_mkfs fs;
+	char name[32];
+
+	if (img)
+		return img;
+	img = malloc((size_t)PATCH_BASE_BLOCKS * SFS_BLOCK_SIZE);
+	if (!img || sfs_mkfs_format(&fs, img, (size_t)PATCH_BASE_BLOCKS * SFS_BLOCK_SIZE, 95))
+		die("cannot format the base image");
+	uint32_t ino = 0;
+	int r = sfs_mkfs_add_file(&fs, "/a.txt", data, sizeof(data), &ino);
+	r = r ? r : sfs_mkfs_add_file(&fs, "/d1/d2/b.txt", data, 5, NULL);
+	r = r ? r : sfs_mkfs_link(&fs, "/d1/link", ino);
+	r = r ? r : sfs_mkfs_mkdir(&fs, "/d1/d2/d3", NULL);
+	r = r ? r : sfs_mkfs_mkdir(&fs, "/empty", NULL);
+	r = r ? r : sfs_mkfs_add_file(&fs, "/holes", NULL, 14 * SFS_BLOCK_SIZE, NULL);
+	/* A file with an indirect block (blocks 12 and 13 only). */
+	uint8_t *big = calloc(14, SFS_BLOCK_SIZE);
+	big[12 * SFS_BLOCK_SIZE] = big[13 * SFS_BLOCK_SIZE] = 1;
+	fs.sparse = true;
+	r = r ? r : sfs_mkfs_add_file(&fs, "/d1/big", big, 14 * SFS_BLOCK_SIZE, NULL);
+	free(big);
+	for (int i = 0; i < 66 && !r; i++) { /* two directory blocks */
+		snprintf(name, sizeof(name), "/many/%d", i);
+		r = sfs_mkfs_add_file(&fs, name, NULL, 0, NULL);
+	}
+	/* A directory with an indirect block: 13 blocks of hard links. */
+	for (int i = 0; i < 13 * 64 + 1 && !r; i++) {
+		snprintf(name, sizeof(name), "/links/%x", i);
+		r = sfs_mkfs_link(&fs, name, ino);
+	}
+	if (r)
+		die(fs.err);
+	sfs_mkfs_finish(&fs);
+
+	/* It must be clean, or the patches start from a broken image. */
+	struct fuzz_dev dev = { img, PATCH_BASE_BLOCKS, 0 };
+	size_t need = sfs_check_scratch_size(PATCH_BASE_BLOCKS, fs.nr_inodes);
+	void *scratch = malloc(need);
+	struct sfs_io io = { &dev, PATCH_BASE_BLOCKS, fuzz_read_block, scratch, need };
+	char err[256];
+	if (!scratch || sfs_check(&io, err, sizeof(err)))
+		die("the base image of patch mode is not clean");
+	free(scratch);
+	return img;
+}
+
+/* Builds the device of an input: *img (calloc'd) of *nr_blocks blocks. */
+static void make_device(const uint8_t *data, size_t size, uint8_t **img, uint64_t *nr_blocks)
+{
+	if (size >= 4 && memcmp(data, PATCH_MAGIC, 4) == 0) {
+		*nr_blocks = PATCH_BASE_BLOCKS;
+		*img = malloc((size_t)PATCH_BASE_BLOCKS * SFS_BLOCK_SIZE);
+		if (!*img)
+			die("out of memory");
+		memcpy(*img, patch_base(), (size_t)PATCH_BASE_BLOCKS * SFS_BLOCK_SIZE);
+		for (size_t p = 4; p + 4 <= size;) {
+			size_t block = data[p] % PATCH_BASE_BLOCKS;
+			size_t off = (data[p + 1] | (size_t)data[p + 2] << 8) % SFS_BLOCK_SIZE;
+			size_t len = data[p + 3];
+			p += 4;
+			if (len > size - p)
+				len = size - p;
+			if (len > SFS_BLOCK_SIZE - off)
+				len = SFS_BLOCK_SIZE - off;
+			memcpy(*img + block * SFS_BLOCK_SIZE + off, data + p, len);
+			p += len;
+		}
+		return;
+	}
+
+	struct sfs_super sb;
+	*nr_blocks = (size + SFS_BLOCK_SIZE - 1) / SFS_BLOCK_SIZE;
+	if (*nr_blocks == 0)
+		*nr_blocks = 1;
+	memset(&sb, 0, sizeof(sb));
+	if (size)
+		memcpy(&sb, data, size < sizeof(sb) ? size : sizeof(sb));
+	if (sb.nr_blocks > *nr_blocks && sb.nr_blocks <= FUZZ_MAX_BLOCKS)
+		*nr_blocks = sb.nr_blocks;
+	*img = calloc(*nr_blocks, SFS_BLOCK_SIZE);
+	if (!*img)
+		die("out of memory");
+	if (size)
+		memcpy(*img, data, size);
+}
+
+/* ---- a structure-aware mutator for patch mode ---------------------------- */
+
+#ifdef FUZZ_SFS_MUTATOR
+/*
+ * libFuzzer's byte-level mutations rarely turn a patch list into a patch
+ * that hits a field (an inode's nlink, a directory entry's inode number, an
+ * indirect entry): this mutator appends one patch aimed at a field of the
+ * base image, with a value chosen to matter (an existing block or inode
+ * number, a bound, off by one, a name copied from another entry). Inputs
+ * that are not patch lists, and one mutation in four, go to libFuzzer's own
+ * mutator.
+ */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+#define MAX_SPOTS 1024
+
+/* Where the fields are in the base image. */
+static struct {
+	bool ready;
+	struct sfs_super sb;
+	uint32_t inodes[MAX_SPOTS], nr_inodes_used;	/* in use */
+	uint32_t dirs[MAX_SPOTS], nr_dirs;		/* directory inodes */
+	uint32_t ent_block[MAX_SPOTS], ent_off[MAX_SPOTS], nr_ents; /* used entries */
+	uint32_t ind_blocks[MAX_SPOTS], nr_ind;		/* indirect blocks */
+	uint32_t data_blocks[MAX_SPOTS], nr_data;	/* any mapped block */
+} spots;
+
+static void find_spots(void)
+{
+	const uint8_t *img = patch_base();
+
+	memcpy(&spots.sb, img, sizeof(spots.sb));
+	for (uint32_t ino = 1; ino < spots.sb.nr_inodes; ino++) {
+		const struct sfs_inode *in = (const void *)(img +
+			(size_t)sfs_inode_block(&spots.sb, ino) * SFS_BLOCK_SIZE + sfs_inode_offset(ino));
+		if (!in->mode || spots.nr_inodes_used == MAX_SPOTS)
+			continue;
+		spots.inodes[spots.nr_inodes_used++] = ino;
+		if (in->indirect && spots.nr_ind < MAX_SPOTS)
+			spots.ind_blocks[spots.nr_ind++] = in->indirect;
+		for (uint32_t lbn = 0; lbn < sfs_size_blocks(in->size); lbn++) {
+			uint32_t b = lbn < SFS_NDIRECT ? in->direct[lbn]
+				   : sfs_get_le32(img + (size_t)in->indirect * SFS_BLOCK_SIZE +
+						  4 * (lbn - SFS_NDIRECT));
+			if (!b)
+				continue;
+			if (spots.nr_data < MAX_SPOTS)
+				spots.data_blocks[spots.nr_data++] = b;
+			if (in->mode != SFS_S_IFDIR)
+				continue;
+			for (uint32_t e = 0; e < SFS_DIRENTS_PER_BLOCK; e++) {
+				uint64_t idx = (uint64_t)lbn * SFS_DIRENTS_PER_BLOCK + e;
+				if (idx * SFS_DIRENT_SIZE >= in->size || spots.nr_ents == MAX_SPOTS)
+					break;
+				spots.ent_block[spots.nr_ents] = b;
+				spots.ent_off[spots.nr_ents++] = e * SFS_DIRENT_SIZE;
+			}
+		}
+		if (in->mode == SFS_S_IFDIR && spots.nr_dirs < MAX_SPOTS)
+			spots.dirs[spots.nr_dirs++] = ino;
+	}
+	spots.ready = true;
+}
+
+static uint64_t mut_state;
+
+static uint32_t mut_rand(uint32_t n)
+{
+	mut_state ^= mut_state << 13;
+	mut_state ^= mut_state >> 7;
+	mut_state ^= mut_state << 17;
+	return n ? (uint32_t)(mut_state >> 11) % n : 0;
+}
+
+#define PICK(arr, n) ((n) ? (arr)[mut_rand(n)] : 0)
+
+/* A value for a 32-bit field: mostly numbers that mean something here. */
+static uint32_t interesting(void)
+{
+	const struct sfs_super *sb = &spots.sb;
+	uint32_t v;
+
+	switch (mut_rand(12)) {
+	case 0: v = PICK(spots.inodes, spots.nr_inodes_used); break;
+	case 1: v = PICK(spots.dirs, spots.nr_dirs); break;
+	case 2: v = PICK(spots.data_blocks, spots.nr_data); break;
+	case 3: v = PICK(spots.ind_blocks, spots.nr_ind); break;
+	case 4: v = sb->nr_blocks - 1 + mut_rand(3); break;
+	case 5: v = sb->data_start - 1 + mut_rand(3); break;
+	case 6: v = sb->nr_inodes - 1 + mut_rand(3); break;
+	case 7: v = mut_rand(3) ? mut_rand(16) : 0xffffffffu - mut_rand(4); break;
+	case 8: v = SFS_ROOT_INO; break;
+	case 9: v = (SFS_NDIRECT + mut_rand(3)) * SFS_BLOCK_SIZE - 1 + mut_rand(3); break;
+	case 10: v = mut_rand(64) * SFS_DIRENT_SIZE + mut_rand(2); break;
+	default: v = (uint32_t)mut_state; break;
+	}
+	return v;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	uint8_t rec[4 + SFS_DIRENT_SIZE];
+	uint32_t block = 0, off = 0, len = 4, v;
+
+	mut_state = seed * 0x9e3779b97f4a7c15ull + 1;
+	if (size < 4 || memcmp(data, PATCH_MAGIC, 4) || mut_rand(4) == 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	if (!spots.ready)
+		find_spots();
+
+	v = interesting();
+	switch (mut_rand(6)) {
+	case 0: /* a superblock field */
+		off = 4 * mut_rand(17);
+		break;
+	case 1: { /* an inode field */
+		uint32_t ino = mut_rand(8) ? PICK(spots.inodes, spots.nr_inodes_used)
+					   : mut_rand(spots.sb.nr_inodes);
+		static const uint8_t fields[] = { 0, 2, 8, 12, 16, 20, 24, 40, 60, 64 };
+		uint32_t f = fields[mut_rand(sizeof(fields))];
+		block = sfs_inode_block(&spots.sb, ino);
+		off = sfs_inode_offset(ino) + f;
+		len = f < 4 ? 2 : 4;
+		if (f < 4 && mut_rand(2))
+			v = mut_rand(4); /* mode or nlink: small */
+		break;
+	}
+	case 2: { /* a directory entry: inode number, name length or name */
+		uint32_t e = mut_rand(spots.nr_ents);
+		block = spots.ent_block[e];
+		off = spots.ent_off[e];
+		switch (mut_rand(3)) {
+		case 0:
+			break;
+		case 1:
+			off += 4;
+			len = 1;
+			v = mut_rand(2) ? mut_rand(4) : 58 + mut_rand(4);
+			break;
+		default: { /* the name of another entry: a duplicate */
+			uint32_t o = mut_rand(spots.nr_ents);
+			const uint8_t *src = patch_base() + (size_t)spots.ent_block[o] * SFS_BLOCK_SIZE +
+					     spots.ent_off[o];
+			off += 4;
+			len = 1 + SFS_NAME_MAX;
+			memcpy(rec + 4, src + 4, len);
+			break;
+		}
+		}
+		break;
+	}
+	case 3: /* an indirect entry */
+		block = PICK(spots.ind_blocks, spots.nr_ind);
+		off = 4 * (mut_rand(4) ? mut_rand(16) : mut_rand(SFS_PTRS_PER_BLOCK));
+		break;
+	case 4: /* a bitmap byte */
+		block = spots.sb.bitmap_start;
+		off = mut_rand(spots.sb.nr_blocks / 8 + 2);
+		len = 1;
+		v = patch_base()[(size_t)block * SFS_BLOCK_SIZE + off] ^ (1u << mut_rand(8));
+		break;
+	default: /* anywhere */
+		block = mut_rand(PATCH_BASE_BLOCKS);
+		off = mut_rand(SFS_BLOCK_SIZE - 4);
+		break;
+	}
+	rec[0] = (uint8_t)block;
+	rec[1] = (uint8_t)off;
+	rec[2] = (uint8_t)(off >> 8);
+	rec[3] = (uint8_t)len;
+	if (len <= 4)
+		memcpy(rec + 4, &v, len);
+	if (size + 4 + len + 1 > max_size)
+		return LLVMFuzzerMutate(data, size, max_size);
+	memcpy(data + size, rec, 4 + len);
+	size += 4 + len;
+	if (size % 2 && mut_rand(8)) /* even: the checksum is rewritten */
+		data[size++] = 0;
+	return size;
+}
+#endif /* FUZZ_SFS_MUTATOR */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint64_t nr_blocks = (size + SFS_BLOCK_SIZE - 1) / SFS_BLOCK_SIZE;
 	struct sfs_super sb;
+	struct sfs_check_stats st;
 	struct fuzz_dev dev;
+	uint64_t nr_blocks;
 	uint8_t *img;
 	void *scratch;
 	size_t need = SFS_BLOCK_SIZE;
 	char err[256], err2[256];
 	int r, r2;
 
-	if (nr_blocks == 0)
-		nr_blocks = 1;
-	memset(&sb, 0, sizeof(sb));
-	memcpy(&sb, data, size < sizeof(sb) ? size : sizeof(sb));
-	if (sb.nr_blocks > nr_blocks && sb.nr_blocks <= FUZZ_MAX_BLOCKS)
-		nr_blocks = sb.nr_blocks;
-
-	img = calloc(nr_blocks, SFS_BLOCK_SIZE);
-	if (!img)
-		abort();
-	memcpy(img, data, size);
+	make_device(data, size, &img, &nr_blocks);
+	memcpy(&sb, img, sizeof(sb));
 	if (size % 2 == 0) {
 		sb.checksum = sfs_super_checksum(&sb);
 		memcpy(img, &sb, sizeof(sb));
@@ -90,30 +381,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (sfs_check_super(&sb, nr_blocks, NULL, 0) == 0)
 		need = sfs_check_scratch_size(sb.nr_blocks, sb.nr_inodes);
-	scratch = aligned_alloc(SFS_BLOCK_SIZE, (need + SFS_BLOCK_SIZE - 1) & ~(size_t)(SFS_BLOCK_SIZE - 1));
+	scratch = aligned_alloc(SFS_BLOCK_SIZE,
+				(need + SFS_BLOCK_SIZE - 1) & ~(size_t)(SFS_BLOCK_SIZE - 1));
 	if (!scratch)
-		abort();
+		die("out of memory");
 
 	dev = (struct fuzz_dev){ img, nr_blocks, 0 };
 	struct sfs_io io = { &dev, nr_blocks, fuzz_read_block, scratch, need };
-	struct sfs_check_stats st;
 	r = sfs_check_full(&io, &st, err, sizeof(err));
+	if (getenv("FUZZ_SFS_VERBOSE"))
+		fprintf(stderr, "fuzz_sfs: %zu bytes, %llu blocks: %d %s\n", size,
+			(unsigned long long)nr_blocks, r, r ? err : "clean");
 	check_message(r, err, sizeof(err));
 	if (r != 0 && r != -SFS_EINVAL) {
 		fprintf(stderr, "fuzz_sfs: unexpected result %d: %s\n", r, err);
 		abort();
 	}
-	/* Bounded work: each block once, plus directory re-reads (at most
-	 * one per block and per compared name pair, see sfs_check). */
-	if (dev.reads > 8 * nr_blocks + 2 * 70000) {
+	/* Bounded work (see sfs_check): the inode table twice, indirect and
+	 * bitmap blocks, each directory's inode, indirect block and blocks,
+	 * and two reads per name comparison (at most one per entry + 4096). */
+	if (dev.reads > 170 * nr_blocks + 8192 + 16) {
 		fprintf(stderr, "fuzz_sfs: %llu reads for %llu blocks\n",
 			(unsigned long long)dev.reads, (unsigned long long)nr_blocks);
 		abort();
 	}
-	if (r == 0 && (st.blocks_used > sb.nr_blocks || st.files + st.dirs >= sb.nr_inodes)) {
-		fprintf(stderr, "fuzz_sfs: impossible stats for a clean image\n");
-		abort();
-	}
+	if (r == 0 && (st.blocks_used > sb.nr_blocks || st.files + st.dirs >= sb.nr_inodes))
+		die("impossible stats for a clean image");
 
 	/* Deterministic: the same image gives the same verdict. */
 	r2 = sfs_check(&io, err2, sizeof(err2));
