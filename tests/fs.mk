@@ -49,7 +49,8 @@ HOST_TESTS += echo "sfs tools: mkfs + fsck ok" ;
 host-tests: $(BUILD)/host/sfs_test $(BUILD)/host/mkfs_sfs $(BUILD)/host/fsck_sfs
 
 # ---- the RAM disk ----------------------------------------------------------
-# 4 MiB (one page-allocator block, so a test can copy it whole); the kernel's tests expect exactly these files:
+# 4 MiB (one page-allocator block, so a test can copy it whole); the kernel's
+# tests expect exactly these files:
 #   /hello.txt    "hello from the RAM disk\n"
 #   /pattern.bin  65536 bytes, byte i = i & 0xff
 #   /docs/        an empty directory

@@ -45,7 +45,7 @@ static int load(const char *path, struct image *im)
 	im->nr_blocks = (uint64_t)size / SFS_BLOCK_SIZE;
 	im->data = malloc(im->nr_blocks * SFS_BLOCK_SIZE + 1);
 	if (!im->data || fread(im->data, 1, im->nr_blocks * SFS_BLOCK_SIZE, f) !=
-				 im->nr_blocks * SFS_BLOCK_SIZE) {
+			     im->nr_blocks * SFS_BLOCK_SIZE) {
 		fprintf(stderr, "fsck: %s: cannot read %ld bytes\n", path, size);
 		fclose(f);
 		return -1;
@@ -83,9 +83,10 @@ static void list_dir(const struct image *im, uint32_t dir, char *path, size_t pl
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sfs_dirent *de =
-			(const void *)(im->data +
-				       (size_t)bmap(im, din, i / SFS_DIRENTS_PER_BLOCK) * SFS_BLOCK_SIZE +
-				       (i % SFS_DIRENTS_PER_BLOCK) * SFS_DIRENT_SIZE);
+		    (const void *)(im->data +
+				   (size_t)bmap(im, din, i / SFS_DIRENTS_PER_BLOCK) *
+				       SFS_BLOCK_SIZE +
+				   (i % SFS_DIRENTS_PER_BLOCK) * SFS_DIRENT_SIZE);
 		if (!de->ino)
 			continue;
 		const struct sfs_inode *in = inode_of(im, de->ino);
@@ -142,7 +143,8 @@ int main(int argc, char **argv)
 		if (sfs_check_super(&sb, im.nr_blocks, NULL, 0) == 0)
 			need = sfs_check_scratch_size(sb.nr_blocks, sb.nr_inodes);
 	}
-	scratch = aligned_alloc(SFS_BLOCK_SIZE, (need + SFS_BLOCK_SIZE - 1) & ~(size_t)(SFS_BLOCK_SIZE - 1));
+	scratch = aligned_alloc(SFS_BLOCK_SIZE,
+				(need + SFS_BLOCK_SIZE - 1) & ~(size_t)(SFS_BLOCK_SIZE - 1));
 	if (!scratch) {
 		fprintf(stderr, "fsck: out of memory\n");
 		free(im.data);

@@ -211,7 +211,8 @@ int main(int argc, char **argv)
 		usage();
 	image = argv[1];
 	if (parse_u32(argv[2], &size_kib) || size_kib == 0 || size_kib % 4)
-		return error("SIZE_KIB must be a positive multiple of 4 (KiB), not \"%s\"", argv[2]),
+		return error("SIZE_KIB must be a positive multiple of 4 (KiB), not \"%s\"",
+			     argv[2]),
 		       2;
 	for (i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--inodes")) {
@@ -265,9 +266,9 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = write_image(image, img, size);
 	if (r == 0)
-		printf("mkfs: %s: %u KiB, %u blocks (%u used), %u inodes, %u files, %u dirs\n", image,
-		       size_kib, fs.nr_blocks, stats.blocks_used, fs.nr_inodes - 1, stats.files,
-		       stats.dirs);
+		printf("mkfs: %s: %u KiB, %u blocks (%u used), %u inodes, %u files, %u dirs\n",
+		       image, size_kib, fs.nr_blocks, stats.blocks_used, fs.nr_inodes - 1,
+		       stats.files, stats.dirs);
 	free(img);
 	return r ? 1 : 0;
 }

@@ -15,7 +15,8 @@
 
 #include "tools/sfs_mkfs_lib.h"
 
-static int __attribute__((format(printf, 3, 4))) fail(struct sfs_mkfs *fs, int code, const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4)))
+fail(struct sfs_mkfs *fs, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -307,12 +308,14 @@ static int walk_parent(struct sfs_mkfs *fs, const char *path, bool create, uint3
 		uint32_t child = dir_find(fs, cur, comp, n);
 		if (!child) {
 			if (!create)
-				return fail(fs, -ENOENT, "%s: \"%.*s\" not found", path, (int)n, comp);
+				return fail(fs, -ENOENT, "%s: \"%.*s\" not found", path, (int)n,
+					    comp);
 			r = create_child(fs, cur, comp, n, SFS_S_IFDIR, &child);
 			if (r)
 				return r;
 		} else if (sfs_mkfs_inode(fs, child)->mode != SFS_S_IFDIR) {
-			return fail(fs, -ENOTDIR, "%s: \"%.*s\" is not a directory", path, (int)n, comp);
+			return fail(fs, -ENOTDIR, "%s: \"%.*s\" is not a directory", path, (int)n,
+				    comp);
 		}
 		cur = child;
 		comp = next;
@@ -392,8 +395,8 @@ int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, u
 	int r;
 
 	if (size > SFS_MAX_FILE_SIZE)
-		return fail(fs, -EFBIG, "%s: %llu bytes, more than the maximum file size %llu", path,
-			    (unsigned long long)size, (unsigned long long)SFS_MAX_FILE_SIZE);
+		return fail(fs, -EFBIG, "%s: %llu bytes, more than the maximum file size %llu",
+			    path, (unsigned long long)size, (unsigned long long)SFS_MAX_FILE_SIZE);
 	r = walk_parent(fs, path, true, &dir, &name, &len);
 	if (r)
 		return r;

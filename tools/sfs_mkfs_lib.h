@@ -23,9 +23,9 @@
 #include "kernel/fs/sfs_format.h"
 
 struct sfs_mkfs {
-	uint8_t *img;	    /* nr_blocks * SFS_BLOCK_SIZE bytes */
-	uint32_t nr_blocks; /* = the superblock's */
-	uint32_t nr_inodes; /* table slots, slot 0 included */
+	uint8_t *img;	     /* nr_blocks * SFS_BLOCK_SIZE bytes */
+	uint32_t nr_blocks;  /* = the superblock's */
+	uint32_t nr_inodes;  /* table slots, slot 0 included */
 	uint32_t next_block; /* allocation cursor (first free data block) */
 	bool sparse;	     /* add_file: all-zero blocks become holes */
 	char err[256];

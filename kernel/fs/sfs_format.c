@@ -130,7 +130,7 @@ static void out_vfmt(struct outbuf *o, const char *fmt, va_list ap)
 			out_c(o, (char)va_arg(ap, int));
 			break;
 		case 'd': {
-			long long v = lng == 0 ? va_arg(ap, int)
+			long long v = lng == 0	 ? va_arg(ap, int)
 				      : lng == 3 ? (long long)va_arg(ap, ptrdiff_t)
 						 : va_arg(ap, long long);
 			if (v < 0) {
@@ -143,7 +143,7 @@ static void out_vfmt(struct outbuf *o, const char *fmt, va_list ap)
 		}
 		case 'u':
 		case 'x': {
-			unsigned long long v = lng == 0 ? va_arg(ap, unsigned)
+			unsigned long long v = lng == 0	  ? va_arg(ap, unsigned)
 					       : lng == 3 ? va_arg(ap, size_t)
 							  : va_arg(ap, unsigned long long);
 			out_u(o, v, *fmt == 'x' ? 16 : 10);
@@ -201,7 +201,7 @@ static void name_text(char out[NAME_TEXT_MAX], const char *name, size_t len)
 /* state[ino]: the inode's type (0 free, SFS_S_IFREG, SFS_S_IFDIR) and, for
  * directories, whether the tree walk has reached it. */
 #define ST_TYPE_MASK 0x03
-#define ST_REACHED 0x04
+#define ST_REACHED   0x04
 
 /* Budget of name comparisons for names whose hashes are equal, on top of
  * one per entry (a valid file system needs about one per 2^32 pairs of
@@ -312,8 +312,9 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 	uint64_t bitmap_blocks, table_blocks, table_end, data_blocks;
 
 	if (sb->magic != SFS_MAGIC)
-		return fail(c, -SFS_EINVAL, "bad magic 0x%x (expected 0x%x \"SFS1\"): not an SFS image",
-			    sb->magic, SFS_MAGIC);
+		return fail(c, -SFS_EINVAL,
+			    "bad magic 0x%x (expected 0x%x \"SFS1\"): not an SFS image", sb->magic,
+			    SFS_MAGIC);
 	if (sb->version != SFS_VERSION)
 		return fail(c, -SFS_EINVAL, "unsupported version %u (expected %u)", sb->version,
 			    SFS_VERSION);
@@ -321,12 +322,12 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 		return fail(c, -SFS_EINVAL, "bad block size %u (expected %u)", sb->block_size,
 			    SFS_BLOCK_SIZE);
 	if (sb->checksum != sfs_super_checksum(sb))
-		return fail(c, -SFS_EINVAL, "bad superblock checksum 0x%x (computed 0x%x)", sb->checksum,
-			    sfs_super_checksum(sb));
+		return fail(c, -SFS_EINVAL, "bad superblock checksum 0x%x (computed 0x%x)",
+			    sb->checksum, sfs_super_checksum(sb));
 	for (unsigned i = 0; i < 3; i++)
 		if (sb->reserved[i])
-			return fail(c, -SFS_EINVAL, "superblock: reserved[%u] = 0x%x, expected 0", i,
-				    sb->reserved[i]);
+			return fail(c, -SFS_EINVAL, "superblock: reserved[%u] = 0x%x, expected 0",
+				    i, sb->reserved[i]);
 	if (sb->root_ino != SFS_ROOT_INO)
 		return fail(c, -SFS_EINVAL, "bad root inode number %u (expected %u)", sb->root_ino,
 			    SFS_ROOT_INO);
@@ -338,39 +339,46 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 			    sb->nr_blocks, (unsigned long long)dev_blocks);
 	bitmap_blocks = div_up(sb->nr_blocks, SFS_BITS_PER_BLOCK);
 	if (sb->bitmap_start != 1)
-		return fail(c, -SFS_EINVAL, "bitmap_start is %u, expected 1 (right after the superblock)",
+		return fail(c, -SFS_EINVAL,
+			    "bitmap_start is %u, expected 1 (right after the superblock)",
 			    sb->bitmap_start);
 	if (sb->bitmap_blocks != bitmap_blocks)
 		return fail(c, -SFS_EINVAL, "bitmap_blocks is %u, expected %llu for %u blocks",
 			    sb->bitmap_blocks, (unsigned long long)bitmap_blocks, sb->nr_blocks);
 	if (sb->nr_inodes < 2)
-		return fail(c, -SFS_EINVAL, "nr_inodes is %u: need at least 2 (slot 0 and the root)",
+		return fail(c, -SFS_EINVAL,
+			    "nr_inodes is %u: need at least 2 (slot 0 and the root)",
 			    sb->nr_inodes);
 	if (sb->inode_table_start < 1 + bitmap_blocks)
 		return fail(c, -SFS_EINVAL,
 			    "inode table (start %u) overlaps the bitmap (blocks 1..%llu)",
 			    sb->inode_table_start, (unsigned long long)bitmap_blocks);
 	if (sb->inode_table_start != 1 + bitmap_blocks)
-		return fail(c, -SFS_EINVAL,
-			    "inode table starts at block %u, expected %llu (right after the bitmap)",
-			    sb->inode_table_start, (unsigned long long)(1 + bitmap_blocks));
+		return fail(
+		    c, -SFS_EINVAL,
+		    "inode table starts at block %u, expected %llu (right after the bitmap)",
+		    sb->inode_table_start, (unsigned long long)(1 + bitmap_blocks));
 	table_blocks = div_up(sb->nr_inodes, SFS_INODES_PER_BLOCK);
 	if (sb->inode_table_blocks != table_blocks)
 		return fail(c, -SFS_EINVAL, "inode_table_blocks is %u, expected %llu for %u inodes",
-			    sb->inode_table_blocks, (unsigned long long)table_blocks, sb->nr_inodes);
+			    sb->inode_table_blocks, (unsigned long long)table_blocks,
+			    sb->nr_inodes);
 	table_end = (uint64_t)sb->inode_table_start + table_blocks;
 	if (table_end >= sb->nr_blocks)
 		return fail(c, -SFS_EINVAL,
 			    "inode table (blocks %u..%llu) leaves no data blocks in %u blocks",
-			    sb->inode_table_start, (unsigned long long)(table_end - 1), sb->nr_blocks);
+			    sb->inode_table_start, (unsigned long long)(table_end - 1),
+			    sb->nr_blocks);
 	if (sb->data_start < table_end)
 		return fail(c, -SFS_EINVAL,
 			    "data area (start %u) overlaps the inode table (blocks %u..%llu)",
-			    sb->data_start, sb->inode_table_start, (unsigned long long)(table_end - 1));
+			    sb->data_start, sb->inode_table_start,
+			    (unsigned long long)(table_end - 1));
 	if (sb->data_start != table_end)
-		return fail(c, -SFS_EINVAL,
-			    "data area starts at block %u, expected %llu (right after the inode table)",
-			    sb->data_start, (unsigned long long)table_end);
+		return fail(
+		    c, -SFS_EINVAL,
+		    "data area starts at block %u, expected %llu (right after the inode table)",
+		    sb->data_start, (unsigned long long)table_end);
 	data_blocks = sb->nr_blocks - sb->data_start;
 	if (sb->free_blocks > data_blocks)
 		return fail(c, -SFS_EINVAL, "free_blocks %u is more than the %llu data blocks",
@@ -414,11 +422,12 @@ static int claim(struct chk *c, uint32_t ino, uint32_t b, enum ptr_kind kind, ui
 			    "inode %u: %s = block %u is out of range (data blocks are %u..%u)", ino,
 			    what, b, c->sb.data_start, c->sb.nr_blocks - 1);
 	if (c->owner[b] == ino)
-		return fail(c, -SFS_EINVAL, "block %u is used twice by inode %u (again as %s)", b, ino,
-			    what);
+		return fail(c, -SFS_EINVAL, "block %u is used twice by inode %u (again as %s)", b,
+			    ino, what);
 	if (c->owner[b])
-		return fail(c, -SFS_EINVAL, "block %u is used twice: by inode %u and by inode %u (%s)",
-			    b, c->owner[b], ino, what);
+		return fail(c, -SFS_EINVAL,
+			    "block %u is used twice: by inode %u and by inode %u (%s)", b,
+			    c->owner[b], ino, what);
 	c->owner[b] = ino;
 	c->data_blocks++;
 	return 0;
@@ -430,16 +439,16 @@ static int check_ptr(struct chk *c, uint32_t ino, const struct sfs_inode *in, ui
 {
 	if (b == 0) {
 		if (in->mode == SFS_S_IFDIR && lbn < nblocks)
-			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %u", ino,
-				    lbn);
+			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %u",
+				    ino, lbn);
 		return 0;
 	}
 	if (lbn >= nblocks) {
 		char what[32];
 		ptr_text(what, sizeof(what), kind, idx);
 		return fail(c, -SFS_EINVAL,
-			    "inode %u: %s = block %u maps past the end of the file (size %llu)", ino,
-			    what, b, (unsigned long long)in->size);
+			    "inode %u: %s = block %u maps past the end of the file (size %llu)",
+			    ino, what, b, (unsigned long long)in->size);
 	}
 	return claim(c, ino, b, kind, idx);
 }
@@ -461,8 +470,10 @@ static int check_inode(struct chk *c, uint32_t ino, const struct sfs_inode *in)
 
 	if (ino == 0 || ino >= c->sb.nr_inodes) {
 		if (!all_zero(in, sizeof(*in)))
-			return fail(c, -SFS_EINVAL, "inode table slot %u is not a valid inode (1..%u) "
-				    "but is not zero", ino, c->sb.nr_inodes - 1);
+			return fail(c, -SFS_EINVAL,
+				    "inode table slot %u is not a valid inode (1..%u) "
+				    "but is not zero",
+				    ino, c->sb.nr_inodes - 1);
 		return 0;
 	}
 	if (in->mode == 0) {
@@ -471,16 +482,18 @@ static int check_inode(struct chk *c, uint32_t ino, const struct sfs_inode *in)
 		return 0;
 	}
 	if (in->mode != SFS_S_IFREG && in->mode != SFS_S_IFDIR)
-		return fail(c, -SFS_EINVAL, "inode %u: bad mode %u (expected 1 file or 2 directory)", ino,
+		return fail(c, -SFS_EINVAL,
+			    "inode %u: bad mode %u (expected 1 file or 2 directory)", ino,
 			    in->mode);
 	if (in->nlink == 0)
 		return fail(c, -SFS_EINVAL, "inode %u: in use with nlink 0", ino);
 	if (in->size > SFS_MAX_FILE_SIZE)
-		return fail(c, -SFS_EINVAL, "inode %u: size %llu is past the maximum file size %llu", ino,
+		return fail(c, -SFS_EINVAL,
+			    "inode %u: size %llu is past the maximum file size %llu", ino,
 			    (unsigned long long)in->size, (unsigned long long)SFS_MAX_FILE_SIZE);
 	if (in->mode == SFS_S_IFDIR && in->size % SFS_DIRENT_SIZE)
-		return fail(c, -SFS_EINVAL, "directory inode %u: size %llu is not a multiple of %u", ino,
-			    (unsigned long long)in->size, SFS_DIRENT_SIZE);
+		return fail(c, -SFS_EINVAL, "directory inode %u: size %llu is not a multiple of %u",
+			    ino, (unsigned long long)in->size, SFS_DIRENT_SIZE);
 
 	nblocks = sfs_size_blocks(in->size);
 	for (uint32_t k = 0; k < SFS_NDIRECT; k++) {
@@ -491,12 +504,12 @@ static int check_inode(struct chk *c, uint32_t ino, const struct sfs_inode *in)
 	if (nblocks <= SFS_NDIRECT) {
 		if (in->indirect)
 			return fail(c, -SFS_EINVAL,
-				    "inode %u: indirect block %u, but its size %llu needs none", ino,
-				    in->indirect, (unsigned long long)in->size);
+				    "inode %u: indirect block %u, but its size %llu needs none",
+				    ino, in->indirect, (unsigned long long)in->size);
 	} else if (in->indirect == 0) {
 		if (in->mode == SFS_S_IFDIR)
-			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %u", ino,
-				    SFS_NDIRECT);
+			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %u",
+				    ino, SFS_NDIRECT);
 	} else {
 		r = claim(c, ino, in->indirect, PTR_INDIRECT_BLOCK, 0);
 		if (!r)
@@ -556,7 +569,8 @@ static int check_bitmap(struct chk *c)
 			if (b64 >= sb->nr_blocks) {
 				if (marked)
 					return fail(c, -SFS_EINVAL,
-						    "bitmap: bit of block %llu (past the last block %u) is set",
+						    "bitmap: bit of block %llu (past the last "
+						    "block %u) is set",
 						    (unsigned long long)b64, sb->nr_blocks - 1);
 				continue;
 			}
@@ -566,13 +580,16 @@ static int check_bitmap(struct chk *c)
 					return fail(c, -SFS_EINVAL,
 						    "bitmap: metadata block %u is marked free", b);
 			} else if (c->owner[b] && !marked) {
-				return fail(c, -SFS_EINVAL,
-					    "block %u is used by inode %u but marked free in the bitmap",
-					    b, c->owner[b]);
+				return fail(
+				    c, -SFS_EINVAL,
+				    "block %u is used by inode %u but marked free in the bitmap", b,
+				    c->owner[b]);
 			} else if (!c->owner[b] && marked) {
-				return fail(c, -SFS_EINVAL,
-					    "block %u is marked used in the bitmap but no inode uses it "
-					    "(leaked)", b);
+				return fail(
+				    c, -SFS_EINVAL,
+				    "block %u is marked used in the bitmap but no inode uses it "
+				    "(leaked)",
+				    b);
 			}
 		}
 	}
@@ -590,7 +607,7 @@ static int check_bitmap(struct chk *c)
 /* Sorts a[0..n) ascending, in place, without recursion (heapsort). */
 static void sort_u64(uint64_t *a, uint32_t n)
 {
-	for (uint32_t end = n, start = n / 2;; ) {
+	for (uint32_t end = n, start = n / 2;;) {
 		uint32_t root;
 		uint64_t t;
 
@@ -699,8 +716,9 @@ static int check_dirent(struct chk *c, const struct dir_walk *w, uint32_t idx,
 
 	name_text(name, de->name, de->name_len);
 	if (de->name_len < 1 || de->name_len > SFS_NAME_MAX)
-		return fail(c, -SFS_EINVAL, "directory %u, entry %u: name length %u is not in 1..%u",
-			    w->ino, idx, de->name_len, SFS_NAME_MAX);
+		return fail(c, -SFS_EINVAL,
+			    "directory %u, entry %u: name length %u is not in 1..%u", w->ino, idx,
+			    de->name_len, SFS_NAME_MAX);
 	if (!sfs_valid_name(de->name, de->name_len))
 		return fail(c, -SFS_EINVAL,
 			    "directory %u, entry %u: bad name \"%s\" (no '/', no NUL, not . or ..)",
@@ -718,25 +736,32 @@ static int check_dirent(struct chk *c, const struct dir_walk *w, uint32_t idx,
 
 	if (type == SFS_S_IFDIR) {
 		if (ino == SFS_ROOT_INO)
-			return fail(c, -SFS_EINVAL,
-				    "directory loop: entry \"%s\" in directory %u points to the root",
-				    name, w->ino);
+			return fail(
+			    c, -SFS_EINVAL,
+			    "directory loop: entry \"%s\" in directory %u points to the root", name,
+			    w->ino);
 		if (c->state[ino] & ST_REACHED) {
 			if (ino == w->ino)
-				return fail(c, -SFS_EINVAL,
-					    "directory loop: entry \"%s\" in directory %u points to "
-					    "itself", name, ino);
+				return fail(
+				    c, -SFS_EINVAL,
+				    "directory loop: entry \"%s\" in directory %u points to "
+				    "itself",
+				    name, ino);
 			if (c->parent[ino] == w->ino)
-				return fail(c, -SFS_EINVAL,
-					    "directory %u appears twice in directory %u (entry \"%s\")",
-					    ino, w->ino, name);
+				return fail(
+				    c, -SFS_EINVAL,
+				    "directory %u appears twice in directory %u (entry \"%s\")",
+				    ino, w->ino, name);
 			if (is_ancestor(c, ino, w->ino))
-				return fail(c, -SFS_EINVAL,
-					    "directory loop: entry \"%s\" in directory %u points to "
-					    "directory %u, which contains it", name, w->ino, ino);
+				return fail(
+				    c, -SFS_EINVAL,
+				    "directory loop: entry \"%s\" in directory %u points to "
+				    "directory %u, which contains it",
+				    name, w->ino, ino);
 			return fail(c, -SFS_EINVAL,
 				    "directory %u has two parents: directories %u and %u "
-				    "(entry \"%s\")", ino, c->parent[ino], w->ino, name);
+				    "(entry \"%s\")",
+				    ino, c->parent[ino], w->ino, name);
 		}
 		if (*tail >= c->sb.nr_inodes) /* cannot happen: one slot per directory */
 			return fail(c, -SFS_EINVAL, "internal error: directory queue full");
@@ -772,7 +797,8 @@ static int check_unique(struct chk *c, const struct dir_walk *w, uint32_t n)
 		for (uint32_t j = i + 1; j < n && c->names[j] >> 32 == c->names[i] >> 32; j++) {
 			if (c->compare_budget == 0)
 				return fail(c, -SFS_EINVAL,
-					    "directory %u: too many names with the same hash", w->ino);
+					    "directory %u: too many names with the same hash",
+					    w->ino);
 			c->compare_budget--;
 			r = read_entry(c, w, (uint32_t)c->names[i], &a);
 			if (!r)
@@ -783,9 +809,10 @@ static int check_unique(struct chk *c, const struct dir_walk *w, uint32_t n)
 			    memcmp(a.name, b.name, a.name_len) == 0) {
 				char name[NAME_TEXT_MAX];
 				name_text(name, a.name, a.name_len);
-				return fail(c, -SFS_EINVAL,
-					    "directory %u: duplicate name \"%s\" (entries %u and %u)",
-					    w->ino, name, (uint32_t)c->names[i], (uint32_t)c->names[j]);
+				return fail(
+				    c, -SFS_EINVAL,
+				    "directory %u: duplicate name \"%s\" (entries %u and %u)",
+				    w->ino, name, (uint32_t)c->names[i], (uint32_t)c->names[j]);
 			}
 		}
 	}
@@ -872,18 +899,22 @@ static int check_links(struct chk *c)
 			if (in.mode != type)
 				return changed(c, ino);
 			if (c->refs[ino] == 0)
-				return fail(c, -SFS_EINVAL,
-					    "inode %u (%s) is in use but not reachable from the root%s",
-					    ino, type_name(type),
-					    type == SFS_S_IFDIR ? " (cut off, or in a loop of its own)"
-								: "");
+				return fail(
+				    c, -SFS_EINVAL,
+				    "inode %u (%s) is in use but not reachable from the root%s",
+				    ino, type_name(type),
+				    type == SFS_S_IFDIR ? " (cut off, or in a loop of its own)"
+							: "");
 			if (ino == SFS_ROOT_INO && in.nlink != 1)
-				return fail(c, -SFS_EINVAL, "root inode %u: nlink is %u, expected 1",
-					    ino, in.nlink);
-			if (c->refs[ino] != in.nlink)
 				return fail(c, -SFS_EINVAL,
-					    "inode %u (%s): nlink is %u but %u directory entries point "
-					    "to it", ino, type_name(type), in.nlink, c->refs[ino]);
+					    "root inode %u: nlink is %u, expected 1", ino,
+					    in.nlink);
+			if (c->refs[ino] != in.nlink)
+				return fail(
+				    c, -SFS_EINVAL,
+				    "inode %u (%s): nlink is %u but %u directory entries point "
+				    "to it",
+				    ino, type_name(type), in.nlink, c->refs[ino]);
 		}
 	}
 	return 0;
@@ -891,8 +922,7 @@ static int check_links(struct chk *c)
 
 /* ---- the whole check ---------------------------------------------------- */
 
-int sfs_check_full(const struct sfs_io *io, struct sfs_check_stats *stats, char *err,
-		   size_t errlen)
+int sfs_check_full(const struct sfs_io *io, struct sfs_check_stats *stats, char *err, size_t errlen)
 {
 	struct chk c = { .io = io, .err = err, .errlen = errlen };
 	struct scratch_layout l;

@@ -67,30 +67,30 @@
 #error "SFS structures are read in place: little-endian hosts only"
 #endif
 
-#define SFS_MAGIC 0x31534653u /* "SFS1" as bytes 'S' 'F' 'S' '1' */
-#define SFS_VERSION 1u
-#define SFS_BLOCK_SIZE 4096u
-#define SFS_BLOCK_SHIFT 12
-#define SFS_SECTOR_SIZE 512u
+#define SFS_MAGIC	      0x31534653u /* "SFS1" as bytes 'S' 'F' 'S' '1' */
+#define SFS_VERSION	      1u
+#define SFS_BLOCK_SIZE	      4096u
+#define SFS_BLOCK_SHIFT	      12
+#define SFS_SECTOR_SIZE	      512u
 #define SFS_SECTORS_PER_BLOCK (SFS_BLOCK_SIZE / SFS_SECTOR_SIZE)
-#define SFS_BITS_PER_BLOCK (SFS_BLOCK_SIZE * 8u) /* bitmap bits per block */
+#define SFS_BITS_PER_BLOCK    (SFS_BLOCK_SIZE * 8u) /* bitmap bits per block */
 
-#define SFS_INODE_SIZE 128u
+#define SFS_INODE_SIZE	     128u
 #define SFS_INODES_PER_BLOCK (SFS_BLOCK_SIZE / SFS_INODE_SIZE) /* 32 */
-#define SFS_ROOT_INO 1u
+#define SFS_ROOT_INO	     1u
 
 #define SFS_S_IFREG 1u
 #define SFS_S_IFDIR 2u
 
-#define SFS_NDIRECT 12u
-#define SFS_PTRS_PER_BLOCK (SFS_BLOCK_SIZE / 4u) /* 1024 */
+#define SFS_NDIRECT	    12u
+#define SFS_PTRS_PER_BLOCK  (SFS_BLOCK_SIZE / 4u)	       /* 1024 */
 #define SFS_MAX_FILE_BLOCKS (SFS_NDIRECT + SFS_PTRS_PER_BLOCK) /* 1036 */
-#define SFS_MAX_FILE_SIZE ((uint64_t)SFS_MAX_FILE_BLOCKS * SFS_BLOCK_SIZE)
+#define SFS_MAX_FILE_SIZE   ((uint64_t)SFS_MAX_FILE_BLOCKS * SFS_BLOCK_SIZE)
 
-#define SFS_DIRENT_SIZE 64u
+#define SFS_DIRENT_SIZE	      64u
 #define SFS_DIRENTS_PER_BLOCK (SFS_BLOCK_SIZE / SFS_DIRENT_SIZE) /* 64 */
-#define SFS_NAME_MAX 59u
-#define SFS_MAX_DIRENTS (SFS_MAX_FILE_SIZE / SFS_DIRENT_SIZE) /* 66304 */
+#define SFS_NAME_MAX	      59u
+#define SFS_MAX_DIRENTS	      (SFS_MAX_FILE_SIZE / SFS_DIRENT_SIZE) /* 66304 */
 
 /* Block 0. checksum covers the bytes before it (offsetof(checksum) = 64). */
 struct sfs_super {
@@ -112,13 +112,13 @@ struct sfs_super {
 } __attribute__((packed));
 
 struct sfs_inode {
-	uint16_t mode;			/* 0 free, SFS_S_IFREG, SFS_S_IFDIR */
-	uint16_t nlink;			/* directory entries pointing here */
-	uint32_t flags;			/* none defined yet: 0 */
-	uint64_t size;			/* bytes */
-	uint32_t direct[SFS_NDIRECT];	/* logical blocks 0..11, 0 = hole */
-	uint32_t indirect;		/* block of 1024 block numbers, 0 = none */
-	uint32_t pad[15];		/* 0 */
+	uint16_t mode;		      /* 0 free, SFS_S_IFREG, SFS_S_IFDIR */
+	uint16_t nlink;		      /* directory entries pointing here */
+	uint32_t flags;		      /* none defined yet: 0 */
+	uint64_t size;		      /* bytes */
+	uint32_t direct[SFS_NDIRECT]; /* logical blocks 0..11, 0 = hole */
+	uint32_t indirect;	      /* block of 1024 block numbers, 0 = none */
+	uint32_t pad[15];	      /* 0 */
 } __attribute__((packed));
 
 struct sfs_dirent {
@@ -137,7 +137,7 @@ _Static_assert(SFS_BLOCK_SIZE == 1u << SFS_BLOCK_SHIFT, "block shift");
 _Static_assert(SFS_BLOCK_SIZE % SFS_INODE_SIZE == 0, "inodes tile a block");
 
 /* Error codes returned by the checker (negative errno values). */
-#define SFS_EIO 5     /* the device's read_block failed */
+#define SFS_EIO	   5  /* the device's read_block failed */
 #define SFS_ENOMEM 12 /* the caller's scratch buffer is too small */
 #define SFS_EINVAL 22 /* the image is corrupt */
 
@@ -213,7 +213,7 @@ static inline void sfs_bit_set(void *map, uint32_t n)
 
 static inline void sfs_bit_clear(void *map, uint32_t n)
 {
-	((uint8_t *)map)[n >> 3] &= (uint8_t)~(1u << (n & 7));
+	((uint8_t *)map)[n >> 3] &= (uint8_t) ~(1u << (n & 7));
 }
 
 /* Little-endian loads and stores that need no alignment. */
@@ -267,9 +267,10 @@ struct sfs_io {
  *   per inode: type and state byte, reference count, parent, BFS queue slot
  *                                                   13 * nr_inodes
  *   one directory's name hashes (duplicate names)   8 * min(66304, 64 * nr_blocks)
- * (each part rounded up to 8 bytes). For the 8 MiB RAM disk (2048 blocks,
- * 512 inodes): 545 KiB. Call sfs_check_super() first: it bounds both numbers by the
- * device size (nr_inodes <= 32 * nr_blocks, nr_blocks <= the device).
+ * (each part rounded up to 8 bytes). For the 4 MiB RAM disk (1024 blocks,
+ * 288 inode slots): 538 KiB. Call sfs_check_super() first: it bounds both
+ * numbers by the device size (nr_inodes <= 32 * nr_blocks, nr_blocks <= the
+ * device).
  */
 size_t sfs_check_scratch_size(uint32_t nr_blocks, uint32_t nr_inodes);
 

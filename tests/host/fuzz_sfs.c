@@ -46,9 +46,9 @@
 #include "kernel/fs/sfs_format.h"
 #include "tools/sfs_mkfs_lib.h"
 
-#define FUZZ_MAX_BLOCKS 256  /* raw: pad up to 1 MiB for the superblock's nr_blocks */
-#define PATCH_BASE_BLOCKS 64 /* patches: the base image, 256 KiB */
-#define PATCH_MAGIC "SFSp"
+#define FUZZ_MAX_BLOCKS	  256 /* raw: pad up to 1 MiB for the superblock's nr_blocks */
+#define PATCH_BASE_BLOCKS 64  /* patches: the base image, 256 KiB */
+#define PATCH_MAGIC	  "SFSp"
 
 struct fuzz_dev {
 	const uint8_t *data;
@@ -196,11 +196,11 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 static struct {
 	bool ready;
 	struct sfs_super sb;
-	uint32_t inodes[MAX_SPOTS], nr_inodes_used;	/* in use */
-	uint32_t dirs[MAX_SPOTS], nr_dirs;		/* directory inodes */
+	uint32_t inodes[MAX_SPOTS], nr_inodes_used;		    /* in use */
+	uint32_t dirs[MAX_SPOTS], nr_dirs;			    /* directory inodes */
 	uint32_t ent_block[MAX_SPOTS], ent_off[MAX_SPOTS], nr_ents; /* used entries */
-	uint32_t ind_blocks[MAX_SPOTS], nr_ind;		/* indirect blocks */
-	uint32_t data_blocks[MAX_SPOTS], nr_data;	/* any mapped block */
+	uint32_t ind_blocks[MAX_SPOTS], nr_ind;			    /* indirect blocks */
+	uint32_t data_blocks[MAX_SPOTS], nr_data;		    /* any mapped block */
 } spots;
 
 static void find_spots(void)
@@ -209,17 +209,20 @@ static void find_spots(void)
 
 	memcpy(&spots.sb, img, sizeof(spots.sb));
 	for (uint32_t ino = 1; ino < spots.sb.nr_inodes; ino++) {
-		const struct sfs_inode *in = (const void *)(img +
-			(size_t)sfs_inode_block(&spots.sb, ino) * SFS_BLOCK_SIZE + sfs_inode_offset(ino));
+		const struct sfs_inode *in =
+		    (const void *)(img + (size_t)sfs_inode_block(&spots.sb, ino) * SFS_BLOCK_SIZE +
+				   sfs_inode_offset(ino));
 		if (!in->mode || spots.nr_inodes_used == MAX_SPOTS)
 			continue;
 		spots.inodes[spots.nr_inodes_used++] = ino;
 		if (in->indirect && spots.nr_ind < MAX_SPOTS)
 			spots.ind_blocks[spots.nr_ind++] = in->indirect;
 		for (uint32_t lbn = 0; lbn < sfs_size_blocks(in->size); lbn++) {
-			uint32_t b = lbn < SFS_NDIRECT ? in->direct[lbn]
-				   : sfs_get_le32(img + (size_t)in->indirect * SFS_BLOCK_SIZE +
-						  4 * (lbn - SFS_NDIRECT));
+			uint32_t b =
+			    lbn < SFS_NDIRECT
+				? in->direct[lbn]
+				: sfs_get_le32(img + (size_t)in->indirect * SFS_BLOCK_SIZE +
+					       4 * (lbn - SFS_NDIRECT));
 			if (!b)
 				continue;
 			if (spots.nr_data < MAX_SPOTS)
@@ -259,18 +262,42 @@ static uint32_t interesting(void)
 	uint32_t v;
 
 	switch (mut_rand(12)) {
-	case 0: v = PICK(spots.inodes, spots.nr_inodes_used); break;
-	case 1: v = PICK(spots.dirs, spots.nr_dirs); break;
-	case 2: v = PICK(spots.data_blocks, spots.nr_data); break;
-	case 3: v = PICK(spots.ind_blocks, spots.nr_ind); break;
-	case 4: v = sb->nr_blocks - 1 + mut_rand(3); break;
-	case 5: v = sb->data_start - 1 + mut_rand(3); break;
-	case 6: v = sb->nr_inodes - 1 + mut_rand(3); break;
-	case 7: v = mut_rand(3) ? mut_rand(16) : 0xffffffffu - mut_rand(4); break;
-	case 8: v = SFS_ROOT_INO; break;
-	case 9: v = (SFS_NDIRECT + mut_rand(3)) * SFS_BLOCK_SIZE - 1 + mut_rand(3); break;
-	case 10: v = mut_rand(64) * SFS_DIRENT_SIZE + mut_rand(2); break;
-	default: v = (uint32_t)mut_state; break;
+	case 0:
+		v = PICK(spots.inodes, spots.nr_inodes_used);
+		break;
+	case 1:
+		v = PICK(spots.dirs, spots.nr_dirs);
+		break;
+	case 2:
+		v = PICK(spots.data_blocks, spots.nr_data);
+		break;
+	case 3:
+		v = PICK(spots.ind_blocks, spots.nr_ind);
+		break;
+	case 4:
+		v = sb->nr_blocks - 1 + mut_rand(3);
+		break;
+	case 5:
+		v = sb->data_start - 1 + mut_rand(3);
+		break;
+	case 6:
+		v = sb->nr_inodes - 1 + mut_rand(3);
+		break;
+	case 7:
+		v = mut_rand(3) ? mut_rand(16) : 0xffffffffu - mut_rand(4);
+		break;
+	case 8:
+		v = SFS_ROOT_INO;
+		break;
+	case 9:
+		v = (SFS_NDIRECT + mut_rand(3)) * SFS_BLOCK_SIZE - 1 + mut_rand(3);
+		break;
+	case 10:
+		v = mut_rand(64) * SFS_DIRENT_SIZE + mut_rand(2);
+		break;
+	default:
+		v = (uint32_t)mut_state;
+		break;
 	}
 	return v;
 }
@@ -317,7 +344,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 			break;
 		default: { /* the name of another entry: a duplicate */
 			uint32_t o = mut_rand(spots.nr_ents);
-			const uint8_t *src = patch_base() + (size_t)spots.ent_block[o] * SFS_BLOCK_SIZE +
+			const uint8_t *src = patch_base() +
+					     (size_t)spots.ent_block[o] * SFS_BLOCK_SIZE +
 					     spots.ent_off[o];
 			off += 4;
 			len = 1 + SFS_NAME_MAX;

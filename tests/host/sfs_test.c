@@ -39,23 +39,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int failures, checks, verbose;
 static const char *current_test;
 
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		checks++;                                                                     \
-		if (!(cond)) {                                                                \
-			failures++;                                                           \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		checks++;                                                                        \
+		if (!(cond)) {                                                                   \
+			failures++;                                                              \
 			printf("FAIL %s: %s:%d: %s\n", current_test, __FILE__, __LINE__, #cond); \
-		}                                                                             \
+		}                                                                                \
 	} while (0)
-#define CHECK_EQ(a, b)                                                                        \
-	do {                                                                                  \
-		long long _a = (long long)(a), _b = (long long)(b);                          \
-		checks++;                                                                     \
-		if (_a != _b) {                                                               \
-			failures++;                                                           \
+#define CHECK_EQ(a, b)                                                                            \
+	do {                                                                                      \
+		long long _a = (long long)(a), _b = (long long)(b);                               \
+		checks++;                                                                         \
+		if (_a != _b) {                                                                   \
+			failures++;                                                               \
 			printf("FAIL %s: %s:%d: %s == %lld, expected %s == %lld\n", current_test, \
-			       __FILE__, __LINE__, #a, _a, #b, _b);                            \
-		}                                                                             \
+			       __FILE__, __LINE__, #a, _a, #b, _b);                               \
+		}                                                                                 \
 	} while (0)
 
 /* ---- the device --------------------------------------------------------- */
@@ -124,8 +124,8 @@ static int check_fs(struct sfs_mkfs *fs)
 		checks++;                                                                     \
 		if (!strstr(last_err, substr)) {                                              \
 			failures++;                                                           \
-			printf("FAIL %s: %s:%d: message \"%s\" lacks \"%s\"\n", current_test,  \
-			       __FILE__, __LINE__, last_err, substr);                          \
+			printf("FAIL %s: %s:%d: message \"%s\" lacks \"%s\"\n", current_test, \
+			       __FILE__, __LINE__, last_err, substr);                         \
 		}                                                                             \
 	} while (0)
 
@@ -133,7 +133,7 @@ static int check_fs(struct sfs_mkfs *fs)
 
 #define BASE_BLOCKS 256 /* 1 MiB */
 #define BASE_INODES 127
-#define MANY_FILES 70	/* /many spans two directory blocks */
+#define MANY_FILES  70 /* /many spans two directory blocks */
 
 static const char hello[] = "hello from the RAM disk\n";
 
@@ -219,7 +219,8 @@ static struct sfs_dirent *dirent(struct base *b, uint32_t dir, const char *name)
 		uint32_t blk = sfs_mkfs_bmap(&b->fs, dir, i / SFS_DIRENTS_PER_BLOCK);
 		struct sfs_dirent *de = (void *)(sfs_mkfs_block(&b->fs, blk) +
 						 (i % SFS_DIRENTS_PER_BLOCK) * SFS_DIRENT_SIZE);
-		if (de->ino && de->name_len == strlen(name) && !memcmp(de->name, name, de->name_len))
+		if (de->ino && de->name_len == strlen(name) &&
+		    !memcmp(de->name, name, de->name_len))
 			return de;
 	}
 	printf("FAIL %s: no entry %s in directory %u\n", current_test, name, dir);
@@ -242,16 +243,16 @@ static uint32_t free_block(struct base *b)
 	abort();
 }
 
-#define TEST(name)                                                                            \
-	static void test_##name(struct base *b);                                              \
-	static void run_##name(void)                                                          \
-	{                                                                                     \
-		struct base b;                                                                \
-		current_test = #name;                                                         \
-		make_base(&b);                                                                \
-		test_##name(&b);                                                              \
-		free_base(&b);                                                                \
-	}                                                                                     \
+#define TEST(name)                               \
+	static void test_##name(struct base *b); \
+	static void run_##name(void)             \
+	{                                        \
+		struct base b;                   \
+		current_test = #name;            \
+		make_base(&b);                   \
+		test_##name(&b);                 \
+		free_base(&b);                   \
+	}                                        \
 	static void test_##name(struct base *b)
 
 /* ---- clean images ------------------------------------------------------- */
@@ -273,8 +274,8 @@ TEST(clean_base)
 	CHECK_EQ(inode(b, b->big)->indirect != 0, 1);
 	CHECK_EQ(inode(b, b->sparse)->direct[0], 0);
 	CHECK_EQ(inode(b, b->many)->size, MANY_FILES * SFS_DIRENT_SIZE);
-	CHECK_EQ(memcmp(sfs_mkfs_block(&b->fs, inode(b, b->hello)->direct[0]), hello, strlen(hello)),
-		 0);
+	CHECK_EQ(
+	    memcmp(sfs_mkfs_block(&b->fs, inode(b, b->hello)->direct[0]), hello, strlen(hello)), 0);
 	/* The layout of sfs_format.h. */
 	CHECK_EQ(super(b)->bitmap_start, 1);
 	CHECK_EQ(super(b)->bitmap_blocks, 1);
@@ -361,8 +362,11 @@ static void run_helpers(void)
 	CHECK(!sfs_bit_test(map, 8));
 	sfs_bit_clear(map, 9);
 	CHECK_EQ(map[1], 0);
-	struct sfs_super sb = { .inode_table_start = 5, .bitmap_start = 1, .nr_inodes = 64,
-				.data_start = 7, .nr_blocks = 100 };
+	struct sfs_super sb = { .inode_table_start = 5,
+				.bitmap_start = 1,
+				.nr_inodes = 64,
+				.data_start = 7,
+				.nr_blocks = 100 };
 	CHECK_EQ(sfs_inode_block(&sb, 33), 6);
 	CHECK_EQ(sfs_inode_offset(33), 128);
 	CHECK(!sfs_ino_valid(&sb, 0));
@@ -812,7 +816,8 @@ TEST(dir_loop_to_ancestor)
 TEST(dir_loop_to_self)
 {
 	dirent(b, b->sub, "deep.txt")->ino = b->sub;
-	EXPECT_CORRUPT(&b->fs, "directory loop: entry \"deep.txt\" in directory 7 points to itself");
+	EXPECT_CORRUPT(&b->fs,
+		       "directory loop: entry \"deep.txt\" in directory 7 points to itself");
 }
 
 TEST(dir_two_parents)
