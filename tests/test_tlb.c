@@ -126,6 +126,13 @@ static void toucher_faults_after_munmap(struct ktest *t)
 
 #define BIG_REGION 0x40000000ull /* 1 GiB: 2 MiB aligned */
 
+/* Anonymous read-write memory at BIG_REGION (one page table covers 2 MiB). */
+static int64_t map_big_region(struct mm *mm, uint64_t len)
+{
+	return vm_mmap(mm, BIG_REGION, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+}
+
 static uint64_t cpu_events(const struct live_worker *w, int n, enum event e, uint64_t *snap)
 {
 	(void)w;
@@ -159,8 +166,7 @@ static void munmap_512_pages_one_round(struct ktest *t)
 	static const int sizes[] = { 1, 32, 512 };
 	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
 		uint64_t len = sizes[k] * PAGE_SIZE;
-		int64_t a = vm_mmap(mm, BIG_REGION, len, PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+		int64_t a = map_big_region(mm, len);
 		KASSERT_EQ(t, a, BIG_REGION);
 		for (int i = 0; i < sizes[k]; i++)
 			KASSERT_EQ(t, put_user_u64(a + i * PAGE_SIZE, i), 0);
@@ -184,8 +190,7 @@ static void flush_ceiling(struct ktest *t)
 	struct mm *mm = new_mm_in_use(t);
 	KASSERT_NOT_NULL(t, mm);
 	uint64_t live = ktest_mmap(mm, PAGE_SIZE);
-	int64_t a = vm_mmap(mm, BIG_REGION, 64 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	int64_t a = map_big_region(mm, 64 * PAGE_SIZE);
 	KASSERT_EQ(t, a, BIG_REGION);
 	static struct live_worker w[3];
 	int n = start_live_workers(w, 3, mm, live);
@@ -239,8 +244,7 @@ static void lazy_cpu(struct ktest *t)
 	sched_migrate(cpu_id());
 	struct mm *mm = new_mm_in_use(t);
 	KASSERT_NOT_NULL(t, mm);
-	int64_t a = vm_mmap(mm, BIG_REGION, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	int64_t a = map_big_region(mm, 4 * PAGE_SIZE);
 	KASSERT_EQ(t, a, BIG_REGION);
 	KASSERT_EQ(t, put_user_u64(a, 1), 0);
 	KASSERT_EQ(t, put_user_u64(a + PAGE_SIZE, 2), 0);
@@ -306,8 +310,7 @@ static void table_free_waits_for_irq_off_walker(struct ktest *t)
 	sched_migrate(cpu_id());
 	struct mm *mm = new_mm_in_use(t);
 	KASSERT_NOT_NULL(t, mm);
-	int64_t a = vm_mmap(mm, BIG_REGION, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+	int64_t a = map_big_region(mm, 4 * PAGE_SIZE);
 	KASSERT_EQ(t, a, BIG_REGION);
 	KASSERT_EQ(t, put_user_u64(a, 1), 0);
 	/* Empty the PTEs first: the munmap below then only frees tables. */
