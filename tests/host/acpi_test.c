@@ -34,23 +34,23 @@
 static int failures, checks;
 static const char *current_test;
 
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		checks++;                                                                     \
-		if (!(cond)) {                                                                \
-			failures++;                                                           \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		checks++;                                                                        \
+		if (!(cond)) {                                                                   \
+			failures++;                                                              \
 			printf("FAIL %s: %s:%d: %s\n", current_test, __FILE__, __LINE__, #cond); \
-		}                                                                             \
+		}                                                                                \
 	} while (0)
-#define CHECK_EQ(a, b)                                                                        \
-	do {                                                                                  \
-		long long _a = (long long)(a), _b = (long long)(b);                          \
-		checks++;                                                                     \
-		if (_a != _b) {                                                               \
-			failures++;                                                           \
+#define CHECK_EQ(a, b)                                                                            \
+	do {                                                                                      \
+		long long _a = (long long)(a), _b = (long long)(b);                               \
+		checks++;                                                                         \
+		if (_a != _b) {                                                                   \
+			failures++;                                                               \
 			printf("FAIL %s: %s:%d: %s == %lld, expected %s == %lld\n", current_test, \
-			       __FILE__, __LINE__, #a, _a, #b, _b);                            \
-		}                                                                             \
+			       __FILE__, __LINE__, #a, _a, #b, _b);                               \
+		}                                                                                 \
 	} while (0)
 
 /* printk replacement: capture everything, optionally echo. */
@@ -73,15 +73,19 @@ int printk(const char *fmt, ...)
 	return n;
 }
 
-static bool log_has(const char *s) { return strstr(logbuf, s) != NULL; }
+static bool log_has(const char *s)
+{
+	return strstr(logbuf, s) != NULL;
+}
 
-#define CHECK_LOG(s)                                                                              \
-	do {                                                                                      \
-		checks++;                                                                         \
-		if (!log_has(s)) {                                                                \
-			failures++;                                                               \
-			printf("FAIL %s: %s:%d: log lacks \"%s\"\n", current_test, __FILE__, __LINE__, s); \
-		}                                                                                 \
+#define CHECK_LOG(s)                                                                         \
+	do {                                                                                 \
+		checks++;                                                                    \
+		if (!log_has(s)) {                                                           \
+			failures++;                                                          \
+			printf("FAIL %s: %s:%d: log lacks \"%s\"\n", current_test, __FILE__, \
+			       __LINE__, s);                                                 \
+		}                                                                            \
 	} while (0)
 
 /* ---- simulated physical memory ------------------------------------------ */
@@ -89,14 +93,14 @@ static bool log_has(const char *s) { return strstr(logbuf, s) != NULL; }
 #define RAM_BASE 0x7fe00000ull
 #define RAM_SIZE 0x10000ull
 
-#define PA_RSDP (RAM_BASE + 0x0000)
-#define PA_XSDT (RAM_BASE + 0x0100)
-#define PA_RSDT (RAM_BASE + 0x0200)
-#define PA_FADT (RAM_BASE + 0x1000)
-#define PA_MADT (RAM_BASE + 0x2000)
-#define PA_HPET (RAM_BASE + 0x3000)
-#define PA_MADT2 (RAM_BASE + 0x4000)
-#define PA_OTHER (RAM_BASE + 0x8000)
+#define PA_RSDP	    (RAM_BASE + 0x0000)
+#define PA_XSDT	    (RAM_BASE + 0x0100)
+#define PA_RSDT	    (RAM_BASE + 0x0200)
+#define PA_FADT	    (RAM_BASE + 0x1000)
+#define PA_MADT	    (RAM_BASE + 0x2000)
+#define PA_HPET	    (RAM_BASE + 0x3000)
+#define PA_MADT2    (RAM_BASE + 0x4000)
+#define PA_OTHER    (RAM_BASE + 0x8000)
 #define PA_UNMAPPED 0x1234000ull
 
 static uint8_t ram[RAM_SIZE];
@@ -156,14 +160,38 @@ static void put(struct table *t, const void *p, size_t n)
 	memcpy(t->b + t->n, p, n);
 	t->n += n;
 }
-static void u8(struct table *t, uint8_t v) { put(t, &v, 1); }
-static void u16(struct table *t, uint16_t v) { put(t, &v, 2); }
-static void u32(struct table *t, uint32_t v) { put(t, &v, 4); }
-static void u64(struct table *t, uint64_t v) { put(t, &v, 8); }
-static void set8(struct table *t, size_t off, uint8_t v) { t->b[off] = v; }
-static void set16(struct table *t, size_t off, uint16_t v) { memcpy(t->b + off, &v, 2); }
-static void set32(struct table *t, size_t off, uint32_t v) { memcpy(t->b + off, &v, 4); }
-static void set64(struct table *t, size_t off, uint64_t v) { memcpy(t->b + off, &v, 8); }
+static void u8(struct table *t, uint8_t v)
+{
+	put(t, &v, 1);
+}
+static void u16(struct table *t, uint16_t v)
+{
+	put(t, &v, 2);
+}
+static void u32(struct table *t, uint32_t v)
+{
+	put(t, &v, 4);
+}
+static void u64(struct table *t, uint64_t v)
+{
+	put(t, &v, 8);
+}
+static void set8(struct table *t, size_t off, uint8_t v)
+{
+	t->b[off] = v;
+}
+static void set16(struct table *t, size_t off, uint16_t v)
+{
+	memcpy(t->b + off, &v, 2);
+}
+static void set32(struct table *t, size_t off, uint32_t v)
+{
+	memcpy(t->b + off, &v, 4);
+}
+static void set64(struct table *t, size_t off, uint64_t v)
+{
+	memcpy(t->b + off, &v, 8);
+}
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {
@@ -198,7 +226,10 @@ static void place(struct table *t, uint64_t pa)
 }
 
 /* Copy raw bytes (length/checksum as they are). */
-static void place_raw(struct table *t, uint64_t pa) { memcpy(ram + (pa - RAM_BASE), t->b, t->n); }
+static void place_raw(struct table *t, uint64_t pa)
+{
+	memcpy(ram + (pa - RAM_BASE), t->b, t->n);
+}
 
 static void rsdp(uint64_t pa, uint8_t rev, uint32_t rsdt, uint64_t xsdt)
 {
@@ -240,18 +271,18 @@ static void rsdt(const uint64_t *tables, int n)
 
 /* ---- FADT --------------------------------------------------------------- */
 
-#define FADT_LEN 276
-#define FADT_PM_TMR_BLK 76
-#define FADT_PM_TMR_LEN 91
-#define FADT_IAPC 109
-#define FADT_FLAGS 112
-#define FADT_RESET_REG 116
-#define FADT_RESET_VALUE 128
-#define FADT_MINOR 131
+#define FADT_LEN	  276
+#define FADT_PM_TMR_BLK	  76
+#define FADT_PM_TMR_LEN	  91
+#define FADT_IAPC	  109
+#define FADT_FLAGS	  112
+#define FADT_RESET_REG	  116
+#define FADT_RESET_VALUE  128
+#define FADT_MINOR	  131
 #define FADT_X_PM_TMR_BLK 208
-#define F_TMR_VAL_EXT (1u << 8)
-#define F_RESET_REG_SUP (1u << 10)
-#define F_HW_REDUCED (1u << 20)
+#define F_TMR_VAL_EXT	  (1u << 8)
+#define F_RESET_REG_SUP	  (1u << 10)
+#define F_HW_REDUCED	  (1u << 20)
 
 static void gas(struct table *t, size_t off, uint8_t space, uint8_t width, uint64_t addr)
 {
@@ -403,7 +434,8 @@ static void test_standard_machine(void)
 	CHECK_EQ(acpi.hpet_min_tick, 0x80);
 	CHECK_EQ(acpi_cpu_index(2), 2);
 	CHECK_EQ(acpi_cpu_index(7), -1);
-	CHECK_LOG("ACPI: MADT: 4 CPUs (APIC ids 0 1 2 3), 0 disabled, LAPIC at 0xfee00000, 1 IOAPIC\n");
+	CHECK_LOG(
+	    "ACPI: MADT: 4 CPUs (APIC ids 0 1 2 3), 0 disabled, LAPIC at 0xfee00000, 1 IOAPIC\n");
 	CHECK_LOG("ACPI: PM timer at port 0x608 (24-bit)\n");
 	CHECK_LOG("ACPI: HPET at 0xfed00000\n");
 	CHECK_LOG("XSDT at 0x7fe00100");
@@ -527,7 +559,8 @@ static void test_root_errors(void)
 	reset("root entries pointing nowhere are skipped");
 	machine_std();
 	{
-		uint64_t bad[] = { 0, PA_UNMAPPED, RAM_BASE + RAM_SIZE - 4, PA_FADT, PA_MADT, PA_HPET };
+		uint64_t bad[] = { 0,	    PA_UNMAPPED, RAM_BASE + RAM_SIZE - 4,
+				   PA_FADT, PA_MADT,	 PA_HPET };
 		xsdt(bad, 6);
 	}
 	CHECK_EQ(run(PA_RSDP), 0);
@@ -646,8 +679,10 @@ static void test_malformed_entries(void)
 	CHECK_EQ(run_madt(&t), 0);
 	CHECK(acpi.madt_truncated);
 	CHECK_EQ(acpi.nr_cpus, 2);
-	CHECK_LOG("ERROR: ACPI: MADT: malformed entry at offset 60 (type 0, length 0, 10 bytes left)");
-	CHECK_LOG("ACPI: MADT: 2 CPUs (APIC ids 0 1), 0 disabled, LAPIC at 0xfee00000, 0 IOAPICs\n");
+	CHECK_LOG(
+	    "ERROR: ACPI: MADT: malformed entry at offset 60 (type 0, length 0, 10 bytes left)");
+	CHECK_LOG(
+	    "ACPI: MADT: 2 CPUs (APIC ids 0 1), 0 disabled, LAPIC at 0xfee00000, 0 IOAPICs\n");
 
 	reset("unknown type with length 0 stops the walk too");
 	madt_begin(&t, 5);
@@ -709,8 +744,8 @@ static void test_malformed_entries(void)
 	reset("longer entries than the spec's are accepted, unknown types skipped");
 	madt_begin(&t, 5);
 	u8(&t, 0), u8(&t, 10), u8(&t, 0), u8(&t, 3), u32(&t, 1), u16(&t, 0xffff); /* LAPIC + 2 */
-	u8(&t, 0x11), u8(&t, 6), u32(&t, 0);					/* unknown */
-	u8(&t, 3), u8(&t, 8), u16(&t, 0), u32(&t, 0);				/* NMI source */
+	u8(&t, 0x11), u8(&t, 6), u32(&t, 0);					  /* unknown */
+	u8(&t, 3), u8(&t, 8), u16(&t, 0), u32(&t, 0);				  /* NMI source */
 	e_lapic(&t, 1, 4, 1);
 	CHECK_EQ(run_madt(&t), 0);
 	CHECK(!acpi.madt_truncated);
@@ -734,14 +769,14 @@ static void test_x2apic_and_override(void)
 	madt_begin(&t, 5);
 	e_lapic(&t, 0, 0, 1);
 	e_lapic(&t, 1, 1, 1);
-	e_lapic(&t, 0xfe, 0xff, 0);	  /* placeholder id 0xff: ignored silently */
-	e_x2apic(&t, 1, 1, 1);		  /* duplicate of APIC id 1 */
-	e_x2apic(&t, 0x100, 1, 0x100);	  /* needs x2APIC */
+	e_lapic(&t, 0xfe, 0xff, 0);    /* placeholder id 0xff: ignored silently */
+	e_x2apic(&t, 1, 1, 1);	       /* duplicate of APIC id 1 */
+	e_x2apic(&t, 0x100, 1, 0x100); /* needs x2APIC */
 	e_x2apic(&t, 0x12345678, 1, 77);
 	e_x2apic(&t, 0xffffffff, 1, 78); /* placeholder */
 	e_x2apic_nmi(&t, 0x100, 0xf, 0);
 	e_lapic_nmi(&t, 1, 0xd, 1);
-	e_lapic_nmi(&t, 2, 0, 7);	  /* LINT7 does not exist: ignored */
+	e_lapic_nmi(&t, 2, 0, 7); /* LINT7 does not exist: ignored */
 	e_override(&t, 0x1fee00000ull);
 	CHECK_EQ(run_madt(&t), 0);
 	CHECK(!acpi.madt_truncated);

@@ -51,17 +51,17 @@
 
 #include "arch/x86_64/asid.h"
 
-#define MAX_CPUS 8
-#define MAX_MMS 10
-#define NPAGES 64
-#define HOT_PAGES 8
-#define PAGE_SIZE ((uint64_t)4096)
-#define MAX_TLB 64
-#define CEILING 33
-#define MAX_REQS 256
+#define MAX_CPUS    8
+#define MAX_MMS	    10
+#define NPAGES	    64
+#define HOT_PAGES   8
+#define PAGE_SIZE   ((uint64_t)4096)
+#define MAX_TLB	    64
+#define CEILING	    33
+#define MAX_REQS    256
 #define MAX_PENDING 16
 #define MAX_CHANGED 8
-#define TRACE_LEN 24
+#define TRACE_LEN   24
 
 /* ---- random numbers (splitmix64) ----------------------------------------- */
 
@@ -75,11 +75,20 @@ static uint64_t rnd64(void)
 	return z ^ (z >> 31);
 }
 
-static unsigned rnd(unsigned n) { return (unsigned)(rnd64() % n); }
-static bool chance(unsigned pct) { return rnd(100) < pct; }
+static unsigned rnd(unsigned n)
+{
+	return (unsigned)(rnd64() % n);
+}
+static bool chance(unsigned pct)
+{
+	return rnd(100) < pct;
+}
 
 /* A page: mostly from a small hot set, so flushed pages are also accessed. */
-static int rnd_page(void) { return chance(60) ? (int)rnd(HOT_PAGES) : (int)rnd(NPAGES); }
+static int rnd_page(void)
+{
+	return chance(60) ? (int)rnd(HOT_PAGES) : (int)rnd(NPAGES);
+}
 
 /* ---- model state ---------------------------------------------------------- */
 
