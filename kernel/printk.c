@@ -16,10 +16,17 @@
 static spinlock_t printk_lock = SPINLOCK_INIT("printk");
 static struct console *consoles;
 
+/* The start of the boot log, kept so a console that registers late (the
+ * framebuffer, after paging is up) shows the boot from its first line. */
+#define EARLY_LOG_SIZE 8192
+static char early_log[EARLY_LOG_SIZE];
+static size_t early_log_len;
+
 void register_console(struct console *c)
 {
 	unsigned long f = local_irq_save();
 	raw_spin_lock(&printk_lock);
+	c->write(early_log, early_log_len); /* replay the boot so far */
 	c->next = consoles;
 	consoles = c;
 	raw_spin_unlock(&printk_lock);
@@ -187,6 +194,10 @@ int vprintk(const char *fmt, va_list ap)
 	size_t len = n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
 	unsigned long f = local_irq_save();
 	raw_spin_lock(&printk_lock);
+	if (early_log_len + len <= EARLY_LOG_SIZE) {
+		memcpy(early_log + early_log_len, buf, len);
+		early_log_len += len;
+	}
 	for (struct console *c = consoles; c; c = c->next)
 		c->write(buf, len);
 	raw_spin_unlock(&printk_lock);
