@@ -27,15 +27,38 @@
 
 #define REGION 0x40000000ull
 
+/* An address space in use here and live on up to 3 other CPUs. */
+struct live_mm {
+	struct mm *mm;
+	uint64_t live; /* the page the workers keep reading */
+	struct live_worker w[3];
+	int n; /* workers started */
+};
+
+static bool live_mm_start(struct live_mm *l)
+{
+	if (!(l->mm = mm_alloc()))
+		return false;
+	use_mm(l->mm);
+	l->live = ktest_mmap(l->mm, PAGE_SIZE);
+	l->n = start_live_workers(l->w, 3, l->mm, l->live);
+	return true;
+}
+
+static void live_mm_stop(struct live_mm *l)
+{
+	stop_live_workers(l->w, l->n);
+	unuse_mm(l->mm);
+	mmput(l->mm);
+}
+
 static void bench_tlb_munmap(void)
 {
-	struct mm *mm = mm_alloc();
-	if (!mm)
+	static struct live_mm l;
+	if (!live_mm_start(&l))
 		return;
-	use_mm(mm);
-	uint64_t live = ktest_mmap(mm, PAGE_SIZE);
-	static struct live_worker w[3];
-	int n = start_live_workers(w, 3, mm, live);
+	struct mm *mm = l.mm;
+	int n = l.n;
 	static const int sizes[] = { 1, 32, 512 };
 	enum { ROUNDS = 10 };
 	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
@@ -58,30 +81,22 @@ static void bench_tlb_munmap(void)
 		       (event_sum(EV_TLB_SHOOTDOWN) - rounds) % ROUNDS * 10 / ROUNDS,
 		       cycles / ROUNDS);
 	}
-	stop_live_workers(w, n);
-	unuse_mm(mm);
-	mmput(mm);
+	live_mm_stop(&l);
 }
 
 static void bench_tlb_shootdown(void)
 {
-	struct mm *mm = mm_alloc();
-	if (!mm)
+	static struct live_mm l;
+	if (!live_mm_start(&l))
 		return;
-	use_mm(mm);
-	uint64_t live = ktest_mmap(mm, PAGE_SIZE);
-	static struct live_worker w[3];
-	int n = start_live_workers(w, 3, mm, live);
 	enum { ROUNDS = 200 };
 	uint64_t t0 = arch_cycles();
 	for (int r = 0; r < ROUNDS; r++)
-		flush_tlb_mm_range(mm, live, live + PAGE_SIZE, false);
+		flush_tlb_mm_range(l.mm, l.live, l.live + PAGE_SIZE, false);
 	uint64_t cycles = (arch_cycles() - t0) / ROUNDS;
 	printk("bench: tlb_shootdown_round_%d_cpus: %lu cycles per round (%lu us at %lu MHz)\n",
-	       n + 1, cycles, cycles * 1000 / (tsc_khz ? tsc_khz : 1), tsc_khz / 1000);
-	stop_live_workers(w, n);
-	unuse_mm(mm);
-	mmput(mm);
+	       l.n + 1, cycles, cycles * 1000 / (tsc_khz ? tsc_khz : 1), tsc_khz / 1000);
+	live_mm_stop(&l);
 }
 
 static uint64_t cycles_to_us(uint64_t c)

@@ -192,8 +192,6 @@ void arch_print_features(void)
 	    f->hypervisor);
 }
 
-__noreturn void arch_thread_trampoline_missing(void);
-
 void arch_thread_init(struct thread *t, void (*entry)(void))
 {
 	extern void thread_entry_stub(void);
