@@ -6,6 +6,9 @@
  * machine with several ESPs it must pick up the kernel that sits next to it.
  */
 #include "boot/files.h"
+#include "boot/console.h"
+#define CMDLINE_LIMIT_ONLY /* CMDLINE_MAX alone, no kernel declarations */
+#include "kernel/cmdline.h"
 
 #define READ_CHUNK (16ULL << 20) /* some firmware dislikes huge single reads */
 
@@ -79,4 +82,28 @@ EFI_STATUS file_read(EFI_FILE_HANDLE fh, void *buf, UINT64 size)
 void file_close(EFI_FILE_HANDLE fh)
 {
 	uefi_call_wrapper(fh->Close, 1, fh);
+}
+
+EFI_STATUS cmdline_check_size(UINT64 len)
+{
+	if (len <= CMDLINE_MAX)
+		return EFI_SUCCESS;
+	log_msg("loader: cmdline.txt is %lu bytes, more than the %u the kernel accepts\n",
+		(unsigned long)len, (unsigned)CMDLINE_MAX);
+	return EFI_BAD_BUFFER_SIZE;
+}
+
+void cmdline_log(const char *s, UINT64 len)
+{
+	char chunk[256];
+
+	log_msg("loader: cmdline: \"");
+	for (UINT64 i = 0; i < len; i += sizeof(chunk) - 1) {
+		UINT64 n = len - i < sizeof(chunk) - 1 ? len - i : sizeof(chunk) - 1;
+		for (UINT64 j = 0; j < n; j++)
+			chunk[j] = s[i + j] ? s[i + j] : ' ';
+		chunk[n] = 0;
+		log_msg("%s", chunk);
+	}
+	log_msg("\"\n");
 }

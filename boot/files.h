@@ -18,4 +18,15 @@ EFI_STATUS file_read(EFI_FILE_HANDLE fh, void *buf, UINT64 size);
 
 void file_close(EFI_FILE_HANDLE fh);
 
+/* The kernel takes a command line of at most CMDLINE_MAX bytes
+ * (kernel/cmdline.h). For a longer one (len bytes after the loader's
+ * clean-up) print "loader: cmdline.txt is N bytes, more than the M the
+ * kernel accepts" and return EFI_BAD_BUFFER_SIZE: the boot must fail rather
+ * than lose the tail. */
+EFI_STATUS cmdline_check_size(UINT64 len);
+
+/* Log `loader: cmdline: "<the len bytes at s>"` whole (one log_msg() call
+ * holds at most 511 bytes). */
+void cmdline_log(const char *s, UINT64 len);
+
 #endif

@@ -1,51 +1,66 @@
-/* kernel/cmdline.c - parse the command line once into key/value pairs. */
+/*
+ * kernel/cmdline.c - the kernel command line: kept whole up to CMDLINE_MAX
+ * bytes, looked up by scanning its words (no limit on their number).
+ */
 #include "kernel/cmdline.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
 
-#define CMDLINE_MAX 1024
-#define MAX_ARGS    32
+static struct cmdline boot;
 
-static char raw[CMDLINE_MAX];
-static char buf[CMDLINE_MAX];
-static const char *keys[MAX_ARGS], *values[MAX_ARGS];
-static int nargs;
+static bool blank(char ch)
+{
+	return (unsigned char)ch <= ' ' || ch == 127;
+}
+
+void cmdline_parse(struct cmdline *c, const char *s, size_t len)
+{
+	size_t keep = len;
+	c->given = len;
+	c->truncated = len > CMDLINE_MAX;
+	if (c->truncated) {
+		/* Keep whole words only: a cut "ktest.filter=pmm.*" would be
+		 * another filter, a cut "qemu_exit=1" another value. */
+		keep = CMDLINE_MAX;
+		if (!blank(s[keep]))
+			while (keep && !blank(s[keep - 1]))
+				keep--;
+	}
+	for (size_t i = 0; i < keep; i++) {
+		c->raw[i] = blank(s[i]) ? ' ' : s[i];
+		c->words[i] = blank(s[i]) ? 0 : s[i];
+	}
+	c->raw[keep] = c->words[keep] = 0;
+	c->len = keep;
+}
+
+const char *cmdline_lookup(const struct cmdline *c, const char *key)
+{
+	const char *value = NULL, *end = c->words + c->len;
+	size_t klen = strlen(key);
+	for (const char *w = c->words; w < end; w++) {
+		if (!*w)
+			continue;
+		size_t wlen = strlen(w);
+		if (!strncmp(w, key, klen) && (w[klen] == 0 || w[klen] == '='))
+			value = w[klen] ? w + klen + 1 : w + klen; /* the last one wins */
+		w += wlen;
+	}
+	return value;
+}
 
 void cmdline_init(const char *s, size_t len)
 {
-	if (len >= CMDLINE_MAX) {
-		printk("cmdline: %lu bytes, truncated to %d\n", len, CMDLINE_MAX - 1);
-		len = CMDLINE_MAX - 1;
-	}
-	memcpy(raw, s, len);
-	raw[len] = 0;
-	memcpy(buf, raw, len + 1);
-	char *p = buf;
-	while (*p && nargs < MAX_ARGS) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			*p++ = 0;
-		if (!*p)
-			break;
-		keys[nargs] = p;
-		values[nargs] = "";
-		bool seen_eq = false;
-		for (; *p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r'; p++) {
-			if (*p == '=' && !seen_eq) {
-				*p = 0;
-				values[nargs] = p + 1;
-				seen_eq = true;
-			}
-		}
-		nargs++;
-	}
+	cmdline_parse(&boot, s, len);
+	if (boot.truncated)
+		printk("cmdline: error: command line of %lu bytes truncated to %lu (the kernel "
+		       "accepts %d; the words past that are ignored)\n",
+		       boot.given, boot.len, CMDLINE_MAX);
 }
 
 const char *cmdline_get(const char *key)
 {
-	for (int i = nargs - 1; i >= 0; i--) /* last one wins */
-		if (!strcmp(keys[i], key))
-			return values[i];
-	return NULL;
+	return cmdline_lookup(&boot, key);
 }
 
 bool cmdline_flag(const char *key)
@@ -65,5 +80,19 @@ unsigned long cmdline_ulong(const char *key, unsigned long def)
 
 const char *cmdline_raw(void)
 {
-	return raw;
+	return boot.raw;
+}
+
+void cmdline_print(void)
+{
+	enum { CHUNK = 256 };
+	printk("cmdline: %.*s", CHUNK, boot.raw);
+	for (size_t i = CHUNK; i < boot.len; i += CHUNK)
+		printk("%.*s", CHUNK, boot.raw + i);
+	printk("\n");
+}
+
+bool cmdline_truncated(void)
+{
+	return boot.truncated;
 }
