@@ -73,5 +73,7 @@ void klongjmp(struct kjmp_buf *jb, int val) __noreturn;
 /* Backtrace from a frame pointer; prints one line per frame. */
 void arch_backtrace(uint64_t rbp, uint64_t rip);
 void arch_dump_stack(void);
+/* Backtrace of a thread that is switched out (bounded to its own stack). */
+void arch_thread_backtrace(const struct thread *t);
 
 #endif

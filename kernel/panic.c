@@ -53,10 +53,35 @@ void panic(const char *fmt, ...)
 	panic_end();
 }
 
+static int bug_expect_depth;
+static unsigned bug_expect_seen;
+
+void bug_expect_begin(void)
+{
+	if (__atomic_fetch_add(&bug_expect_depth, 1, __ATOMIC_SEQ_CST) == 0)
+		__atomic_store_n(&bug_expect_seen, 0, __ATOMIC_SEQ_CST);
+}
+
+unsigned bug_expect_end(void)
+{
+	unsigned seen = __atomic_load_n(&bug_expect_seen, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&bug_expect_depth, 1, __ATOMIC_SEQ_CST);
+	return seen;
+}
+
+const char *bug_tag(void)
+{
+	if (__atomic_load_n(&bug_expect_depth, __ATOMIC_SEQ_CST) > 0 && !panic_in_progress) {
+		__atomic_add_fetch(&bug_expect_seen, 1, __ATOMIC_SEQ_CST);
+		return "BUG (expected):";
+	}
+	return "BUG:";
+}
+
 void __bug_report(const char *file, int line, const char *cond)
 {
-	printk("BUG: at %s:%d%s%s%s on CPU %d\n", file, line, cond ? " (" : "", cond ? cond : "",
-	       cond ? ")" : "", smp_processor_id());
+	printk("%s at %s:%d%s%s%s on CPU %d\n", bug_tag(), file, line, cond ? " (" : "",
+	       cond ? cond : "", cond ? ")" : "", smp_processor_id());
 }
 
 void __warn_report(const char *file, int line, const char *cond)

@@ -23,6 +23,18 @@ void panic_begin(void);
 void panic_end(void) __noreturn;
 extern bool qemu_exit_on_panic;
 
+/*
+ * Reports a test provokes on purpose. Between bug_expect_begin() and
+ * bug_expect_end() every report is tagged "BUG (expected):" instead of
+ * "BUG:", so a reader of the log (and the test runner, which fails a run on
+ * any other "BUG:" line) tells them from real ones at a glance.
+ * bug_expect_end() returns how many reports the window saw. Reporters print
+ * their first line as printk("%s ...", bug_tag()).
+ */
+void bug_expect_begin(void);
+unsigned bug_expect_end(void);
+const char *bug_tag(void);
+
 #define BUG()                                           \
 	do {                                            \
 		__bug_report(__FILE__, __LINE__, NULL); \

@@ -454,6 +454,32 @@ void sched_dump(void)
 	spin_unlock(&all_threads_lock);
 }
 
+/* Threads with tid >= min_tid, each with its backtrace if it is switched
+ * out; for a running one, the CPU it runs on. A diagnostic: racy by nature,
+ * but the backtrace walk stays inside the thread's own stack. */
+void sched_dump_stacks(int min_tid)
+{
+	static const char *const states[] = { "run", "sleep", "dead" };
+	spin_lock(&all_threads_lock);
+	struct thread *t;
+	list_for_each_entry (t, &all_threads, all_node) {
+		if (t->tid < min_tid)
+			continue;
+		int cpu = READ_ONCE(t->cpu);
+		bool running = READ_ONCE(cpus[cpu].curr) == t;
+		printk("    # thread %d (%s) %s on CPU %d%s, %lu ticks\n", t->tid, t->name,
+		       states[t->state], cpu, running ? ", running now" : "", t->runtime_ticks);
+		if (!running && t->state != THREAD_DEAD)
+			arch_thread_backtrace(t);
+	}
+	spin_unlock(&all_threads_lock);
+}
+
+int sched_next_tid(void)
+{
+	return READ_ONCE(next_tid);
+}
+
 static void rq_init(struct runqueue *rq)
 {
 	spin_lock_init(&rq->lock, "rq");

@@ -72,6 +72,10 @@ void sched_tick(void);			/* timer interrupt */
 void sched_irq_exit(bool irqs_were_on); /* return from interrupt: preempt? */
 int sched_thread_count(void);
 void sched_dump(void);
+/* Threads with tid >= min_tid and where each one is (backtraces). */
+void sched_dump_stacks(int min_tid);
+/* The tid the next thread_create() will hand out. */
+int sched_next_tid(void);
 
 void preempt_disable(void);
 void preempt_enable(void);

@@ -88,8 +88,8 @@ static void ungrab_page(struct page *page, unsigned flags)
 void unpin_user_page(struct page *page)
 {
 	if (unlikely(page_count(page) < GUP_PIN_COUNTING_BIAS)) {
-		printk("BUG: unpin of pfn %#lx which is not pinned (count %d)\n", page_to_pfn(page),
-		       page_count(page));
+		printk("%s unpin of pfn %#lx which is not pinned (count %d)\n", bug_tag(),
+		       page_to_pfn(page), page_count(page));
 		BUG();
 	}
 	atomic64_add(-1, &pinned_outstanding);

@@ -70,9 +70,8 @@ static void check_obj(struct free_obj *o, size_t size)
 	const unsigned char *b = (const unsigned char *)o + sizeof(*o);
 	for (size_t i = 0; i < size - sizeof(*o); i++) {
 		if (b[i] != KMALLOC_POISON) {
-			printk(
-			    "BUG: kmalloc object %p (size %lu) written after free at offset %lu\n",
-			    (void *)o, size, i + sizeof(*o));
+			printk("%s kmalloc object %p (size %lu) written after free at offset %lu\n",
+			       bug_tag(), (void *)o, size, i + sizeof(*o));
 			count_event(EV_POISON_BAD);
 			return;
 		}
@@ -153,7 +152,7 @@ void kfree(void *p)
 	struct page *pg = virt_to_page(p);
 	if (!(pg->flags & PG_slab)) {
 		if (((uint64_t)p & (PAGE_SIZE - 1)) || page_count(pg) == 0) {
-			printk("BUG: kfree(%p): not a live heap allocation\n", p);
+			printk("%s kfree(%p): not a live heap allocation\n", bug_tag(), p);
 			BUG();
 		}
 		atomic64_add(-(int64_t)(PAGE_SIZE << pg->order), &bytes_in_use);
@@ -163,13 +162,13 @@ void kfree(void *p)
 	struct size_class *c = pg->mapping;
 	struct free_obj *o = p;
 	if (((uint64_t)p & (PAGE_SIZE - 1)) % c->size) {
-		printk("BUG: kfree(%p): not the start of a %lu-byte object\n", p, c->size);
+		printk("%s kfree(%p): not the start of a %lu-byte object\n", bug_tag(), p, c->size);
 		BUG();
 	}
 	unsigned long f = spin_lock_irqsave(&c->lock);
 	if (o->magic == FREE_MAGIC) {
 		spin_unlock_irqrestore(&c->lock, f);
-		printk("BUG: kfree(%p): double free of a %lu-byte object\n", p, c->size);
+		printk("%s kfree(%p): double free of a %lu-byte object\n", bug_tag(), p, c->size);
 		BUG();
 	}
 	poison_obj(o, c->size);

@@ -71,9 +71,9 @@ bool page_poison_ok(struct page *p)
 	const uint64_t *w = page_address(p);
 	for (size_t i = 0; i < PAGE_SIZE / 8; i++) {
 		if (w[i] != PAGE_POISON) {
-			printk("BUG: use after free: page pfn %#lx written after it was freed: "
+			printk("%s use after free: page pfn %#lx written after it was freed: "
 			       "offset %#lx holds %#lx (poison %#lx)\n",
-			       page_to_pfn(p), i * 8, w[i], PAGE_POISON);
+			       bug_tag(), page_to_pfn(p), i * 8, w[i], PAGE_POISON);
 			count_event(EV_POISON_BAD);
 			return false;
 		}
@@ -267,16 +267,16 @@ void put_page(struct page *p)
 		return;
 	}
 	atomic_inc(&p->_refcount); /* leave the state as it was for the report */
-	printk("BUG: put_page on a free page (double free or refcount underflow): "
+	printk("%s put_page on a free page (double free or refcount underflow): "
 	       "pfn %#lx flags %#x\n",
-	       page_to_pfn(p), p->flags);
+	       bug_tag(), page_to_pfn(p), p->flags);
 	BUG();
 }
 
 void __free_pages(struct page *p, unsigned order)
 {
 	if (unlikely(page_count(p) > 0 && p->order != order)) {
-		printk("BUG: freeing pfn %#lx with order %u, allocated with order %u\n",
+		printk("%s freeing pfn %#lx with order %u, allocated with order %u\n", bug_tag(),
 		       page_to_pfn(p), order, p->order);
 		BUG();
 	}

@@ -20,6 +20,7 @@
 struct ktest {
 	const char *suite, *name;
 	int failures;
+	bool failures_expected; /* a test of the framework fails this one on purpose */
 	bool skipped;
 	char skip_reason[96];
 };
@@ -97,6 +98,23 @@ void ktest_list(void);
  */
 int ktest_catch_fault(uint32_t vectors, void (*fn)(void *), void *arg, struct fault_catch *fc);
 #define VEC_BIT(v) (1u << (v))
+
+/*
+ * Stress loops bound themselves by time, not by a fixed amount of work: under
+ * emulation the cost of contended work grows with vCPUs per host core.
+ *   uint64_t start = ktime_get_ns();
+ *   for (uint64_t r = 0; ktest_stress_more(start, r, MIN, MAX); r++) ...
+ * runs at least MIN rounds, then goes on while the budget (ktest.stress_ms,
+ * default 1000 ms of guest time) lasts, and never more than MAX rounds.
+ * It also counts as progress for the runner's watchdog.
+ */
+bool ktest_stress_more(uint64_t start_ns, uint64_t round, uint64_t min_rounds, uint64_t max_rounds);
+uint64_t ktest_stress_budget_ms(void);
+/* A long-running case says it is not stuck (the watchdog reports a case
+ * with no progress for 10 s, with its threads' backtraces). */
+void ktest_progress(void);
+/* The per-case timeout (ktest.timeout) in milliseconds. */
+uint64_t ktest_case_timeout_ms(void);
 
 /* Wait (bounded) until at most n threads exist: finished ones are reaped. */
 void ktest_wait_threads(int n);

@@ -4,6 +4,7 @@
  * double free caught as a BUG, and a concurrent stress on every CPU.
  */
 #include "tests/ktest.h"
+#include "kernel/panic.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
 #include "kernel/stats.h"
@@ -56,7 +57,9 @@ static void write_after_free_detected(struct ktest *t)
 	KASSERT_NOT_NULL(t, p);
 	kfree(p);
 	p[100] = 1; /* stale write */
+	bug_expect_begin();
 	char *q = kmalloc(1500);
+	KEXPECT_EQ(t, bug_expect_end(), 1);
 	KEXPECT_EQ(t, q, p); /* LIFO free list */
 	KEXPECT_EQ(t, event_sum(EV_POISON_BAD) - bad, 1);
 	ktest_expected_poison_errors++;
@@ -84,11 +87,11 @@ static void double_free_caught(struct ktest *t)
 static struct ktest *stress_t;
 static void stress_cpu(void *arg, int cpu)
 {
-	enum { SLOTS = 64, ROUNDS = 2000 };
+	enum { SLOTS = 64, MIN_ROUNDS = 200, MAX_ROUNDS = 4000 };
 	void *slot[SLOTS] = { 0 };
 	size_t len[SLOTS];
-	uint64_t seed = 0x2545f4914f6cdd1dull * (cpu + 7);
-	for (int r = 0; r < ROUNDS; r++) {
+	uint64_t seed = 0x2545f4914f6cdd1dull * (cpu + 7), start = ktime_get_ns();
+	for (uint64_t r = 0; ktest_stress_more(start, r, MIN_ROUNDS, MAX_ROUNDS); r++) {
 		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
 		int i = seed % SLOTS;
 		if (slot[i]) {

@@ -13,7 +13,7 @@ static void deliberate_failure(struct ktest *t)
 
 static void expectations_count(struct ktest *t)
 {
-	struct ktest inner = { .suite = "inner", .name = "inner" };
+	struct ktest inner = { .suite = "inner", .name = "inner", .failures_expected = true };
 	KEXPECT_EQ(&inner, 1, 2); /* prints a diagnostic for the inner case */
 	KEXPECT_EQ(&inner, 3, 3);
 	KEXPECT_EQ(t, inner.failures, 1);
@@ -33,5 +33,19 @@ static void no_fault_returns_minus_one(struct ktest *t)
 	KEXPECT_EQ(t, current->fault_catch, NULL);
 }
 
+/* Outlives its timeout, with a helper thread that outlives it further: the
+ * runner must fail it, say what its threads were doing, wait for both, and
+ * leave the rest of the run unaffected (run it with a short ktest.timeout). */
+static void late_helper(void *arg)
+{
+	sleep_ms(ktest_case_timeout_ms() * 3 / 2);
+}
+
+static void deliberate_timeout(struct ktest *t)
+{
+	thread_create("late-helper", late_helper, NULL, CPU_ANY);
+	sleep_ms(ktest_case_timeout_ms() + ktest_case_timeout_ms() / 4);
+}
+
 KTEST_SUITE(ktest, KTEST_CASE(expectations_count), KTEST_CASE(no_fault_returns_minus_one),
-	    KTEST_CASE_EXPLICIT(deliberate_failure));
+	    KTEST_CASE_EXPLICIT(deliberate_failure), KTEST_CASE_EXPLICIT(deliberate_timeout));

@@ -6,6 +6,7 @@
  * page handed out twice.
  */
 #include "tests/ktest.h"
+#include "kernel/panic.h"
 #include "mm/page.h"
 #include "kernel/stats.h"
 #include "kernel/percpu.h"
@@ -87,8 +88,11 @@ static void write_after_free_detected(struct ktest *t)
 	uint64_t bad = event_sum(EV_POISON_BAD);
 	put_page(p);
 	w[17] = 0xdeadbeef; /* the stale write */
+	bug_expect_begin();
 	struct page *again = alloc_page(0);
+	unsigned reports = bug_expect_end();
 	preempt_enable();
+	KEXPECT_EQ(t, reports, 1);
 	KEXPECT_EQ(t, again, p);
 	KEXPECT_EQ(t, event_sum(EV_POISON_BAD) - bad, 1);
 	ktest_expected_poison_errors++;
@@ -128,10 +132,10 @@ static void zeroed_allocation(struct ktest *t)
 static struct ktest *stress_t;
 static void stress_cpu(void *arg, int cpu)
 {
-	enum { ROUNDS = 300, HELD = 32 };
+	enum { MIN_ROUNDS = 100, MAX_ROUNDS = 3000, HELD = 32 };
 	struct page *held[HELD] = { 0 };
-	uint64_t seed = 0x9e3779b97f4a7c15ull * (cpu + 1);
-	for (int r = 0; r < ROUNDS; r++) {
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (cpu + 1), start = ktime_get_ns();
+	for (uint64_t r = 0; ktest_stress_more(start, r, MIN_ROUNDS, MAX_ROUNDS); r++) {
 		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
 		int i = seed % HELD;
 		if (held[i]) {
