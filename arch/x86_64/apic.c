@@ -98,6 +98,7 @@
 #define APIC_DM_NMI		(4u << 8)
 #define APIC_DM_INIT		(5u << 8)
 #define APIC_DM_STARTUP		(6u << 8)
+#define APIC_DM_EXTINT		(7u << 8)
 #define APIC_SEND_PENDING	(1u << 12) /* ICR delivery status, xAPIC only */
 #define APIC_LVT_ACTIVE_LOW	(1u << 13)
 #define APIC_ICR_ASSERT		(1u << 14)
@@ -266,14 +267,17 @@ static const struct acpi_lapic_nmi *madt_nmi_for(uint32_t apic_id)
 }
 
 /*
- * LINT0 (the 8259's ExtINT line in virtual-wire mode) is masked everywhere:
- * this kernel does not use the PIC. The NMI line (LINT1 unless the MADT says
- * otherwise) is unmasked on the BSP only, as on a PC it is wired to all CPUs
- * and one handler is enough.
+ * LINT0 (the 8259's INTR line, which firmware leaves in ExtINT "virtual
+ * wire" mode) is masked everywhere: this kernel does not use the PIC, which
+ * pic.c has remapped and masked already. As Linux's setup_local_APIC() does
+ * when the 8259 is not in use, it stays ExtINT | masked ("masked ExtINT on
+ * CPU#n"). The NMI line (LINT1 unless the MADT says otherwise) is NMI on
+ * the BSP only, as in Linux: on a PC it is wired to every CPU and one
+ * handler is enough; the APs keep it masked.
  */
 static void lapic_setup_lint(bool bsp)
 {
-	uint32_t lint[2] = { APIC_LVT_MASKED, APIC_LVT_MASKED };
+	uint32_t lint[2] = { APIC_DM_EXTINT | APIC_LVT_MASKED, APIC_DM_NMI | APIC_LVT_MASKED };
 
 	if (bsp) {
 		const struct acpi_lapic_nmi *n = madt_nmi_for(lapic_id());
@@ -285,6 +289,16 @@ static void lapic_setup_lint(bool bsp)
 	}
 	lapic_write(APIC_REG_LVT_LINT0, lint[0]);
 	lapic_write(APIC_REG_LVT_LINT1, lint[1]);
+}
+
+uint32_t lapic_read_lvt_lint(int pin)
+{
+	return lapic_read(pin ? APIC_REG_LVT_LINT1 : APIC_REG_LVT_LINT0);
+}
+
+void lapic_set_lvt_lint0(uint32_t v)
+{
+	lapic_write(APIC_REG_LVT_LINT0, v);
 }
 
 static bool lapic_isr_pending(void)

@@ -17,6 +17,7 @@
 #include "arch/arch.h"
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/pic.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -156,13 +157,17 @@ void arch_set_kernel_stack(int cpu, uint64_t rsp0)
 	cpu_arch[cpu].tss.rsp[0] = rsp0;
 }
 
-/* BSP, first thing: the firmware's GDT and IDT live in memory we reuse. */
+/* BSP, first thing: the firmware's GDT and IDT live in memory we reuse.
+ * The legacy PIC is remapped and masked as soon as there is an IDT to take
+ * what it may still deliver (pic.c), long before anything enables
+ * interrupts. */
 void arch_early_init(void)
 {
 	detect_features();
 	setup_control_regs();
 	setup_gdt_tss(0);
 	idt_init();
+	pic_init();
 }
 
 /* BSP, once the page allocator runs. */
