@@ -66,10 +66,10 @@ void lapic_timer_stop(void);
 uint32_t lapic_read_lvt_lint(int pin);
 /* Tests only (tests/test_pic.c): set the calling CPU's LINT0 entry. */
 void lapic_set_lvt_lint0(uint32_t v);
-#define LAPIC_LVT_MASKED     (1u << 16)
-#define LAPIC_LVT_DM(v)	     (((v) >> 8) & 7)
-#define LAPIC_LVT_DM_NMI     4
-#define LAPIC_LVT_DM_EXTINT  7
+#define LAPIC_LVT_MASKED    (1u << 16)
+#define LAPIC_LVT_DM(v)	    (((v) >> 8) & 7)
+#define LAPIC_LVT_DM_NMI    4
+#define LAPIC_LVT_DM_EXTINT 7
 
 /* True once the BSP chose x2APIC mode. */
 bool lapic_is_x2apic(void);
