@@ -23,18 +23,32 @@ so several runners (e.g. one per mutant) can run side by side.
       --smp 4 --mem 512M --timeout 240 \\
       --cmdline "ktest.run=1 qemu_exit=1 ktest.filter=pmm.*"
 
-A run fails when: a case prints `not ok`; a suite prints fewer results than its
-`1..N` plan; a console line contains `KERNEL PANIC` or `BUG:` (outside KTAP
-`#` diagnostics); the timeout expires; QEMU exits before `# ktest: done`; or
-the isa-debug-exit code (kernel writes 0 = pass, 1 = fail, QEMU exits with
+A run fails, with a one-line reason, when: a case prints `not ok`; a suite
+prints fewer results than its `1..N` plan; the kernel prints `# ktest: error:
+...` (e.g. a filter glob that selects no case); no case other than the
+built-in `leaks` suite ran (passed or failed); a console line contains
+`KERNEL PANIC`; a `BUG:` report that no test announced (tests tag the reports
+they provoke on purpose `BUG (expected):`; an unexpected one during the suite
+fails the case running at the time, outside the suite it stops the run); the
+UEFI loader prints `loader: boot failed: <reason>` (the runner stops there,
+instead of waiting in the firmware's shell); the KTAP output starts a second
+time (the machine reset) or is cut off; the timeout expires; QEMU exits before
+`# ktest: done` (status 0: a reset, -no-reboot turns it into an exit); or the
+isa-debug-exit code (kernel writes 0 = pass, 1 = fail, QEMU exits with
 2*code+1) disagrees with the parsed verdict. Every such failure is one `FAIL`
 line and counts in the summary, so `failed == 0` iff the exit status is 0.
+
+The default global timeout and per-case timeout scale with the number of
+vCPUs per host core (see timeout_scale()); --timeout N overrides the first,
+`ktest.timeout=S` in --cmdline the second.
 """
 
 import argparse
+import math
 import os
 import re
 import selectors
+import shlex
 import shutil
 import signal
 import subprocess
@@ -60,6 +74,14 @@ PANIC_IDLE_S = 3  # ... and stop once the console is quiet this long
 TAIL_LINES = 30  # log lines shown on a timeout or early exit
 DONE_GRACE_S = 20  # after `# ktest: done`, wait this long for QEMU to exit
 MAX_LINE = 64 * 1024
+LOADER_CONTEXT_LINES = 30  # loader lines shown when it fails
+
+# Timeouts scale with the emulation load (timeout_scale()): the defaults
+# hold up to this many vCPUs per host core, and grow in proportion above.
+BASE_TIMEOUT_S = 240  # global timeout of one headless run
+BASE_CASE_TIMEOUT_S = 60  # the kernel's ktest.timeout default (tests/ktest.c)
+VCPUS_PER_CORE = 2
+LEAKS_SUITE = "leaks"  # the kernel's built-in last suite
 
 # ---------------------------------------------------------------- KTAP parser
 
@@ -76,6 +98,10 @@ BENCH_RE = re.compile(r"^bench:")
 BENCH_DONE_RE = re.compile(r"^# bench: done\s*$")
 SUMMARY_RE = re.compile(
     r"^# ktest: (\d+) passed, (\d+) failed, (\d+) skipped\s*$")
+KTEST_ERROR_RE = re.compile(r"^# ktest: error: (.*?)\s*$")
+LOADER_FAILED_RE = re.compile(r"(?:^|\s)loader: boot failed\b[:;,]?\s*(.*)$")
+LOADER_LINE_RE = re.compile(r"(?:^|\s)(loader: .*)$")
+LOADER_ERROR_RE = re.compile(r"^loader: (?:error|fatal): (.*)$")
 
 
 def shortpath(path):
@@ -90,13 +116,14 @@ def clean_line(raw):
 
 
 def panic_kind(line, in_suite=False):
-    """"panic" or "bug" if this console line is fatal, else None.
+    """"panic" or "bug" if this console line ends the run, else None.
 
-    `KERNEL PANIC` always is. A `BUG:` report is fatal outside the test
-    suite (boot, after `# ktest: done`, a boot check); while the suite runs,
-    the kernel owns it: tests provoke BUG reports on purpose (KEXPECT_BUG,
-    the use-after-free and double-free detectors) and an uncaught BUG() ends
-    in a KERNEL PANIC from the #UD handler. KTAP `#` lines never count.
+    `KERNEL PANIC` always does. A `BUG:` report does outside the test suite
+    (boot, after `# ktest: done`, a boot check). While the suite runs, the
+    run goes on and KtapParser fails the case running at the time (see
+    is_bug_report()): the reports a test provokes on purpose are printed
+    `BUG (expected):`, which is not a `BUG:` line. KTAP `#` lines never
+    count.
     """
     if line.lstrip().startswith("#"):
         return None
@@ -105,6 +132,50 @@ def panic_kind(line, in_suite=False):
     if BUG_MARKER in line and not in_suite:
         return "bug"
     return None
+
+
+def is_bug_report(line):
+    """Is this (clean) console line a `BUG:` report? `#` lines are not."""
+    return BUG_MARKER in line and not line.lstrip().startswith("#")
+
+
+def loader_failure(line):
+    """The reason if this (clean) line is the loader's `boot failed`, else
+    None ("" when the line gives no reason)."""
+    if line.lstrip().startswith("#"):
+        return None
+    m = LOADER_FAILED_RE.search(line)
+    if not m:
+        return None
+    reason = m.group(1).strip()
+    # The old form: `loader: boot failed; returning to the firmware in 3 s`.
+    return "" if reason.startswith("returning to the firmware") else reason
+
+
+def loader_failure_reason(reason, lines):
+    """One line for a loader failure: its own reason, else its error lines
+    (`loader: error: ...`) from `lines` (clean console lines before it)."""
+    if reason:
+        return "loader: boot failed: %s" % reason
+    errors = []
+    for line in lines:
+        m = LOADER_LINE_RE.search(line)
+        e = LOADER_ERROR_RE.match(m.group(1)) if m else None
+        if e and e.group(1) not in errors:
+            errors.append(e.group(1))
+    return "loader: boot failed: %s" % ("; ".join(errors) if errors else
+                                        "(no reason printed)")
+
+
+def loader_lines(lines):
+    """The loader's own lines among clean console lines, each once (a
+    firmware that mirrors its console to the serial port doubles them)."""
+    out = []
+    for line in lines:
+        m = LOADER_LINE_RE.search(line)
+        if m and (not out or out[-1] != m.group(1)):
+            out.append(m.group(1))
+    return out[-LOADER_CONTEXT_LINES:]
 
 
 class Result:
@@ -127,6 +198,7 @@ class _Node:
         self.pre_diags = []  # (case name or None, text) awaiting a result
         self.last_fail = None  # FAIL result still collecting diagnostics
         self.held = []  # results held until the suite name is known
+        self.bugs = []  # unexpected BUG reports for the next result here
 
     def fresh(self):
         return self.plan is None and self.nresults == 0
@@ -145,7 +217,12 @@ class KtapParser:
         self.emit_cb = emit
         self.results = []
         self.errors = []  # run-level failures (each one FAIL line)
+        self.kernel_errors = []  # `# ktest: error: ...` lines
         self.notes = []
+        self.restarted = 0  # times the KTAP output started again
+        # Failures only the runner sees (unexpected BUG reports in cases the
+        # kernel passed, no case run): the kernel's exit code cannot know.
+        self.runner_only = 0
         self.started = False
         self.done = False
         self.kernel_summary = None  # (passed, failed, skipped) if printed
@@ -200,6 +277,39 @@ class KtapParser:
         """A run-level failure: printed as `FAIL: msg`, counted as failed."""
         self.errors.append(msg)
 
+    def cases_run(self):
+        """Results of cases that ran (passed or failed), `leaks` aside."""
+        return [r for r in self.results if r.status in ("pass", "fail") and
+                r.name != LEAKS_SUITE and
+                not r.name.startswith(LEAKS_SUITE + ".")]
+
+    def _bug_report(self, text):
+        """An unexpected `BUG:` line while the suite runs: it fails the case
+        running at the time (the next result of the innermost open suite),
+        or the run if no suite is open."""
+        top = self.stack[-1] if self.stack else None
+        if top is None or top.depth == 0:
+            self.add_error("unexpected BUG report: %s" % text)
+            self.runner_only += 1
+        else:
+            top.bugs.append(text)
+
+    def _apply_bugs(self, res, bugs):
+        """Make `res` a failure caused by the unexpected BUG reports."""
+        if not bugs:
+            return
+        if res.status != "fail":
+            self.runner_only += 1
+        why = "unexpected BUG report: %s" % bugs[0]
+        if len(bugs) > 1:
+            why += " (and %d more)" % (len(bugs) - 1)
+        if res.status != "fail" or not res.reason:
+            res.reason = why
+        elif res.reason != why:
+            res.reason += "; " + why
+        res.status = "fail"
+        res.diags = bugs[1:] + res.diags
+
     # structure --------------------------------------------------------
     def _push(self, depth, name=None):
         node = _Node(depth, name)
@@ -216,6 +326,8 @@ class KtapParser:
         res = Result(name, "fail", "incomplete: %d of %s results, %s" %
                      (node.nresults, plan, why),
                      [t for _, t in node.pre_diags])
+        self._apply_bugs(res, node.bugs)
+        node.bugs = []
         self.stack.pop()
         self._emit(None, res)
         if self.stack:
@@ -230,6 +342,9 @@ class KtapParser:
         name = self._path(node, res_case) if node.name or node.depth == 0 \
             else res_case
         res = Result(name, status, reason, diags)
+        self._apply_bugs(res, node.bugs)
+        node.bugs = []
+        status = res.status
         if status == "fail":
             node.failed += 1
             node.last_fail = res
@@ -262,6 +377,12 @@ class KtapParser:
             parent.failed += 1
             self._emit(None, Result(path, "fail", "suite printed no plan",
                                     leftover))
+        if child.bugs:
+            # After its last case, before its result: the suite's own work.
+            res = Result(path, "pass")
+            self._apply_bugs(res, child.bugs)
+            parent.failed += 1
+            self._emit(None, res)
 
     # lines --------------------------------------------------------------
     def feed(self, raw):
@@ -271,6 +392,15 @@ class KtapParser:
         indent = len(line) - len(line.lstrip(" "))
         body = line.strip()
 
+        if not self.done and indent == 0:
+            m = KTEST_ERROR_RE.match(body)
+            if m:  # before the KTAP output (the run could not start) or not
+                self.kernel_errors.append(m.group(1))
+                self.add_error(m.group(1))
+                return
+        if self.started and not self.done and is_bug_report(line):
+            self._bug_report(body)
+            return
         if not self.started:
             # Firmware output may precede the first line on the same row.
             m = re.search(r"K?TAP version (\d+)$", body)
@@ -298,8 +428,7 @@ class KtapParser:
                     and not top.held:
                 pass  # `# Subtest:` came first
             elif depth == 0:
-                self.add_error("KTAP output started a second time "
-                            "(did the machine reset?)")
+                self._restart()
             return
 
         m = SUBTEST_RE.match(body)
@@ -373,6 +502,19 @@ class KtapParser:
             else:
                 top.pre_diags.append((case, body))
 
+    def _restart(self):
+        """`KTAP version` again at the top level: the kernel started over
+        (a reset). A failure; what follows is parsed as a new stream."""
+        self.restarted += 1
+        self.add_error("the KTAP output started again (did the machine "
+                       "reset?)")
+        while len(self.stack) > 1:
+            self._close_incomplete(self.stack[-1], "the KTAP output started "
+                                   "again")
+        self._flush_fail(self.stack[0])
+        self.stack = []
+        self._push(0)
+
     def _on_done(self):
         self.done = True
         while len(self.stack) > 1:
@@ -401,12 +543,18 @@ class KtapParser:
             self.add_error("no KTAP output (`KTAP version 1` never printed)")
         elif not self.done:
             self.add_error("the run ended before `# ktest: done`")
+        elif self.failed == 0 and not self.cases_run():
+            skipped = len([r for r in self.results if r.status == "skip"])
+            self.add_error("no test case ran" + (
+                " (%d skipped)" % skipped if skipped else ""))
+            self.runner_only += 1
         if self.kernel_summary is not None:
             kp, kf, ks = self.kernel_summary
             if kf > 0 and self.failed == 0:
                 self.add_error("kernel summary reports %d failed" % kf)
             mine = (self.passed, self.count("fail"), self.skipped)
-            if mine != (kp, kf, ks) and not run_error:
+            if mine != (kp, kf, ks) and not run_error and \
+                    not self.kernel_errors and not self.runner_only:
                 self.notes.append(
                     "kernel summary says %d passed, %d failed, %d skipped; "
                     "runner counted %d, %d, %d" % ((kp, kf, ks) + mine))
@@ -427,6 +575,48 @@ def format_result(res):
 
 def summary_line(passed, failed, skipped):
     return "%d passed, %d failed, %d skipped" % (passed, failed, skipped)
+
+
+# ---------------------------------------------------------------- timeouts
+
+
+def host_cores():
+    """Host CPUs this process may run on (its affinity, else cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def timeout_scale(smp, cores):
+    """How much longer than the defaults the timeouts must be.
+
+    Under TCG each vCPU is a host thread: with more vCPUs than host cores a
+    guest second of contended work takes more host time, and a vCPU holding
+    a lock may not run at all for a while. 1 up to VCPUS_PER_CORE vCPUs per
+    host core, then in proportion: on 2 host cores, 4 CPUs 1x (240 s), 8
+    CPUs 2x (480 s), 16 CPUs 4x (960 s). Generous on purpose: a timeout only
+    has to catch a hang.
+    """
+    return max(1.0, float(smp) / (VCPUS_PER_CORE * max(1, cores)))
+
+
+def scaled(base, scale):
+    return int(math.ceil(base * scale))
+
+
+def has_option(cmdline, key):
+    """Does the kernel command line set `key=`?"""
+    return re.search(r"(^|\s)%s=" % re.escape(key), cmdline) is not None
+
+
+def with_case_timeout(cmdline, scale):
+    """The command line with the kernel's per-case timeout (ktest.timeout,
+    guest seconds) scaled like the global one, unless it sets its own."""
+    if scale <= 1 or has_option(cmdline, "ktest.timeout"):
+        return cmdline
+    return (cmdline.strip() + " " if cmdline.strip() else "") + \
+        "ktest.timeout=%d" % scaled(BASE_CASE_TIMEOUT_S, scale)
 
 
 # ---------------------------------------------------------------- QEMU
@@ -474,7 +664,6 @@ def qemu_command(args, disk, vars_copy, mode):
            "-smp", str(args.smp),
            "-m", args.mem,
            "-accel", "tcg,thread=multi",
-           "-no-reboot",
            "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" %
            args.ovmf_code,
            "-drive", "if=pflash,format=raw,unit=1,file=%s" % vars_copy,
@@ -485,9 +674,12 @@ def qemu_command(args, disk, vars_copy, mode):
            DEBUG_EXIT_PORT,
            "-nic", "none"]
     if mode in ("test", "expect", "bench"):
-        cmd += ["-display", "none", "-serial", "stdio", "-monitor", "none",
-                "-parallel", "none"]
+        # A reset (triple fault, the monitor's `reboot`) ends a headless run
+        # (QEMU exits with status 0) instead of booting again unseen.
+        cmd += ["-no-reboot", "-display", "none", "-serial", "stdio",
+                "-monitor", "none", "-parallel", "none"]
     else:
+        # Interactive: `reboot` really reboots.
         cmd += display_args(args.qemu, args.display)
         cmd += ["-serial", "mon:stdio"]
         if mode == "gdb":
@@ -621,7 +813,7 @@ def run_headless(args, cmd, out):
     run_error = None
     panic_ctx = None
     panic_what = None
-    bug_lines = []  # BUG reports seen while the suite ran
+    loader_ctx = None  # the loader's lines, when it failed
     exit_status = None
     seen_marker = False
     done_at = None
@@ -635,14 +827,21 @@ def run_headless(args, cmd, out):
             lines = sess.read_lines(limit)
             for i, line in enumerate(lines):
                 in_suite = ktap and parser.started and not parser.done
-                kind = panic_kind(clean_line(line), in_suite)
+                text = clean_line(line)
+                kind = panic_kind(text, in_suite)
                 if kind:
                     panic_what = "kernel panic" if kind == "panic" else \
                         "kernel BUG outside the test suite"
                     panic_ctx = [clean_line(x) for x in lines[i:]]
                     break
-                if BUG_MARKER in line and in_suite:
-                    bug_lines.append(clean_line(line))
+                reason = None if in_suite else loader_failure(text)
+                if reason is not None:
+                    # The firmware would now wait in its shell: stop here.
+                    upto = len(sess.lines) - len(lines) + i + 1
+                    before = [clean_line(x) for x in sess.lines[:upto]]
+                    run_error = loader_failure_reason(reason, before)
+                    loader_ctx = loader_lines(before)
+                    break
                 if bench:
                     text = clean_line(line).strip()
                     if BENCH_RE.match(text):
@@ -655,7 +854,7 @@ def run_headless(args, cmd, out):
                 elif expect in line:
                     seen_marker = True
                     break
-            if panic_ctx or seen_marker:
+            if panic_ctx or seen_marker or loader_ctx is not None:
                 break
             if ktap and parser.done and done_at is None:
                 done_at = time.monotonic()
@@ -678,6 +877,8 @@ def run_headless(args, cmd, out):
             panic_ctx = panic_ctx[:PANIC_CONTEXT_LINES + 1]
             sess.kill()
             run_error = "%s after %.0f s" % (panic_what, elapsed)
+        elif loader_ctx is not None:
+            sess.kill()
         elif seen_marker:
             sess.kill()
         elif sess.eof:
@@ -730,7 +931,7 @@ def run_headless(args, cmd, out):
         parser.finish(run_error)
         # Cross-check the isa-debug-exit code with the parsed verdict.
         if run_error is None and exit_status is not None and parser.done:
-            verdict_pass = parser.failed == 0
+            verdict_pass = parser.failed - parser.runner_only == 0
             if exit_status in (1, 3):
                 code_pass = exit_status == 1
                 if code_pass != verdict_pass:
@@ -754,13 +955,13 @@ def run_headless(args, cmd, out):
         out("FAIL: %s" % run_error)
         if panic_ctx is not None:
             out.block("panic report (%d lines):" % len(panic_ctx), panic_ctx)
+        elif loader_ctx is not None:
+            out.block("loader output (%d lines):" % len(loader_ctx),
+                      loader_ctx)
         else:
             out.block("last %d console lines:" % TAIL_LINES, sess.tail())
-        if bug_lines:
-            out.block("BUG reports during the suite (%d; tests provoke some "
-                      "on purpose):" % len(bug_lines), bug_lines[-10:])
         err = sess.qemu_stderr()
-        if err and not panic_ctx:
+        if err and not panic_ctx and loader_ctx is None:
             out.block("QEMU stderr:", err.splitlines()[-TAIL_LINES:])
     out("log: %s" % shortpath(log_path))
     out(summary_line(*counts))
@@ -775,12 +976,21 @@ def replay(path, out):
     lines = data.splitlines()
     run_error = None
     for i, line in enumerate(lines):
-        kind = panic_kind(clean_line(line), parser.started and not parser.done)
+        in_suite = parser.started and not parser.done
+        text = clean_line(line)
+        kind = panic_kind(text, in_suite)
         if kind:
             run_error = "kernel panic" if kind == "panic" else \
                 "kernel BUG outside the test suite"
             out.block("%s report:" % run_error, [
                 clean_line(x) for x in lines[i:i + PANIC_CONTEXT_LINES + 1]])
+            break
+        reason = None if in_suite else loader_failure(text)
+        if reason is not None:
+            before = [clean_line(x) for x in lines[:i + 1]]
+            run_error = loader_failure_reason(reason, before)
+            ctx = loader_lines(before)
+            out.block("loader output (%d lines):" % len(ctx), ctx)
             break
         parser.feed(line)
     if run_error is None and not parser.done:
@@ -825,8 +1035,14 @@ def parse_args(argv):
     ap.add_argument("--mem", default="512M")
     ap.add_argument("--cpu", default=os.environ.get("QEMU_CPU") or "max",
                     help="QEMU -cpu model (default: max)")
-    ap.add_argument("--timeout", type=int, default=240,
-                    help="global timeout in seconds (headless modes)")
+    ap.add_argument("--timeout", type=int, default=None,
+                    help="global timeout in seconds (headless modes; "
+                    "default %d s, longer with more than %d vCPUs per host "
+                    "core)" % (BASE_TIMEOUT_S, VCPUS_PER_CORE))
+    ap.add_argument("--host-cores", type=int, default=None, metavar="N",
+                    help="host cores this run may count on, for the default "
+                    "timeouts (default: the CPUs the runner may use; lower "
+                    "it when other emulators run at the same time)")
     ap.add_argument("--cmdline", default="", help="kernel command line")
     ap.add_argument("--log", default=None,
                     help="raw serial log (default: build/test-<smp>cpu.log)")
@@ -855,8 +1071,14 @@ def parse_args(argv):
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (ESP image, VARS)")
     ap.add_argument("--print-cmd", action="store_true",
-                    help="print the QEMU command line")
+                    help="print the QEMU command line and exit (with --keep "
+                    "the ESP image it names stays)")
     args = ap.parse_args(argv)
+    args.host_cores = max(1, args.host_cores or host_cores())
+    args.scale = timeout_scale(args.smp, args.host_cores)
+    args.timeout_auto = args.timeout is None
+    if args.timeout is None:
+        args.timeout = scaled(BASE_TIMEOUT_S, args.scale)
     args.qemu_exit = bool(re.search(r"(^|\s)qemu_exit=1(\s|$)", args.cmdline))
     if args.log is None:
         if args.bench:
@@ -882,6 +1104,9 @@ def main(argv=None):
             out("FAIL: %s not found (install the ovmf package: "
                 "tools/deps.sh)" % f, summary_line(0, 1, 0))
             return 1
+
+    if mode == "test" and not args.disk:
+        args.cmdline = with_case_timeout(args.cmdline, args.scale)
 
     args.tmpdir = tempfile.mkdtemp(prefix="ktest-qemu-")
 
@@ -909,15 +1134,23 @@ def main(argv=None):
         shutil.copyfile(args.ovmf_vars, vars_copy)
         cmd = qemu_command(args, disk, vars_copy, mode)
         if args.print_cmd:
-            print("runner: " + " ".join(cmd), file=sys.stderr)
+            print(shlex.join(cmd))
+            if not args.keep:
+                print("runner: (the ESP image and OVMF_VARS copy it names "
+                      "are deleted now; --keep keeps them)", file=sys.stderr)
+            return 0
         if mode in ("interactive", "gdb"):
             return run_interactive(args, cmd, mode)
         what = "boot check, waiting for %r" % args.expect \
             if mode == "expect" else "%scmdline %r" % (
                 "benchmarks, " if mode == "bench" else "", args.cmdline)
-        out("runner: %s, %d CPUs, %s, timeout %d s, %s" %
+        how_long = "timeout %d s" % args.timeout
+        if args.timeout_auto and args.scale > 1:
+            how_long += " (%d vCPUs on %d host cores)" % (args.smp,
+                                                          args.host_cores)
+        out("runner: %s, %d CPUs, %s, %s, %s" %
             (shortpath(args.disk or args.kernel), args.smp, args.mem,
-             args.timeout, what))
+             how_long, what))
         return run_headless(args, cmd, out)
     except KeyboardInterrupt:
         out("FAIL: interrupted", summary_line(0, 1, 0))

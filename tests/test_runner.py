@@ -7,6 +7,7 @@ prints a canned log and then exits or hangs.
 """
 
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -144,21 +145,118 @@ class ParserTest(unittest.TestCase):
         self.assertEqual(p.failed, 1)
 
     def test_skip_formats(self):
-        p, out = parse("KTAP version 1\n1..2\n    # Subtest: t\n    1..2\n"
+        p, out = parse("KTAP version 1\n1..2\n    # Subtest: t\n    1..3\n"
                        "    ok 1 a # SKIP\n    ok 2 b #SKIP why not\n"
+                       "    ok 3 c\n"
                        "ok 1 t\nok 2 whole # SKIP no APs\n# ktest: done\n")
         self.assertTrue(p.ok())
         self.assertEqual([runner.format_result(r)[0] for r in out],
-                         ["SKIP t.a", "SKIP t.b (why not)",
+                         ["SKIP t.a", "SKIP t.b (why not)", "PASS t.c",
                           "SKIP whole (no APs)"])
 
     def test_skipped_suite_without_cases(self):
-        p, out = parse("KTAP version 1\n1..1\n    KTAP version 1\n"
+        p, out = parse("KTAP version 1\n1..2\n    KTAP version 1\n"
                        "    # Subtest: smp\n    1..0\n"
-                       "ok 1 smp # SKIP only one CPU\n# ktest: done\n")
+                       "ok 1 smp # SKIP only one CPU\n"
+                       "    # Subtest: pmm\n    1..1\n    ok 1 a\nok 2 pmm\n"
+                       "# ktest: done\n")
         self.assertTrue(p.ok())
         self.assertEqual(runner.format_result(out[0]),
                          ["SKIP smp (only one CPU)"])
+
+    def test_no_case_ran(self):
+        # Only skips, and the built-in leaks suite: nothing was tested.
+        p, out = parse("KTAP version 1\n1..2\n    # Subtest: smp\n    1..1\n"
+                       "    ok 1 ipi # SKIP only one CPU\nok 1 smp\n"
+                       "    # Subtest: leaks\n    1..2\n"
+                       "    ok 1 no_leaked_pages\n    ok 2 no_use_after_free\n"
+                       "ok 2 leaks\n# ktest: 2 passed, 0 failed, 1 skipped\n"
+                       "# ktest: done\n")
+        self.assertFalse(p.ok())
+        self.assertEqual(p.errors, ["no test case ran (1 skipped)"])
+        self.assertEqual((p.passed, p.failed, p.skipped), (2, 1, 1))
+        p, out = parse("KTAP version 1\n1..0\n# ktest: done\n")
+        self.assertEqual(p.errors, ["no test case ran"])
+
+    def test_kernel_error_no_match(self):
+        # The kernel refuses a filter glob that selects no case of its own.
+        p, out = parse("[ 0.5] sfs: mounted\n"
+                       "# ktest: error: filter 'nomatch' selects no test case\n"
+                       "KTAP version 1\n1..0\n"
+                       "# ktest: 0 passed, 1 failed, 0 skipped\n"
+                       "# ktest: done\n")
+        self.assertFalse(p.ok())
+        self.assertEqual(p.errors, ["filter 'nomatch' selects no test case"])
+        self.assertEqual(p.failed, 1)
+        self.assertEqual(p.notes, [])
+        self.assertEqual(p.runner_only, 0)  # the kernel's own verdict
+
+    def test_ktap_restarts(self):
+        # The machine reset in the middle of `cow` and ran everything again.
+        first = ("KTAP version 1\n1..2\n    KTAP version 1\n"
+                 "    # Subtest: cow\n    1..2\n    ok 1 basic\n")
+        whole = ("KTAP version 1\n1..2\n    KTAP version 1\n"
+                 "    # Subtest: cow\n    1..2\n    ok 1 basic\n"
+                 "    ok 2 vmsplice\nok 1 cow\n    # Subtest: mm\n    1..1\n"
+                 "    ok 1 teardown\nok 2 mm\n# ktest: done\n")
+        p, out = parse(first + "[    0.000] kernel: booting\n" + whole)
+        self.assertFalse(p.ok())
+        self.assertTrue(p.done)
+        self.assertEqual(p.errors, ["the KTAP output started again (did the "
+                                    "machine reset?)"])
+        self.assertEqual(p.restarted, 1)
+        self.assertIn("incomplete: 1 of 2 results, the KTAP output started "
+                      "again", out[1].reason)
+        self.assertEqual(names(out), ["cow.basic", "cow", "cow.basic",
+                                      "cow.vmsplice", "mm.teardown"])
+        # Between two suites, too.
+        p, out = parse(whole.replace("# ktest: done\n", "") + whole)
+        self.assertEqual(p.errors, ["the KTAP output started again (did the "
+                                    "machine reset?)"])
+
+    def test_unexpected_bug_fails_the_running_case(self):
+        text = PASS_LOG.replace(
+            "    ok 2 poison\n",
+            "BUG (expected): put_page on a free page: pfn 0x1 flags 0xc\n"
+            "BUG (expected): at mm/pmm.c:273 on CPU 1\n"
+            "    # poison: expected failure (provoked on purpose) at x.c:1\n"
+            "    ok 2 poison\n")
+        p, out = parse(text)
+        self.assertTrue(p.ok())  # what the tests announced is no failure
+        text = PASS_LOG.replace(
+            "    ok 1 ipi\n",
+            "[    2.000] BUG: use after free: page pfn 0x1234 written\n"
+            "BUG: at mm/pmm.c:273 on CPU 1\n"
+            "    ok 1 ipi\n")
+        p, out = parse(text)
+        self.assertFalse(p.ok())
+        self.assertEqual((p.passed, p.failed, p.skipped), (3, 1, 1))
+        ipi = [r for r in out if r.name == "smp.ipi"][0]
+        self.assertEqual(format_lines(ipi), [
+            "FAIL smp.ipi (unexpected BUG report: [    2.000] BUG: use after "
+            "free: page pfn 0x1234 written (and 1 more))",
+            "    BUG: at mm/pmm.c:273 on CPU 1"])
+        self.assertEqual(names(out)[-2:], ["smp.call_function", "smp.pcid"])
+        self.assertEqual(p.runner_only, 1)
+        # A case that fails anyway keeps its own diagnostics as well.
+        p, out = parse(FAIL_LOG.replace(
+            "    not ok 2 poison\n", "BUG: bad\n    not ok 2 poison\n"))
+        poison = [r for r in out if r.name == "pmm.poison"][0]
+        self.assertEqual(poison.reason, "unexpected BUG report: BUG: bad")
+        self.assertEqual(len(poison.diags), 1)
+        self.assertEqual(p.failed, 2)
+        # After a suite's last case: the suite; between suites: the run.
+        p, out = parse(PASS_LOG.replace("ok 1 pmm\n", "BUG: x\nok 1 pmm\n")
+                       .replace("ok 2 smp\n", "ok 2 smp\nBUG: y\n"))
+        self.assertEqual([(r.name, r.reason) for r in out
+                          if r.status == "fail"],
+                         [("pmm", "unexpected BUG report: BUG: x")])
+        self.assertEqual(p.errors, ["unexpected BUG report: BUG: y"])
+        self.assertEqual(p.failed, 2)
+        # KTAP diagnostics that mention BUG: are not reports.
+        p, out = parse(PASS_LOG.replace(
+            "    ok 2 poison\n", "    # poison: a BUG: line\n    ok 2 poison\n"))
+        self.assertTrue(p.ok())
 
     def test_suite_level_failure(self):
         # All cases pass, but the suite itself fails (e.g. a page leak).
@@ -244,10 +342,65 @@ class ParserTest(unittest.TestCase):
         self.assertEqual(kind("KERNEL PANIC on CPU 0: x"), "panic")
         self.assertEqual(kind("KERNEL PANIC on CPU 0: x", True), "panic")
         self.assertEqual(kind("[ 1.0] BUG: bad page state"), "bug")
-        # Inside the suite, BUG reports belong to the kernel's tests.
+        # Inside the suite, a BUG report fails a case, not the whole run.
         self.assertIsNone(kind("BUG: kfree(0x1000): double free", True))
         self.assertIsNone(kind("    # expect a BUG: here"))
         self.assertIsNone(kind("ok 1 debug"))
+        self.assertIsNone(kind("BUG (expected): at mm/pmm.c:1 on CPU 0"))
+        self.assertTrue(runner.is_bug_report("BUG: kfree(0x1000)"))
+        self.assertFalse(runner.is_bug_report("BUG (expected): kfree(0x1)"))
+        self.assertFalse(runner.is_bug_report("    # x: BUG: y"))
+
+    def test_loader_failure_lines(self):
+        lf = runner.loader_failure
+        self.assertEqual(lf("loader: boot failed: kernel.elf: not an ELF "
+                            "file"), "kernel.elf: not an ELF file")
+        self.assertEqual(lf("\x1b[0mloader: boot failed: x"), None)  # raw
+        self.assertEqual(lf(runner.clean_line("\x1b[0mloader: boot failed: "
+                                              "x")), "x")
+        self.assertEqual(lf("loader: boot failed; returning to the firmware "
+                            "in 3 s"), "")
+        self.assertIsNone(lf("loader: kernel.elf: 1234 bytes"))
+        self.assertIsNone(lf("    # t: loader: boot failed: x"))
+        before = ["BdsDxe: starting", "loader: UEFI boot loader",
+                  "loader: UEFI boot loader",
+                  "loader: error: kernel.elf: 32-bit ELF (ELFCLASS32)",
+                  "loader: error: kernel.elf: 32-bit ELF (ELFCLASS32)"]
+        self.assertEqual(runner.loader_failure_reason("", before),
+                         "loader: boot failed: kernel.elf: 32-bit ELF "
+                         "(ELFCLASS32)")
+        self.assertEqual(runner.loader_failure_reason("", []),
+                         "loader: boot failed: (no reason printed)")
+        self.assertEqual(runner.loader_lines(before), [
+            "loader: UEFI boot loader",
+            "loader: error: kernel.elf: 32-bit ELF (ELFCLASS32)"])
+
+    def test_timeout_scale(self):
+        ts = runner.timeout_scale
+        self.assertEqual(ts(1, 2), 1)
+        self.assertEqual(ts(4, 2), 1)
+        self.assertEqual(ts(8, 2), 2)
+        self.assertEqual(ts(16, 2), 4)
+        self.assertEqual(ts(4, 1), 2)
+        self.assertEqual(ts(16, 16), 1)
+        self.assertEqual(runner.scaled(runner.BASE_TIMEOUT_S, ts(16, 2)), 960)
+        wct = runner.with_case_timeout
+        self.assertEqual(wct("ktest.run=1 qemu_exit=1", 1),
+                         "ktest.run=1 qemu_exit=1")
+        self.assertEqual(wct("ktest.run=1 qemu_exit=1", 2),
+                         "ktest.run=1 qemu_exit=1 ktest.timeout=120")
+        self.assertEqual(wct("", 4), "ktest.timeout=240")
+        self.assertEqual(wct("ktest.run=1 ktest.timeout=30", 4),
+                         "ktest.run=1 ktest.timeout=30")  # the user's
+
+    def test_no_reboot_only_headless(self):
+        class A:
+            qemu, cpu, smp, mem = "qemu", "max", 4, "512M"
+            ovmf_code, disk, display, qemu_arg = "code.fd", None, "none", []
+        for mode, want in (("test", True), ("expect", True), ("bench", True),
+                           ("interactive", False), ("gdb", False)):
+            cmd = runner.qemu_command(A, "esp.img", "vars.fd", mode)
+            self.assertEqual("-no-reboot" in cmd, want, mode)
 
 
 def format_lines(res):
@@ -287,7 +440,7 @@ class EndToEndTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def run_runner(self, log_text, exit_code=1, sleep=0, extra=(),
-                   timeout=20, disk=True):
+                   timeout=20, disk=True, smp=2):
         logsrc = os.path.join(self.tmp, "canned.log")
         with open(logsrc, "w") as f:
             f.write(log_text)
@@ -296,8 +449,9 @@ class EndToEndTest(unittest.TestCase):
                    FAKE_QEMU_ARGS=self.argsfile)
         cmd = [sys.executable, os.path.join(HERE, "runner.py"),
                "--qemu", self.qemu, "--log", self.log,
-               "--timeout", str(timeout), "--smp", "2",
-               "--cmdline", "ktest.run=1 qemu_exit=1"]
+               "--smp", str(smp), "--cmdline", "ktest.run=1 qemu_exit=1"]
+        if timeout is not None:
+            cmd += ["--timeout", str(timeout)]
         if disk:
             cmd += ["--disk", self.disk]
         cmd += list(extra)
@@ -357,27 +511,158 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(out.splitlines()[-1], "1 passed, 2 failed, 0 skipped")
         self.assertFalse(self.qemu_alive())
 
-    def test_expected_bugs_in_suite(self):
+    def test_bugs_in_suite(self):
+        text = PASS_LOG.replace(
+            "    ok 2 poison\n",
+            "BUG (expected): use after free: page pfn 0x1234 written after "
+            "it was freed\n"
+            "    ok 2 poison\n")
+        rc, out = self.run_runner(text, exit_code=1)
+        self.assertEqual(rc, 0, out)
+        # One nobody expected fails the case running at the time; the run
+        # goes on to the end, and the kernel's exit code (pass) is no
+        # contradiction.
         text = PASS_LOG.replace(
             "    ok 2 poison\n",
             "BUG: use after free: page pfn 0x1234 written after it was freed\n"
             "    ok 2 poison\n")
         rc, out = self.run_runner(text, exit_code=1)
-        self.assertEqual(rc, 0, out)
+        self.assertEqual(rc, 1, out)
+        body = out.splitlines()
+        self.assertIn("FAIL pmm.poison (unexpected BUG report: BUG: use after "
+                      "free: page pfn 0x1234 written after it was freed)",
+                      body)
+        self.assertIn("PASS smp.call_function", body)
+        self.assertNotIn("isa-debug-exit", out)
+        self.assertNotIn("FAIL:", out)
+        self.assertEqual(body[-1], "3 passed, 1 failed, 1 skipped")
         # ... but a BUG during boot, before the suite, is fatal.
         rc, out = self.run_runner("BUG: at kernel/main.c:10 on CPU 0\n" +
                                   PASS_LOG, exit_code=1, sleep=60)
         self.assertEqual(rc, 1, out)
         self.assertIn("FAIL: kernel BUG outside the test suite", out)
 
+    def test_no_match_filter(self):
+        text = ("# ktest: error: filter 'nomatch' selects no test case\n"
+                "KTAP version 1\n1..0\n# ktest: 0 passed, 1 failed, 0 skipped\n"
+                "# ktest: done\n")
+        rc, out = self.run_runner(text, exit_code=3)
+        self.assertEqual(rc, 1, out)
+        body = out.splitlines()
+        self.assertEqual([x for x in body if x.startswith("FAIL")],
+                         ["FAIL: filter 'nomatch' selects no test case"])
+        self.assertEqual(body[-1], "0 passed, 1 failed, 0 skipped")
+        # An older kernel that runs just the leaks suite and says pass.
+        text = ("KTAP version 1\n1..1\n    # Subtest: leaks\n    1..1\n"
+                "    ok 1 no_leaked_pages\nok 1 leaks\n# ktest: done\n")
+        rc, out = self.run_runner(text, exit_code=1)
+        self.assertEqual(rc, 1, out)
+        body = out.splitlines()
+        self.assertEqual([x for x in body if x.startswith("FAIL")],
+                         ["FAIL: no test case ran"])
+        self.assertEqual(body[-1], "1 passed, 1 failed, 0 skipped")
+
+    def test_loader_failure(self):
+        # The loader gives up; OVMF then waits in its shell forever.
+        text = ("\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n"
+                "loader: UEFI boot loader, boot_info v1\r\n"
+                "loader: error: kernel.elf: not an ELF file (bad magic "
+                "7f 45 4c 47)\r\n"
+                "loader: boot failed: kernel.elf: not an ELF file (bad magic "
+                "7f 45 4c 47)\r\n"
+                "loader: returning to the firmware in 3 s\r\n"
+                "\x1b[0mShell> \r\n")
+        for extra in ([], ["--expect", "monitor: ready"]):
+            rc, out = self.run_runner(text, sleep=60, timeout=40,
+                                      extra=extra)
+            self.assertEqual(rc, 1, out)
+            self.assertLess(self.elapsed, 20)  # did not wait for the timeout
+            body = out.splitlines()
+            self.assertEqual([x for x in body if x.startswith("FAIL")],
+                             ["FAIL: loader: boot failed: kernel.elf: not an "
+                              "ELF file (bad magic 7f 45 4c 47)"])
+            i = body.index("loader output (3 lines):")
+            self.assertEqual(body[i + 1], "  | loader: UEFI boot loader, "
+                             "boot_info v1")
+            self.assertNotIn("\x1b", out)
+            self.assertEqual(body[-1], "0 passed, 1 failed, 0 skipped")
+            self.assertFalse(self.qemu_alive())
+        # An older loader: `boot failed; returning ...`, every line twice.
+        old = ("loader: UEFI boot loader\nloader: UEFI boot loader\n"
+               "loader: error: \\kernel.elf not found on the boot volume\n"
+               "loader: error: \\kernel.elf not found on the boot volume\n"
+               "loader: boot failed; returning to the firmware in 3 s\n"
+               "loader: boot failed; returning to the firmware in 3 s\n")
+        rc, out = self.run_runner(old, sleep=60, timeout=40)
+        self.assertEqual(rc, 1, out)
+        self.assertLess(self.elapsed, 20)
+        self.assertIn("FAIL: loader: boot failed: \\kernel.elf not found on "
+                      "the boot volume\n", out)
+        # And a saved log says the same.
+        path = os.path.join(self.tmp, "saved.log")
+        with open(path, "w") as f:
+            f.write(text)
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "runner.py"),
+                               "--parse", path], stdout=subprocess.PIPE,
+                              text=True)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("FAIL: loader: boot failed: kernel.elf: not an ELF "
+                      "file", proc.stdout)
+
+    def test_restart(self):
+        # The machine resets without QEMU exiting (e.g. an older runner
+        # without -no-reboot): the KTAP output starts over.
+        text = "\n".join(lines(PASS_LOG)[:10]) + "\n" + PASS_LOG
+        rc, out = self.run_runner(text, exit_code=1)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("FAIL: the KTAP output started again (did the machine "
+                      "reset?)", out)
+        self.assertIn("FAIL pmm (incomplete: 1 of 2 results, the KTAP output "
+                      "started again)", out)
+
+    def test_print_cmd(self):
+        rc, out = self.run_runner(PASS_LOG, extra=["--print-cmd"])
+        self.assertEqual(rc, 0, out)
+        self.assertFalse(os.path.exists(self.argsfile))  # QEMU never ran
+        cmd = shlex.split(out.strip())
+        self.assertEqual(cmd[0], self.qemu)
+        self.assertIn("-no-reboot", cmd)
+        self.assertIn("isa-debug-exit,iobase=0xf4,iosize=0x04", cmd)
+        # Interactive: no -no-reboot (the monitor's `reboot` reboots).
+        rc, out = self.run_runner(PASS_LOG, extra=["--print-cmd",
+                                                   "--interactive"])
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("-no-reboot", shlex.split(out.strip()))
+        self.assertFalse(os.path.exists(self.argsfile))
+
+    def test_default_timeout_scales(self):
+        rc, out = self.run_runner(PASS_LOG, timeout=None, smp=16,
+                                  extra=["--host-cores", "2"])
+        self.assertEqual(rc, 0, out)
+        self.assertIn(", timeout 960 s (16 vCPUs on 2 host cores),",
+                      out.splitlines()[0])
+        rc, out = self.run_runner(PASS_LOG, timeout=None, smp=4,
+                                  extra=["--host-cores", "2"])
+        self.assertIn(", timeout 240 s,", out.splitlines()[0])
+        rc, out = self.run_runner(PASS_LOG, timeout=33, smp=16,
+                                  extra=["--host-cores", "2"])
+        self.assertIn(", timeout 33 s,", out.splitlines()[0])
+
     def test_hang(self):
-        text = "\n".join(lines(PASS_LOG)[:10]) + "\n"
+        # OVMF opens the log with escape codes: the raw log keeps them,
+        # what the runner prints does not.
+        text = "\x1b[2J\x1b[01;01H\x1b[=3h" + \
+            "\n".join(lines(PASS_LOG)[:10]) + "\n"
         rc, out = self.run_runner(text, sleep=60, timeout=2)
         self.assertEqual(rc, 1, out)
         self.assertLess(self.elapsed, 20)
         self.assertIn("FAIL: timed out after 2 s", out)
         self.assertIn("last 30 console lines:", out)
+        self.assertNotIn("\x1b", out)
+        self.assertIn("  | BdsDxe: loading Boot0001", out)
         self.assertIn("  |     ok 1 alloc_free", out)
+        with open(self.log) as f:
+            self.assertTrue(f.read().startswith("\x1b[2J"))
         self.assertIn("FAIL pmm (incomplete: 1 of 2 results", out)
         self.assertEqual(out.splitlines()[-1], "1 passed, 2 failed, 0 skipped")
         self.assertFalse(self.qemu_alive())
