@@ -13,6 +13,12 @@
 # as /initrd.img; default $(BUILD)/initrd.img if it exists), QEMU_DISPLAY
 # (run/debug: auto, none, gtk, sdl, curses), QEMU_ARGS (extra QEMU arguments),
 # IMAGE_CMDLINE (cmdline.txt of the disk image; default $(CMDLINE)).
+#
+# TIMEOUT: a value given on the command line (or in the environment) is the
+# runner's global timeout. Otherwise (the Makefile's default) the runner
+# picks it: 240 s up to 2 vCPUs per host core, in proportion above (e.g.
+# SMP=16 on 2 cores: 960 s), and scales the kernel's per-case timeout
+# (ktest.timeout, unless CMDLINE sets one) the same way.
 
 .PHONY: test-image
 
@@ -25,6 +31,9 @@ QEMU_ARGS ?=
 IMAGE_CMDLINE ?= $(CMDLINE)
 IMAGE_MARKER ?= monitor: ready
 TEST_LOG = $(BUILD)/test-$(SMP)cpu.log
+
+# --timeout only when the user chose one (see TIMEOUT above).
+RUNNER_TIMEOUT = $(if $(and $(TIMEOUT),$(filter-out default file,$(origin TIMEOUT))),--timeout $(TIMEOUT))
 
 # The kernel command line of `make test`.
 TEST_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if $(CMDLINE), $(CMDLINE))
@@ -82,7 +91,7 @@ debug: deps all
 	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --gdb --cmdline '$(CMDLINE)'
 
 test: deps host-tests all
-	@$(RUNNER) $(RUNNER_ARGS) --timeout $(TIMEOUT) \
+	@$(RUNNER) $(RUNNER_ARGS) $(RUNNER_TIMEOUT) \
 		--cmdline '$(TEST_CMDLINE)' --log $(TEST_LOG)
 
 image: deps all
@@ -90,8 +99,9 @@ image: deps all
 		'$(IMAGE_CMDLINE)' $(INITRD)
 
 test-image: deps image
-	@$(RUNNER) --disk $(DISK_IMG) $(RUNNER_QEMU_ARGS) --timeout $(TIMEOUT) \
+	@$(RUNNER) --disk $(DISK_IMG) $(RUNNER_QEMU_ARGS) $(RUNNER_TIMEOUT) \
 		--expect '$(IMAGE_MARKER)' --log $(BUILD)/test-image.log
 
 -include tests/mutants.mk
+-include tests/flaky.mk
 -include tests/fs.mk

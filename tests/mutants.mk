@@ -9,8 +9,9 @@
 #
 # Knobs: MUTANTS (run only these names, comma-separated), MUTANTS_JOBS
 # (mutants booted at once, default 2), BENCH (bench.filter glob list), and
-# the Makefile's SMP, MEM, TIMEOUT (per boot), QEMU_CPU, QEMU_ARGS, CMDLINE
-# (bench only).
+# the Makefile's SMP, MEM, TIMEOUT (per boot; by default the runner scales
+# it, counting the host cores shared by MUTANTS_JOBS boots), QEMU_CPU,
+# QEMU_ARGS, CMDLINE (bench only).
 
 .PHONY: mutants bench
 
@@ -37,11 +38,11 @@ endif
 # normal kernel runs the same tests first (a baseline that must pass).
 mutants: all
 	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_TABLE) \
-		--build $(BUILD) --kernel $(KERNEL_ELF) --timeout $(TIMEOUT) \
+		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
 		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
 		-- --loader $(LOADER_EFI) $(if $(INITRD),--initrd $(INITRD)) \
 		$(RUNNER_QEMU_ARGS)
 
 bench: all
-	@$(RUNNER) $(RUNNER_ARGS) --bench --timeout $(TIMEOUT) \
+	@$(RUNNER) $(RUNNER_ARGS) --bench $(RUNNER_TIMEOUT) \
 		--cmdline '$(BENCH_CMDLINE)' --log $(BENCH_LOG)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Host tests for tests/runner.py and tools/mkesp.py (python3 -m unittest).
+"""Host tests for tests/runner.py, tools/mkesp.py and tools/mutants.py
+(python3 -m unittest).
 
 The parser is fed canned console logs; the QEMU plumbing (timeout, exit codes,
 panic capture, log file) is driven end to end with a fake `qemu` script that
@@ -405,6 +406,117 @@ class ParserTest(unittest.TestCase):
 
 def format_lines(res):
     return runner.format_result(res)
+
+
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+import mutants  # noqa: E402  (tools/mutants.py)
+
+MUT_KILLED = """\
+runner: build/mutant-X/kernel.elf, 4 CPUs, 512M, timeout 240 s, cmdline ''
+PASS fs.initrd_files
+FAIL fs.nadav_race_madvise
+    # nadav_race_madvise: EXPECTATION FAILED at tests/test_fs.c:1: lost
+log: build/mutant-X.log
+1 passed, 1 failed, 0 skipped
+"""
+MUT_PASSED = """\
+PASS fs.nadav_race_madvise
+PASS fs.nadav_race_munmap
+PASS leaks.no_leaked_pages
+log: build/mutant-X.log
+3 passed, 0 failed, 0 skipped
+"""
+MUT_INCONCLUSIVE = """\
+SKIP fs.nadav_race_madvise (inconclusive: the CPU dropped the stale TLB \
+entry early, 5 tries)
+SKIP fs.nadav_race_munmap (inconclusive: stale entry gone)
+PASS leaks.no_leaked_pages
+FAIL: no test case ran (2 skipped)
+log: build/mutant-X.log
+1 passed, 1 failed, 2 skipped
+"""
+
+
+class MutantsTest(unittest.TestCase):
+    """tools/mutants.py: verdicts of runner outputs, retries, the tally."""
+
+    def test_classify(self):
+        c = mutants.classify
+        self.assertEqual(c(1, MUT_KILLED, 12)[0], "KILLED")
+        self.assertIn("fs.nadav_race_madvise", c(1, MUT_KILLED, 12)[1])
+        self.assertEqual(c(0, MUT_PASSED, 12),
+                         ("SURVIVED", "3 passed (12 s)"))
+        v, detail = c(1, MUT_INCONCLUSIVE, 12)
+        self.assertEqual(v, "INCONCLUSIVE")
+        self.assertIn("2 inconclusive: fs.nadav_race_madvise (the CPU "
+                      "dropped the stale TLB entry early, 5 tries), "
+                      "fs.nadav_race_munmap", detail)
+        # A pass with one case inconclusive: that case might have killed it.
+        mixed = MUT_PASSED.replace(
+            "PASS fs.nadav_race_munmap",
+            "SKIP fs.nadav_race_munmap (inconclusive: gone)")
+        self.assertEqual(c(0, mixed, 1)[0], "INCONCLUSIVE")
+        # An ordinary SKIP is no reason to doubt a survival.
+        plain = MUT_PASSED.replace(
+            "PASS fs.nadav_race_munmap",
+            "SKIP fs.nadav_race_munmap (no PCID)")
+        self.assertEqual(c(0, plain, 1)[0], "SURVIVED")
+        # No case ran, none inconclusive: not a kill either.
+        self.assertEqual(c(1, "PASS leaks.no_leaked_pages\n"
+                           "FAIL: no test case ran\n", 1)[0], "NOTESTS")
+        # A failed case next to inconclusive ones is a kill.
+        killed = MUT_INCONCLUSIVE.replace(
+            "PASS leaks.no_leaked_pages", "FAIL leaks.no_leaked_pages")
+        self.assertEqual(c(1, killed, 1)[0], "KILLED")
+
+    def run_with(self, outputs):
+        m = mutants.Mutant("RMAP_BEFORE_FLUSH", "fs.nadav_race_*", "d", 1)
+        m.log = "build/mutant-RMAP_BEFORE_FLUSH.log"
+        boots = list(outputs)
+
+        def boot(mut, args):
+            return boots.pop(0) + (10.0,)
+        mutants.run_mutant(m, None, boot=boot)
+        return m, len(outputs) - len(boots)
+
+    def test_retry_inconclusive(self):
+        inc = (1, MUT_INCONCLUSIVE)
+        m, boots = self.run_with([inc, inc, inc, (1, MUT_KILLED)])
+        self.assertEqual((m.verdict, boots, m.runs), ("INCONCLUSIVE", 3, 3))
+        self.assertIn("the same in all 3 runs", m.detail)
+        m, boots = self.run_with([inc, (1, MUT_KILLED)])
+        self.assertEqual((m.verdict, boots), ("KILLED", 2))
+        self.assertIn("run 2 of 3", m.detail)
+        m, boots = self.run_with([inc, inc, (0, MUT_PASSED)])
+        self.assertEqual((m.verdict, boots), ("SURVIVED", 3))
+        m, boots = self.run_with([(1, MUT_KILLED), inc])
+        self.assertEqual((m.verdict, boots, m.runs), ("KILLED", 1, 1))
+
+    def test_tally(self):
+        ms = []
+        for name, verdict in (("A", "KILLED"), ("B", "INCONCLUSIVE")):
+            m = mutants.Mutant(name, "x.*", "d", 1)
+            m.verdict = verdict
+            ms.append(m)
+        lines, status = mutants.tally(ms)
+        self.assertEqual(status, 1)
+        self.assertEqual(lines[0], "2 mutants, 1 killed, 0 survived, "
+                         "1 inconclusive")
+        self.assertIn("B neither killed nor survived", lines[1])
+        lines, status = mutants.tally(ms[:1])
+        self.assertEqual((lines, status), (["1 mutants, 1 killed, 0 "
+                                            "survived"], 0))
+
+    def test_runner_cmd(self):
+        class A:
+            timeout, runner_args = None, ["--smp", "4"]
+        cmd = mutants.runner_cmd(A, "k.elf", "tlb.*", "x.log", 1)
+        self.assertNotIn("--timeout", cmd)
+        self.assertEqual(cmd[cmd.index("--host-cores") + 1], "1")
+        A.timeout = 99
+        cmd = mutants.runner_cmd(A, "k.elf", "tlb.*", "x.log")
+        self.assertEqual(cmd[cmd.index("--timeout") + 1], "99")
+        self.assertNotIn("--host-cores", cmd)
 
 
 FAKE_QEMU = r'''#!/usr/bin/env python3

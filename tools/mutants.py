@@ -17,6 +17,11 @@ in BUILD/mutant-NAME.log) and prints one verdict line:
     UNKNOWN  NAME          MUTATION_NAME appears in no kernel source
     NOOP     NAME          the mutant kernel is identical to the normal one
     NOTESTS  NAME          FILTER selects no test that passes normally
+                           (or no case ran at all)
+    INCONCLUSIVE NAME      the run passed, but some of its cases ended
+                           `SKIP inconclusive: ...` (a race test that could
+                           not provoke its race, e.g. the CPU dropped a stale
+                           TLB entry early) in every one of 1 + RETRIES runs
     BUILD-FAILED NAME      the mutant does not compile (not a kill)
     ERROR    NAME          the runner itself failed (no ESP, no QEMU...)
 
@@ -25,11 +30,16 @@ are any). Before the mutants, the normal kernel runs the union of the filters
 once: if it does not pass, a kill would mean nothing, and the script stops.
 Exit status 0 iff every mutant was killed.
 
+A passing run with an inconclusive case is not a survival: that case might
+have been the one to kill the mutant. Such a run is repeated (up to RETRIES
+more times); a failing repeat is a kill, a clean pass a survival.
+
 Usage (make mutants does this):
-    tools/mutants.py --build build --kernel build/kernel.elf --timeout 240 \\
+    tools/mutants.py --build build --kernel build/kernel.elf [--timeout 240] \\
         [--jobs 2] [--only NAME,...] -- --loader build/BOOTX64.EFI --smp 4 ...
-Arguments after `--` go to every tests/runner.py run. $MAKE is the make used
-to build the mutants.
+Arguments after `--` go to every tests/runner.py run. Without --timeout the
+runner picks its default, counting the host cores shared by --jobs boots.
+$MAKE is the make used to build the mutants.
 """
 
 import argparse
@@ -51,6 +61,7 @@ NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 FILTER_MAX_GLOBS = 16  # tests/ktest.c: filters[16]
 FILTER_MAX_CHARS = 255  # tests/ktest.c: filter_buf[256]
 BUILD_TAIL = 15  # lines of a failed build shown
+RETRIES = 2  # more runs of a mutant whose passing run had inconclusive cases
 
 # Runner output that means the run never tested anything (not a kill).
 INFRA_ERRORS = ("FAIL: building the ESP image", "FAIL: disk image not found",
@@ -70,6 +81,7 @@ class Mutant:
         self.lineno = lineno
         self.verdict = None  # KILLED, SURVIVED, UNKNOWN, ...
         self.detail = ""
+        self.runs = 0  # boots of the mutant
 
     def globs(self):
         return [g for g in self.filter.split(",") if g]
@@ -201,6 +213,13 @@ def stop_children():
             p.kill()
 
 
+def host_cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 # ------------------------------------------------------------ build
 
 def make_command():
@@ -268,42 +287,78 @@ def build(m, args):
 
 # ------------------------------------------------------------ runs
 
-def runner_cmd(args, kernel, filt, log):
-    return [sys.executable, RUNNER, "--kernel", kernel,
-            "--timeout", str(args.timeout),
-            "--cmdline", "ktest.run=1 qemu_exit=1 ktest.filter=" + filt,
-            "--log", log] + args.runner_args
+def runner_cmd(args, kernel, filt, log, cores=None):
+    cmd = [sys.executable, RUNNER, "--kernel", kernel]
+    if args.timeout is not None:
+        cmd += ["--timeout", str(args.timeout)]
+    if cores is not None:
+        cmd += ["--host-cores", str(cores)]
+    return cmd + ["--cmdline", "ktest.run=1 qemu_exit=1 ktest.filter=" + filt,
+                  "--log", log] + args.runner_args
 
 
-RESULT_LINE_RE = re.compile(r"^(PASS|FAIL|SKIP) (\S+)")
+RESULT_LINE_RE = re.compile(r"^(PASS|FAIL|SKIP) (\S+)(?: \((.*)\))?\s*$")
+INCONCLUSIVE_RE = re.compile(r"^inconclusive\b:?\s*(.*)$", re.I)
+
+
+class RunOutput:
+    """What one runner output says: case names by outcome, run errors."""
+
+    def __init__(self):
+        self.passed, self.failed, self.errors = [], [], []
+        self.skipped = []  # (name, reason)
+        self.panic = None
+
+    def inconclusive(self):
+        """[(name, why)] of the cases skipped as inconclusive."""
+        out = []
+        for name, reason in self.skipped:
+            m = INCONCLUSIVE_RE.match(reason or "")
+            if m:
+                out.append((name, m.group(1)))
+        return out
 
 
 def parse_runner_output(text):
-    """(passed names, failed names, run-level FAIL: messages, panic line)."""
-    passed, failed, errors, panic = [], [], [], None
+    """A RunOutput of the runner's stdout."""
+    o = RunOutput()
     lines = text.splitlines()
     for i, line in enumerate(lines):
         m = RESULT_LINE_RE.match(line)
         if m and m.group(1) == "PASS":
-            passed.append(m.group(2))
+            o.passed.append(m.group(2))
+        elif m and m.group(1) == "SKIP":
+            o.skipped.append((m.group(2), m.group(3) or ""))
         elif m and m.group(1) == "FAIL":
             # A suite cut short (panic, timeout) is `FAIL suite (incomplete:`
-            failed.append(m.group(2) + (" (incomplete)" if "(incomplete:"
-                                        in line else ""))
+            o.failed.append(m.group(2) + (" (incomplete)" if "(incomplete:"
+                                          in line else ""))
         elif line.startswith("FAIL: "):
-            errors.append(line[6:])
+            o.errors.append(line[6:])
         elif line.startswith("panic report") and i + 1 < len(lines):
-            panic = lines[i + 1].lstrip(" |")
-    return passed, failed, errors, panic
+            o.panic = lines[i + 1].lstrip(" |")
+    return o
 
 
 def classify(status, text, elapsed):
     """(verdict, detail) of one mutant run."""
-    passed, failed, errors, panic = parse_runner_output(text)
+    o = parse_runner_output(text)
+    passed, failed, errors, panic = o.passed, o.failed, o.errors, o.panic
     if any(e in text for e in INFRA_ERRORS):
         bad = [e for e in errors] or ["runner status %d" % status]
         return "ERROR", "the run did not test anything: " + bad[-1]
-    if status == 0:
+    # The runner fails a run in which no case ran (all skipped): no kill.
+    nothing_ran = not failed and errors and \
+        all(e.startswith("no test case ran") for e in errors)
+    if status == 0 or nothing_ran:
+        inc = o.inconclusive()
+        if inc:
+            return "INCONCLUSIVE", "%d passed, %d inconclusive: %s (%.0f s)" % (
+                len(passed), len(inc), ", ".join(
+                    "%s (%s)" % (n, w) if w else n for n, w in inc[:4]) +
+                (", ..." if len(inc) > 4 else ""), elapsed)
+        if status != 0:
+            return "NOTESTS", "no test case ran (%.0f s)" % elapsed
         return "SURVIVED", "%d passed (%.0f s)" % (len(passed), elapsed)
     why = None
     for e in errors:
@@ -323,12 +378,28 @@ def classify(status, text, elapsed):
     return "KILLED", "%s (%.0f s)" % (detail, elapsed)
 
 
-def run_mutant(m, args):
+def boot_mutant(m, args):
+    """One boot of the mutant: (runner status, runner output, seconds)."""
     t0 = time.monotonic()
-    status, text = run_logged(runner_cmd(args, m.kernel, m.filter, m.log),
+    status, text = run_logged(runner_cmd(args, m.kernel, m.filter, m.log,
+                                         getattr(args, "host_cores", None)),
                               m.out)
-    m.verdict, m.detail = classify(status, text, time.monotonic() - t0)
-    if m.verdict == "SURVIVED":
+    return status, text, time.monotonic() - t0
+
+
+def run_mutant(m, args, boot=boot_mutant, retries=RETRIES):
+    """Boot the mutant, again while its verdict is INCONCLUSIVE."""
+    for attempt in range(1 + retries):
+        status, text, elapsed = boot(m, args)
+        m.runs = attempt + 1
+        m.verdict, m.detail = classify(status, text, elapsed)
+        if m.verdict != "INCONCLUSIVE":
+            break
+    if m.runs > 1:
+        m.detail += "; run %d of %d" % (m.runs, 1 + retries) \
+            if m.verdict != "INCONCLUSIVE" else \
+            "; the same in all %d runs" % m.runs
+    if m.verdict in ("SURVIVED", "INCONCLUSIVE", "NOTESTS"):
         m.detail += "; log %s" % rel(m.log)
     elif m.verdict == "ERROR":
         m.report = ["  | " + x for x in text.splitlines()[-10:]]
@@ -365,7 +436,10 @@ def baseline(mutants, args, out):
         t0 = time.monotonic()
         status, text = run_logged(runner_cmd(args, args.kernel, filt, log),
                                   outp)
-        p, _failed, _errors, _panic = parse_runner_output(text)
+        o = parse_runner_output(text)
+        # Inconclusive cases count as tests of the filter: they may well
+        # run next time.
+        p = o.passed + [n for n, _ in o.inconclusive()]
         if status != 0:
             out("", "FAIL: the normal kernel does not pass the mutants' "
                 "tests, so a kill would prove nothing. Runner output "
@@ -391,8 +465,9 @@ def main(argv=None):
                     help="build directory (mutants go to BUILD/mutant-NAME)")
     ap.add_argument("--kernel", default=None,
                     help="the normal kernel (default BUILD/kernel.elf)")
-    ap.add_argument("--timeout", type=int, default=240,
-                    help="runner timeout per boot, seconds")
+    ap.add_argument("--timeout", type=int, default=None,
+                    help="runner timeout per boot, seconds (default: the "
+                    "runner's, for the host cores each concurrent boot has)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="mutants booted at the same time (default 2)")
     ap.add_argument("--only", default="",
@@ -471,10 +546,17 @@ def main(argv=None):
 
         # 4. Boot the mutants, args.jobs at a time.
         if todo:
-            out("running %d mutant%s, %d at a time, timeout %d s each" %
-                (len(todo), "s" * (len(todo) != 1), min(args.jobs,
-                                                      len(todo)),
-                 args.timeout))
+            jobs = min(args.jobs, len(todo))
+            if jobs > 1:
+                # Boots side by side share the host: default timeouts for
+                # the cores each one gets.
+                args.host_cores = max(1, host_cores() // jobs)
+            out("running %d mutant%s, %d at a time, %s" %
+                (len(todo), "s" * (len(todo) != 1), jobs,
+                 "timeout %d s each" % args.timeout if args.timeout else
+                 "the runner's timeout for %d host core%s each" % (
+                     args.host_cores, "s" * (args.host_cores != 1))
+                 if jobs > 1 else "the runner's timeout"))
             with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
                 futs = {pool.submit(run_mutant, m, args): m for m in todo}
                 for fut in concurrent.futures.as_completed(futs):
@@ -485,18 +567,34 @@ def main(argv=None):
         out("mutants: interrupted")
         return 130
 
+    lines, status = tally(mutants)
+    out("mutants: done in %.0f s" % (time.monotonic() - t_start), *lines)
+    return status
+
+
+def tally(mutants):
+    """The closing lines and the exit status: 0 iff every mutant was
+    killed."""
     counts = {}
     for m in mutants:
         counts[m.verdict] = counts.get(m.verdict, 0) + 1
     line = "%d mutants, %d killed, %d survived" % (
         len(mutants), counts.get("KILLED", 0), counts.get("SURVIVED", 0))
-    for v, what in (("BUILD-FAILED", "failed to build"),
+    for v, what in (("INCONCLUSIVE", "inconclusive"),
+                    ("BUILD-FAILED", "failed to build"),
                     ("UNKNOWN", "unknown"), ("NOOP", "no-op"),
                     ("NOTESTS", "without tests"), ("ERROR", "errors")):
         if counts.get(v):
             line += ", %d %s" % (counts[v], what)
-    out("mutants: done in %.0f s" % (time.monotonic() - t_start), line)
-    return 0 if counts.get("KILLED", 0) == len(mutants) else 1
+    lines = [line]
+    inc = [m.name for m in mutants if m.verdict == "INCONCLUSIVE"]
+    if inc:
+        lines.append("mutants: not a pass: %s neither killed nor survived: "
+                     "some of their race tests could not provoke the race "
+                     "(`SKIP inconclusive`) in %d runs each. Run them again "
+                     "(make mutants MUTANTS=%s) or on another CPU model." %
+                     (", ".join(inc), 1 + RETRIES, ",".join(inc)))
+    return lines, 0 if counts.get("KILLED", 0) == len(mutants) else 1
 
 
 if __name__ == "__main__":
