@@ -102,12 +102,44 @@ static inline bool page_maybe_dma_pinned(const struct page *p)
 }
 
 /* gfp flags */
-#define GFP_KERNEL 0u
-#define __GFP_ZERO 1u
+#define GFP_KERNEL  0u
+#define __GFP_ZERO  1u
+#define __GFP_DMA32 2u /* below 4 GiB (ZONE_DMA32): for 32-bit DMA or a 32-bit CR3 */
 
 #define MAX_ORDER 10 /* largest block: 4 MiB */
 
+/*
+ * Zones: physical memory is split where some users' reach ends. ZONE_DMA32
+ * is [0, 4 GiB), ZONE_NORMAL everything above. Each zone has its own buddy
+ * lists (a block never straddles 4 GiB: it is aligned to its size, at most
+ * 4 MiB). An allocation takes from the highest zone it may use and falls
+ * back to lower ones, so memory below 4 GiB stays free for those who need
+ * it (Linux's zonelist order); __GFP_DMA32 allocations use ZONE_DMA32 only.
+ */
+enum zone_type { ZONE_DMA32, ZONE_NORMAL, NR_ZONES };
+#define ZONE_DMA32_END_PFN (1ull << (32 - PAGE_SHIFT)) /* 4 GiB */
+
+static inline enum zone_type pfn_zone(uint64_t pfn)
+{
+	return pfn < ZONE_DMA32_END_PFN ? ZONE_DMA32 : ZONE_NORMAL;
+}
+static inline enum zone_type page_zone(const struct page *p)
+{
+	return pfn_zone(page_to_pfn(p));
+}
+
+struct zone_stat {
+	const char *name;
+	uint64_t start_pfn, end_pfn; /* span of its managed pages [start, end); 0, 0 if none */
+	uint64_t managed;	     /* pages given to the allocator */
+	uint64_t free;		     /* pages in its buddy lists (per-CPU caches not counted) */
+};
+void pmm_zone_stat(enum zone_type z, struct zone_stat *out);
+
 struct page *alloc_pages(unsigned gfp, unsigned order);
+/* A block from zone z only: no fallback to another zone, no per-CPU cache
+ * (tests ask for memory above 4 GiB this way). NULL if z has none free. */
+struct page *alloc_pages_zone(unsigned gfp, unsigned order, enum zone_type z);
 static inline struct page *alloc_page(unsigned gfp)
 {
 	return alloc_pages(gfp, 0);

@@ -5,8 +5,11 @@
  *
  * Layout: mem_map[] (one struct page per frame up to max_pfn) is carved from
  * the first usable region big enough for it. Every page starts reserved;
- * usable RAM at or above 1 MiB is then freed into the buddy lists. Boot
- * services memory counts as usable (boot services are gone).
+ * usable RAM at or above 1 MiB is then freed into the buddy lists of its
+ * zone (page.h: ZONE_DMA32 below 4 GiB, ZONE_NORMAL above). Boot services
+ * memory counts as usable (boot services are gone). Allocations try
+ * ZONE_NORMAL first, then ZONE_DMA32, so RAM above 4 GiB is what the kernel
+ * uses first when the machine has it.
  *
  * Rules:
  *  - A free page has _refcount 0 and an allocated block's head page has 1, so
@@ -20,7 +23,8 @@
  *    pages, refilled and drained PCP_BATCH at a time: most allocations take
  *    no lock, and a page freed and re-allocated on one CPU comes back at once.
  *
- * Locks: zone_lock (irqsave) guards the buddy free lists and PG_buddy; the
+ * Locks: zone_lock (irqsave) guards the buddy free lists of every zone, the
+ * zones' counters and PG_buddy; the
  * pcp lists are per CPU, touched with interrupts off on their own CPU (and by
  * pmm_drain_cpu_cache on the owner). Innermost: nothing is taken under it.
  */
@@ -43,8 +47,23 @@ struct free_area {
 	uint64_t nr;
 };
 
+/* Fields under zone_lock (single-threaded during pmm_init). */
+struct zone {
+	const char *name;
+	uint64_t lowest, highest; /* managed pfns span [lowest, highest]; managed == 0: none */
+	uint64_t managed;	  /* pages given to the allocator */
+	uint64_t nr_free;	  /* pages in its buddy lists */
+	struct free_area free_area[MAX_ORDER + 1];
+};
+
+/* A buddy block is aligned to its size, so none straddles a zone border. */
+_Static_assert(ZONE_DMA32_END_PFN % (1ull << MAX_ORDER) == 0, "zone border not block-aligned");
+
 static DEFINE_SPINLOCK(zone_lock);
-static struct free_area free_area[MAX_ORDER + 1];
+static struct zone zones[NR_ZONES] = {
+	[ZONE_DMA32] = { .name = "DMA32" },
+	[ZONE_NORMAL] = { .name = "Normal" },
+};
 static atomic64_t nr_free;
 static uint64_t nr_managed; /* pages ever given to the allocator */
 
@@ -94,24 +113,27 @@ static void unpoison_block(struct page *p, unsigned order, unsigned gfp)
 
 /* ---- buddy lists (zone_lock held) ---------------------------------------- */
 
-static void add_free(struct page *p, unsigned order)
+static void add_free(struct zone *z, struct page *p, unsigned order)
 {
 	p->flags |= PG_buddy;
 	p->order = order;
-	list_add(&p->lru, &free_area[order].list);
-	free_area[order].nr++;
+	list_add(&p->lru, &z->free_area[order].list);
+	z->free_area[order].nr++;
+	z->nr_free += 1ull << order;
 }
 
-static void del_free(struct page *p, unsigned order)
+static void del_free(struct zone *z, struct page *p, unsigned order)
 {
 	list_del(&p->lru);
 	p->flags &= ~PG_buddy;
-	free_area[order].nr--;
+	z->free_area[order].nr--;
+	z->nr_free -= 1ull << order;
 }
 
 static void __buddy_free(struct page *p, unsigned order)
 {
 	uint64_t pfn = page_to_pfn(p);
+	struct zone *z = &zones[pfn_zone(pfn)];
 	while (order < MAX_ORDER) {
 		uint64_t bpfn = pfn ^ (1ull << order);
 		if (bpfn >= max_pfn)
@@ -119,25 +141,36 @@ static void __buddy_free(struct page *p, unsigned order)
 		struct page *b = pfn_to_page(bpfn);
 		if (!(b->flags & PG_buddy) || b->order != order)
 			break;
-		del_free(b, order);
+		del_free(z, b, order);
 		pfn &= ~(1ull << order);
 		order++;
 	}
-	add_free(pfn_to_page(pfn), order);
+	add_free(z, pfn_to_page(pfn), order);
 }
 
-static struct page *__buddy_alloc(unsigned order)
+static struct page *__buddy_alloc(struct zone *z, unsigned order)
 {
 	for (unsigned o = order; o <= MAX_ORDER; o++) {
-		if (list_empty(&free_area[o].list))
+		if (list_empty(&z->free_area[o].list))
 			continue;
-		struct page *p = list_first_entry(&free_area[o].list, struct page, lru);
-		del_free(p, o);
+		struct page *p = list_first_entry(&z->free_area[o].list, struct page, lru);
+		del_free(z, p, o);
 		while (o > order) { /* split: give back the upper halves */
 			o--;
-			add_free(p + (1u << o), o);
+			add_free(z, p + (1u << o), o);
 		}
 		return p;
+	}
+	return NULL;
+}
+
+/* From the highest zone up to `highest` that has a block, then lower ones. */
+static struct page *__buddy_alloc_fallback(unsigned order, enum zone_type highest)
+{
+	for (int z = highest; z >= 0; z--) {
+		struct page *p = __buddy_alloc(&zones[z], order);
+		if (p)
+			return p;
 	}
 	return NULL;
 }
@@ -161,7 +194,7 @@ static void pcp_refill(struct pcp *pcp)
 {
 	unsigned long f = spin_lock_irqsave(&zone_lock);
 	for (int i = 0; i < PCP_BATCH; i++) {
-		struct page *p = __buddy_alloc(0);
+		struct page *p = __buddy_alloc_fallback(0, ZONE_NORMAL);
 		if (!p)
 			break;
 		p->flags |= PG_pcp;
@@ -209,22 +242,9 @@ void pmm_drain_cpu_cache(void)
 
 /* ---- public API ----------------------------------------------------------- */
 
-struct page *alloc_pages(unsigned gfp, unsigned order)
+/* The block p of 2^order pages, just taken off a free list, becomes allocated. */
+static struct page *prep_new_page(struct page *p, unsigned gfp, unsigned order)
 {
-	struct page *p;
-	if (order > MAX_ORDER)
-		return NULL;
-	if (order == 0) {
-		p = pcp_alloc();
-	} else {
-		unsigned long f = spin_lock_irqsave(&zone_lock);
-		p = __buddy_alloc(order);
-		spin_unlock_irqrestore(&zone_lock, f);
-	}
-	if (!p) {
-		/* Other CPUs may cache pages: a rare slow path, not worth an IPI. */
-		return NULL;
-	}
 	atomic64_add(-(int64_t)(1u << order), &nr_free);
 	count_events(EV_PAGE_ALLOC, 1u << order);
 	unpoison_block(p, order, gfp);
@@ -234,6 +254,35 @@ struct page *alloc_pages(unsigned gfp, unsigned order)
 	atomic_set(&p->_mapcount, -1);
 	atomic_set(&p->_refcount, 1);
 	return p;
+}
+
+struct page *alloc_pages(unsigned gfp, unsigned order)
+{
+	struct page *p;
+	if (order > MAX_ORDER)
+		return NULL;
+	if (order == 0 && !(gfp & __GFP_DMA32)) {
+		p = pcp_alloc();
+	} else {
+		unsigned long f = spin_lock_irqsave(&zone_lock);
+		p = __buddy_alloc_fallback(order, gfp & __GFP_DMA32 ? ZONE_DMA32 : ZONE_NORMAL);
+		spin_unlock_irqrestore(&zone_lock, f);
+	}
+	if (!p) {
+		/* Other CPUs may cache pages: a rare slow path, not worth an IPI. */
+		return NULL;
+	}
+	return prep_new_page(p, gfp, order);
+}
+
+struct page *alloc_pages_zone(unsigned gfp, unsigned order, enum zone_type z)
+{
+	if (order > MAX_ORDER || (unsigned)z >= NR_ZONES)
+		return NULL;
+	unsigned long f = spin_lock_irqsave(&zone_lock);
+	struct page *p = __buddy_alloc(&zones[z], order);
+	spin_unlock_irqrestore(&zone_lock, f);
+	return p ? prep_new_page(p, gfp, order) : NULL;
 }
 
 /* The last reference is gone: poison and return the block. */
@@ -323,6 +372,12 @@ static void free_range(uint64_t start, uint64_t end)
 		struct page *p = pfn_to_page(start);
 		for (uint64_t i = 0; i < (1ull << order); i++)
 			p[i].flags &= ~PG_reserved;
+		struct zone *z = &zones[pfn_zone(start)];
+		if (!z->managed || start < z->lowest)
+			z->lowest = start;
+		if (!z->managed || start + (1ull << order) - 1 > z->highest)
+			z->highest = start + (1ull << order) - 1;
+		z->managed += 1ull << order;
 		__buddy_free(p, order);
 		nr_managed += 1ull << order;
 		atomic64_add(1ll << order, &nr_free);
@@ -368,8 +423,9 @@ void pmm_init(const struct boot_info *bi)
 		mem_map[pfn].flags = PG_reserved;
 		atomic_set(&mem_map[pfn]._mapcount, -1);
 	}
-	for (int o = 0; o <= MAX_ORDER; o++)
-		INIT_LIST_HEAD(&free_area[o].list);
+	for (int z = 0; z < NR_ZONES; z++)
+		for (int o = 0; o <= MAX_ORDER; o++)
+			INIT_LIST_HEAD(&zones[z].free_area[o].list);
 	for (int c = 0; c < NR_CPUS; c++)
 		INIT_LIST_HEAD(&pcps[c].list);
 
@@ -381,6 +437,28 @@ void pmm_init(const struct boot_info *bi)
 	}
 	printk("pmm: %lu MiB managed, max_pfn %#lx, mem_map %lu KiB at %#lx\n", nr_managed >> 8,
 	       max_pfn, map_pages * 4, map_pfn * PAGE_SIZE);
+	for (int z = 0; z < NR_ZONES; z++)
+		if (zones[z].managed)
+			printk("pmm: zone %-6s %#014lx-%#014lx %lu MiB\n", zones[z].name,
+			       zones[z].lowest * PAGE_SIZE, (zones[z].highest + 1) * PAGE_SIZE,
+			       zones[z].managed >> 8);
+}
+
+void pmm_zone_stat(enum zone_type z, struct zone_stat *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((unsigned)z >= NR_ZONES)
+		return;
+	unsigned long f = spin_lock_irqsave(&zone_lock);
+	const struct zone *zn = &zones[z];
+	out->name = zn->name;
+	out->managed = zn->managed;
+	out->free = zn->nr_free;
+	if (zn->managed) {
+		out->start_pfn = zn->lowest;
+		out->end_pfn = zn->highest + 1;
+	}
+	spin_unlock_irqrestore(&zone_lock, f);
 }
 
 /* Give every region of `type` to the allocator (e.g. the loader's page
@@ -402,12 +480,24 @@ void pmm_dump(void)
 {
 	printk("memory: %lu of %lu pages free (%lu MiB of %lu MiB)\n", nr_free_pages(), nr_managed,
 	       nr_free_pages() >> 8, nr_managed >> 8);
-	printk("  buddy blocks by order:");
-	unsigned long f = spin_lock_irqsave(&zone_lock);
-	for (int o = 0; o <= MAX_ORDER; o++)
-		printk(" %lu", free_area[o].nr);
-	spin_unlock_irqrestore(&zone_lock, f);
-	printk("\n  per-CPU cached:");
+	for (int z = 0; z < NR_ZONES; z++) {
+		struct zone_stat st;
+		uint64_t nr[MAX_ORDER + 1];
+		pmm_zone_stat(z, &st);
+		if (!st.managed)
+			continue;
+		unsigned long f = spin_lock_irqsave(&zone_lock);
+		for (int o = 0; o <= MAX_ORDER; o++)
+			nr[o] = zones[z].free_area[o].nr;
+		spin_unlock_irqrestore(&zone_lock, f);
+		printk(
+		    "  zone %-6s %#014lx-%#014lx: %lu of %lu pages free in buddy blocks by order:",
+		    st.name, st.start_pfn * PAGE_SIZE, st.end_pfn * PAGE_SIZE, st.free, st.managed);
+		for (int o = 0; o <= MAX_ORDER; o++)
+			printk(" %lu", nr[o]);
+		printk("\n");
+	}
+	printk("  per-CPU cached:");
 	for_each_online_cpu (i)
 		printk(" %d", pcps[i].count);
 	printk("\n");

@@ -3,12 +3,17 @@
  *
  * paging_init() replaces the loader's tables with the kernel's:
  *   - the direct map: every region of the firmware memory map except MMIO,
- *     write-back, NX, global, with 2 MiB pages where a region allows;
+ *     write-back, NX, global, with 1 GiB pages where a run of regions covers
+ *     an aligned GiB and the CPU has them (CPUID pdpe1gb), else 2 MiB pages
+ *     where it allows, else 4 KiB;
  *   - the kernel image with per-section permissions: text RX, rodata R+NX,
  *     data/bss RW+NX (CR0.WP makes read-only binding for ring 0 too);
  *   - every upper-half PML4 entry allocated now and never changed, so user
  *     address spaces (later) share the kernel half by copying 256 entries;
  *   - no identity map: a NULL or user-half access from the kernel faults.
+ * Without NX in the CPU (EFER.NXE cannot be set, and bit 63 of an entry is
+ * then reserved: a fault on every access), kernel entries go without it:
+ * pte_supported_mask drops the bit.
  * ioremap() and kmap_page() add 4 KiB mappings in the vmalloc area.
  *
  * Locks: kmap_lock serializes changes to the kernel tables. Freeing or
@@ -38,6 +43,10 @@ static uint64_t vmap_next = VMALLOC_START;
 static uint64_t kernel_phys_base;
 
 uint64_t kernel_pagetable_pages;
+/* Direct-map leaf entries by size (4 KiB, 2 MiB, 1 GiB), for the boot line and tests. */
+uint64_t direct_map_pages[3];
+/* Entry bits this CPU accepts: _PAGE_NX only with NX (set by paging_init). */
+static pte_t pte_supported_mask = ~0ull;
 
 static pte_t *alloc_table(void)
 {
@@ -71,22 +80,35 @@ static pte_t *walk_create(pte_t *pml4, uint64_t va, int level_shift)
 
 static void map_4k(pte_t *pml4, uint64_t va, uint64_t pa, pte_t flags)
 {
-	*walk_create(pml4, va, PT_SHIFT) = pa | flags;
+	*walk_create(pml4, va, PT_SHIFT) = pa | (flags & pte_supported_mask);
 }
 
-static void map_range(pte_t *pml4, uint64_t va, uint64_t pa, uint64_t size, pte_t flags)
+#define HUGE_PAGE_SIZE (1ul << PDPT_SHIFT) /* 1 GiB */
+
+/* Map [va, va+size) to pa with the largest pages that alignment and the CPU allow;
+ * counts[] gets the number of 4 KiB, 2 MiB and 1 GiB entries written. */
+static void map_range(pte_t *pml4, uint64_t va, uint64_t pa, uint64_t size, pte_t flags,
+		      uint64_t counts[3])
 {
 	uint64_t end = va + size;
+	flags &= pte_supported_mask;
 	while (va < end) {
-		if (IS_ALIGNED(va, LARGE_PAGE_SIZE) && IS_ALIGNED(pa, LARGE_PAGE_SIZE) &&
-		    end - va >= LARGE_PAGE_SIZE) {
+		if (boot_cpu_features.gbpages && IS_ALIGNED(va | pa, HUGE_PAGE_SIZE) &&
+		    end - va >= HUGE_PAGE_SIZE) {
+			*walk_create(pml4, va, PDPT_SHIFT) = pa | flags | _PAGE_PSE;
+			va += HUGE_PAGE_SIZE;
+			pa += HUGE_PAGE_SIZE;
+			counts[2]++;
+		} else if (IS_ALIGNED(va | pa, LARGE_PAGE_SIZE) && end - va >= LARGE_PAGE_SIZE) {
 			*walk_create(pml4, va, PD_SHIFT) = pa | flags | _PAGE_PSE;
 			va += LARGE_PAGE_SIZE;
 			pa += LARGE_PAGE_SIZE;
+			counts[1]++;
 		} else {
 			map_4k(pml4, va, pa, flags);
 			va += PAGE_SIZE;
 			pa += PAGE_SIZE;
+			counts[0]++;
 		}
 	}
 }
@@ -116,7 +138,7 @@ static void map_direct(const struct boot_info *bi)
 		}
 		if (run_end > run_start)
 			map_range(kernel_pml4, (uint64_t)phys_to_virt(run_start), run_start,
-				  run_end - run_start, PAGE_KERNEL);
+				  run_end - run_start, PAGE_KERNEL, direct_map_pages);
 		run_start = s;
 		run_end = e;
 	}
@@ -125,6 +147,8 @@ static void map_direct(const struct boot_info *bi)
 void paging_init(const struct boot_info *bi)
 {
 	kernel_phys_base = bi->kernel_phys;
+	if (!boot_cpu_features.nx)
+		pte_supported_mask &= ~_PAGE_NX;
 	kernel_pml4 = alloc_table();
 	for (int i = 256; i < PT_ENTRIES; i++)
 		next_table(&kernel_pml4[i]);
@@ -135,8 +159,10 @@ void paging_init(const struct boot_info *bi)
 	map_kernel_section(__ksyms_start, __kernel_end, PAGE_KERNEL_RO);
 	kernel_pml4_phys = virt_to_phys(kernel_pml4);
 	write_cr3(kernel_pml4_phys);
-	printk("paging: kernel page tables at %#lx, direct map at %#lx\n", kernel_pml4_phys,
-	       (uint64_t)PAGE_OFFSET);
+	printk("paging: kernel page tables at %#lx, direct map at %#lx: %lu x 1 GiB, %lu x 2 MiB, "
+	       "%lu x 4 KiB pages%s\n",
+	       kernel_pml4_phys, (uint64_t)PAGE_OFFSET, direct_map_pages[2], direct_map_pages[1],
+	       direct_map_pages[0], boot_cpu_features.nx ? "" : " (no NX)");
 }
 
 /* ---- vmalloc area ---------------------------------------------------------- */
