@@ -88,22 +88,29 @@ EFI_STATUS cmdline_check_size(UINT64 len)
 {
 	if (len <= CMDLINE_MAX)
 		return EFI_SUCCESS;
-	log_msg("loader: cmdline.txt is %lu bytes, more than the %u the kernel accepts\n",
+	log_msg("loader: error: cmdline.txt is %lu bytes, more than the %u the kernel "
+		"accepts\n",
 		(unsigned long)len, (unsigned)CMDLINE_MAX);
 	return EFI_BAD_BUFFER_SIZE;
 }
 
 void cmdline_log(const char *s, UINT64 len)
 {
-	char chunk[256];
+	enum { PART = 400 }; /* + the prefix: well under log_msg()'s 511 bytes */
+	char part[PART + 1];
+	UINT64 parts = (len + PART - 1) / PART;
 
-	log_msg("loader: cmdline: \"");
-	for (UINT64 i = 0; i < len; i += sizeof(chunk) - 1) {
-		UINT64 n = len - i < sizeof(chunk) - 1 ? len - i : sizeof(chunk) - 1;
+	for (UINT64 i = 0; i < len || i == 0; i += PART) {
+		UINT64 n = len - i < PART ? len - i : PART;
 		for (UINT64 j = 0; j < n; j++)
-			chunk[j] = s[i + j] ? s[i + j] : ' ';
-		chunk[n] = 0;
-		log_msg("%s", chunk);
+			part[j] = s[i + j] ? s[i + j] : ' ';
+		part[n] = 0;
+		/* whole lines only: the firmware console may echo each call */
+		if (parts <= 1)
+			log_msg("loader: cmdline: \"%s\"\n", part);
+		else
+			log_msg("loader: cmdline (%lu bytes, part %lu of %lu): \"%s\"\n",
+				(unsigned long)len, (unsigned long)(i / PART + 1),
+				(unsigned long)parts, part);
 	}
-	log_msg("\"\n");
 }

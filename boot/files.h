@@ -20,13 +20,14 @@ void file_close(EFI_FILE_HANDLE fh);
 
 /* The kernel takes a command line of at most CMDLINE_MAX bytes
  * (kernel/cmdline.h). For a longer one (len bytes after the loader's
- * clean-up) print "loader: cmdline.txt is N bytes, more than the M the
+ * clean-up) print "loader: error: cmdline.txt is N bytes, more than the M the
  * kernel accepts" and return EFI_BAD_BUFFER_SIZE: the boot must fail rather
  * than lose the tail. */
 EFI_STATUS cmdline_check_size(UINT64 len);
 
-/* Log `loader: cmdline: "<the len bytes at s>"` whole (one log_msg() call
- * holds at most 511 bytes). */
+/* Log `loader: cmdline: "<the len bytes at s>"`, all of it: a line longer
+ * than one log_msg() holds (511 bytes) is logged in parts of 400 bytes,
+ * `loader: cmdline (N bytes, part i of K): "..."`. */
 void cmdline_log(const char *s, UINT64 len);
 
 #endif

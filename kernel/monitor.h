@@ -23,9 +23,9 @@ bool monitor_exec_to(char *line, struct mon_out *out);
 #define MONITOR_LINE_MAX 255 /* characters in a command line */
 struct monitor_line {
 	char buf[MONITOR_LINE_MAX + 1];
-	size_t len;  /* characters typed, even past MONITOR_LINE_MAX */
-	int esc;     /* inside an escape sequence (arrow keys): 1 after ESC, 2 in CSI */
-	bool cr;     /* the last byte was '\r' (a '\n' after it ends nothing) */
+	size_t len; /* characters typed, even past MONITOR_LINE_MAX */
+	int esc;    /* inside an escape sequence (arrow keys): 1 after ESC, 2 in CSI */
+	bool cr;    /* the last byte was '\r' (a '\n' after it ends nothing) */
 };
 enum monitor_key {
 	MON_NONE,     /* nothing to do yet */

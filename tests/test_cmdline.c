@@ -11,19 +11,18 @@
 #include "kernel/printk.h"
 #include "mm/kmalloc.h"
 
-#define EXPECT_VALUE(t, c, key, want)                                                          \
-	do {                                                                                   \
-		const char *__v = cmdline_lookup(c, key);                                      \
-		if (!__v || strcmp(__v, want))                                                 \
-			ktest_fail(t, __FILE__, __LINE__, "%s: got %s%s%s, want \"%s\"", key, \
+#define EXPECT_VALUE(t, c, key, want)                                                           \
+	do {                                                                                    \
+		const char *__v = cmdline_lookup(c, key);                                       \
+		if (!__v || strcmp(__v, want))                                                  \
+			ktest_fail(t, __FILE__, __LINE__, "%s: got %s%s%s, want \"%s\"", key,   \
 				   __v ? "\"" : "", __v ? __v : "NULL", __v ? "\"" : "", want); \
 	} while (0)
-#define EXPECT_ABSENT(t, c, key)                                                          \
-	do {                                                                              \
-		const char *__v = cmdline_lookup(c, key);                                 \
-		if (__v)                                                                  \
-			ktest_fail(t, __FILE__, __LINE__, "%s: got \"%s\", want NULL", key, \
-				   __v);                                                  \
+#define EXPECT_ABSENT(t, c, key)                                                                  \
+	do {                                                                                      \
+		const char *__v = cmdline_lookup(c, key);                                         \
+		if (__v)                                                                          \
+			ktest_fail(t, __FILE__, __LINE__, "%s: got \"%s\", want NULL", key, __v); \
 	} while (0)
 
 static struct cmdline *parse(const char *s, size_t len)
@@ -44,8 +43,8 @@ static void keys_and_values(struct ktest *t)
 	EXPECT_VALUE(t, c, "ktest.filter", "pmm.*,smp.ipi_*");
 	EXPECT_VALUE(t, c, "eq", "a=b"); /* only the first '=' splits */
 	EXPECT_VALUE(t, c, "empty", "");
-	EXPECT_ABSENT(t, c, "ktest");	  /* a prefix of a key is not the key */
-	EXPECT_ABSENT(t, c, "ktest.ru");  /* nor is a prefix of a word */
+	EXPECT_ABSENT(t, c, "ktest");	   /* a prefix of a key is not the key */
+	EXPECT_ABSENT(t, c, "ktest.ru");   /* nor is a prefix of a word */
 	EXPECT_ABSENT(t, c, "ktest.runx"); /* nor a longer one */
 	EXPECT_ABSENT(t, c, "missing");
 	KEXPECT_FALSE(t, c->truncated);
@@ -71,7 +70,8 @@ static void last_one_wins(struct ktest *t)
  * as spaces in the raw line; a NUL does not end the line (len does). */
 static void blanks(struct ktest *t)
 {
-	const char s[] = "\t a=1\r\nb=2\0c=3\x01" "d  \x7f e=5 \n";
+	const char s[] = "\t a=1\r\nb=2\0c=3\x01"
+			 "d  \x7f e=5 \n";
 	struct cmdline *c = parse(s, sizeof(s) - 1);
 	KASSERT_NOT_NULL(t, c);
 	EXPECT_VALUE(t, c, "a", "1");

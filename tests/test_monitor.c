@@ -16,12 +16,32 @@
 #include "kernel/fs/fs.h"
 #include "mm/kmalloc.h"
 
-#define EXPECT_STR(t, got, want)                                                            \
-	do {                                                                                \
-		const char *__g = (got), *__w = (want);                                     \
-		if (strcmp(__g, __w))                                                       \
-			ktest_fail(t, __FILE__, __LINE__, "%s: got \"%s\", want \"%s\"", #got, \
-				   __g, __w);                                               \
+/* s with line breaks and other control characters escaped, for a one-line
+ * diagnostic (a KTAP diagnostic must not break the line). */
+static const char *esc(char *dst, size_t n, const char *s)
+{
+	size_t j = 0;
+	for (; *s && j + 8 < n; s++) {
+		if (*s == '\n')
+			dst[j++] = '\\', dst[j++] = 'n';
+		else if ((unsigned char)*s < 32 || *s == 127)
+			j += (size_t)snprintf(dst + j, n - j, "\\x%02x", (unsigned char)*s);
+		else
+			dst[j++] = *s;
+	}
+	if (*s)
+		dst[j++] = '.', dst[j++] = '.';
+	dst[j] = 0;
+	return dst;
+}
+
+#define EXPECT_STR(t, got, want)                                                                \
+	do {                                                                                    \
+		const char *__g = (got), *__w = (want);                                         \
+		char __eg[100], __ew[100];                                                      \
+		if (strcmp(__g, __w))                                                           \
+			ktest_fail(t, __FILE__, __LINE__, "%s: got \"%s\", want \"%s\"", #got,  \
+				   esc(__eg, sizeof(__eg), __g), esc(__ew, sizeof(__ew), __w)); \
 	} while (0)
 
 static void errno_names(struct ktest *t)
@@ -107,7 +127,13 @@ static void line_editor(struct ktest *t)
 	EXPECT_STR(t, l->buf, "");
 	/* backspace and DEL erase; arrow keys (ESC [ A, ESC O B) are ignored */
 	o.len = 0;
-	KEXPECT_EQ(t, FEED(l, "cx\x7f" "a\x1b[At\x1bOB\x08\x08" "at /x\r", &o), MON_LINE);
+	KEXPECT_EQ(t,
+		   FEED(l,
+			"cx\x7f"
+			"a\x1b[At\x1bOB\x08\x08"
+			"at /x\r",
+			&o),
+		   MON_LINE);
 	EXPECT_STR(t, l->buf, "cat /x");
 	/* Ctrl-C drops the line */
 	KEXPECT_EQ(t, FEED(l, "reboot\x03", &o), MON_CANCEL);
@@ -159,16 +185,19 @@ static bool exec(const char *line, char **out, size_t size)
 	return monitor_exec_to(cmd, &o);
 }
 
-#define EXPECT_OUTPUT(t, line, want)                                                        \
-	do {                                                                                \
-		char *__out;                                                                \
-		exec(line, &__out, 1024);                                                   \
-		if (!__out)                                                                 \
-			ktest_fail(t, __FILE__, __LINE__, "out of memory");                 \
-		else if (strcmp(__out, want))                                               \
+#define EXPECT_OUTPUT(t, line, want)                                                          \
+	do {                                                                                  \
+		char *__out;                                                                  \
+		exec(line, &__out, 1024);                                                     \
+		if (!__out) {                                                                 \
+			ktest_fail(t, __FILE__, __LINE__, "out of memory");                   \
+		} else if (strcmp(__out, want)) {                                             \
+			char __eo[100], __ew[100];                                            \
 			ktest_fail(t, __FILE__, __LINE__, "'%s' printed \"%s\", want \"%s\"", \
-				   line, __out, want);                                      \
-		kfree(__out);                                                               \
+				   line, esc(__eo, sizeof(__eo), __out),                      \
+				   esc(__ew, sizeof(__ew), want));                            \
+		}                                                                             \
+		kfree(__out);                                                                 \
 	} while (0)
 
 static void files_and_errors(struct ktest *t)
@@ -252,8 +281,9 @@ static void counters_aligned(struct ktest *t)
 				KEXPECT_EQ(t, ends[c], head_ends[c]);
 			KEXPECT_TRUE(t, line[0] == ' ' && line[1] == ' ' && line[2] != ' ');
 			if (lines <= NR_EVENTS)
-				KEXPECT_EQ(t, strncmp(line + 2, event_names[lines - 1],
-						      strlen(event_names[lines - 1])),
+				KEXPECT_EQ(t,
+					   strncmp(line + 2, event_names[lines - 1],
+						   strlen(event_names[lines - 1])),
 					   0);
 		}
 		if (t->failures) {
