@@ -13,6 +13,7 @@
 #include "kernel/stats.h"
 #include "kernel/percpu.h"
 #include "kernel/errname.h"
+#include "kernel/cmdline.h"
 #include "mm/page.h"
 #include "mm/kmalloc.h"
 #include "drivers/serial.h"
@@ -53,7 +54,12 @@ static void cmd_tests(struct mon_out *o, char *arg)
 
 void monitor_run_verdict(int result, const char *filter, struct mon_out *o)
 {
-	if (result < 0)
+	/* ktest_run_all() printed the precise reason as "# ktest: error: ..." */
+	if (result < 0 && cmdline_truncated())
+		mprintf(o, "run: error: nothing ran: the kernel command line was truncated\n");
+	else if (result < 0 && strchr(filter, ','))
+		mprintf(o, "run: not every glob of '%s' matches a test; nothing ran\n", filter);
+	else if (result < 0)
 		mprintf(o, "run: no test matches '%s'\n", filter);
 	else if (result == 0)
 		mprintf(o, "run: all passed\n");

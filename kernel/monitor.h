@@ -38,7 +38,9 @@ enum monitor_key {
 enum monitor_key monitor_line_feed(struct monitor_line *l, int c, struct mon_out *out);
 
 /* The line `run` prints after ktest_run_all() returned result for filter:
- * "run: N failed", "run: all passed" or "run: no test matches 'X'". */
+ * "run: N failed", "run: all passed", or when nothing ran (result < 0)
+ * "run: no test matches 'X'" (for a list: "run: not every glob of 'X,Y'
+ * matches a test; nothing ran"). */
 void monitor_run_verdict(int result, const char *filter, struct mon_out *out);
 
 #endif

@@ -166,6 +166,9 @@ static void run_verdict(struct ktest *t)
 	monitor_run_verdict(-1, "nosuchsuite.*", &o);
 	EXPECT_STR(t, buf, "run: no test matches 'nosuchsuite.*'\n");
 	o.len = 0;
+	monitor_run_verdict(-1, "pmm.*,nosuch.*", &o);
+	EXPECT_STR(t, buf, "run: not every glob of 'pmm.*,nosuch.*' matches a test; nothing ran\n");
+	o.len = 0;
 	monitor_run_verdict(0, "pmm.*", &o);
 	EXPECT_STR(t, buf, "run: all passed\n");
 	o.len = 0;
