@@ -5,6 +5,17 @@
  * it needs no firmware service and keeps working after ExitBootServices.
  * If no UART answers at 0x3F8 (a machine without COM1 reads 0xFF from every
  * register) serial output is skipped instead of spinning on a dead port.
+ *
+ * Every line written once: firmware such as OVMF (and most PCs with a serial
+ * console enabled in their setup) sends its console to COM1 as well. While
+ * boot services run, the loader writes COM1 itself only if the firmware
+ * console does not reach it: a handle of the console (EDK II marks them
+ * with the ConsoleOutDevice protocol; else the ConOut variable, checked
+ * against the text-output handles that exist) whose device path goes
+ * through COM1's UART, ACPI PNP0501 UID 0 then a UART messaging node (type
+ * 3, subtype 14). A console on the screen only, or on another UART (COM2, a
+ * PCI or AMT serial port), still gets COM1 written directly. After
+ * ExitBootServices, COM1 is the only output.
  */
 #include "boot/console.h"
 
@@ -18,10 +29,28 @@
 #define UART_MCR      4	   /* modem control */
 #define UART_LSR      5	   /* line status */
 #define LSR_THRE      0x20 /* transmit holding register empty */
+#define LSR_TEMT      0x40 /* transmitter idle: FIFO and shift register empty */
 #define TX_SPIN_LIMIT 100000
+
+#define PNP_COM	       0x0501 /* ACPI HID of a 16550-compatible port */
+#define DP_MAX_NODES   512    /* bound on a device path walk */
+#define CON_VAR_MAX    4096   /* bytes of the ConOut variable read */
+#define LAST_LINE_SIZE 200
+
+/* EDK II's gEfiConsoleOutDeviceGuid: on the handles ConOut writes to. */
+#define CONSOLE_OUT_DEVICE_GUID                                                    \
+	{                                                                          \
+		0xd3b36f2c, 0xd551, 0x11d4, { 0x9a, 0x46, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d } \
+	}
 
 static SIMPLE_TEXT_OUTPUT_INTERFACE *con_out; /* NULL after con_detach() */
 static int serial_ok;
+static int serial_direct; /* write COM1 ourselves (else ConOut reaches it) */
+static const char *con_how = "firmware console and COM1";
+
+/* The last complete line logged, and the one being built. */
+static char last_line[LAST_LINE_SIZE], cur_line[LAST_LINE_SIZE];
+static size_t cur_len;
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -36,9 +65,13 @@ static inline uint8_t inb(uint16_t port)
 }
 
 /* Program COM1 for 115200 baud, 8 data bits, no parity, 1 stop bit, FIFOs on,
- * interrupts off. */
+ * interrupts off. Waits first (bounded) for what the firmware sent to leave
+ * the FIFO, which the reset below would drop. */
 static void serial_init(void)
 {
+	for (int i = 0; i < TX_SPIN_LIMIT; i++)
+		if (inb(COM1 + UART_LSR) & LSR_TEMT)
+			break;
 	outb(COM1 + UART_IER, 0x00);
 	outb(COM1 + UART_LCR, 0x80); /* DLAB: access the divisor */
 	outb(COM1 + UART_DLL, 0x01); /* 115200 / 1 */
@@ -59,7 +92,7 @@ static void serial_putc(char c)
 
 static void serial_write(const char *s)
 {
-	if (!serial_ok)
+	if (!serial_ok || !serial_direct)
 		return;
 	for (; *s; s++) {
 		if (*s == '\n')
@@ -92,15 +125,147 @@ static void conout_write(const char *s)
 	}
 }
 
+/* ---- does the firmware console reach COM1? ------------------------------- */
+
+/*
+ * Walk a device path of one or more instances (at most `bytes` long, 0 =
+ * unbounded but for the node limit): 1 if an instance goes through COM1's
+ * UART. Malformed paths (a node shorter than its header, or past `bytes`)
+ * end the walk with the answer so far.
+ */
+static int path_reaches_com1(const EFI_DEVICE_PATH_PROTOCOL *dp, UINTN bytes)
+{
+	const UINT8 *p = (const UINT8 *)dp;
+	UINTN off = 0;
+	int com1 = 0; /* this instance is below the COM1 ACPI node */
+
+	for (int n = 0; dp && n < DP_MAX_NODES; n++) {
+		if (bytes && off + sizeof(EFI_DEVICE_PATH_PROTOCOL) > bytes)
+			break;
+		const EFI_DEVICE_PATH_PROTOCOL *node = (const void *)(p + off);
+		UINTN len = DevicePathNodeLength(node);
+		if (len < sizeof(EFI_DEVICE_PATH_PROTOCOL) || (bytes && off + len > bytes))
+			break;
+		UINT8 type = DevicePathType(node), sub = DevicePathSubType(node);
+		if (type == END_DEVICE_PATH_TYPE) {
+			if (sub == END_ENTIRE_DEVICE_PATH_SUBTYPE)
+				break;
+			com1 = 0; /* the next instance */
+		} else if (type == ACPI_DEVICE_PATH && sub == ACPI_DP &&
+			   len >= sizeof(ACPI_HID_DEVICE_PATH)) {
+			const ACPI_HID_DEVICE_PATH *a = (const void *)node;
+			com1 = a->HID == EISA_PNP_ID(PNP_COM) && a->UID == 0;
+		} else if (type == MESSAGING_DEVICE_PATH && sub == MSG_UART_DP && com1) {
+			return 1;
+		}
+		off += len;
+	}
+	return 0;
+}
+
+static int handle_reaches_com1(EFI_BOOT_SERVICES *bs, EFI_HANDLE h)
+{
+	EFI_GUID dp_guid = EFI_DEVICE_PATH_PROTOCOL_GUID;
+	EFI_DEVICE_PATH_PROTOCOL *dp;
+
+	if (EFI_ERROR(uefi_call_wrapper(bs->HandleProtocol, 3, h, &dp_guid, (void **)&dp)))
+		return 0;
+	return path_reaches_com1(dp, 0);
+}
+
+static int has_protocol(EFI_BOOT_SERVICES *bs, EFI_HANDLE h, EFI_GUID *guid)
+{
+	void *iface;
+	return !EFI_ERROR(uefi_call_wrapper(bs->HandleProtocol, 3, h, guid, &iface));
+}
+
+static int conout_reaches_com1(EFI_SYSTEM_TABLE *st)
+{
+	EFI_BOOT_SERVICES *bs = st->BootServices;
+	EFI_GUID text_guid = EFI_SIMPLE_TEXT_OUTPUT_PROTOCOL_GUID;
+	EFI_GUID dev_guid = CONSOLE_OUT_DEVICE_GUID;
+	EFI_GUID var_guid = EFI_GLOBAL_VARIABLE;
+	EFI_HANDLE *handles = NULL;
+	UINTN n = 0;
+	int marked = 0, marked_com1 = 0, text_com1 = 0;
+
+	/* ConOut is one device (no splitter): its own path says it. */
+	if (st->ConsoleOutHandle && handle_reaches_com1(bs, st->ConsoleOutHandle))
+		return 1;
+	if (EFI_ERROR(uefi_call_wrapper(bs->LocateHandleBuffer, 5, ByProtocol, &text_guid, NULL,
+					&n, &handles)))
+		return 0;
+	for (UINTN i = 0; i < n; i++) {
+		int com1 = handle_reaches_com1(bs, handles[i]);
+		text_com1 |= com1;
+		if (has_protocol(bs, handles[i], &dev_guid)) {
+			marked = 1;
+			marked_com1 |= com1;
+		}
+	}
+	uefi_call_wrapper(bs->FreePool, 1, handles);
+	if (marked)
+		return marked_com1;
+	if (!text_com1)
+		return 0;
+	/* No EDK II marks: a text output on COM1 exists; is it in ConOut? */
+	static UINT8 var[CON_VAR_MAX];
+	UINTN size = sizeof(var);
+	if (EFI_ERROR(uefi_call_wrapper(st->RuntimeServices->GetVariable, 5, L"ConOut", &var_guid,
+					NULL, &size, var)))
+		return 0;
+	return path_reaches_com1((EFI_DEVICE_PATH_PROTOCOL *)var, size);
+}
+
 void con_init(EFI_SYSTEM_TABLE *st)
 {
-	serial_init();
 	con_out = st->ConOut;
+	if (con_out && conout_reaches_com1(st)) {
+		serial_direct = 0; /* set up at con_detach() */
+		con_how = "firmware console (it includes COM1)";
+		return;
+	}
+	serial_direct = 1;
+	serial_init();
+	con_how = !con_out   ? "COM1"
+		  : serial_ok ? "firmware console and COM1"
+			      : "firmware console (no UART at COM1)";
+}
+
+const char *con_describe(void)
+{
+	return con_how;
 }
 
 void con_detach(void)
 {
 	con_out = NULL;
+	if (!serial_direct) {
+		serial_direct = 1;
+		serial_init();
+	}
+}
+
+/* Keep the last whole line that went out (for `loader: boot failed`). */
+static void remember(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n') {
+			if (cur_len) {
+				cur_line[cur_len] = 0;
+				for (size_t i = 0; i <= cur_len; i++)
+					last_line[i] = cur_line[i];
+			}
+			cur_len = 0;
+		} else if (cur_len + 1 < sizeof(cur_line)) {
+			cur_line[cur_len++] = *s;
+		}
+	}
+}
+
+const char *con_last_line(void)
+{
+	return last_line;
 }
 
 void log_msg(const char *fmt, ...)
@@ -111,6 +276,7 @@ void log_msg(const char *fmt, ...)
 	__builtin_va_start(ap, fmt);
 	vfmt_buf(buf, sizeof(buf), fmt, ap);
 	__builtin_va_end(ap);
+	remember(buf);
 	serial_write(buf);
 	conout_write(buf);
 }

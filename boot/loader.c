@@ -2,8 +2,9 @@
  * boot/loader.c - the UEFI boot loader (BOOTX64.EFI).
  *
  * What it does, in order:
- *   1. Prints a banner on COM1 and ConOut (every message goes to both; after
- *      ExitBootServices to COM1 only).
+ *   1. Prints a banner on COM1 and ConOut (every message goes to both, and
+ *      only once to COM1 when the firmware console reaches it too, see
+ *      boot/console.c; after ExitBootServices to COM1 only).
  *   2. Reads \kernel.elf (required), \initrd.img and \cmdline.txt (optional)
  *      from the volume it was itself loaded from.
  *   3. Validates the kernel ELF (boot/elf_check.c), allocates ONE physically
@@ -29,11 +30,14 @@
  * raw memory map) are plain LoaderData: usable RAM for the kernel.
  *
  * Failure policy: before ExitBootServices every failure prints one line
- * naming the file or the step and the reason, waits 3 s so a human can read
- * it, frees everything the loader allocated and returns an error to the
- * firmware (which then tries the next boot option). After the first
- * ExitBootServices attempt no firmware call is allowed any more: a failure
- * there is reported on COM1 and the CPU halts.
+ * naming the file or the step and the reason (always the last line logged),
+ * then `loader: boot failed: <that reason>` (the line tests/runner.py stops
+ * at), waits 3 s so a human can read it, frees everything the loader
+ * allocated and returns an error to the firmware (which then tries the next
+ * boot option, or drops into its shell). After the first ExitBootServices
+ * attempt no firmware call is allowed any more: a failure there is reported
+ * on COM1 (`loader: boot failed: ExitBootServices ...; halting`) and the
+ * CPU halts.
  *
  * The jump (the contract of boot/boot_info.h): interrupts off; CR3 = the
  * tables above (with a PML5 on top if the firmware runs with CR4.LA57 = 1,
@@ -376,8 +380,11 @@ static EFI_STATUS load_cmdline(struct loader *ld)
 		return st;
 	ld->bi->cmdline = addr;
 	ld->bi->cmdline_len = clean_cmdline((char *)addr, size);
+	st = cmdline_check_size(ld->bi->cmdline_len); /* never cut it silently */
+	if (EFI_ERROR(st))
+		return st;
 	ld->verbose = has_token((char *)addr, "loader.verbose");
-	log_msg("loader: cmdline: \"%s\"\n", (char *)addr);
+	cmdline_log((char *)addr, ld->bi->cmdline_len);
 	return EFI_SUCCESS;
 }
 
@@ -580,7 +587,7 @@ static EFI_STATUS exit_boot_services(struct loader *ld)
 		if (st != EFI_INVALID_PARAMETER)
 			break;
 	}
-	log_msg("loader: fatal: ExitBootServices failed (status 0x%lx); halting\n",
+	log_msg("loader: boot failed: ExitBootServices failed (status 0x%lx); halting\n",
 		(unsigned long)st);
 	halt_forever();
 }
@@ -654,6 +661,24 @@ static void banner(void)
 	log_msg("\nloader: UEFI boot loader, boot_info v%u\n", BOOT_INFO_VERSION);
 	log_msg("loader: firmware %s rev 0x%x, UEFI %u.%u\n", vendor, g_st->FirmwareRevision,
 		g_st->Hdr.Revision >> 16, (g_st->Hdr.Revision & 0xffff) / 10);
+	log_msg("loader: output: %s\n", con_describe());
+}
+
+/* `loader: boot failed: <reason>` on one line: the reason is the line the
+ * failing step logged last, without its `loader: ` and `error: `. */
+static void report_failure(void)
+{
+	char why[160];
+	const char *s = con_last_line();
+
+	for (const char *pre = "loader: "; *pre && *s == *pre; pre++)
+		s++;
+	if (s[0] == 'e' && s[1] == 'r' && s[2] == 'r' && s[3] == 'o' && s[4] == 'r' &&
+	    s[5] == ':' && s[6] == ' ')
+		s += 7;
+	fmt_buf(why, sizeof(why), "%s", *s ? s : "error");
+	log_msg("loader: boot failed: %s\n", why);
+	log_msg("loader: returning to the firmware in 3 s\n");
 }
 
 static EFI_STATUS open_volume(struct loader *ld)
@@ -710,7 +735,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st_table)
 
 	if (ld.root)
 		uefi_call_wrapper(ld.root->Close, 1, ld.root);
-	log_msg("loader: boot failed; returning to the firmware in 3 s\n");
+	report_failure();
 	uefi_call_wrapper(g_bs->Stall, 1, FAIL_STALL_US);
 	release_all();
 	return st;

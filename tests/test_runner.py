@@ -408,6 +408,222 @@ def format_lines(res):
     return runner.format_result(res)
 
 
+# boot/console.c decides whether the loader writes COM1 itself or the
+# firmware console already reaches it (OVMF's does; a PC whose console is
+# the screen only does not). This harness compiles it for the host with a
+# mock of the boot services and the ConOut variable, and prints the answer
+# of conout_reaches_com1() for each machine.
+CONSOLE_HARNESS = r"""
+#include "boot/console.c"
+#include <stdio.h>
+#include <string.h>
+
+static EFI_GUID g_dp = EFI_DEVICE_PATH_PROTOCOL_GUID;
+static EFI_GUID g_text = EFI_SIMPLE_TEXT_OUTPUT_PROTOCOL_GUID;
+static EFI_GUID g_dev = CONSOLE_OUT_DEVICE_GUID;
+
+struct mock { UINT8 path[256]; int has_path, text, marked; };
+static struct mock hs[8], splitter;
+static int nh, have_var;
+static UINT8 var[512];
+static UINTN var_len;
+
+static int same(EFI_GUID *a, EFI_GUID *b) { return !memcmp(a, b, sizeof(*a)); }
+
+static EFI_STATUS EFIAPI m_handle_protocol(EFI_HANDLE h, EFI_GUID *g, void **out)
+{
+	struct mock *m = h;
+	if ((same(g, &g_dp) && m->has_path) || (same(g, &g_text) && m->text) ||
+	    (same(g, &g_dev) && m->marked)) {
+		*out = same(g, &g_dp) ? (void *)m->path : (void *)m;
+		return EFI_SUCCESS;
+	}
+	return EFI_UNSUPPORTED;
+}
+
+static EFI_STATUS EFIAPI m_locate(EFI_LOCATE_SEARCH_TYPE t, EFI_GUID *g, void *key,
+				  UINTN *n, EFI_HANDLE **buf)
+{
+	static EFI_HANDLE list[8];
+	UINTN k = 0;
+	for (int i = 0; i < nh; i++)
+		if (hs[i].text)
+			list[k++] = &hs[i];
+	if (!k)
+		return EFI_NOT_FOUND;
+	*n = k;
+	*buf = list;
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS EFIAPI m_free(void *p) { return EFI_SUCCESS; }
+
+static EFI_STATUS EFIAPI m_getvar(CHAR16 *name, EFI_GUID *g, UINT32 *attr, UINTN *size,
+				  void *data)
+{
+	if (!have_var)
+		return EFI_NOT_FOUND;
+	memcpy(data, var, var_len);
+	*size = var_len;
+	return EFI_SUCCESS;
+}
+
+/* Device path nodes. */
+static UINTN node(UINT8 *p, UINTN off, UINT8 type, UINT8 sub, const void *d, UINTN n)
+{
+	p[off] = type, p[off + 1] = sub, p[off + 2] = (UINT8)(4 + n), p[off + 3] = 0;
+	if (n)
+		memcpy(p + off + 4, d, n);
+	return off + 4 + n;
+}
+static UINTN acpi(UINT8 *p, UINTN off, UINT32 pnp, UINT32 uid)
+{
+	UINT32 d[2] = { EISA_PNP_ID(pnp), uid };
+	return node(p, off, ACPI_DEVICE_PATH, ACPI_DP, d, sizeof(d));
+}
+static UINTN pci(UINT8 *p, UINTN off, UINT8 dev, UINT8 fn)
+{
+	UINT8 d[2] = { fn, dev };
+	return node(p, off, 1, 1, d, 2);
+}
+static UINTN uart(UINT8 *p, UINTN off)
+{
+	UINT8 d[15] = { 0 };
+	return node(p, off, MESSAGING_DEVICE_PATH, MSG_UART_DP, d, sizeof(d));
+}
+static UINTN end(UINT8 *p, UINTN off, int last)
+{
+	return node(p, off, 0x7f, last ? 0xff : 0x01, NULL, 0);
+}
+/* PciRoot(0)/Pci(0x1F,0)/Serial(uid)/Uart/VenMsg */
+static UINTN serial(UINT8 *p, UINTN off, UINT32 uid)
+{
+	UINT8 ven[16] = { 0 };
+	off = pci(p, acpi(p, off, 0x0A03, 0), 0x1F, 0);
+	return node(p, uart(p, acpi(p, off, 0x0501, uid)), MESSAGING_DEVICE_PATH, 10, ven, 16);
+}
+/* PciRoot(0)/Pci(0x16,3)/Uart: an AMT serial-over-LAN port, not COM1 */
+static UINTN pci_uart(UINT8 *p, UINTN off)
+{
+	return uart(p, pci(p, acpi(p, off, 0x0A03, 0), 0x16, 3));
+}
+/* PciRoot(0)/Pci(2,0)/AcpiAdr: the screen */
+static UINTN screen(UINT8 *p, UINTN off)
+{
+	UINT32 adr = 0x80010100;
+	return node(p, pci(p, acpi(p, off, 0x0A03, 0), 2, 0), ACPI_DEVICE_PATH, 3, &adr, 4);
+}
+
+/* ADD(marked, path built at p): a text-output handle. */
+#define ADD(marked, build)                       \
+	do {                                     \
+		UINT8 *p = add(marked)->path;    \
+		end(p, build, 1);                \
+	} while (0)
+
+static struct mock *add(int marked)
+{
+	struct mock *m = &hs[nh++];
+	memset(m, 0, sizeof(*m));
+	m->has_path = m->text = 1;
+	m->marked = marked;
+	return m;
+}
+
+static EFI_BOOT_SERVICES bs;
+static EFI_RUNTIME_SERVICES rt;
+static EFI_SYSTEM_TABLE st;
+
+static void check(const char *name)
+{
+	printf("%s %d\n", name, conout_reaches_com1(&st));
+	nh = 0, have_var = 0, st.ConsoleOutHandle = &splitter;
+	memset(&splitter, 0, sizeof(splitter));
+}
+
+int main(void)
+{
+	bs.HandleProtocol = m_handle_protocol;
+	bs.LocateHandleBuffer = m_locate;
+	bs.FreePool = m_free;
+	rt.GetVariable = m_getvar;
+	st.BootServices = &bs, st.RuntimeServices = &rt, st.ConsoleOutHandle = &splitter;
+
+	ADD(1, screen(p, 0));
+	ADD(1, serial(p, 0, 0));
+	check("ovmf");
+	ADD(1, screen(p, 0));
+	ADD(0, serial(p, 0, 0));
+	check("screen_only");
+	ADD(1, screen(p, 0));
+	check("screen_no_uart");
+	ADD(1, serial(p, 0, 1));
+	check("com2");
+	ADD(1, pci_uart(p, 0));
+	check("pci_uart");
+	ADD(0, serial(p, 0, 0));
+	have_var = 1, var_len = end(var, serial(var, end(var, screen(var, 0), 0), 0), 1);
+	check("unmarked_var_com1");
+	ADD(0, serial(p, 0, 0));
+	have_var = 1, var_len = end(var, screen(var, 0), 1);
+	check("unmarked_var_screen");
+	ADD(0, screen(p, 0));
+	have_var = 1, var_len = end(var, serial(var, 0, 0), 1);
+	check("unmarked_no_com1_handle");
+	splitter.has_path = 1;
+	end(splitter.path, serial(splitter.path, 0, 0), 1);
+	check("single_device");
+	UINT8 *m = add(1)->path;
+	m[0] = 2, m[1] = 1, m[2] = 0, m[3] = 0; /* length 0 */
+	check("malformed");
+	/* The variable ends inside the UART node. */
+	have_var = 1;
+	var_len = uart(var, acpi(var, pci(var, acpi(var, 0, 0x0A03, 0), 0x1F, 0), 0x0501, 0)) - 3;
+	ADD(0, serial(p, 0, 0));
+	check("var_cut_short");
+	return 0;
+}
+"""
+
+
+@unittest.skipUnless(shutil.which("gcc") and
+                     os.path.isfile("/usr/include/efi/efi.h"),
+                     "needs gcc and gnu-efi")
+class LoaderConsoleTest(unittest.TestCase):
+    def test_conout_reaches_com1(self):
+        tmp = tempfile.mkdtemp(prefix="test-console-")
+        try:
+            src = os.path.join(tmp, "harness.c")
+            exe = os.path.join(tmp, "harness")
+            with open(src, "w") as f:
+                f.write(CONSOLE_HARNESS)
+            root = os.path.dirname(HERE)
+            subprocess.run(
+                ["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Werror",
+                 "-Wno-unused-function", "-fshort-wchar",
+                 "-DGNU_EFI_USE_MS_ABI", "-fsanitize=address,undefined",
+                 "-fno-sanitize-recover=all", "-I/usr/include/efi",
+                 "-I/usr/include/efi/x86_64", "-I" + root, src, "-o", exe],
+                check=True, cwd=root)
+            got = subprocess.run([exe], stdout=subprocess.PIPE, text=True,
+                                 check=True).stdout.split()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(dict(zip(got[::2], got[1::2])), {
+            "ovmf": "1",  # the console has COM1's terminal: don't write twice
+            "screen_only": "0",  # a terminal on COM1 exists, not in ConOut
+            "screen_no_uart": "0",
+            "com2": "0",
+            "pci_uart": "0",
+            "unmarked_var_com1": "1",  # no EDK II marks: the ConOut variable
+            "unmarked_var_screen": "0",
+            "unmarked_no_com1_handle": "0",  # listed, but not connected
+            "single_device": "1",
+            "malformed": "0",
+            "var_cut_short": "0",
+        })
+
+
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import mutants  # noqa: E402  (tools/mutants.py)
 
