@@ -15,6 +15,12 @@
 
 static struct block_device rd;
 static bool present;
+static bool initrd_given; /* the loader handed over an initrd, usable or not */
+
+bool ramdisk_initrd_given(void)
+{
+	return initrd_given;
+}
 
 struct block_device *ramdisk(void)
 {
@@ -23,7 +29,16 @@ struct block_device *ramdisk(void)
 
 void ramdisk_init(const struct boot_info *bi)
 {
-	if (bi->initrd && bi->initrd_size >= SECTOR_SIZE) {
+	initrd_given = bi->initrd != 0;
+	if (initrd_given && bi->initrd_size < SECTOR_SIZE)
+		printk("ramdisk: error: initrd.img of %lu bytes is smaller than one %d-byte "
+		       "sector: no RAM disk\n",
+		       bi->initrd_size, SECTOR_SIZE);
+	if (initrd_given && bi->initrd_size >= SECTOR_SIZE) {
+		if (bi->initrd_size % SECTOR_SIZE)
+			printk("ramdisk: warning: initrd.img is %lu bytes, not whole sectors: "
+			       "its last %lu bytes are not on the disk\n",
+			       bi->initrd_size, bi->initrd_size % SECTOR_SIZE);
 		rd.data = phys_to_virt(bi->initrd);
 		rd.nr_sectors = bi->initrd_size / SECTOR_SIZE;
 		present = true;
@@ -32,7 +47,7 @@ void ramdisk_init(const struct boot_info *bi)
 		return;
 	}
 	unsigned long kib = cmdline_ulong("ramdisk.size", 0);
-	if (!kib)
+	if (!kib || initrd_given)
 		return;
 	unsigned order = 0;
 	while ((PAGE_SIZE << order) < kib * 1024 && order < MAX_ORDER)

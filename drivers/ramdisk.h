@@ -22,6 +22,9 @@ struct block_device {
 struct boot_info;
 void ramdisk_init(const struct boot_info *bi);
 struct block_device *ramdisk(void); /* NULL if none */
+/* The loader handed over an initrd.img (even one too small to use): a disk
+ * that then does not mount is an error, not "no file system". */
+bool ramdisk_initrd_given(void);
 
 /* Return 0, or -EINVAL for a range outside the device. */
 int bdev_read(struct block_device *b, uint64_t sector, void *buf, uint64_t nsectors);

@@ -150,7 +150,8 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 
 	ramdisk_init(bi);
 	if (ramdisk() && fs_mount(ramdisk()) < 0)
-		printk("fs: the RAM disk holds no usable file system\n");
+		printk("fs: %s: the RAM disk holds no usable file system\n",
+		       ramdisk_initrd_given() ? "error" : "note");
 	flusher_init();
 	dma_engine_init();
 	if (!thread_create("main", main_thread, NULL, 0))

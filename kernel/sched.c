@@ -76,6 +76,9 @@ static void rq_unlock(struct runqueue *rq)
 
 static void enqueue(struct runqueue *rq, struct thread *t)
 {
+	if (unlikely(t->rq_node.next))
+		panic("thread %d (%s) enqueued twice (state %d, on CPU %d)", t->tid, t->name,
+		      t->state, t->on_cpu - 1);
 	list_add_tail(&t->rq_node, &rq->queue);
 	rq->nr_queued++;
 }
@@ -136,6 +139,7 @@ static void finish_task_switch(void)
 {
 	struct cpu *c = this_cpu();
 	struct thread *prev = c->prev;
+	smp_store_release(&prev->on_cpu, 0); /* its registers are saved */
 	rq_unlock(&c->rq);
 	if (prev->state == THREAD_DEAD) {
 		raw_spin_lock(&zombie_lock);
@@ -189,6 +193,10 @@ static void __schedule(bool preempt)
 		local_irq_restore(flags);
 		return;
 	}
+	if (unlikely(next->on_cpu))
+		panic("CPU %d picked thread %d (%s) still running on CPU %d", c->id, next->tid,
+		      next->name, next->on_cpu - 1);
+	next->on_cpu = c->id + 1;
 	c->prev = prev;
 	c->curr = next;
 	if (next->mm)
@@ -501,6 +509,7 @@ void sched_init_cpu(int id)
 	t->migrate_to = -1;
 	t->state = THREAD_RUNNING;
 	t->on_rq = true;
+	t->on_cpu = id + 1;
 	INIT_LIST_HEAD(&t->timer_node);
 	c->idle = t;
 	c->curr = t;

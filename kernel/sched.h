@@ -38,12 +38,13 @@ struct thread {
 	uint64_t arch_sp; /* must be first: saved stack pointer (head.asm) */
 	int tid;
 	char name[24];
-	volatile int state; /* enum thread_state */
-	int preempt_count;  /* >0: may not be preempted */
-	int cpu;	    /* runqueue that owns us; changes under that rq lock */
-	int pinned_cpu;	    /* CPU_ANY or the CPU we must run on */
-	int migrate_to;	    /* -1, or the CPU sched_migrate() moves us to */
-	bool on_rq;	    /* runnable (queued or running), under rq lock */
+	volatile int state;  /* enum thread_state */
+	int preempt_count;   /* >0: may not be preempted */
+	int cpu;	     /* runqueue that owns us; changes under that rq lock */
+	int pinned_cpu;	     /* CPU_ANY or the CPU we must run on */
+	int migrate_to;	     /* -1, or the CPU sched_migrate() moves us to */
+	bool on_rq;	     /* runnable (queued or running), under rq lock */
+	volatile int on_cpu; /* 1 + the CPU it runs on, 0 once switched out */
 	struct list_head rq_node;
 	struct list_head timer_node;
 	uint64_t wake_deadline_ns;

@@ -13,6 +13,17 @@
  * identity map of the first 2 MiB, freed from use as soon as every AP has
  * switched to the kernel's own tables. Only one AP starts at a time, so one
  * data block suffices.
+ *
+ * A CPU that answers late must never run as another: under a loaded host a
+ * vCPU can take longer than any timeout to reach the trampoline, and if it
+ * then read the block the BSP had meanwhile filled for the next CPU, two
+ * CPUs would share one logical id, one idle stack and one run queue, and run
+ * the same threads at once. So the block names its owner (APIC id) and is
+ * claimed with a compare-and-swap on both sides: the AP claims it before it
+ * reads anything from it (trampoline.asm), the BSP withdraws it when it
+ * gives up; exactly one of the two wins. An AP that lost halts in the
+ * trampoline; a BSP that lost knows the AP is on its way and waits for it.
+ * The timeout is Linux's: 10 s.
  */
 #include "arch/arch.h"
 #include "arch/x86_64/asm.h"
@@ -27,16 +38,22 @@
 #include "kernel/printk.h"
 #include "kernel/panic.h"
 #include "kernel/string.h"
+#include "kernel/cmdline.h"
 #include "mm/page.h"
 #include "boot/boot_info.h"
 
-#define AP_TIMEOUT_MS 1000
-#define TIMER_HZ      100
+#define AP_TIMEOUT_MS 10000 /* default of smp.ap_timeout_ms */
+static uint64_t ap_timeout_ms;
+#define TIMER_HZ 100
 
 struct trampoline_data {
 	uint32_t cr3, efer;
 	uint64_t stack, entry, cpu, kcr3;
+	uint32_t owner; /* APIC id of the CPU it is for; or one of: */
+	uint32_t pad;
 };
+#define TRAMP_CLAIMED	       0xffffffffu /* the AP took it (trampoline.asm) */
+#define TRAMP_ABANDONED	       0xfffffffeu /* the BSP gave up on the AP */
 #define TRAMPOLINE_DATA_OFFSET 0x10
 
 extern const char _binary_trampoline_bin_start[], _binary_trampoline_bin_end[];
@@ -102,13 +119,30 @@ __noreturn void ap_main(uint64_t cpu)
 	sched_start_cpu();
 }
 
-static bool start_ap(const struct boot_info *bi, int id, uint32_t apic_id)
+enum ap_start { AP_ONLINE, AP_LEFT_OUT, AP_LATE };
+
+/* Wait up to ms for CPU id to mark itself online. */
+static bool wait_online(struct cpu *c, uint64_t ms)
+{
+	uint64_t deadline = ktime_get_ns() + ms * 1000000ull;
+	while (!smp_load_acquire(&c->online) && ktime_get_ns() < deadline)
+		cpu_relax();
+	return smp_load_acquire(&c->online);
+}
+
+/*
+ * AP_LEFT_OUT: the CPU never took the block and never will; its logical id
+ * is free for the next CPU (online ids stay 0..n-1). AP_LATE: it took the
+ * block but is not online yet; it keeps its id and its stack, and joins
+ * whenever it gets there.
+ */
+static enum ap_start start_ap(const struct boot_info *bi, int id, uint32_t apic_id)
 {
 	struct cpu *c = &cpus[id];
 	void *stack = get_free_pages(0, THREAD_STACK_ORDER);
 	if (!stack) {
 		printk("smp: no memory for CPU %d's stack\n", id);
-		return false;
+		return AP_LEFT_OUT;
 	}
 	c->self = c;
 	c->id = id;
@@ -120,20 +154,29 @@ static bool start_ap(const struct boot_info *bi, int id, uint32_t apic_id)
 	d->entry = (uint64_t)ap_entry64;
 	d->cpu = (uint64_t)id;
 	d->kcr3 = kernel_pml4_phys;
-	smp_wmb();
+	__atomic_store_n(&d->owner, apic_id, __ATOMIC_RELEASE); /* after the rest */
 	if (lapic_start_ap(apic_id, (uint32_t)bi->trampoline) < 0) {
+		__atomic_store_n(&d->owner, TRAMP_ABANDONED, __ATOMIC_SEQ_CST);
 		free_pages(stack, THREAD_STACK_ORDER);
-		return false;
+		return AP_LEFT_OUT;
 	}
-	uint64_t deadline = ktime_get_ns() + AP_TIMEOUT_MS * 1000000ull;
-	while (!smp_load_acquire(&c->online) && ktime_get_ns() < deadline)
-		cpu_relax();
-	if (!c->online) {
-		printk("smp: CPU %d (APIC id %u) did not come online within %d ms\n", id, apic_id,
-		       AP_TIMEOUT_MS);
-		return false; /* its stack stays allocated: the CPU might still wake up */
+	if (wait_online(c, ap_timeout_ms))
+		return AP_ONLINE;
+	uint32_t owner = apic_id;
+	if (__atomic_compare_exchange_n(&d->owner, &owner, TRAMP_ABANDONED, false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST)) {
+		printk("smp: CPU with APIC id %u did not start within %lu ms: left out\n", apic_id,
+		       ap_timeout_ms);
+		free_pages(stack, THREAD_STACK_ORDER); /* it can no longer take the block */
+		return AP_LEFT_OUT;
 	}
-	return true;
+	/* It claimed the block: it runs on its stack, on its way to ap_main(). */
+	printk("smp: CPU %d (APIC id %u) is slow to start; waiting for it\n", id, apic_id);
+	if (wait_online(c, AP_TIMEOUT_MS))
+		return AP_ONLINE;
+	printk("smp: CPU %d (APIC id %u) started but is not online after %d ms more\n", id, apic_id,
+	       AP_TIMEOUT_MS);
+	return AP_LATE;
 }
 
 void arch_smp_init_bsp(void)
@@ -157,7 +200,9 @@ void arch_smp_boot_aps(const struct boot_info *bi)
 	memcpy(phys_to_virt(bi->trampoline), _binary_trampoline_bin_start, len);
 	build_temp_tables();
 
-	int started = 0, failed = 0;
+	/* smp.ap_timeout_ms: tests shorten it to make every AP late on purpose. */
+	ap_timeout_ms = cmdline_ulong("smp.ap_timeout_ms", AP_TIMEOUT_MS);
+	int listed = 1;
 	for (uint32_t i = 0; i < acpi.nr_cpus; i++) {
 		const struct acpi_cpu *ac = &acpi.cpus[i];
 		if (ac->apic_id == cpus[0].apic_id || !(ac->flags & ACPI_CPU_ENABLED))
@@ -167,12 +212,11 @@ void arch_smp_boot_aps(const struct boot_info *bi)
 			       NR_CPUS);
 			continue;
 		}
+		listed++;
 		int id = nr_cpus++;
-		if (start_ap(bi, id, ac->apic_id))
-			started++;
-		else
-			failed++;
+		if (start_ap(bi, id, ac->apic_id) == AP_LEFT_OUT)
+			nr_cpus--; /* the id goes to the next CPU */
 	}
-	printk("smp: %d of %d CPUs online (%d failed to start)\n", nr_cpus_online,
-	       1 + started + failed, failed);
+	printk("smp: %d of %d CPUs online (%d failed to start)\n", nr_cpus_online, listed,
+	       listed - nr_cpus_online);
 }

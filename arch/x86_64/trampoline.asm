@@ -10,6 +10,12 @@
 ;   efer   EFER value to load (LME, and NXE when the CPU has NX)
 ;   stack  top of the AP's idle stack (higher half)
 ;   entry  ap_entry64 (higher half), called with rdi = cpu, rsi = kernel CR3
+;   owner  the APIC id of the CPU this block is for
+; Before it uses the block, the AP claims it: lock cmpxchg owner from its own
+; APIC id (CPUID) to TRAMP_CLAIMED. A CPU that finds another id there (it
+; woke up after the BSP gave up on it and moved on to the next CPU, or the
+; BSP withdrew the block: TRAMP_ABANDONED) halts before touching any stack,
+; so a late CPU can never run as another one, on another one's stack.
 ; The AP jumps to the higher half and loads the kernel's CR3 at once, so
 ; the identity map is used only by these few instructions.
 
@@ -27,6 +33,9 @@ tramp_data:
 .entry:	dq 0        ; 0x20
 .cpu:	dq 0        ; 0x28
 .kcr3:	dq 0        ; 0x30
+.owner:	dd 0        ; 0x38
+	dd 0
+TRAMP_CLAIMED equ 0xffffffff
 
 align 16
 gdt:
@@ -88,9 +97,36 @@ pm32:
 
 bits 64
 lm64:
-	mov ebx, ebx          ; zero-extend the base
-	mov rsp, [rbx + tramp_data.stack]
-	mov rdi, [rbx + tramp_data.cpu]
-	mov rsi, [rbx + tramp_data.kcr3]
-	mov rax, [rbx + tramp_data.entry]
+	mov r8d, ebx          ; the base (cpuid clobbers rbx), zero-extended
+	; esi = this CPU's APIC id: CPUID leaf 0xB (x2APIC id) when the CPU has
+	; it and it is valid (EBX != 0 at level 0), else leaf 1 (initial id).
+	xor eax, eax
+	cpuid
+	cmp eax, 0xb
+	jb .leaf1
+	mov eax, 0xb
+	xor ecx, ecx
+	cpuid
+	test ebx, 0xffff
+	jz .leaf1
+	mov esi, edx
+	jmp .claim
+.leaf1:
+	mov eax, 1
+	cpuid
+	shr ebx, 24
+	mov esi, ebx
+.claim:
+	mov eax, esi
+	mov edx, TRAMP_CLAIMED
+	lock cmpxchg [r8 + tramp_data.owner], edx
+	jne .not_mine
+	mov rsp, [r8 + tramp_data.stack]
+	mov rdi, [r8 + tramp_data.cpu]
+	mov rsi, [r8 + tramp_data.kcr3]
+	mov rax, [r8 + tramp_data.entry]
 	jmp rax
+.not_mine:
+	cli
+	hlt
+	jmp .not_mine
