@@ -8,6 +8,8 @@
 #   make test-image  boot $(BUILD)/disk.img in QEMU until `monitor: ready`
 #   make debug       like run, but QEMU waits for gdb on :1234
 #   make host-tests  the host-side tests ($(HOST_TESTS))
+#   make flaky       make test many times at SMP=8 and 16 under load
+#                    (tests/flaky.mk)
 #
 # Extra knobs (besides the Makefile's): INITRD (RAM-disk image put on the ESP
 # as /initrd.img; default $(BUILD)/initrd.img if it exists), QEMU_DISPLAY

@@ -626,6 +626,78 @@ class LoaderConsoleTest(unittest.TestCase):
 
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 import mutants  # noqa: E402  (tools/mutants.py)
+import flaky  # noqa: E402  (tools/flaky.py)
+
+# A fake `make` for tools/flaky.py: `make test SMP=n TEST_LOG=path`. Fails
+# the 2nd run at SMP=16; records every call and the MAKEFLAGS it got.
+FAKE_MAKE = r'''#!/usr/bin/env python3
+import os, sys
+args = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a)
+calls = os.environ["FAKE_MAKE_CALLS"]
+with open(calls, "a") as f:
+    f.write("%s %s\n" % (" ".join(sys.argv[1:]), os.environ.get("MAKEFLAGS")))
+n = sum(1 for line in open(calls) if "SMP=16" in line)
+with open(args["TEST_LOG"], "w") as f:
+    f.write("KTAP version 1\n")
+if args["SMP"] == "16" and n == 2:
+    print("PASS pmm.a\nFAIL pmm.b\nFAIL: timed out after 9 s\n"
+          "1 passed, 2 failed, 0 skipped")
+    sys.exit(2)
+print("PASS pmm.a\n1 passed, 0 failed, 0 skipped")
+'''
+
+
+class FlakyTest(unittest.TestCase):
+    """tools/flaky.py, with a fake make and a `sleep` as the load."""
+
+    def test_plan(self):
+        self.assertEqual(flaky.parse_plan("8 16"), [(8, None), (16, None)])
+        self.assertEqual(flaky.parse_plan("8:3,16:1"), [(8, 3), (16, 1)])
+        for bad in ("", "x", "8:0", "0"):
+            self.assertRaises(ValueError, flaky.parse_plan, bad)
+        self.assertEqual([flaky.default_runs(s, 20) for s in (4, 8, 16)],
+                         [20, 20, 10])
+        self.assertEqual(flaky.default_runs(16, 1), 1)
+
+    def test_runs_and_tally(self):
+        tmp = tempfile.mkdtemp(prefix="test-flaky-")
+        try:
+            make = os.path.join(tmp, "make")
+            with open(make, "w") as f:
+                f.write(FAKE_MAKE)
+            os.chmod(make, stat.S_IRWXU)
+            calls = os.path.join(tmp, "calls")
+            logs = os.path.join(tmp, "logs")
+            env = dict(os.environ, MAKE=make, FAKE_MAKE_CALLS=calls,
+                       MAKEFLAGS="s -j2 --jobserver-auth=3,4 -- FILTER=pmm.*")
+            t0 = time.monotonic()
+            proc = subprocess.run(
+                [sys.executable, os.path.join(os.path.dirname(HERE), "tools",
+                                              "flaky.py"),
+                 "--plan", "8 16", "--runs", "3", "--log-dir", logs, "--",
+                 "sleep", "300"], env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, timeout=120)
+            out = proc.stdout
+            self.assertEqual(proc.returncode, 1, out)
+            self.assertLess(time.monotonic() - t0, 60)  # the load stopped
+            body = out.splitlines()
+            self.assertTrue(body[-2].startswith("SMP=8: 3/3 passed"), out)
+            self.assertTrue(body[-1].startswith("SMP=16: 1/2 passed"), out)
+            self.assertIn("SMP=16 run 2/2: FAIL", out)
+            self.assertIn("FAIL: timed out after 9 s (kept ", out)
+            # Only the failing run's files are kept.
+            self.assertEqual(sorted(os.listdir(logs)),
+                             ["load.out", "smp16-run02.log",
+                              "smp16-run02.out"])
+            with open(calls) as f:
+                lines = f.read().splitlines()
+            self.assertEqual(len(lines), 5)
+            self.assertIn("test SMP=8 TEST_LOG=", lines[0])
+            # No jobserver of the outer make; its variables passed on.
+            self.assertNotIn("jobserver", lines[0])
+            self.assertIn("-- FILTER=pmm.*", lines[0])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 MUT_KILLED = """\
 runner: build/mutant-X/kernel.elf, 4 CPUs, 512M, timeout 240 s, cmdline ''
