@@ -34,9 +34,9 @@
 
 MATRIX ?=
 MATRIX_ROWS := q35-qemu64-nonx pc-icelake-5G q35-epyc-5G q35-max-16cpu
+comma := ,
 MATRIX_SELECTED = $(if $(MATRIX),$(subst $(comma), ,$(MATRIX)),$(MATRIX_ROWS))
 MATRIX_DIR = $(BUILD)/matrix
-comma := ,
 
 # Per row: the knobs of its `make test` (shell words; double quotes group).
 MATRIX_ARGS_q35-qemu64-nonx := QEMU_CPU=qemu64,-nx SMP=4 MEM=512M QEMU_ARGS="-machine q35"
@@ -48,6 +48,9 @@ MATRIX_ARGS_q35-max-16cpu := QEMU_CPU=max SMP=16 MEM=512M QEMU_ARGS="-machine q3
 	TIMEOUT=900 CMDLINE="ktest.timeout=300$(if $(CMDLINE), $(CMDLINE))"
 
 ifneq ($(filter matrix,$(MAKECMDGOALS)),)
+ifneq ($(filter-out $(MATRIX_ROWS),$(MATRIX_SELECTED)),)
+$(error matrix: unknown row(s) $(filter-out $(MATRIX_ROWS),$(MATRIX_SELECTED)) (rows: $(MATRIX_ROWS)))
+endif
 ifeq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
 $(error missing packages (see above))
@@ -58,6 +61,5 @@ endif
 # Build and run the host tests once; the rows only boot (HOST_TESTS= empties
 # the host-test list of their `make test`).
 matrix: all host-tests
-	@$(foreach r,$(MATRIX_SELECTED),$(if $(MATRIX_ARGS_$(r)),,$(error matrix: unknown row '$(r)' (rows: $(MATRIX_ROWS)))))
 	@MAKE='$(MAKE)' bash tools/matrix.sh $(MATRIX_DIR) \
 		$(foreach r,$(MATRIX_SELECTED),'$(r)|$(MATRIX_ARGS_$(r))')

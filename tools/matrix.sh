@@ -77,7 +77,7 @@ for spec in "$@"; do
 	read -r feats dm high <<<"$(detected "$log")"
 	names+=("$name")
 	verdicts+=("$verdict")
-	lines+=("$(printf '%-17s %-5s %-15s %4s %5s %-32s %-8s %6s  %-4s %4s %4s %4s %6s' \
+	lines+=("$(printf '%-17s %-7s %-15s %4s %5s %-28s %-8s %6s  %-4s %4s %4s %4s %6s' \
 		"$name" "${machine:-q35}" "$(arg QEMU_CPU max "${args[@]}")" \
 		"$(arg SMP 4 "${args[@]}")" "$(arg MEM 512M "${args[@]}")" "$feats" "$dm" \
 		"$high" "$verdict" "$passed" "$failed_n" "$skipped" "$secs s")")
@@ -86,14 +86,17 @@ for spec in "$@"; do
 done
 
 echo "matrix: $# rows in $((SECONDS - t_all)) s (logs in $out/<row>.log, verdicts in <row>.out)"
-printf '%-17s %-5s %-15s %4s %5s %-32s %-8s %6s  %-4s %4s %4s %4s %6s\n' row machine cpu \
+printf '%-17s %-7s %-15s %4s %5s %-28s %-8s %6s  %-4s %4s %4s %4s %6s\n' row machine cpu \
 	cpus mem 'detected (cpu: line)' 'dmap' '>4GiB' '' pass fail skip time
 for l in "${lines[@]}"; do
 	echo "$l"
 done
 if [ "$failed" -ne 0 ]; then
-	echo "matrix: $failed of $# rows FAILED:" \
-		"$(for i in "${!names[@]}"; do [ "${verdicts[$i]}" = FAIL ] && printf '%s ' "${names[$i]}"; done)"
+	bad=()
+	for i in "${!names[@]}"; do
+		[ "${verdicts[$i]}" = FAIL ] && bad+=("${names[$i]}")
+	done
+	echo "matrix: $failed of $# rows FAILED: ${bad[*]}"
 	exit 1
 fi
 echo "matrix: all $# rows passed"
