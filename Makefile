@@ -7,15 +7,20 @@
 #   make mutants build and boot every mutation of tests/mutants.txt; exit 0
 #                iff each one is killed by its tests (tests/mutants.mk)
 #   make bench   boot headless with bench.run=1, print the `bench:` figures
+#   make flaky   make test 20x at SMP=8 and 10x at SMP=16 under load (tests/flaky.mk)
+#   make matrix  the suite on several CPU models and machines (tests/matrix.mk)
+#   make test-bochs  the suite under Bochs (PCID, INVPCID, x2APIC; tests/bochs.mk)
 #
-# Knobs: SMP, MEM, FILTER (ktest.filter), TIMEOUT (seconds), CMDLINE (extra),
+# Knobs: SMP, MEM, FILTER (ktest.filter), CMDLINE (extra),
+#        TIMEOUT (seconds; default: the runner's, 240 s up to 2 vCPUs per host
+#        core and proportionally more above),
 #        MUTATION (build a mutant kernel, see make mutants), QEMU_CPU,
 #        MUTANTS (make mutants: only these names), BENCH (bench.filter).
 
 SMP ?= 4
 MEM ?= 512M
 FILTER ?=
-TIMEOUT ?= 240
+TIMEOUT ?=
 CMDLINE ?=
 QEMU_CPU ?= max
 MUTATION ?=

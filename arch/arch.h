@@ -75,5 +75,7 @@ void arch_backtrace(uint64_t rbp, uint64_t rip);
 void arch_dump_stack(void);
 /* Backtrace of a thread that is switched out (bounded to its own stack). */
 void arch_thread_backtrace(const struct thread *t);
+/* Backtrace of whatever runs on another CPU now (asked with an NMI). */
+void arch_cpu_backtrace(int cpu);
 
 #endif

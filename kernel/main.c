@@ -124,7 +124,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	if (bi->cmdline)
 		cmdline_init(phys_to_virt(bi->cmdline), bi->cmdline_len);
 	qemu_exit_on_panic = cmdline_flag("qemu_exit");
-	printk("cmdline: %s\n", cmdline_raw());
+	cmdline_print();
 	arch_print_features();
 	print_memory_map(bi);
 

@@ -477,7 +477,9 @@ void sched_dump_stacks(int min_tid)
 		bool running = READ_ONCE(cpus[cpu].curr) == t;
 		printk("    # thread %d (%s) %s on CPU %d%s, %lu ticks\n", t->tid, t->name,
 		       states[t->state], cpu, running ? ", running now" : "", t->runtime_ticks);
-		if (!running && t->state != THREAD_DEAD)
+		if (running)
+			arch_cpu_backtrace(cpu);
+		else if (t->state != THREAD_DEAD)
 			arch_thread_backtrace(t);
 	}
 	spin_unlock(&all_threads_lock);

@@ -16,7 +16,38 @@
 # in a few minutes there, see the README), BOCHS_TIMEOUT (host seconds),
 # BOCHS_IPS (emulated instructions per second of guest time).
 
-.PHONY: iso test-bochs test-iso mb2stub
+comma := ,
+space := $(subst ,, )
+.PHONY: iso test-bochs test-iso mb2stub iso-deps bochs-deps qemu-bios-deps
+
+# Debian packages of each target, checked (and installed when root) the way
+# tools/deps.sh checks the main ones.
+ISO_PACKAGES := grub-pc-bin grub-common xorriso
+BOCHS_PACKAGES := bochs bochsbios vgabios bochs-term
+QEMU_BIOS_PACKAGES := qemu-system-x86 seabios
+define need_packages
+	@missing=; for p in $(1); do \
+		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed \
+			|| missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+		echo "deps: installing missing packages:$$missing" >&2; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update >&2 && apt-get install -y --no-install-recommends $$missing >&2; \
+	else \
+		echo "deps: missing Debian packages:$$missing" >&2; \
+		echo "deps: install them with:" >&2; \
+		echo "    sudo apt-get install$$missing" >&2; \
+		exit 1; \
+	fi
+endef
+iso-deps:
+	$(call need_packages,$(ISO_PACKAGES))
+bochs-deps:
+	$(call need_packages,$(BOCHS_PACKAGES))
+qemu-bios-deps:
+	$(call need_packages,$(QEMU_BIOS_PACKAGES))
 
 MB2_STUB := $(BUILD)/mb2stub.elf
 ISO := $(BUILD)/boot.iso
@@ -24,12 +55,16 @@ ISO_CMDLINE ?= $(CMDLINE)
 BOCHS_CPU ?= corei7_skylake_x
 BOCHS_SMP ?= 4
 BOCHS_MEM ?= 512
-BOCHS_FILTER ?= pic.*,smp.*,timer.*,paging.*,exceptions.*,tlb.*,pmm.*
+# Every suite but fs (its stale-TLB race tests wait for a TLB entry that
+# Bochs drops early; see the README).
+BOCHS_SUITES := cmdline cow exceptions gup heap highmem ktest mm monitor paging pic pmm sched \
+	smp timer tlb
+BOCHS_FILTER ?= $(subst $(space),$(comma),$(strip $(patsubst %,%.*,$(BOCHS_SUITES))))
 BOCHS_TIMEOUT ?= 900
 BOCHS_IPS ?=
 BOCHS_LOG = $(BUILD)/test-bochs-$(BOCHS_SMP)cpu.log
 BOCHS_ISO := $(BUILD)/boot-test.iso
-BOCHS_CMDLINE = ktest.run=1 nofb$(if $(BOCHS_FILTER), ktest.filter=$(BOCHS_FILTER))$(if $(CMDLINE), $(CMDLINE))
+BOCHS_CMDLINE = ktest.run=1$(if $(BOCHS_FILTER), ktest.filter=$(BOCHS_FILTER))$(if $(CMDLINE), $(CMDLINE))
 ISO_QEMU_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if $(CMDLINE), $(CMDLINE))
 
 # The stub runs in long mode, identity-mapped below 4 GiB, linked at 1 MiB:
@@ -63,13 +98,13 @@ $(BUILD)/iso.cmdline: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(ISO_CMDLINE)' | cmp -s - $@ || echo '$(ISO_CMDLINE)' > $@
 
-$(ISO): $(MB2_STUB) $(BUILD)/kernel.elf $(wildcard $(INITRD)) $(BUILD)/iso.cmdline boot/mb2/mkiso.sh
+$(ISO): $(MB2_STUB) $(BUILD)/kernel.elf $(wildcard $(INITRD)) $(BUILD)/iso.cmdline boot/mb2/mkiso.sh | iso-deps
 	bash boot/mb2/mkiso.sh $@ $(MB2_STUB) $(BUILD)/kernel.elf '$(INITRD)' '$(ISO_CMDLINE)'
 
 iso: $(ISO)
 
 # make test-bochs: a test ISO with the suite's command line, then Bochs.
-test-bochs: $(MB2_STUB) all
+test-bochs: iso-deps bochs-deps $(MB2_STUB) all
 	bash boot/mb2/mkiso.sh $(BOCHS_ISO) $(MB2_STUB) $(BUILD)/kernel.elf '$(INITRD)' '$(BOCHS_CMDLINE)'
 	$(PYTHON) tests/bochs_runner.py --iso $(BOCHS_ISO) --cpu $(BOCHS_CPU) --smp $(BOCHS_SMP) \
 		--mem $(BOCHS_MEM) --timeout $(BOCHS_TIMEOUT) --log $(BOCHS_LOG) \
@@ -77,10 +112,10 @@ test-bochs: $(MB2_STUB) all
 
 # make test-iso: the same boot path under QEMU + SeaBIOS (isa-debug-exit works there).
 ISO_QEMU_ISO := $(BUILD)/boot-qemu.iso
-test-iso: $(MB2_STUB) all
+test-iso: iso-deps qemu-bios-deps $(MB2_STUB) all
 	bash boot/mb2/mkiso.sh $(ISO_QEMU_ISO) $(MB2_STUB) $(BUILD)/kernel.elf '$(INITRD)' '$(ISO_QEMU_CMDLINE)'
 	$(PYTHON) tests/bochs_runner.py --qemu --iso $(ISO_QEMU_ISO) --smp $(SMP) --mem $(MEM) \
-		--timeout $(TIMEOUT) --log $(BUILD)/test-iso-$(SMP)cpu.log
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) --log $(BUILD)/test-iso-$(SMP)cpu.log
 
 .PHONY: FORCE
 FORCE:

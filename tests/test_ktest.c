@@ -36,9 +36,11 @@ static void no_fault_returns_minus_one(struct ktest *t)
 /* Outlives its timeout, with a helper thread that outlives it further: the
  * runner must fail it, say what its threads were doing, wait for both, and
  * leave the rest of the run unaffected (run it with a short ktest.timeout). */
-static void late_helper(void *arg)
+static void late_helper(void *arg) /* busy: its backtrace comes by NMI */
 {
-	sleep_ms(ktest_case_timeout_ms() * 3 / 2);
+	uint64_t end = ktime_get_ns() + ktest_case_timeout_ms() * 1500000ull;
+	while (ktime_get_ns() < end)
+		cpu_relax();
 }
 
 static void deliberate_timeout(struct ktest *t)

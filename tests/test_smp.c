@@ -78,15 +78,17 @@ static void async_calls_acknowledged(struct ktest *t)
 	cpumask_t m;
 	cpumask_online(&m);
 	cpumask_clear_cpu(&m, cpu_id());
-	enum { ROUNDS = 200 };
-	for (int r = 0; r < ROUNDS; r++)
+	/* As many rounds as the time budget allows (at least 10, at most 200). */
+	uint64_t start = ktime_get_ns(), rounds;
+	for (rounds = 0; ktest_stress_more(start, rounds, 10, 200); rounds++)
 		smp_call_function_many(&m, async_hit, NULL, false);
 	smp_call_function_many(&m, async_hit, NULL, true); /* waits for its own calls */
-	KEXPECT_EQ(t, async_hits, (ROUNDS + 1) * cpumask_weight(&m));
+	KEXPECT_EQ(t, async_hits, (rounds + 1) * cpumask_weight(&m));
 }
 
 static DEFINE_SPINLOCK(counter_lock);
-static uint64_t counter;	     /* plain: only the lock protects it */
+static uint64_t counter; /* plain: only the lock protects it */
+enum { MIN_INCREMENTS = 20 };
 static uint64_t increments[NR_CPUS]; /* each CPU's own count of its increments */
 
 /* Bounded by time, not work: under emulation a contended lock costs more
@@ -95,7 +97,7 @@ static void contend(void *arg, int cpu)
 {
 	uint64_t start = ktime_get_ns();
 	uint64_t i;
-	for (i = 0; ktest_stress_more(start, i, 200, 4000); i++) {
+	for (i = 0; ktest_stress_more(start, i, MIN_INCREMENTS, 4000); i++) {
 		if (i & 1) {
 			unsigned long f = spin_lock_irqsave(&counter_lock);
 			counter++;
@@ -118,7 +120,7 @@ static void spinlock_contention_exact(struct ktest *t)
 	ktest_on_each_cpu_thread(contend, NULL);
 	uint64_t sum = 0;
 	for_each_online_cpu (i) {
-		KEXPECT_GE(t, increments[i], 200);
+		KEXPECT_GE(t, increments[i], MIN_INCREMENTS);
 		sum += increments[i];
 	}
 	KEXPECT_EQ(t, counter, sum);

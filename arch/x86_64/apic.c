@@ -436,6 +436,12 @@ void lapic_send_nmi_allbutself(void)
 	lapic_ipi(0, APIC_DM_NMI | APIC_ICR_ASSERT | APIC_ICR_ALL_BUT_SELF);
 }
 
+void lapic_send_nmi(uint32_t apic_id)
+{
+	if (lapic_mode_chosen)
+		lapic_ipi(apic_id, APIC_DM_NMI | APIC_ICR_ASSERT);
+}
+
 /* One start-up IPI, waited for and checked in the error status register. */
 static int lapic_ipi_checked(uint32_t apic_id, uint32_t low, const char *what)
 {

@@ -44,6 +44,7 @@ void lapic_send_ipi(uint32_t apic_id, int vector);
 
 /* NMI to every CPU but the caller (panic, backtrace-all). */
 void lapic_send_nmi_allbutself(void);
+void lapic_send_nmi(uint32_t apic_id);
 
 /*
  * INIT, 10 ms, STARTUP, 200 us, STARTUP, 200 us to the CPU with apic_id; the

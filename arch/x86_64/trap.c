@@ -184,6 +184,8 @@ static void handle_exception(struct trap_frame *f)
 	if (f->vector == EXC_NMI) {
 		if (panic_in_progress)
 			arch_halt_forever();
+		if (nmi_capture_backtrace(f))
+			return; /* another CPU asked where this one is */
 		printk("NMI on CPU %d (ignored)\n", cpu_id());
 		return;
 	}

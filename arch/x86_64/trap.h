@@ -29,5 +29,7 @@ struct trap_frame {
 
 void trap_dispatch(struct trap_frame *f);
 void dump_trap_frame(const struct trap_frame *f);
+/* stacktrace.c: true if this NMI was a backtrace request (answered). */
+bool nmi_capture_backtrace(const struct trap_frame *f);
 
 #endif
