@@ -30,6 +30,7 @@
 #include "kernel/stats.h"
 #include "kernel/pause.h"
 #include "kernel/panic.h"
+#include "kernel/printk.h"
 
 #define CR3_NOFLUSH (1ull << 63)
 
@@ -60,6 +61,12 @@ void tlb_init_cpu(int cpu)
 		write_cr4(read_cr4() | CR4_PCIDE); /* CR3 holds kernel_pml4 with PCID 0 */
 	tlb_state_init(&tlb_states[cpu], have_pcid);
 	loaded_mms[cpu] = &init_mm;
+	if (cpu == 0 && !have_pcid)
+		pr_info("tlb: no PCID: one ASID, every CR3 write flushes\n");
+	else if (cpu == 0)
+		pr_info("tlb: PCID on, %d ASIDs per CPU; an ASID is flushed by %s\n",
+			TLB_NR_DYN_ASIDS,
+			have_invpcid ? "INVPCID (single context)" : "a CR3 write");
 }
 
 static void invpcid_single(uint16_t pcid)
