@@ -37,6 +37,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+ANSI_RE = re.compile(r"\x1b(\[[0-9;?=<>]*[ -/]*[@-~]|[@-Z\\-_])")
+CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 DONE_RE = re.compile(r"^# ktest: done\s*$")
 SUMMARY_RE = re.compile(r"^# ktest: \d+ passed, \d+ failed, \d+ skipped")
 PANIC_MARKER = "KERNEL PANIC"
@@ -90,7 +92,8 @@ def read_lines(path):
             data = f.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return []
-    return [ln.rstrip("\r") for ln in data.replace("\r\n", "\n").split("\n")]
+    return [CTRL_RE.sub("", ANSI_RE.sub("", ln)).rstrip()
+            for ln in data.replace("\r\n", "\n").split("\n")]
 
 
 def watch(proc, serial, args):
