@@ -107,3 +107,4 @@ test-image: deps image
 -include tests/mutants.mk
 -include tests/flaky.mk
 -include tests/fs.mk
+-include tests/selftest.mk
