@@ -91,6 +91,8 @@ SHELL := /bin/bash
 
 # ---- host side ------------------------------------------------------------
 -include tests/host.mk
+-include tests/bochs.mk
+-include tests/matrix.mk
 
 clean:
 	rm -rf $(BUILD)

@@ -61,7 +61,7 @@ void preempt_enable(void)
 {
 	struct thread *t = current;
 	barrier();
-	if (--t->preempt_count == 0 && this_cpu()->need_resched && !irqs_disabled())
+	if (--t->preempt_count == 0 && READ_ONCE(this_cpu()->need_resched) && !irqs_disabled())
 		__schedule(true);
 }
 

@@ -139,9 +139,19 @@ void wait_for_completion(struct completion *c);
 bool wait_for_completion_timeout(struct completion *c, uint64_t ms);
 
 #include "kernel/percpu.h"
+/* One load (see arch_impl.h): `this_cpu()->curr` could be preempted between
+ * its two loads, the thread moved to another CPU, and the other CPU's
+ * running thread returned. Seen as a CPU_ANY thread that, stolen right after
+ * the `sti` in thread_start, called the fn of the thread running on the CPU
+ * it had left (a NULL fn for an idle thread: a jump to 0; main_thread for the
+ * main thread: a second test run printing a second `KTAP version 1`). */
 static inline struct thread *current_thread(void)
 {
+#ifdef MUTATION_CURRENT_TWO_LOADS
 	return this_cpu()->curr;
+#else
+	return (struct thread *)this_cpu_read_ulong(__builtin_offsetof(struct cpu, curr));
+#endif
 }
 #define current current_thread()
 

@@ -177,7 +177,80 @@ static void threads_are_reaped(struct ktest *t)
 	KEXPECT_EQ(t, sched_thread_count(), before);
 }
 
+/*
+ * `current` must name the running thread even when an interrupt preempts
+ * it in the middle of finding it and another CPU takes it over: threads
+ * that start, spin, sleep and get stolen, each checking that current's arg
+ * is its own (MUTATION_CURRENT_TWO_LOADS reads this_cpu() and then ->curr,
+ * which a migration can split: a thread then sees, or starts running,
+ * another CPU's thread).
+ */
+enum { SELF_SLOTS = 64 };
+struct self_slot {
+	volatile int runs;
+	volatile int mismatches;
+	struct completion done;
+};
+static struct self_slot self_slots[SELF_SLOTS];
+static void self_check(void *arg);
+
+/* Interrupts off long enough for a tick or an IPI to become pending, then
+ * on: the interrupt comes right after the `sti` (and its one-instruction
+ * shadow), inside the code that finds current, as in thread_start(). */
+static bool current_is(void *arg)
+{
+	unsigned long f = local_irq_save();
+	uint64_t until = ktime_get_ns() + 500000ull;
+	while (ktime_get_ns() < until)
+		cpu_relax();
+	local_irq_restore(f);
+	struct thread *me = current;
+	return me->arg == arg && me->fn == self_check;
+}
+
+static void self_check(void *arg)
+{
+	struct self_slot *me = arg;
+	__atomic_add_fetch(&me->runs, 1, __ATOMIC_SEQ_CST);
+	for (int round = 0; round < 20; round++) {
+		uint64_t until = ktime_get_ns() + 5000000ull; /* 5 ms: ticks preempt */
+		while (ktime_get_ns() < until)
+			if (!current_is(arg))
+				__atomic_add_fetch(&me->mismatches, 1, __ATOMIC_SEQ_CST);
+		if (round & 1)
+			sleep_ms(1); /* CPUs go idle and steal the queued ones */
+		else
+			yield();
+	}
+	complete(&me->done);
+}
+
+static void current_is_self_across_migration(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	int n = MIN(SELF_SLOTS, 3 * nr_cpus_online);
+	uint64_t start = ktime_get_ns(), steals = event_sum(EV_THREAD_STEAL), rounds;
+	int base = sched_thread_count();
+	for (rounds = 0; ktest_stress_more(start, rounds, 2, 50); rounds++) {
+		for (int i = 0; i < n; i++) {
+			self_slots[i].runs = self_slots[i].mismatches = 0;
+			init_completion(&self_slots[i].done);
+			KASSERT_NOT_NULL(
+			    t, thread_create("self", self_check, &self_slots[i], CPU_ANY));
+		}
+		for (int i = 0; i < n; i++) {
+			wait_for_completion(&self_slots[i].done);
+			KEXPECT_EQ(t, self_slots[i].runs, 1);
+			KEXPECT_EQ(t, self_slots[i].mismatches, 0);
+		}
+		ktest_wait_threads(base);
+	}
+	ktest_log(t, "%lu rounds of %d threads, %lu steals", rounds, n,
+		  event_sum(EV_THREAD_STEAL) - steals);
+}
+
 KTEST_SUITE(sched, KTEST_CASE(pinned_threads_stay), KTEST_CASE(migrate_everywhere),
 	    KTEST_CASE(preemption_shares_cpu), KTEST_CASE(wakeups_not_lost),
 	    KTEST_CASE(completion_timeout), KTEST_CASE(unpinned_threads_spread),
-	    KTEST_CASE(threads_are_reaped));
+	    KTEST_CASE(threads_are_reaped), KTEST_CASE(current_is_self_across_migration));

@@ -5,6 +5,11 @@
  * Per-CPU data: GS base points at the CPU's struct cpu, whose first field is
  * a pointer to itself, so this_cpu() is one load (mov %gs:0) and is correct
  * even if the thread migrates right after (the caller gets the CPU it was on).
+ * But this_cpu()->field is two loads, and a preemptible thread can move to
+ * another CPU between them: it then reads the field of the CPU it left. For
+ * a field that changes with the running thread (curr) that is wrong, so such
+ * a field is read with one %gs-relative load (this_cpu_read_ulong), which an
+ * interrupt cannot split (Linux: this_cpu_read, current_task).
  */
 #ifndef ARCH_X86_64_ARCH_IMPL_H
 #define ARCH_X86_64_ARCH_IMPL_H
@@ -66,5 +71,13 @@ static inline struct cpu *this_cpu(void)
 	__asm__ __volatile__("movq %%gs:0, %0" : "=r"(c));
 	return c;
 }
+
+/* The 8-byte field at `offset` of this CPU's struct cpu, in one load. */
+#define this_cpu_read_ulong(offset)                                                  \
+	({                                                                           \
+		unsigned long __v;                                                   \
+		__asm__ __volatile__("movq %%gs:%c1, %0" : "=r"(__v) : "i"(offset)); \
+		__v;                                                                 \
+	})
 
 #endif
