@@ -38,8 +38,9 @@ endif
 endif
 
 # Built once here: every `make test` then finds the kernel up to date.
-flaky: all $(BUILD)/host/acpi_test $(BUILD)/host/asid_model_test
+FLAKY_TARGET ?= test-kernel
+flaky: all host-tests
 	@mkdir -p $(FLAKY_DIR)
-	@MAKE='$(FLAKY_MAKE)' $(PYTHON) tools/flaky.py --plan '$(FLAKY_SMP)' \
+	@FLAKY_TARGET='$(FLAKY_TARGET)' MAKE='$(FLAKY_MAKE)' $(PYTHON) tools/flaky.py --plan '$(FLAKY_SMP)' \
 		--runs $(FLAKY_RUNS) --log-dir $(FLAKY_DIR) \
 		--load-log $(FLAKY_DIR)/load.log -- $(FLAKY_LOAD)
