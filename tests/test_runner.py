@@ -692,7 +692,7 @@ class FlakyTest(unittest.TestCase):
             with open(calls) as f:
                 lines = f.read().splitlines()
             self.assertEqual(len(lines), 5)
-            self.assertIn("test SMP=8 TEST_LOG=", lines[0])
+            self.assertIn("test-kernel SMP=8 TEST_LOG=", lines[0])
             # No jobserver of the outer make; its variables passed on.
             self.assertNotIn("jobserver", lines[0])
             self.assertIn("-- FILTER=pmm.*", lines[0])
