@@ -86,6 +86,7 @@ LEAKS_SUITE = "leaks"  # the kernel's built-in last suite
 # ---------------------------------------------------------------- KTAP parser
 
 ANSI_RE = re.compile(r"\x1b(\[[0-9;?=<>]*[ -/]*[@-~]|[@-Z\\-_])")
+ANSI_RE_B = re.compile(ANSI_RE.pattern.encode())
 CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 VERSION_RE = re.compile(r"^K?TAP version (\d+)$")
 PLAN_RE = re.compile(r"^1\.\.(\d+)\s*(?:#.*)?$")
@@ -728,14 +729,17 @@ class Session:
                     out.append(self.buf)
                     self.buf = b""
                 break
-            self.log.write(chunk)
-            self.log.flush()
             self.buf += chunk
             while b"\n" in self.buf or len(self.buf) > MAX_LINE:
                 i = self.buf.find(b"\n")
                 i = MAX_LINE if i < 0 else i + 1
                 out.append(self.buf[:i])
                 self.buf = self.buf[i:]
+        # The log keeps every byte but terminal escape sequences (OVMF's
+        # would clear the screen of whoever cats the log).
+        for b in out:
+            self.log.write(ANSI_RE_B.sub(b"", b))
+        self.log.flush()
         lines = [b.decode("utf-8", "replace").rstrip("\r\n") for b in out]
         self.lines.extend(lines)
         return lines
@@ -753,6 +757,8 @@ class Session:
 
     def close(self):
         self.kill()
+        if self.buf:  # a last line without its newline
+            self.log.write(ANSI_RE_B.sub(b"", self.buf))
         self.sel.close()
         self.proc.stdout.close()
         self.log.close()
