@@ -229,8 +229,12 @@ static void gup_fast_never_walks_freed_table(struct ktest *t)
 	KASSERT_EQ(t, ktest_poke(mm, CPU_ANY, a, 1), 0);
 	KASSERT_EQ(t, vm_madvise(mm, a, 4 * PAGE_SIZE, MADV_DONTNEED), 0); /* only tables left */
 	uint64_t freed = event_sum(EV_PT_PAGES_FREED);
-	/* GUP-fast stops inside its IRQs-off walk for 300 ms. */
-	pause_arm_until(PAUSE_GUP_FAST_WALK, mm, NULL, 300);
+	/* GUP-fast stops inside its IRQs-off walk until this CPU starts the
+	 * shootdown of the table free (its count of TLB IPIs sent moves), so
+	 * munmap comes during the walk however slowly this thread is scheduled;
+	 * 5 s at most (with the NO_IPI_ON_PT_FREE bug no IPI ever comes). */
+	pause_arm_until(PAUSE_GUP_FAST_WALK, mm,
+			(const volatile uint64_t *)&cpus[cpu_id()].events[EV_TLB_IPI_SENT], 5000);
 	static struct async_gup g;
 	g = (struct async_gup){ .mm = mm, .g = { .addr = a, .nr = 1, .fast = true } };
 	start_async_gup(&g, ktest_other_cpu(cpu_id(), 1));
