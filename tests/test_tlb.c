@@ -279,6 +279,7 @@ static void lazy_cpu(struct ktest *t)
 struct walker {
 	struct mm *mm;
 	uint64_t addr;
+	const volatile uint64_t *unmapper_ipis; /* TLB IPIs sent by the unmapper's CPU */
 	volatile bool walking, freed_during_walk, table_dead_during_walk;
 	struct completion done;
 };
@@ -292,9 +293,14 @@ static void walker_fn(void *arg)
 	unsigned long f = local_irq_save();
 	pte_t *pte = walk_pte(w->mm, w->addr);
 	struct page *pt = pte ? virt_to_page((void *)ALIGN_DOWN((uint64_t)pte, PAGE_SIZE)) : NULL;
+	uint64_t ipis = *w->unmapper_ipis;
 	w->walking = true;
-	uint64_t deadline = ktime_get_ns() + 300000000ull;
-	while (ktime_get_ns() < deadline && !READ_ONCE(pause_points[PAUSE_TLB_FREE_TABLES].reached))
+	/* Stay in the walk until munmap's shootdown starts (then the IPI waits
+	 * for us) or, if it sends none, until it is about to free the tables;
+	 * bounded, however slowly the unmapper gets scheduled. */
+	uint64_t deadline = ktime_get_ns() + 5000000000ull;
+	while (ktime_get_ns() < deadline && *w->unmapper_ipis == ipis &&
+	       !READ_ONCE(pause_points[PAUSE_TLB_FREE_TABLES].reached))
 		cpu_relax();
 	w->freed_during_walk = READ_ONCE(pause_points[PAUSE_TLB_FREE_TABLES].reached);
 	w->table_dead_during_walk = !pt || page_count(pt) == 0;
@@ -319,7 +325,11 @@ static void table_free_waits_for_irq_off_walker(struct ktest *t)
 
 	static struct walker w;
 	static struct unmapper u;
-	w = (struct walker){ .mm = mm, .addr = a };
+	w = (struct walker){
+		.mm = mm,
+		.addr = a,
+		.unmapper_ipis = (const volatile uint64_t *)&cpus[cpu_id()].events[EV_TLB_IPI_SENT]
+	};
 	u = (struct unmapper){ .mm = mm, .addr = a, .len = 4 * PAGE_SIZE };
 	init_completion(&w.done);
 	init_completion(&u.done);
