@@ -9,8 +9,9 @@
 # in $(BUILD)/matrix/<row>.log and the runner's verdict lines in
 # $(BUILD)/matrix/<row>.out. The matrix ends with a table (row, machine,
 # CPU, what the kernel detected, verdict, counts, seconds) and exits
-# non-zero if a row failed. FILTER and CMDLINE apply to every row (a quick
-# matrix: `make matrix FILTER='pmm.*,paging.*,highmem.*'`).
+# non-zero if a row failed. FILTER, CMDLINE and TIMEOUT apply to every row
+# (a quick matrix: `make matrix FILTER='pmm.*,paging.*,highmem.*'`); a row's
+# QEMU_CPU, SMP, MEM and QEMU_ARGS replace those of the command line.
 #
 # The rows (name: make arguments):
 #   q35-qemu64-nonx  QEMU's baseline x86-64 CPU with NX switched off (as on a
