@@ -29,14 +29,6 @@ FLAKY_LOAD = $(if $(filter-out 0,$(FLAKY_LOAD_SMP)),$(RUNNER) $(RUNNER_ARGS) \
 	--smp $(FLAKY_LOAD_SMP) --cmdline '$(FLAKY_LOAD_CMDLINE)' \
 	--log $(FLAKY_DIR)/load.log)
 
-ifneq ($(filter flaky,$(MAKECMDGOALS)),)
-ifeq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
-ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
-$(error missing packages (see above))
-endif
-endif
-endif
-
 # Built once here: every `make test` then finds the kernel up to date.
 FLAKY_TARGET ?= test-kernel
 flaky: all host-tests

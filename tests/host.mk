@@ -71,7 +71,9 @@ $(BUILD)/host/asid_model_test: arch/x86_64/asid.c arch/x86_64/asid.h tests/host/
 
 # Goals that need the packages: check them while the Makefile is read, so
 # nothing is built before they are there (also with make -j).
-DEPS_GOALS := deps run test test-kernel test-image image debug
+# (also the goals of the other tests/*.mk: one check, wherever the goal lives)
+DEPS_GOALS := deps run test test-kernel test-image image debug mutants bench flaky \
+	matrix test-verdicts
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
 $(error missing packages (see above))

@@ -51,11 +51,6 @@ ifneq ($(filter matrix,$(MAKECMDGOALS)),)
 ifneq ($(filter-out $(MATRIX_ROWS),$(MATRIX_SELECTED)),)
 $(error matrix: unknown row(s) $(filter-out $(MATRIX_ROWS),$(MATRIX_SELECTED)) (rows: $(MATRIX_ROWS)))
 endif
-ifeq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
-ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
-$(error missing packages (see above))
-endif
-endif
 endif
 
 # Build and run the host tests once; the rows only boot (HOST_TESTS= empties

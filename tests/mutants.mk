@@ -24,16 +24,7 @@ BENCH ?=
 BENCH_LOG = $(BUILD)/bench-$(SMP)cpu.log
 BENCH_CMDLINE = bench.run=1 qemu_exit=1$(if $(BENCH), bench.filter=$(BENCH))$(if $(CMDLINE), $(CMDLINE))
 
-# Check the packages while the Makefile is read, as host.mk does for its
-# goals (once: not again if one of those is a goal too).
-ifneq ($(filter mutants bench,$(MAKECMDGOALS)),)
-ifeq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
-ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
-$(error missing packages (see above))
-endif
-endif
-endif
-
+# The packages are checked by host.mk (mutants and bench are in DEPS_GOALS).
 # The normal kernel and loader first: the mutants reuse the loader, and the
 # normal kernel runs the same tests first (a baseline that must pass).
 mutants: all

@@ -24,13 +24,6 @@
 VERDICTS ?=
 SELFTEST_DIR := $(BUILD)/selftest
 
-ifneq ($(filter test-verdicts,$(MAKECMDGOALS)),)
-ifeq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
-ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
-$(error missing packages (see above))
-endif
-endif
-endif
 
 test-verdicts: all
 	@$(PYTHON) tools/selftest.py --kernel $(KERNEL_ELF) --loader $(LOADER_EFI) \
