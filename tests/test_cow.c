@@ -197,6 +197,7 @@ static void fork_failure_unwinds(struct ktest *t)
 	int failures = 0;
 	for (int k = 0; k < 100; k++) { /* fail the k-th allocation, until fork succeeds */
 		int err = 0;
+		ktest_progress();
 		fork_fail_after = k;
 		struct mm *child = dup_mm(parent, &err);
 		fork_fail_after = -1;
