@@ -138,7 +138,12 @@ static bool test_clear_page_dirty(struct page *page)
 int page_mkclean(struct page *page)
 {
 	struct address_space *m = page->mapping;
-	if (!m)
+	/* As Linux's folio_mkclean: a page no PTE maps has nothing to clean.
+	 * This is why a zap must keep a dirty shared page's rmap until its TLB
+	 * flush is done (delayed rmap, R2): with the rmap gone first, writeback
+	 * would return here, write the page and call it clean while a stale TLB
+	 * entry can still write to it (seed 004). */
+	if (!m || page_mapcount(page) == 0)
 		return 0;
 	int dirty = 0;
 	spin_lock(&m->i_mmap_lock);

@@ -247,7 +247,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 			      uint64_t addr, uint64_t end, bool flush_under_lock)
 {
 	struct mm *mm = vma->vm_mm;
-	bool full = false, zapped = false;
+	bool full = false, zapped = false, force_flush = false;
 	spin_lock(&mm->page_table_lock);
 	for (; addr < end && !full; addr += PAGE_SIZE) {
 		pte_t *pte = &pt[PT_INDEX(addr, PT_SHIFT)];
@@ -261,12 +261,12 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		unsigned long flags = 0;
 		if (!(page->flags & PG_anon) && page->mapping && pte_dirty(old)) {
 			set_page_dirty(page); /* the dirty bit moves to the page (R2) */
+			force_flush = true;   /* before page_mkclean can take the lock */
 			if (vma->vm_flags & VM_SHARED)
 				flags = ENCODED_PAGE_BIT_DELAY_RMAP;
 		}
 #ifdef MUTATION_RMAP_BEFORE_FLUSH
-		flags = 0; /* the pre-6.2 bug: rmap gone, flush after the lock is dropped */
-		flush_under_lock = false;
+		flags = 0; /* Linux 6.1's bug: the rmap goes at once, before the flush */
 #endif
 		if (flags)
 			count_event(EV_DELAYED_RMAP); /* rmap goes after the flush */
@@ -276,8 +276,17 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 	}
 	/* R2 and R6: flush before the lock is dropped when someone could race:
 	 * a fault into a range that stays mapped, or page_mkclean for a dirty
-	 * shared page, which serializes on this lock. */
-	if ((flush_under_lock || tlb->delayed_rmap) && zapped)
+	 * shared page, which serializes on this lock; then the delayed rmaps. */
+#ifdef MUTATION_NO_FORCED_FLUSH
+	force_flush = flush_under_lock = false; /* the pre-2014 bug: flush after the lock */
+	if (zapped && tlb->delayed_rmap) {
+		spin_unlock(&mm->page_table_lock);
+		tlb_flush_mmu_tlbonly(tlb);
+		tlb_flush_rmaps(tlb, vma);
+		spin_lock(&mm->page_table_lock);
+	}
+#endif
+	if ((flush_under_lock || force_flush) && zapped)
 		tlb_flush_mmu_tlbonly(tlb);
 	tlb_flush_rmaps(tlb, vma);
 	spin_unlock(&mm->page_table_lock);
