@@ -76,8 +76,10 @@ void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm *mm)
 /* Move to the next batch, allocating one if needed; false if we cannot. */
 static bool tlb_next_batch(struct mmu_gather *tlb)
 {
+#ifndef MUTATION_DELAY_RMAP_ANY_BATCH
 	if (tlb->delayed_rmap && tlb->active != &tlb->local)
 		return false; /* flagged entries: only in the bundle and the active batch */
+#endif
 	struct mmu_gather_batch *b = tlb->active;
 	if (b->next) {
 		tlb->active = b->next;
@@ -143,14 +145,41 @@ static void tlb_flush_rmap_batch(struct mmu_gather_batch *b)
 	}
 }
 
-/* Called after the TLB flush, with the page-table lock still held. */
+uint64_t tlb_rmap_scan_max;
+
+static void note_rmap_scan(uint64_t scanned)
+{
+	uint64_t max = READ_ONCE(tlb_rmap_scan_max);
+	while (scanned > max &&
+	       !__atomic_compare_exchange_n(&tlb_rmap_scan_max, &max, scanned, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Called after the TLB flush, with the page-table lock still held: scans
+ * only the bundle and the active batch (the rule that bounds this work). */
 void tlb_flush_rmaps(struct mmu_gather *tlb, struct vm_area_struct *vma)
 {
 	if (!tlb->delayed_rmap)
 		return;
+#ifdef MUTATION_DELAY_RMAP_ANY_BATCH
+	/* Flagged entries allowed in every batch: correct only by scanning all
+	 * of them, an unbounded scan under the lock (Linux 5df397dec7c4). */
+	uint64_t scanned = 0;
+	for (struct mmu_gather_batch *b = &tlb->local; b; b = b->next) {
+		tlb_flush_rmap_batch(b);
+		scanned += b->nr;
+	}
+	note_rmap_scan(scanned);
+#else
 	tlb_flush_rmap_batch(&tlb->local);
-	if (tlb->active != &tlb->local)
+	uint64_t scanned = tlb->local.nr;
+	if (tlb->active != &tlb->local) {
 		tlb_flush_rmap_batch(tlb->active);
+		scanned += tlb->active->nr;
+	}
+	note_rmap_scan(scanned);
+#endif
 	tlb->delayed_rmap = false;
 }
 

@@ -25,6 +25,8 @@
 #include "mm/kmalloc.h"
 #include "drivers/ramdisk.h"
 #include "kernel/smp.h"
+#include "mm/mmu_gather.h"
+#include "mm/filemap.h"
 #include "arch/x86_64/asm.h"
 
 /* No file system: a skip when no disk image was given, a failure when the
@@ -338,6 +340,106 @@ static void nadav_race_detects_early_drop(struct ktest *t)
 	sched_migrate(cpu_id());
 	KEXPECT_EQ(t, nadav_race_once(t, false, true), RACE_INCONCLUSIVE);
 	KEXPECT_EQ(t, nadav_race_once(t, true, true), RACE_INCONCLUSIVE);
+}
+
+/* ---- delayed rmaps stay in the bundle and the active batch --------------- */
+
+/*
+ * Zap more dirty shared file pages than the gather's bundle and first batch
+ * hold, across a page-table boundary, while another CPU writes through
+ * them. The delayed rmaps (R2) may sit only in the bundle and the active
+ * batch (Linux 5df397dec7c4): __tlb_remove_page reports "full" rather than
+ * start a further batch while any are pending, so tlb_flush_rmaps scans at
+ * most TLB_RMAP_SCAN_BOUND entries under the page-table lock. Afterwards
+ * every mapcount is back to zero and every page can be dropped from the
+ * cache. MUTATION_DELAY_RMAP_ANY_BATCH (flagged entries in any batch,
+ * scanned all under the lock) breaks the bound.
+ */
+enum { MANY = 600 };
+#define MANY_ADDR (0x40000000ull - 300 * PAGE_SIZE) /* 300 pages each side of 1 GiB */
+
+struct many_writer {
+	struct mm *mm;
+	volatile bool stop;
+	volatile uint64_t passes;
+	struct completion done;
+};
+
+static void many_writer_fn(void *arg)
+{
+	struct many_writer *w = arg;
+	use_mm(w->mm);
+	for (uint64_t v = 1; !w->stop; v++) {
+		for (int i = 0; i < MANY && !w->stop; i++)
+			if (put_user_u64(MANY_ADDR + (uint64_t)i * PAGE_SIZE, v))
+				w->stop = true; /* munmap took the range */
+		w->passes = v;
+	}
+	unuse_mm(w->mm);
+	complete(&w->done);
+}
+
+static void delayed_rmap_zap(struct ktest *t, bool munmap)
+{
+	struct file *f = fresh_file(t, "/many.dat", (uint64_t)MANY * PAGE_SIZE);
+	KASSERT_NOT_NULL(t, f);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	KASSERT_EQ(t,
+		   vfs_mmap(mm, f, MANY_ADDR, (uint64_t)MANY * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_FIXED, 0),
+		   (int64_t)MANY_ADDR);
+	static struct many_writer w;
+	w = (struct many_writer){ .mm = mm };
+	init_completion(&w.done);
+	thread_create("many-writer", many_writer_fn, &w, ktest_other_cpu(cpu_id(), 1));
+	uint64_t deadline = ktime_get_ns() + 20000000000ull;
+	while (w.passes < 2 && !w.stop && ktime_get_ns() < deadline)
+		sleep_ms(1); /* every page mapped and dirty in its PTE */
+	KEXPECT_GE(t, w.passes, 2);
+	uint64_t delayed = event_sum(EV_DELAYED_RMAP);
+	tlb_rmap_scan_max = 0;
+	if (munmap)
+		KEXPECT_EQ(t, vm_munmap(mm, MANY_ADDR, (uint64_t)MANY * PAGE_SIZE), 0);
+	else
+		KEXPECT_EQ(t, vm_madvise(mm, MANY_ADDR, (uint64_t)MANY * PAGE_SIZE, MADV_DONTNEED),
+			   0);
+	uint64_t scanned = tlb_rmap_scan_max;
+	w.stop = true;
+	wait_for_completion(&w.done);
+	if (!munmap)
+		KEXPECT_EQ(t, vm_munmap(mm, MANY_ADDR, (uint64_t)MANY * PAGE_SIZE), 0);
+	mmput(mm);
+	KEXPECT_GE(t, event_sum(EV_DELAYED_RMAP) - delayed, MANY); /* the rule was exercised */
+	KEXPECT_LE(t, scanned, TLB_RMAP_SCAN_BOUND);
+	ktest_log(t, "%s: %lu delayed rmaps, at most %lu scanned under a lock (bound %lu)",
+		  munmap ? "munmap" : "MADV_DONTNEED", event_sum(EV_DELAYED_RMAP) - delayed,
+		  scanned, (uint64_t)TLB_RMAP_SCAN_BOUND);
+	struct address_space *m = &f->inode->mapping;
+	int mapped = 0;
+	for (int i = 0; i < MANY; i++) {
+		struct page *p = find_get_page(m, i);
+		if (!p)
+			continue;
+		if (page_mapcount(p) != 0 && mapped++ < 3)
+			ktest_fail(t, __FILE__, __LINE__, "page %d still has mapcount %d", i,
+				   page_mapcount(p));
+		put_page(p);
+	}
+	KEXPECT_EQ(t, vfs_fsync(f), 0);
+	KEXPECT_EQ(t, vfs_fadvise_dontneed(f, 0, 0), MANY); /* nothing pinned in the cache */
+	vfs_close(f);
+	vfs_unlink("/many.dat");
+}
+
+static void delayed_rmaps_stay_in_two_batches(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	delayed_rmap_zap(t, false);
+	delayed_rmap_zap(t, true);
 }
 
 /* ---- randomized: writers, zappers and cleaners at once ------------------- */
@@ -686,5 +788,6 @@ static void fsck_clean(struct ktest *t)
 
 KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nadav_race_madvise),
 	    KTEST_CASE(nadav_race_munmap), KTEST_CASE(nadav_race_detects_early_drop),
-	    KTEST_CASE(nadav_race_stress), KTEST_CASE(data_integrity_model),
-	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
+	    KTEST_CASE(delayed_rmaps_stay_in_two_batches), KTEST_CASE(nadav_race_stress),
+	    KTEST_CASE(data_integrity_model), KTEST_CASE(odirect_vs_fork),
+	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
