@@ -41,6 +41,7 @@
 	X(EV_GUP_FAST_FALLBACK, "gup_fast_fallbacks")                 \
 	X(EV_GUP_SLOW_PAGES, "gup_slow_pages")                        \
 	X(EV_PIN, "pages_pinned")                                     \
+	X(EV_GUP_REF_LIMIT, "gup_refused_ref_limit")                  \
 	X(EV_UNPIN, "pages_unpinned")                                 \
 	X(EV_WRITEBACK_PAGES, "writeback_pages")                      \
 	X(EV_PAGECACHE_DROPPED, "pagecache_pages_dropped")            \

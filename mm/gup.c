@@ -52,25 +52,38 @@ uint64_t pinned_pages_outstanding(void)
 	return (uint64_t)atomic64_read(&pinned_outstanding);
 }
 
-/* Take our reference(s) on a page known to be live (slow path, ptl held). */
-static void grab_page(struct page *page, unsigned flags)
+/*
+ * The references a get (1) or a pin (GUP_PIN_COUNTING_BIAS) adds, taken only
+ * if the page is live (count != 0, GUP-fast's rule) and the count stays far
+ * from overflow: about two million pins of one page would otherwise wrap
+ * _refcount to a value at which a put frees a page still in use (Linux
+ * refuses a count that is negative or close to it, since CVE-2019-11487).
+ * A refused grab makes GUP stop there, as a fault would.
+ */
+#define PAGE_REF_LIMIT (INT32_MAX - 16 * GUP_PIN_COUNTING_BIAS)
+
+/* nr pages from start lie in user space; nr * PAGE_SIZE must not wrap. */
+static bool gup_range_ok(uint64_t start, unsigned long nr)
 {
-	if (flags & FOLL_PIN) {
-		atomic_add(GUP_PIN_COUNTING_BIAS, &page->_refcount);
-		atomic64_inc(&pinned_outstanding);
-		count_event(EV_PIN);
-	} else {
-		get_page(page);
-	}
+	return nr <= (USER_SPACE_END >> PAGE_SHIFT) && access_ok(start, nr * PAGE_SIZE);
 }
 
-/* GUP-fast: a reference only if the page is still live (count != 0). */
 static bool try_grab_page(struct page *page, unsigned flags)
 {
-	if (!try_get_page(page))
-		return false;
+	int refs = flags & FOLL_PIN ? GUP_PIN_COUNTING_BIAS : 1;
+	int old = atomic_read(&page->_refcount);
+	do {
+		if (old <= 0)
+			return false; /* being freed (or already wrapped) */
+#ifndef MUTATION_GUP_NO_REF_OVERFLOW_CHECK
+		if (old > PAGE_REF_LIMIT - refs) {
+			count_event(EV_GUP_REF_LIMIT);
+			return false;
+		}
+#endif
+	} while (!__atomic_compare_exchange_n(&page->_refcount.counter, &old, old + refs, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 	if (flags & FOLL_PIN) {
-		atomic_add(GUP_PIN_COUNTING_BIAS - 1, &page->_refcount);
 		atomic64_inc(&pinned_outstanding);
 		count_event(EV_PIN);
 	}
@@ -122,7 +135,7 @@ static bool pte_suits(pte_t pte, unsigned flags)
 static long __get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
 			     struct page **pages)
 {
-	if (start & (PAGE_SIZE - 1) || !access_ok(start, nr * PAGE_SIZE))
+	if (start & (PAGE_SIZE - 1) || !gup_range_ok(start, nr))
 		return -EFAULT;
 	long done = 0;
 	down_read(&mm->mmap_lock);
@@ -138,7 +151,10 @@ static long __get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, un
 		bool pin_wants_write = (flags & FOLL_PIN) && (vma->vm_flags & VM_WRITE);
 		if (pte_present(pte) &&
 		    (pte_write(pte) || !((flags & FOLL_WRITE) || pin_wants_write))) {
-			grab_page(phys_to_page(pte_phys(pte)), flags);
+			if (!try_grab_page(phys_to_page(pte_phys(pte)), flags)) {
+				spin_unlock(&mm->page_table_lock);
+				break; /* too many references already */
+			}
 			pages[done++] = phys_to_page(pte_phys(pte));
 			spin_unlock(&mm->page_table_lock);
 			count_event(EV_GUP_SLOW_PAGES);
@@ -199,7 +215,7 @@ static bool gup_fast_one(struct mm *mm, uint64_t addr, unsigned flags, struct pa
 long gup_fast_only(uint64_t start, unsigned long nr, unsigned flags, struct page **pages)
 {
 	struct mm *mm = current->mm;
-	if (!mm || (start & (PAGE_SIZE - 1)) || !access_ok(start, nr * PAGE_SIZE))
+	if (!mm || (start & (PAGE_SIZE - 1)) || !gup_range_ok(start, nr))
 		return 0;
 	unsigned int seq = 0;
 	if (flags & FOLL_PIN) {

@@ -417,5 +417,52 @@ static void random_stress(struct ktest *t)
 	KEXPECT_EQ(t, ktest_free_pages(), before);
 }
 
+/*
+ * A get or pin that would take page_count near overflow is refused (about
+ * two million pins of one page would wrap it; a later put would then free a
+ * page still in use). The page's count is set near the limit by hand, each
+ * path is asked, and the count is put back. A range whose size in bytes
+ * wraps is refused as well. MUTATION_GUP_NO_REF_OVERFLOW_CHECK survives
+ * neither.
+ */
+static void refcount_overflow_refused(struct ktest *t)
+{
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t a = ktest_mmap(mm, PAGE_SIZE);
+	KASSERT_EQ(t, ktest_poke(mm, CPU_ANY, a, 7), 0);
+	struct page *page = mapped_page(mm, a);
+	KASSERT_NOT_NULL(t, page);
+	int saved = page_count(page);
+	uint64_t refused = event_sum(EV_GUP_REF_LIMIT);
+	static const struct gup_call calls[] = {
+		{ .nr = 1, .pin = true, .fast = false, .flags = FOLL_WRITE },
+		{ .nr = 1, .pin = true, .fast = true, .flags = FOLL_WRITE },
+		{ .nr = 1, .pin = false, .fast = false },
+		{ .nr = 1, .pin = false, .fast = true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+		/* One pin short of wrapping: a pin or a get must be refused. */
+		int near = INT32_MAX - GUP_PIN_COUNTING_BIAS / 2;
+		atomic_set(&page->_refcount, near);
+		struct gup_call g = calls[i];
+		g.addr = a;
+		ktest_run_in_mm(mm, CPU_ANY, do_gup, &g);
+		int after = page_count(page);
+		atomic_set(&page->_refcount, saved); /* before any check can return */
+		KEXPECT_LE(t, g.got, 0);
+		KEXPECT_EQ(t, after, near); /* nothing added */
+	}
+	/* each call refused at least once (a fast one again on its slow fallback) */
+	KEXPECT_GE(t, event_sum(EV_GUP_REF_LIMIT) - refused, ARRAY_SIZE(calls));
+	/* nr pages whose byte size wraps around to one page. */
+	struct gup_call g = { .addr = a, .nr = (1ul << 52) + 1, .pin = true, .flags = FOLL_WRITE };
+	ktest_run_in_mm(mm, CPU_ANY, do_gup, &g);
+	KEXPECT_EQ(t, g.got, -EFAULT);
+	KEXPECT_EQ(t, page_count(page), saved);
+	mmput(mm);
+}
+
 KTEST_SUITE(gup, KTEST_CASE(basics), KTEST_CASE(gup_fast_vs_zap), KTEST_CASE(pin_during_fork),
-	    KTEST_CASE(gup_fast_never_walks_freed_table), KTEST_CASE(random_stress));
+	    KTEST_CASE(gup_fast_never_walks_freed_table), KTEST_CASE(random_stress),
+	    KTEST_CASE(refcount_overflow_refused));
