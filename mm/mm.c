@@ -271,25 +271,32 @@ static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 }
 
 static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
-		       struct inode *file, uint64_t pgoff);
+		       struct inode *file, uint64_t pgoff, unsigned long vm_may);
 
 int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
 {
 	if (!(flags & MAP_ANONYMOUS))
 		return -EINVAL; /* files go through vfs_mmap */
-	return do_mmap(mm, addr, len, prot, flags, NULL, 0);
+	return do_mmap(mm, addr, len, prot, flags, NULL, 0, VM_MAY_ALL);
 }
 
+/* vm_may: the VM_MAY* bits the file's open mode allows (vfs_mmap). */
 int64_t vm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
-		     struct inode *inode, uint64_t pgoff)
+		     struct inode *inode, uint64_t pgoff, unsigned long vm_may)
 {
 	if (flags & MAP_ANONYMOUS)
 		return -EINVAL;
-	return do_mmap(mm, addr, len, prot, flags, inode, pgoff);
+	return do_mmap(mm, addr, len, prot, flags, inode, pgoff, vm_may & VM_MAY_ALL);
+}
+
+/* A protection the VMA may not have (Linux: newflags & ~(newflags >> 4)). */
+static bool vm_flags_allowed(unsigned long vm_flags)
+{
+	return !((vm_flags & ~(vm_flags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC));
 }
 
 static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
-		       struct inode *file, uint64_t pgoff)
+		       struct inode *file, uint64_t pgoff, unsigned long vm_may)
 {
 	len = ALIGN_UP(len, PAGE_SIZE);
 	if (!(flags & (MAP_SHARED | MAP_PRIVATE)) ||
@@ -297,6 +304,10 @@ static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int
 		return -EINVAL;
 	if ((flags & MAP_FIXED) ? bad_range(addr, len) : (!len || len > USER_TOP))
 		return -EINVAL;
+	unsigned long vm_flags =
+	    prot_to_vm_flags(prot) | (flags & MAP_SHARED ? VM_SHARED : 0) | vm_may;
+	if (!vm_flags_allowed(vm_flags))
+		return -EACCES;
 	struct vm_area_struct *vma = kzalloc(sizeof(*vma));
 	if (!vma)
 		return -ENOMEM;
@@ -315,7 +326,7 @@ static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int
 	vma->vm_mm = mm;
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
-	vma->vm_flags = prot_to_vm_flags(prot) | (flags & MAP_SHARED ? VM_SHARED : 0);
+	vma->vm_flags = vm_flags;
 	vma->vm_file = file;
 	vma->vm_pgoff = pgoff;
 	vma_link_file(vma);
@@ -354,7 +365,24 @@ int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 	uint64_t end = addr + len;
 	down_write(&mm->mmap_lock);
 	int err = -ENOMEM;
-	if (!fully_mapped(mm, addr, end) || split_at(mm, addr, end))
+	if (!fully_mapped(mm, addr, end))
+		goto out;
+	/* Every VMA of the range must allow prot (its VM_MAY* bits), checked
+	 * before anything changes: a read-only file mapped shared never becomes
+	 * writable (-EACCES, as Linux). */
+	err = -EACCES;
+	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;
+	     v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node)) {
+#ifndef MUTATION_NO_VM_MAY_CHECK
+		if (!vm_flags_allowed((v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
+				      prot_to_vm_flags(prot)))
+			goto out;
+#endif
+		if (v->vm_node.next == &mm->vmas)
+			break;
+	}
+	err = -ENOMEM;
+	if (split_at(mm, addr, end))
 		goto out;
 	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;
 	     v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node)) {

@@ -41,15 +41,23 @@
 #define MADV_DOFORK   11
 
 /* vm_flags */
-#define VM_READ	    0x1ul
-#define VM_WRITE    0x2ul
-#define VM_EXEC	    0x4ul
-#define VM_SHARED   0x8ul
+#define VM_READ	  0x1ul
+#define VM_WRITE  0x2ul
+#define VM_EXEC	  0x4ul
+#define VM_SHARED 0x8ul
+/* What mprotect may turn on later (Linux's values: VM_READ << 4, ...): set
+ * at mmap from what the file was opened for; a MAP_SHARED mapping of a file
+ * opened read-only never gets VM_MAYWRITE. */
+#define VM_MAYREAD  0x10ul
+#define VM_MAYWRITE 0x20ul
+#define VM_MAYEXEC  0x40ul
+#define VM_MAY_ALL  (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
 #define VM_DONTCOPY 0x20000ul /* MADV_DONTFORK */
 
 #define EFAULT 14
 #define ENOMEM 12
 #define EINVAL 22
+#define EACCES 13
 
 struct inode;
 
@@ -96,7 +104,7 @@ void unuse_mm(struct mm *mm);
 int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags);
 /* mmap of a file (kernel/fs): the VMA holds a reference on inode. */
 int64_t vm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
-		     struct inode *inode, uint64_t pgoff);
+		     struct inode *inode, uint64_t pgoff, unsigned long vm_may);
 int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
 int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);

@@ -342,6 +342,49 @@ static void nadav_race_detects_early_drop(struct ktest *t)
 	KEXPECT_EQ(t, nadav_race_once(t, true, true), RACE_INCONCLUSIVE);
 }
 
+/* ---- what a mapping may become (VM_MAY*) ---------------------------------- */
+
+/*
+ * A file opened read-only and mapped MAP_SHARED can never become writable:
+ * not at mmap, not by a later mprotect (-EACCES, as Linux, checked before
+ * any VMA changes), and a write through it fails. Mapped MAP_PRIVATE it may
+ * (its writes go to private copies); a write-only file cannot be mapped at
+ * all. MUTATION_NO_VM_MAY_CHECK lets the mprotect through.
+ */
+static void mprotect_respects_open_mode(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct file *w = fresh_file(t, "/ro.dat", 2 * PAGE_SIZE);
+	KASSERT_NOT_NULL(t, w);
+	struct file *f, *wo;
+	KASSERT_EQ(t, vfs_open("/ro.dat", O_RDONLY, &f), 0);
+	KASSERT_EQ(t, vfs_open("/ro.dat", O_WRONLY, &wo), 0);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t len = 2 * PAGE_SIZE;
+	KEXPECT_EQ(t, vfs_mmap(mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0), -EACCES);
+	KEXPECT_EQ(t, vfs_mmap(mm, wo, 0, len, PROT_READ, MAP_SHARED, 0), -EACCES);
+	int64_t a = vfs_mmap(mm, f, 0, len, PROT_READ, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	KEXPECT_EQ(t, vm_mprotect(mm, a, len, PROT_READ | PROT_WRITE), -EACCES);
+	KEXPECT_EQ(t, vm_mprotect(mm, a + PAGE_SIZE, PAGE_SIZE, PROT_WRITE), -EACCES);
+	KEXPECT_EQ(t, vm_mprotect(mm, a, len, PROT_NONE), 0); /* dropping rights is fine */
+	KEXPECT_EQ(t, vm_mprotect(mm, a, len, PROT_READ), 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a, 0x5a5a), -EFAULT);
+	int64_t p = vfs_mmap(mm, f, 0, len, PROT_READ, MAP_PRIVATE, 0);
+	KASSERT_GT(t, p, 0);
+	KEXPECT_EQ(t, vm_mprotect(mm, p, len, PROT_READ | PROT_WRITE), 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, p, 0x5a5a), 0); /* a private copy */
+	mmput(mm);
+	uint64_t v = 1;
+	KEXPECT_EQ(t, vfs_pread(f, &v, sizeof(v), 0), sizeof(v));
+	KEXPECT_EQ(t, v, 0); /* the file never changed */
+	vfs_close(wo);
+	vfs_close(f);
+	vfs_close(w);
+	vfs_unlink("/ro.dat");
+}
+
 /* ---- delayed rmaps stay in the bundle and the active batch --------------- */
 
 /*
@@ -788,6 +831,6 @@ static void fsck_clean(struct ktest *t)
 
 KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nadav_race_madvise),
 	    KTEST_CASE(nadav_race_munmap), KTEST_CASE(nadav_race_detects_early_drop),
-	    KTEST_CASE(delayed_rmaps_stay_in_two_batches), KTEST_CASE(nadav_race_stress),
-	    KTEST_CASE(data_integrity_model), KTEST_CASE(odirect_vs_fork),
-	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
+	    KTEST_CASE(delayed_rmaps_stay_in_two_batches), KTEST_CASE(mprotect_respects_open_mode),
+	    KTEST_CASE(nadav_race_stress), KTEST_CASE(data_integrity_model),
+	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));

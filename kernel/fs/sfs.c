@@ -939,9 +939,17 @@ int64_t vfs_mmap(struct mm *mm, struct file *f, uint64_t addr, uint64_t len, int
 {
 	if (offset & (PAGE_SIZE - 1))
 		return -EINVAL;
-	if ((flags & MAP_SHARED) && (prot & PROT_WRITE) && !(f->flags & (O_WRONLY | O_RDWR)))
+	/* As Linux: a file must be open for reading to be mapped, and a shared
+	 * mapping may become writable only if the file is open for writing
+	 * (VM_MAYWRITE, checked by mmap and by every later mprotect). */
+	bool readable = (f->flags & (O_WRONLY | O_RDWR)) != O_WRONLY;
+	bool writable = f->flags & (O_WRONLY | O_RDWR);
+	if (!readable)
 		return -EACCES;
-	return vm_mmap_file(mm, addr, len, prot, flags, f->inode, offset >> PAGE_SHIFT);
+	unsigned long may = VM_MAYREAD | VM_MAYEXEC;
+	if (!(flags & MAP_SHARED) || writable)
+		may |= VM_MAYWRITE;
+	return vm_mmap_file(mm, addr, len, prot, flags, f->inode, offset >> PAGE_SHIFT, may);
 }
 
 int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
