@@ -123,6 +123,15 @@ void use_mm(struct mm *mm)
 	local_irq_restore(f);
 }
 
+bool uaccess_mm_ok(void)
+{
+#ifdef MUTATION_UACCESS_ANY_MM
+	return true; /* a thread without an mm reads the lazily loaded one */
+#else
+	return current->mm != NULL;
+#endif
+}
+
 void unuse_mm(struct mm *mm)
 {
 	struct thread *t = current;

@@ -128,6 +128,31 @@ static void teardown_returns_everything(struct ktest *t)
 	KEXPECT_EQ(t, ktest_free_pages(), before);
 }
 
+/*
+ * A thread without an address space cannot reach user memory, even though
+ * the CPU still has the last one loaded (lazy TLB): after unuse_mm the
+ * user half is another process's, and get/put_user fail with -EFAULT
+ * instead of reading or writing it. MUTATION_UACCESS_ANY_MM reads it.
+ */
+static void uaccess_needs_own_mm(struct ktest *t)
+{
+	sched_migrate(cpu_id()); /* stay where the mm stays loaded */
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t a = ktest_mmap(mm, PAGE_SIZE);
+	KASSERT_NE(t, a, 0);
+	use_mm(mm);
+	KEXPECT_EQ(t, put_user_u64(a, 0x1234), 0);
+	unuse_mm(mm); /* lazy: the CPU keeps mm's tables loaded */
+	uint64_t v = 0;
+	KEXPECT_EQ(t, get_user_u64(&v, a), -EFAULT);
+	KEXPECT_EQ(t, v, 0);
+	KEXPECT_EQ(t, put_user_u64(a, 0x5678), -EFAULT);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0x1234); /* untouched */
+	mmput(mm);
+}
+
 KTEST_SUITE(mm, KTEST_CASE(mmap_fault_munmap), KTEST_CASE(protections),
 	    KTEST_CASE(madvise_dontneed_zeroes), KTEST_CASE(bad_arguments),
-	    KTEST_CASE(teardown_returns_everything));
+	    KTEST_CASE(teardown_returns_everything), KTEST_CASE(uaccess_needs_own_mm));
