@@ -38,9 +38,12 @@
 #define LAST_LINE_SIZE 200
 
 /* EDK II's gEfiConsoleOutDeviceGuid: on the handles ConOut writes to. */
-#define CONSOLE_OUT_DEVICE_GUID                                                    \
-	{                                                                          \
-		0xd3b36f2c, 0xd551, 0x11d4, { 0x9a, 0x46, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d } \
+#define CONSOLE_OUT_DEVICE_GUID                                        \
+	{                                                              \
+		0xd3b36f2c, 0xd551, 0x11d4,                            \
+		{                                                      \
+			0x9a, 0x46, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d \
+		}                                                      \
 	}
 
 static SIMPLE_TEXT_OUTPUT_INTERFACE *con_out; /* NULL after con_detach() */
@@ -192,8 +195,8 @@ static int conout_reaches_com1(EFI_SYSTEM_TABLE *st)
 	/* ConOut is one device (no splitter): its own path says it. */
 	if (st->ConsoleOutHandle && handle_reaches_com1(bs, st->ConsoleOutHandle))
 		return 1;
-	if (EFI_ERROR(uefi_call_wrapper(bs->LocateHandleBuffer, 5, ByProtocol, &text_guid, NULL,
-					&n, &handles)))
+	if (EFI_ERROR(uefi_call_wrapper(bs->LocateHandleBuffer, 5, ByProtocol, &text_guid, NULL, &n,
+					&handles)))
 		return 0;
 	for (UINTN i = 0; i < n; i++) {
 		int com1 = handle_reaches_com1(bs, handles[i]);
@@ -227,7 +230,7 @@ void con_init(EFI_SYSTEM_TABLE *st)
 	}
 	serial_direct = 1;
 	serial_init();
-	con_how = !con_out   ? "COM1"
+	con_how = !con_out    ? "COM1"
 		  : serial_ok ? "firmware console and COM1"
 			      : "firmware console (no UART at COM1)";
 }

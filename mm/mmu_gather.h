@@ -59,8 +59,8 @@ struct mmu_gather {
  * page-table lock): never more than the bundle and one full batch while
  * flagged entries stay in those two (tests reset and read it). */
 extern uint64_t tlb_rmap_scan_max;
-#define TLB_RMAP_SCAN_BOUND                                                                    \
-	(MMU_GATHER_BUNDLE +                                                                   \
+#define TLB_RMAP_SCAN_BOUND  \
+	(MMU_GATHER_BUNDLE + \
 	 (PAGE_SIZE - sizeof(struct mmu_gather_batch)) / sizeof(struct encoded_page *))
 
 void tlb_gather_mmu(struct mmu_gather *tlb, struct mm *mm);

@@ -74,7 +74,7 @@ void ktest_run_in_mm(struct mm *mm, int cpu, void (*fn)(void *), void *arg)
 	thread_create("in-mm", in_mm_thread, &r, cpu);
 	wait_for_completion(&r.done);
 	ktest_wait_threads(threads); /* its stack is freed: page counts stay exact */
-	ktest_progress(); /* for the watchdog: cases made of many of these */
+	ktest_progress();	     /* for the watchdog: cases made of many of these */
 }
 
 struct access {

@@ -56,6 +56,7 @@
  * only one CPU (the BSP, where ExtINT arrives) handles 8259 interrupts.
  */
 #include "arch/x86_64/pic.h"
+#include "arch/x86_64/trap.h"
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
 #include "kernel/printk.h"
@@ -209,34 +210,6 @@ static void (*const pic_entries[PIC_NR_IRQS])(struct interrupt_frame *) = {
 	pic_entry_12, pic_entry_13, pic_entry_14, pic_entry_15,
 };
 
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type_attr;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-} __packed;
-
-/* Point IDT vector `vec` (the IDT in force, shared by every CPU) at handler. */
-static void pic_set_gate(unsigned vec, void (*handler)(struct interrupt_frame *))
-{
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __packed idtr;
-	uint16_t cs;
-	uint64_t h = (uint64_t)handler;
-
-	__asm__ __volatile__("sidt %0" : "=m"(idtr));
-	__asm__ __volatile__("mov %%cs, %0" : "=r"(cs));
-	struct idt_gate *g = (struct idt_gate *)idtr.base + vec;
-	g->off_lo = h & 0xffff;
-	g->sel = cs;
-	g->ist = 0;
-	g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-	g->off_mid = (h >> 16) & 0xffff;
-	g->off_hi = (uint32_t)(h >> 32);
-	g->zero = 0;
-}
 
 /* ---- initialisation -------------------------------------------------------- */
 
@@ -254,7 +227,7 @@ void pic_init(void)
 
 	/* Handlers first: whatever the chips deliver from now on is absorbed. */
 	for (unsigned irq = 0; irq < PIC_NR_IRQS; irq++)
-		pic_set_gate(PIC_MASTER_VECTOR + irq, pic_entries[irq]);
+		idt_set_gate(PIC_MASTER_VECTOR + irq, pic_entries[irq]);
 	if (!pic_probe()) {
 		printk("pic: no 8259 answers (IMR reads %#x): nothing to mask\n",
 		       inb(PIC_MASTER_IMR));

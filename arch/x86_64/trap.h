@@ -29,6 +29,8 @@ struct trap_frame {
 
 void trap_dispatch(struct trap_frame *f);
 void dump_trap_frame(const struct trap_frame *f);
+struct interrupt_frame;
+void idt_set_gate(int vec, void (*handler)(struct interrupt_frame *));
 /* stacktrace.c: true if this NMI was a backtrace request (answered). */
 bool nmi_capture_backtrace(const struct trap_frame *f);
 
