@@ -210,7 +210,6 @@ static void (*const pic_entries[PIC_NR_IRQS])(struct interrupt_frame *) = {
 	pic_entry_12, pic_entry_13, pic_entry_14, pic_entry_15,
 };
 
-
 /* ---- initialisation -------------------------------------------------------- */
 
 /* probe_8259A(): a real IMR keeps what is written to it; no PIC reads 0xff. */
