@@ -18,6 +18,7 @@ enum pause_id {
 	PAUSE_TLB_FLUSH,       /* flush_tlb_mm_range, before any CPU is flushed */
 	PAUSE_TLB_FREE_TABLES, /* mmu_gather, page tables unhooked, before their free */
 	PAUSE_FORK_COPY,       /* copy_page_range, after each PTE (use pause_arm_after) */
+	PAUSE_FORK_WRPROTECT,  /* copy_one_pte, pin check done, parent PTE still writable */
 	PAUSE_GUP_FAST_REF,    /* GUP-fast, reference taken, before the PTE re-check */
 	PAUSE_GUP_FAST_WALK,   /* GUP-fast, IRQs off, page table found, before the PTE read */
 	PAUSE_DIO_PINNED,      /* O_DIRECT read: user pages pinned, before the copy */

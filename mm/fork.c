@@ -5,19 +5,25 @@
  * page tables under it; page tables are always copied, never shared.
  * For each mapped page of the parent:
  *   - shared mappings (VM_SHARED) stay shared: same page, same permissions;
- *   - a private page that page_maybe_dma_pinned() is copied for the child at
- *     once and stays writable in the parent (R4): a DMA into it must keep
- *     landing in the parent's page, never in a page the child now owns;
- *   - any other private page is shared read-only: the parent's PTE loses
- *     its write bit, both sides hold a reference and a mapping, and the
- *     first write fault decides by page_count (R3, mm/memory.c).
+ *   - an exclusive anonymous page that page_maybe_dma_pinned() is copied for
+ *     the child at once and stays writable and exclusive in the parent (R4):
+ *     a DMA into it must keep landing in the parent's page, never in a page
+ *     the child now owns (page_try_dup_anon_rmap, mm/rmap.h);
+ *   - any other private page is shared read-only: it stops being exclusive,
+ *     the parent's PTE loses its write bit, both sides hold a reference and
+ *     a mapping, and the first write fault decides by page_count (R3,
+ *     mm/memory.c).
  * The parent's TLB is flushed (every CPU running it) before the parent can
  * write again, i.e. before fork returns and drops the mmap_lock.
  *
  * Locks: parent's mmap_lock for write for the whole copy (faults and the
  * GUP slow path wait), parent's page_table_lock then the child's (the child
  * is new, nobody else takes it), and parent->write_protect_seq around the
- * write-protection so a concurrent FOLL_PIN GUP-fast backs off (mm/gup.c).
+ * write-protection so a concurrent FOLL_PIN GUP-fast backs off (mm/gup.c):
+ * one that sampled the count before fork began can still pin a page after
+ * page_try_dup_anon_rmap decided it was not pinned and before its PTE is
+ * write-protected (PAUSE_FORK_WRPROTECT marks that window); its re-check of
+ * the count after pinning is what keeps that pin off a page the child shares.
  *
  * Failure (no memory for a table or a copy): the half-built child is torn
  * down by mmput(), which drops exactly the references taken so far; the
@@ -27,6 +33,7 @@
 #include "mm/mmu_gather.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
+#include "mm/rmap.h"
 #include "kernel/string.h"
 #include "kernel/pause.h"
 #include "kernel/stats.h"
@@ -61,33 +68,47 @@ static pte_t *child_pte_alloc(struct mm *mm, uint64_t addr)
 	return &table[PT_INDEX(addr, PT_SHIFT)];
 }
 
+/* The child gets its own copy of an exclusive, maybe pinned page (R4). */
+static int copy_present_page(struct page *page, pte_t pte, pte_t *dst_pte)
+{
+	struct page *copy = fork_may_alloc() ? alloc_page(0) : NULL;
+	if (!copy)
+		return -ENOMEM;
+	memcpy(page_address(copy), page_address(page), PAGE_SIZE);
+	page_add_new_anon_rmap(copy);
+	*dst_pte = page_to_phys(copy) | (pte & ~PTE_ADDR_MASK & ~_PAGE_ACCESSED);
+	count_event(EV_FORK_PRECOW);
+	return 0;
+}
+
 /* Copy one mapped PTE; both ptls held. Returns 0 or -ENOMEM. */
 static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_pte, pte_t *dst_pte)
 {
 	pte_t pte = READ_ONCE(*src_pte);
 	struct page *page = phys_to_page(pte_phys(pte));
-	bool pinned = page_maybe_dma_pinned(page);
-#ifdef MUTATION_NO_PRECOW_PINNED
-	pinned = false; /* the 2009 bug: a pinned page becomes a COW page */
-#endif
-	if (!(vma->vm_flags & VM_SHARED) && pinned && (page->flags & PG_anon)) {
-		struct page *copy = fork_may_alloc() ? alloc_page(0) : NULL;
-		if (!copy)
-			return -ENOMEM;
-		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
-		copy->flags |= PG_anon;
-		atomic_inc(&copy->_mapcount);
-		*dst_pte = page_to_phys(copy) | (pte & ~PTE_ADDR_MASK & ~_PAGE_ACCESSED);
-		count_event(EV_FORK_PRECOW);
-	} else {
-		if (!(vma->vm_flags & VM_SHARED) && pte_write(pte)) { /* private: COW */
-			/* Write-protect the parent; keep a dirty bit set meanwhile. */
-			pte = __atomic_and_fetch(src_pte, ~_PAGE_RW, __ATOMIC_SEQ_CST);
+	bool cow = !(vma->vm_flags & VM_SHARED);
+	if (cow && PageAnon(page)) {
+		/* Shares the page unless it may be pinned (-EBUSY: copy it). */
+		if (page_try_dup_anon_rmap(page)) {
+			int err = copy_present_page(page, pte, dst_pte);
+			if (!err)
+				atomic64_inc(&dst->rss);
+			return err;
 		}
-		get_page(page);
-		atomic_inc(&page->_mapcount);
-		*dst_pte = pte & ~_PAGE_ACCESSED;
+	} else {
+		page_add_file_rmap(page); /* a file page (Linux: page_dup_file_rmap) */
 	}
+	/* Here a GUP-fast pin that sampled write_protect_seq before fork began
+	 * may still take the page (its PTE is writable yet): it must notice
+	 * the count changed and back off (mm/gup.c), or it pins a page that
+	 * the child shares. */
+	pause_point(PAUSE_FORK_WRPROTECT, vma->vm_mm);
+	if (cow && pte_write(pte)) {
+		/* Write-protect the parent; keep a dirty bit set meanwhile. */
+		pte = __atomic_and_fetch(src_pte, ~_PAGE_RW, __ATOMIC_SEQ_CST);
+	}
+	get_page(page);
+	*dst_pte = pte & ~_PAGE_ACCESSED;
 	atomic64_inc(&dst->rss);
 	return 0;
 }

@@ -4,19 +4,25 @@
  * References: get_user_pages* takes one ordinary reference per page
  * (put_page to drop it). pin_user_pages* (FOLL_PIN) takes
  * GUP_PIN_COUNTING_BIAS references, so page_maybe_dma_pinned() can tell a
- * pinned page at fork time (R4); unpin_user_page drops them. A pin asks for
- * an exclusive page: like a write, it breaks COW first, so the pinned page
- * is the process's own (writable, dirty) page and stays so (seed 002).
+ * pinned page at fork time (R4); unpin_user_page drops them. A pin of an
+ * anonymous page requires it to be exclusive (PageAnonExclusive, mm/rmap.h):
+ * a writable pin breaks COW first, like a write; a read-only pin of a page
+ * shared with a fork child unshares it first (FAULT_FLAG_UNSHARE: a copy of
+ * its own, mapped read-only). Either way the pinned page is the one the
+ * process keeps, whatever it or its relatives write later (seeds 000-002).
+ * A plain get (no FOLL_PIN, no FOLL_WRITE) takes a shared page as it is.
  *
  * Slow path: mmap_lock for read, then for each page look at the PTE under
- * the page-table lock; if it is missing, or read-only when we need it
- * writable, fault it in (handle_mm_fault, which breaks COW) and look again.
+ * the page-table lock; if it is missing, read-only when we need it
+ * writable, or shared when we pin it, fault (handle_mm_fault: write or
+ * unshare) and look again.
  *
  * Fast path (GUP-fast, seed 004): no lock at all. It walks the current
  * thread's page tables with interrupts disabled, reading each level exactly
  * once (READ_ONCE), and refuses anything it cannot take without a fault:
  * non-present and PROT_NONE entries, special entries, read-only entries for
- * FOLL_WRITE or FOLL_PIN. For a good PTE it takes a reference only if the
+ * FOLL_WRITE, and (after taking the reference) a read-only entry whose
+ * anonymous page a pin would have to unshare. For a good PTE it takes a reference only if the
  * page's count is not zero (try_get_page: a page being freed stays freed),
  * then re-reads the PTE: if it changed, the page may have been unmapped and
  * even freed and reused between our read and our reference, so the
@@ -39,6 +45,7 @@
 #include "mm/gup.h"
 #include "mm/mm.h"
 #include "mm/page.h"
+#include "mm/rmap.h"
 #include "kernel/sched.h"
 #include "kernel/stats.h"
 #include "kernel/pause.h"
@@ -122,14 +129,42 @@ void unpin_user_pages_dirty(struct page **pages, unsigned long nr, bool make_dir
 
 /* ---- slow path ------------------------------------------------------------ */
 
-/* Does this PTE give what the caller needs without a fault? */
+/*
+ * A pin of an anonymous page needs the page to be exclusive (mm/rmap.h):
+ * only a read-only pin can meet a non-exclusive one (a writable PTE maps an
+ * exclusive page; FOLL_WRITE asks for a writable PTE). Linux: gup_must_unshare.
+ */
+static bool gup_must_unshare(unsigned flags, struct page *page)
+{
+	if ((flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN || !PageAnon(page))
+		return false;
+#ifdef MUTATION_PIN_NO_UNSHARE
+	return false; /* a read-only pin of a page shared with a fork child */
+#else
+	return !PageAnonExclusive(page);
+#endif
+}
+
+/* Does this PTE give what the caller needs without a fault? (before the
+ * unshare check, which needs the page) */
 static bool pte_suits(pte_t pte, unsigned flags)
 {
 	if (!pte_present(pte))
 		return false;
-	if ((flags & (FOLL_WRITE | FOLL_PIN)) && !pte_write(pte))
-		return false; /* break COW first: a pin wants an exclusive page */
+	if ((flags & FOLL_WRITE) && !pte_write(pte))
+		return false; /* break COW first */
 	return true;
+}
+
+/* The fault that gives what the caller needs, or -1 if the PTE already does. */
+static int gup_fault_flags(struct vm_area_struct *vma, pte_t pte, unsigned flags)
+{
+	if (!pte_suits(pte, flags))
+		return flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0;
+	if (!pte_write(pte) && !(vma->vm_flags & VM_SHARED) &&
+	    gup_must_unshare(flags, phys_to_page(pte_phys(pte))))
+		return FAULT_FLAG_UNSHARE;
+	return -1;
 }
 
 static long __get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
@@ -148,21 +183,26 @@ static long __get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, un
 		spin_lock(&mm->page_table_lock);
 		pte_t *ptep = walk_pte(mm, addr);
 		pte_t pte = ptep ? *ptep : 0;
-		bool pin_wants_write = (flags & FOLL_PIN) && (vma->vm_flags & VM_WRITE);
-		if (pte_present(pte) &&
-		    (pte_write(pte) || !((flags & FOLL_WRITE) || pin_wants_write))) {
-			if (!try_grab_page(phys_to_page(pte_phys(pte)), flags)) {
+		int fault = gup_fault_flags(vma, pte, flags);
+		if (fault < 0) {
+			struct page *page = phys_to_page(pte_phys(pte));
+			if (!try_grab_page(page, flags)) {
 				spin_unlock(&mm->page_table_lock);
 				break; /* too many references already */
 			}
-			pages[done++] = phys_to_page(pte_phys(pte));
+			if ((flags & FOLL_PIN) && PageAnon(page) && !PageAnonExclusive(page) &&
+			    !(vma->vm_flags & VM_SHARED)) {
+				printk("%s pinned anonymous page pfn %#lx is not exclusive\n",
+				       bug_tag(), page_to_pfn(page));
+				BUG();
+			}
+			pages[done++] = page;
 			spin_unlock(&mm->page_table_lock);
 			count_event(EV_GUP_SLOW_PAGES);
 			continue;
 		}
 		spin_unlock(&mm->page_table_lock);
-		unsigned fault = (flags & FOLL_WRITE) || pin_wants_write ? FAULT_FLAG_WRITE : 0;
-		if (handle_mm_fault(vma, addr, fault) < 0)
+		if (handle_mm_fault(vma, addr, (unsigned)fault) < 0)
 			break;
 	}
 	up_read(&mm->mmap_lock);
@@ -208,6 +248,10 @@ static bool gup_fast_one(struct mm *mm, uint64_t addr, unsigned flags, struct pa
 		return false;
 	}
 #endif
+	if (!pte_write(pte) && gup_must_unshare(flags, p)) {
+		ungrab_page(p, flags); /* shared: the slow path unshares it first */
+		return false;
+	}
 	*page = p;
 	return true;
 }
@@ -228,6 +272,9 @@ long gup_fast_only(uint64_t start, unsigned long nr, unsigned flags, struct page
 	while (n < nr && gup_fast_one(mm, start + n * PAGE_SIZE, flags, &pages[n]))
 		n++;
 	local_irq_restore(irqflags);
+#ifdef MUTATION_GUP_FAST_NO_SEQ_RETRY
+	seq = raw_read_seqcount(&mm->write_protect_seq); /* never notices fork */
+#endif
 	if ((flags & FOLL_PIN) && n && read_seqcount_retry(&mm->write_protect_seq, seq)) {
 		while (n) /* fork ran: it may have shared what we pinned */
 			ungrab_page(pages[--n], flags);

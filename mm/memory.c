@@ -18,12 +18,18 @@
  * in, and nothing is freed before the final flush; one flush then covers
  * the PTEs and the page tables together (R9). Teardown (fullmm) likewise.
  *
- * COW (R3): a write fault on a present, write-protected page of a writable
- * private VMA reuses the page only if page_count(page) == 1, else copies it.
+ * COW (R3, R4): a write fault on a present, write-protected page of a
+ * writable private VMA reuses the page if it is exclusive (PageAnonExclusive,
+ * mm/rmap.h) or if page_count(page) == 1 (then it becomes exclusive), else
+ * copies it; the copy is exclusive. An unshare fault (FAULT_FLAG_UNSHARE,
+ * from a read-only pin) makes the same decision but leaves the PTE
+ * read-only. mprotect gives write access back at once only to exclusive
+ * anonymous pages (can_change_pte_writable).
  */
 #include "mm/mm.h"
 #include "mm/mmu_gather.h"
 #include "mm/page.h"
+#include "mm/rmap.h"
 #include "kernel/string.h"
 #include "kernel/panic.h"
 #include "kernel/stats.h"
@@ -90,7 +96,6 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
 	struct page *page = alloc_page(__GFP_ZERO);
 	if (!page)
 		return -ENOMEM;
-	page->flags |= PG_anon;
 	spin_lock(&mm->page_table_lock);
 	pte_t *pte = walk_alloc(mm, addr);
 	if (!pte) {
@@ -103,30 +108,45 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
 		put_page(page);
 		return 0;
 	}
-	atomic_inc(&page->_mapcount);
+	page_add_new_anon_rmap(page);
 	atomic64_inc(&mm->rss);
 	WRITE_ONCE(*pte, mk_user_pte(page, vma->vm_flags));
 	spin_unlock(&mm->page_table_lock);
 	return 0;
 }
 
-/* Write fault on a present read-only PTE of a writable VMA (R3). ptl held;
- * returns with it released. */
-static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte_t orig)
+/*
+ * May the faulting process keep this anonymous page (R3, R4)? Yes if it is
+ * exclusive; else if nobody else holds any reference (page_count == 1: no
+ * other mapping, no GUP reference, no pin), and then it becomes exclusive.
+ * A page-cache page in a private mapping is never ours: always copied.
+ */
+static bool wp_can_reuse_anon(struct page *page)
+{
+	if (!PageAnon(page))
+		return false;
+#ifndef MUTATION_ANON_EXCLUSIVE_IGNORED /* before 5.19: page_count alone */
+	if (PageAnonExclusive(page))
+		return true;
+#endif
+#ifdef MUTATION_COW_BY_MAPCOUNT
+	if (page_mapcount(page) != 1) /* the old bug: GUP references ignored */
+		return false;
+#else
+	if (page_count(page) != 1) /* somebody else holds it: copy */
+		return false;
+#endif
+	page_move_anon_rmap(page);
+	return true;
+}
+
+/* Give the process its own copy of old at pte (orig): write-enabled for a
+ * write fault, read-only for an unshare. ptl held on entry; released. */
+static int wp_page_copy(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte_t orig,
+			bool unshare)
 {
 	struct mm *mm = vma->vm_mm;
 	struct page *old = phys_to_page(pte_phys(orig));
-#ifdef MUTATION_COW_BY_MAPCOUNT
-	bool exclusive = page_mapcount(old) == 1; /* the old bug: GUP references ignored */
-#else
-	bool exclusive = page_count(old) == 1; /* we are the only user of any kind */
-#endif
-	if (exclusive) { /* reuse */
-		WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
-		spin_unlock(&mm->page_table_lock);
-		count_event(EV_COW_REUSE);
-		return 0;
-	}
 	get_page(old);
 	spin_unlock(&mm->page_table_lock);
 	struct page *new = alloc_page(0);
@@ -135,7 +155,6 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
 		return -ENOMEM;
 	}
 	memcpy(page_address(new), page_address(old), PAGE_SIZE);
-	new->flags |= PG_anon;
 	spin_lock(&mm->page_table_lock);
 	if (READ_ONCE(*pte) != orig) { /* changed under us: retry the fault */
 		spin_unlock(&mm->page_table_lock);
@@ -143,18 +162,48 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
 		put_page(old);
 		return 0;
 	}
+	pte_t entry = mk_user_pte(new, vma->vm_flags);
+	entry = unshare ? entry & ~_PAGE_RW : entry | _PAGE_DIRTY;
 	/* Clear, flush, then install the copy (R6): no CPU may keep writing
 	 * the old page through a stale entry once the new one is visible. */
 	__atomic_exchange_n(pte, 0, __ATOMIC_SEQ_CST);
+#ifndef MUTATION_COW_INSTALL_BEFORE_FLUSH
 	flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false);
-	atomic_inc(&new->_mapcount);
-	WRITE_ONCE(*pte, mk_user_pte(new, vma->vm_flags) | _PAGE_DIRTY);
-	atomic_dec(&old->_mapcount);
+#endif
+	page_add_new_anon_rmap(new);
+	WRITE_ONCE(*pte, entry);
+#ifdef MUTATION_COW_INSTALL_BEFORE_FLUSH
+	flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false); /* too late: see R6 */
+#endif
+	page_remove_rmap(old);
 	spin_unlock(&mm->page_table_lock);
 	put_page(old); /* the mapping's reference */
 	put_page(old); /* ours */
 	count_event(EV_COW_COPY);
 	return 0;
+}
+
+/*
+ * Write (or unshare) fault on a present read-only PTE of a private mapping.
+ * A write reuses the page when it is ours alone (wp_can_reuse_anon), else
+ * copies it. An unshare (FAULT_FLAG_UNSHARE: a read-only pin wants an
+ * exclusive page) changes nothing on an exclusive page, and otherwise gets
+ * the same answer without making the PTE writable. ptl held; released.
+ */
+static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte_t orig,
+		      unsigned flags)
+{
+	struct mm *mm = vma->vm_mm;
+	struct page *old = phys_to_page(pte_phys(orig));
+	bool unshare = flags & FAULT_FLAG_UNSHARE;
+	if (wp_can_reuse_anon(old)) {
+		if (!unshare)
+			WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
+		spin_unlock(&mm->page_table_lock);
+		count_event(EV_COW_REUSE);
+		return 0;
+	}
+	return wp_page_copy(vma, addr, pte, orig, unshare);
 }
 
 /*
@@ -173,6 +222,7 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 	struct page *page = find_or_read_page(&inode->mapping, index);
 	if (!page)
 		return -ENOMEM;
+	struct page *cache_page = page;
 	bool write = flags & FAULT_FLAG_WRITE;
 	if (write && !(vma->vm_flags & VM_SHARED)) {
 		struct page *copy = alloc_page(0);
@@ -181,7 +231,6 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 			return -ENOMEM;
 		}
 		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
-		copy->flags |= PG_anon;
 		put_page(page);
 		page = copy;
 		count_event(EV_COW_COPY);
@@ -200,7 +249,10 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 		entry &= ~_PAGE_RW; /* shared: the first write faults and dirties the page */
 	else
 		entry |= _PAGE_DIRTY;
-	atomic_inc(&page->_mapcount);
+	if (page != cache_page)
+		page_add_new_anon_rmap(page); /* a private copy */
+	else
+		page_add_file_rmap(page);
 	atomic64_inc(&mm->rss);
 	WRITE_ONCE(*pte, entry);
 	spin_unlock(&mm->page_table_lock);
@@ -231,9 +283,12 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 		return vma->vm_file ? do_file_fault(vma, addr, flags)
 				    : do_anonymous_page(vma, addr);
 	}
+	bool shared = vma->vm_flags & VM_SHARED;
 	if ((flags & FAULT_FLAG_WRITE) && !pte_write(orig))
-		return vma->vm_flags & VM_SHARED ? wp_page_shared(vma, pte, orig)
-						 : do_wp_page(vma, addr, pte, orig);
+		return shared ? wp_page_shared(vma, pte, orig)
+			      : do_wp_page(vma, addr, pte, orig, flags);
+	if ((flags & FAULT_FLAG_UNSHARE) && !shared && !pte_write(orig))
+		return do_wp_page(vma, addr, pte, orig, flags);
 	/* Spurious: another CPU fixed it, or our TLB entry was stale. */
 	spin_unlock(&mm->page_table_lock);
 	return 0;
@@ -259,7 +314,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		zapped = true;
 		atomic64_add(-1, &mm->rss);
 		unsigned long flags = 0;
-		if (!(page->flags & PG_anon) && page->mapping && pte_dirty(old)) {
+		if (!PageAnon(page) && page->mapping && pte_dirty(old)) {
 			set_page_dirty(page); /* the dirty bit moves to the page (R2) */
 			force_flush = true;   /* before page_mkclean can take the lock */
 			if (vma->vm_flags & VM_SHARED)
@@ -271,7 +326,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		if (flags)
 			count_event(EV_DELAYED_RMAP); /* rmap goes after the flush */
 		else
-			atomic_dec(&page->_mapcount); /* anonymous or clean: rmap goes at once */
+			page_remove_rmap(page); /* anonymous or clean: rmap goes at once */
 		full = __tlb_remove_page(tlb, page, flags);
 	}
 	/* R2 and R6: flush before the lock is dropped when someone could race:
@@ -360,9 +415,37 @@ void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi)
 
 /* ---- protection changes -------------------------------------------------- */
 
-/* Apply vma->vm_flags to the present PTEs of [start, end). Permissions are
- * only taken away here (write, execute); a write after mprotect(PROT_WRITE)
- * goes through the write fault, which decides by page_count (R3). */
+/*
+ * May mprotect make this (read-only) PTE writable at once, sparing the write
+ * fault? Only for an exclusive anonymous page of a private writable mapping
+ * (R4, mm/rmap.h): any other page must go through the write fault, which
+ * decides by page_count (R3) or, in a shared file mapping, marks the page
+ * dirty first (R2). Linux: can_change_pte_writable().
+ */
+static bool can_change_pte_writable(struct vm_area_struct *vma, pte_t pte)
+{
+	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) != VM_WRITE || !pte_present(pte) ||
+	    pte_write(pte))
+		return false;
+	struct page *page = phys_to_page(pte_phys(pte));
+#if defined(MUTATION_MPROTECT_WRITE_ANY_ANON)
+	return PageAnon(page); /* makes a page shared with a fork child writable */
+#elif defined(MUTATION_ANON_EXCLUSIVE_IGNORED)
+	return (void)page, false; /* before 5.19: always the write fault (page_count) */
+#else
+	return PageAnon(page) && PageAnonExclusive(page);
+#endif
+}
+
+/* Apply vma->vm_flags to the present PTEs of [start, end). Write access is
+ * taken away, and given back only where can_change_pte_writable() says so;
+ * anything else that becomes writable gets it through the write fault. */
+static pte_t change_pte(struct vm_area_struct *vma, pte_t old, pte_t keep, pte_t add)
+{
+	pte_t new = (old & keep) | add;
+	return can_change_pte_writable(vma, new) ? new | _PAGE_RW : new;
+}
+
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	struct mm *mm = vma->vm_mm;
@@ -383,10 +466,11 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 		bool changed = false;
 		for (; pte && addr < pt_end; addr += PAGE_SIZE, pte++) {
 			pte_t old = READ_ONCE(*pte);
-			while (pte_mapped(old) && ((old & keep) | add) != old) {
+			pte_t new;
+			while (pte_mapped(old) && (new = change_pte(vma, old, keep, add)) != old) {
 				/* cmpxchg: keep a dirty bit the hardware sets meanwhile */
-				if (__atomic_compare_exchange_n(pte, &old, (old & keep) | add,
-								false, __ATOMIC_SEQ_CST,
+				if (__atomic_compare_exchange_n(pte, &old, new, false,
+								__ATOMIC_SEQ_CST,
 								__ATOMIC_SEQ_CST)) {
 					changed = true;
 					break;

@@ -115,6 +115,9 @@ struct vm_area_struct *vma_dup(const struct vm_area_struct *v);
 /* Fault handling (mm/memory.c). Returns 0 or -errno. */
 #define FAULT_FLAG_WRITE 1u
 #define FAULT_FLAG_INSTR 2u
+/* A read-only pin wants an exclusive anonymous page: copy a shared one,
+ * mapped read-only (Linux 5.19+, mm/rmap.h). Only private mappings. */
+#define FAULT_FLAG_UNSHARE 4u
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags);
 /* Resolve a user page fault of the current thread; false if it is a bad access. */
 bool do_user_fault(uint64_t addr, unsigned flags);

@@ -36,6 +36,7 @@
  */
 #include "mm/mmu_gather.h"
 #include "mm/mm.h"
+#include "mm/rmap.h"
 #include "kernel/pause.h"
 #include "kernel/panic.h"
 #include "kernel/stats.h"
@@ -139,7 +140,7 @@ static void tlb_flush_rmap_batch(struct mmu_gather_batch *b)
 	for (unsigned i = 0; i < b->nr; i++) {
 		if (encoded_page_flags(b->encoded_pages[i]) & ENCODED_PAGE_BIT_DELAY_RMAP) {
 			struct page *page = encoded_page_ptr(b->encoded_pages[i]);
-			atomic_dec(&page->_mapcount); /* page_remove_rmap, now safe */
+			page_remove_rmap(page); /* now safe: the TLB is flushed */
 			b->encoded_pages[i] = encode_page(page, 0);
 		}
 	}

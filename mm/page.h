@@ -27,6 +27,7 @@ enum page_flags {
 	PG_dirty = 1u << 5,
 	PG_anon = 1u << 6,
 	PG_pagetable = 1u << 7,
+	PG_anon_exclusive = 1u << 8, /* mapped by one process alone (mm/rmap.h, R4) */
 };
 
 struct page {

@@ -291,7 +291,7 @@ static void free_the_page(struct page *p)
 	unsigned order = p->order;
 	if (p->flags & (PG_reserved | PG_buddy | PG_pcp))
 		panic("freeing page pfn %#lx with bad flags %#x", page_to_pfn(p), p->flags);
-	p->flags &= ~(PG_slab | PG_dirty | PG_anon | PG_pagetable);
+	p->flags &= ~(PG_slab | PG_dirty | PG_anon | PG_anon_exclusive | PG_pagetable);
 	p->mapping = NULL;
 	for (unsigned i = 0; i < (1u << order); i++)
 		poison_page(&p[i]);

@@ -14,11 +14,33 @@
  *   fork_failure_unwinds: an allocation failure at any point of fork leaks
  *       nothing and leaves the parent intact.
  *   shared_mapping_stays_shared: MAP_SHARED memory is shared after fork.
+ *   pinned_mprotect_round_trip (PageAnonExclusive): a pinned page (writable
+ *       pin, and a read-only pin taken in a read-only mapping) survives
+ *       mprotect(PROT_READ), mprotect(PROT_READ|PROT_WRITE) and a write: the
+ *       process keeps the pinned page, and the DMA lands where it reads
+ *       (before 5.19 the write copied and the device wrote into a lost page).
+ *   readonly_pin_unshares_after_fork: a read-only pin (fast path, slow path)
+ *       of a page shared with a fork child unshares it first: whatever the
+ *       child and the parent write next, the pinned page is the parent's
+ *       (kills PIN_NO_UNSHARE, ANON_EXCLUSIVE_IGNORED); a plain read-only GUP
+ *       still gets the shared page, no copy.
+ *   mprotect_after_fork_keeps_cow: mprotect giving write back after fork
+ *       must not make a page shared with the child writable (kills
+ *       MPROTECT_WRITE_ANY_ANON); an exclusive page gets it back at once.
+ *   copy_installed_after_flush (R6): a COW break clears the PTE, flushes,
+ *       and only then installs the copy. Paused between the two while one
+ *       CPU still holds the old read-only translation and another thread
+ *       writes the page and then a flag: the first CPU must never see the
+ *       flag and the old data (kills COW_INSTALL_BEFORE_FLUSH: a thread that
+ *       walks the new PTE writes the copy while a stale TLB still reads the
+ *       original, as Linux's wp_page_copy comment explains).
  */
 #include "tests/ktest_mm.h"
 #include "mm/gup.h"
 #include "kernel/stats.h"
 #include "drivers/dma_engine.h"
+#include "mm/rmap.h"
+#include "kernel/pause.h"
 
 static struct mm *parent_with_pages(struct ktest *t, int pages, uint64_t *addr)
 {
@@ -87,6 +109,12 @@ static void child_takes_ref_and_unmaps(void *p)
 	struct gup_ref *r = p;
 	r->got = get_user_pages(current->mm, r->addr, 1, 0, &r->page); /* read-only */
 	vm_munmap(current->mm, r->addr, PAGE_SIZE);
+}
+
+static void get_ref(void *p)
+{
+	struct gup_ref *r = p;
+	r->got = get_user_pages_fast(r->addr, 1, 0, &r->page); /* read-only, no pin */
 }
 
 static void vmsplice_leak(struct ktest *t)
@@ -238,6 +266,233 @@ static void shared_mapping_stays_shared(struct ktest *t)
 	mmput(parent);
 }
 
+/* Pin one page of mm at addr with flags (FOLL_PIN implied), fast or slow. */
+struct pin_call {
+	uint64_t addr;
+	unsigned flags;
+	bool fast;
+	struct page *page;
+	long got;
+};
+
+static void do_pin(void *p)
+{
+	struct pin_call *c = p;
+	c->got = c->fast ? pin_user_pages_fast(c->addr, 1, c->flags, &c->page)
+			 : pin_user_pages(current->mm, c->addr, 1, c->flags, &c->page);
+}
+
+static struct page *mapped_anon_page(struct mm *mm, uint64_t addr)
+{
+	pte_t *pte = walk_pte(mm, addr);
+	return pte && pte_present(*pte) ? phys_to_page(pte_phys(*pte)) : NULL;
+}
+
+/* The device writes value at word 0 of the pinned page, and unpins it. */
+static void dma_write_and_unpin(struct page *page, uint64_t value)
+{
+	static struct page *pages[1];
+	static struct dma_request dma;
+	pages[0] = page;
+	dma = (struct dma_request){
+		.pages = pages, .nr = 1, .offset = 0, .value = value, .unpin = true
+	};
+	dma_submit(&dma);
+	wait_for_completion(&dma.done);
+}
+
+static void pin_round_trip_one(struct ktest *t, bool writable_pin)
+{
+	uint64_t a, v;
+	struct mm *mm = parent_with_pages(t, 1, &a);
+	KASSERT_NOT_NULL(t, mm);
+	if (!writable_pin) /* a read-only pin, taken in a read-only mapping */
+		KASSERT_EQ(t, vm_mprotect(mm, a, PAGE_SIZE, PROT_READ), 0);
+	struct pin_call pin = { .addr = a, .flags = writable_pin ? FOLL_WRITE : 0, .fast = true };
+	ktest_run_in_mm(mm, CPU_ANY, do_pin, &pin);
+	KASSERT_EQ(t, pin.got, 1);
+	KEXPECT_TRUE(t, PageAnonExclusive(pin.page));
+	KEXPECT_EQ(t, vm_mprotect(mm, a, PAGE_SIZE, PROT_READ), 0);
+	KEXPECT_EQ(t, vm_mprotect(mm, a, PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a + 8, 0x3e7), 0);
+	KEXPECT_EQ(t, mapped_anon_page(mm, a), pin.page); /* still the pinned page */
+	dma_write_and_unpin(pin.page, 0xd3a);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0xd3a); /* the DMA landed where the process reads */
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, a + 8, &v), 0);
+	KEXPECT_EQ(t, v, 0x3e7);
+	mmput(mm);
+}
+
+static void pinned_mprotect_round_trip(struct ktest *t)
+{
+	pin_round_trip_one(t, true);
+	pin_round_trip_one(t, false);
+}
+
+static void ro_pin_after_fork_one(struct ktest *t, bool fast)
+{
+	uint64_t a, v;
+	struct mm *parent = parent_with_pages(t, 1, &a);
+	KASSERT_NOT_NULL(t, parent);
+	struct mm *child = fork_mm(t, parent);
+	KASSERT_NOT_NULL(t, child);
+	struct page *shared = mapped_anon_page(parent, a);
+	KEXPECT_FALSE(t, PageAnonExclusive(shared));
+	struct pin_call pin = { .addr = a, .flags = 0, .fast = fast };
+	ktest_run_in_mm(parent, CPU_ANY, do_pin, &pin);
+	KASSERT_EQ(t, pin.got, 1);
+	KEXPECT_NE(t, pin.page, shared); /* unshared: a copy of its own */
+	KEXPECT_TRUE(t, PageAnonExclusive(pin.page));
+	KEXPECT_FALSE(t, pte_write(*walk_pte(parent, a))); /* mapped read-only */
+	/* The child writes, then the parent: the pin follows the parent. */
+	KEXPECT_EQ(t, ktest_poke(child, CPU_ANY, a, 0xc1d), 0);
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a + 8, 0xba5), 0);
+	KEXPECT_EQ(t, mapped_anon_page(parent, a), pin.page);
+	uint64_t *seen = page_address(pin.page);
+	KEXPECT_EQ(t, seen[0], 0xa000);
+	KEXPECT_EQ(t, seen[1], 0xba5);
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0xc1d);
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a + 8, &v), 0);
+	KEXPECT_EQ(t, v, 0);
+	unpin_user_page(pin.page);
+	mmput(child);
+	mmput(parent);
+}
+
+static void plain_ro_gup_keeps_sharing(struct ktest *t)
+{
+	uint64_t a;
+	struct mm *parent = parent_with_pages(t, 1, &a);
+	KASSERT_NOT_NULL(t, parent);
+	struct mm *child = fork_mm(t, parent);
+	KASSERT_NOT_NULL(t, child);
+	struct gup_ref r = { .addr = a };
+	uint64_t copies = event_sum(EV_COW_COPY);
+	ktest_run_in_mm(parent, CPU_ANY, get_ref, &r);
+	KASSERT_EQ(t, r.got, 1);
+	KEXPECT_EQ(t, r.page, mapped_anon_page(child, a)); /* the shared page itself */
+	KEXPECT_EQ(t, event_sum(EV_COW_COPY) - copies, 0);
+	put_page(r.page);
+	mmput(child);
+	mmput(parent);
+}
+
+static void readonly_pin_unshares_after_fork(struct ktest *t)
+{
+	ro_pin_after_fork_one(t, true);
+	ro_pin_after_fork_one(t, false);
+	plain_ro_gup_keeps_sharing(t);
+}
+
+static void mprotect_after_fork_keeps_cow(struct ktest *t)
+{
+	uint64_t a, v;
+	struct mm *parent = parent_with_pages(t, 1, &a);
+	KASSERT_NOT_NULL(t, parent);
+	struct mm *child = fork_mm(t, parent);
+	KASSERT_NOT_NULL(t, child);
+	KEXPECT_EQ(t, vm_mprotect(parent, a, PAGE_SIZE, PROT_READ), 0);
+	KEXPECT_EQ(t, vm_mprotect(parent, a, PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
+	KEXPECT_FALSE(t, pte_write(*walk_pte(parent, a))); /* shared: no write yet */
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a, 0xb0), 0);
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0xa000); /* the parent's write did not reach the child */
+	KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0xb0);
+	/* The parent's copy is exclusive: a round trip gives write back at once. */
+	KEXPECT_EQ(t, vm_mprotect(parent, a, PAGE_SIZE, PROT_READ), 0);
+	KEXPECT_EQ(t, vm_mprotect(parent, a, PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
+	KEXPECT_TRUE(t, pte_write(*walk_pte(parent, a)));
+	mmput(child);
+	mmput(parent);
+}
+
+struct r6_thread {
+	struct mm *mm;
+	uint64_t p, f;
+	volatile bool stop, started;
+	uint64_t violations, seen_flag;
+	struct completion done;
+};
+
+/* Holds P's read-only translation, then watches F and P. */
+static void r6_reader(void *arg)
+{
+	struct r6_thread *r = arg;
+	use_mm(r->mm);
+	uint64_t f, v;
+	get_user_u64(&v, r->p);
+	r->started = true;
+	while (!r->stop) {
+		get_user_u64(&f, r->f);
+		get_user_u64(&v, r->p);
+		if (f == 1) {
+			r->seen_flag++;
+			if (v == 0xa000)
+				r->violations++; /* the flag, and P from before the write */
+		}
+	}
+	unuse_mm(r->mm);
+	complete(&r->done);
+}
+
+/* Writes P (the COW break, or a write through the new PTE), then F = 1. */
+static void r6_writer(void *arg)
+{
+	struct r6_thread *w = arg;
+	use_mm(w->mm);
+	put_user_u64(w->p, 0x77 + w->f);
+	if (w->f)
+		put_user_u64(w->f, 1);
+	unuse_mm(w->mm);
+	complete(&w->done);
+}
+
+static void copy_installed_after_flush(struct ktest *t)
+{
+	if (nr_cpus_online < 4)
+		KTEST_SKIP(t, "needs 4 CPUs");
+	sched_migrate(cpu_id());
+	uint64_t a, v;
+	struct mm *parent = parent_with_pages(t, 2, &a);
+	KASSERT_NOT_NULL(t, parent);
+	struct mm *child = fork_mm(t, parent);
+	KASSERT_NOT_NULL(t, child);
+	uint64_t p = a, f = a + PAGE_SIZE;
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, f, 0), 0); /* F: the parent's own */
+	static struct r6_thread reader, breaker, writer;
+	reader = (struct r6_thread){ .mm = parent, .p = p, .f = f };
+	breaker = (struct r6_thread){ .mm = parent, .p = p };
+	writer = (struct r6_thread){ .mm = parent, .p = p, .f = f };
+	init_completion(&reader.done);
+	init_completion(&breaker.done);
+	init_completion(&writer.done);
+	thread_create("r6-reader", r6_reader, &reader, ktest_other_cpu(cpu_id(), 1));
+	while (!reader.started)
+		sleep_ms(1);
+	/* The COW break of P pauses in its flush; resumes by itself. */
+	pause_arm_until(PAUSE_TLB_FLUSH, parent, NULL, 300);
+	thread_create("r6-cow", r6_writer, &breaker, ktest_other_cpu(cpu_id(), 2));
+	KEXPECT_TRUE(t, pause_wait_reached(PAUSE_TLB_FLUSH, 5000));
+	thread_create("r6-writer", r6_writer, &writer, ktest_other_cpu(cpu_id(), 3));
+	wait_for_completion(&writer.done);
+	pause_release(PAUSE_TLB_FLUSH);
+	wait_for_completion(&breaker.done);
+	sleep_ms(5);
+	reader.stop = true;
+	wait_for_completion(&reader.done);
+	KEXPECT_EQ(t, reader.violations, 0);
+	KEXPECT_GT(t, reader.seen_flag, 0);
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, p, &v), 0);
+	KEXPECT_EQ(t, v, 0xa000);
+	mmput(child);
+	mmput(parent);
+}
+
 KTEST_SUITE(cow, KTEST_CASE(basic_cow_every_cpu_pair), KTEST_CASE(vmsplice_leak),
 	    KTEST_CASE(fork_vs_pinned_dma), KTEST_CASE(madvise_dontfork),
-	    KTEST_CASE(fork_failure_unwinds), KTEST_CASE(shared_mapping_stays_shared));
+	    KTEST_CASE(fork_failure_unwinds), KTEST_CASE(shared_mapping_stays_shared),
+	    KTEST_CASE(pinned_mprotect_round_trip), KTEST_CASE(readonly_pin_unshares_after_fork),
+	    KTEST_CASE(mprotect_after_fork_keeps_cow), KTEST_CASE(copy_installed_after_flush));

@@ -10,6 +10,13 @@
  *   pin_during_fork: fork paused half-way through write-protecting the
  *       parent while another CPU pins the range: the pins back off to the
  *       slow path; DMA through them is seen by the parent only.
+ *   fast_pin_vs_fork_wrprotect (seed 003, the write_protect_seq): a fast pin
+ *       samples the count before fork begins and is paused in its walk; fork
+ *       then decides the page is not pinned and is paused before it
+ *       write-protects it; the pin takes the still-writable page. Its re-check
+ *       of the count must drop that pin and go the slow way, which waits for
+ *       fork and pins the parent's own copy: DMA through it reaches the
+ *       parent only (kills GUP_FAST_NO_SEQ_RETRY).
  *   gup_fast_never_walks_freed_table: GUP-fast paused inside its IRQs-off
  *       walk while another CPU unmaps the whole range: munmap cannot free
  *       the table (cannot even return) before the walk ends.
@@ -214,6 +221,63 @@ static void pin_during_fork(struct ktest *t)
 		KEXPECT_EQ(t, ktest_peek(f.child, CPU_ANY, a + i * PAGE_SIZE, &v), 0);
 		KEXPECT_EQ(t, v, 0x100 + i);
 	}
+	mmput(f.child);
+	mmput(parent);
+}
+
+static void fast_pin_vs_fork_wrprotect(struct ktest *t)
+{
+	if (nr_cpus_online < 3)
+		KTEST_SKIP(t, "needs 3 CPUs");
+	sched_migrate(cpu_id());
+	struct mm *parent = mm_alloc();
+	KASSERT_NOT_NULL(t, parent);
+	uint64_t a = ktest_mmap(parent, PAGE_SIZE), v;
+	KASSERT_EQ(t, ktest_poke(parent, CPU_ANY, a, 0x100), 0);
+	struct page *orig = mapped_page(parent, a);
+	/* 1. The pin samples write_protect_seq (even) and pauses, IRQs off. */
+	static struct async_gup g;
+	g = (struct async_gup){
+		.mm = parent,
+		.g = { .addr = a, .nr = 1, .fast = true, .pin = true, .flags = FOLL_WRITE }
+	};
+	pause_arm(PAUSE_GUP_FAST_WALK, parent);
+	start_async_gup(&g, ktest_other_cpu(cpu_id(), 1));
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_GUP_FAST_WALK, 10000));
+	/* 2. Fork finds the page unpinned and pauses before write-protecting. */
+	static struct forker f;
+	f = (struct forker){ .parent = parent };
+	init_completion(&f.done);
+	pause_arm(PAUSE_FORK_WRPROTECT, parent);
+	thread_create("forker", forker_fn, &f, ktest_other_cpu(cpu_id(), 2));
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_FORK_WRPROTECT, 10000));
+	/* 3. The pin takes the writable page, then must notice fork. */
+	uint64_t fallbacks = event_sum(EV_GUP_FAST_FALLBACK);
+	pause_release(PAUSE_GUP_FAST_WALK);
+	sleep_ms(20);
+	pause_release(PAUSE_FORK_WRPROTECT);
+	wait_for_completion(&f.done);
+	wait_for_completion(&g.done);
+	KASSERT_NOT_NULL(t, f.child);
+	KASSERT_EQ(t, g.g.got, 1);
+	KEXPECT_GE(t, event_sum(EV_GUP_FAST_FALLBACK) - fallbacks, 1);
+	/* The parent writes again: its page must still be the pinned one. */
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a + 8, 0x9a7e), 0);
+	KEXPECT_EQ(t, g.g.pages[0], mapped_page(parent, a));
+	KEXPECT_NE(t, g.g.pages[0], mapped_page(f.child, a));
+	KEXPECT_EQ(t, mapped_page(f.child, a), orig);
+	static struct dma_request dma;
+	dma = (struct dma_request){
+		.pages = g.g.pages, .nr = 1, .offset = 16, .value = 0xd0a, .unpin = true
+	};
+	dma_submit(&dma);
+	wait_for_completion(&dma.done);
+	KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, a + 16, &v), 0);
+	KEXPECT_EQ(t, v, 0xd0a);
+	KEXPECT_EQ(t, ktest_peek(f.child, CPU_ANY, a + 16, &v), 0);
+	KEXPECT_EQ(t, v, 0);
+	KEXPECT_EQ(t, ktest_peek(f.child, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0x100);
 	mmput(f.child);
 	mmput(parent);
 }
@@ -464,5 +528,5 @@ static void refcount_overflow_refused(struct ktest *t)
 }
 
 KTEST_SUITE(gup, KTEST_CASE(basics), KTEST_CASE(gup_fast_vs_zap), KTEST_CASE(pin_during_fork),
-	    KTEST_CASE(gup_fast_never_walks_freed_table), KTEST_CASE(random_stress),
-	    KTEST_CASE(refcount_overflow_refused));
+	    KTEST_CASE(fast_pin_vs_fork_wrprotect), KTEST_CASE(gup_fast_never_walks_freed_table),
+	    KTEST_CASE(random_stress), KTEST_CASE(refcount_overflow_refused));
