@@ -40,6 +40,7 @@ static bool try_write(struct rwsem *s)
 	bool ok = !s->writer && !s->readers;
 	if (ok) {
 		s->writer = true;
+		s->owner = current;
 		s->writers_waiting--;
 	}
 	spin_unlock(&s->lock);
@@ -58,6 +59,7 @@ void up_write(struct rwsem *s)
 {
 	spin_lock(&s->lock);
 	s->writer = false;
+	s->owner = NULL;
 	spin_unlock(&s->lock);
 	wake_up_all(&s->wq);
 }
@@ -65,4 +67,9 @@ void up_write(struct rwsem *s)
 bool rwsem_is_locked(struct rwsem *s)
 {
 	return READ_ONCE(s->writer) || READ_ONCE(s->readers);
+}
+
+bool rwsem_is_write_locked_by_me(struct rwsem *s)
+{
+	return READ_ONCE(s->writer) && READ_ONCE(s->owner) == current;
 }

@@ -8,11 +8,13 @@
 #define KERNEL_RWSEM_H
 
 #include "kernel/sched.h"
+#include "kernel/panic.h"
 
 struct rwsem {
-	spinlock_t lock; /* guards the fields below */
-	int readers;	 /* active readers */
-	bool writer;	 /* a writer holds it */
+	spinlock_t lock;      /* guards the fields below */
+	int readers;	      /* active readers */
+	bool writer;	      /* a writer holds it */
+	struct thread *owner; /* the writer, for rwsem_assert_held_write() */
 	int writers_waiting;
 	struct waitq wq;
 };
@@ -23,5 +25,20 @@ void up_read(struct rwsem *s);
 void down_write(struct rwsem *s);
 void up_write(struct rwsem *s);
 bool rwsem_is_locked(struct rwsem *s);
+bool rwsem_is_write_locked_by_me(struct rwsem *s);
+
+/* Lock contracts: panic if the caller does not hold s (for write). A reader
+ * cannot be told from another, so "held" means held by somebody. */
+#define rwsem_assert_held(s)                                                       \
+	do {                                                                       \
+		if (unlikely(!rwsem_is_locked(s)))                                 \
+			panic("%s:%d: rwsem %s not held", __FILE__, __LINE__, #s); \
+	} while (0)
+#define rwsem_assert_held_write(s)                                                           \
+	do {                                                                                 \
+		if (unlikely(!rwsem_is_write_locked_by_me(s)))                               \
+			panic("%s:%d: rwsem %s not held for write by this thread", __FILE__, \
+			      __LINE__, #s);                                                 \
+	} while (0)
 
 #endif

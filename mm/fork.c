@@ -49,25 +49,6 @@ static bool fork_may_alloc(void)
 	return __atomic_fetch_sub(&fork_fail_after, 1, __ATOMIC_SEQ_CST) > 0;
 }
 
-/* The child's PTE slot for addr, allocating tables; child ptl held. */
-static pte_t *child_pte_alloc(struct mm *mm, uint64_t addr)
-{
-	pte_t *table = mm->pgd;
-	for (int shift = PML4_SHIFT; shift > PT_SHIFT; shift -= 9) {
-		pte_t *e = &table[PT_INDEX(addr, shift)];
-		if (!pte_present(*e)) {
-			struct page *t = fork_may_alloc() ? alloc_page(__GFP_ZERO) : NULL;
-			if (!t)
-				return NULL;
-			t->flags |= PG_pagetable;
-			atomic64_inc(&mm->nr_pt_pages);
-			*e = page_to_phys(t) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
-		}
-		table = pte_table(*e);
-	}
-	return &table[PT_INDEX(addr, PT_SHIFT)];
-}
-
 /* The child gets its own copy of an exclusive, maybe pinned page (R4). */
 static int copy_present_page(struct page *page, pte_t pte, pte_t *dst_pte)
 {
@@ -76,7 +57,7 @@ static int copy_present_page(struct page *page, pte_t pte, pte_t *dst_pte)
 		return -ENOMEM;
 	memcpy(page_address(copy), page_address(page), PAGE_SIZE);
 	page_add_new_anon_rmap(copy);
-	*dst_pte = page_to_phys(copy) | (pte & ~PTE_ADDR_MASK & ~_PAGE_ACCESSED);
+	*dst_pte = pte_mkold(pte_set_phys(pte, page_to_phys(copy)));
 	count_event(EV_FORK_PRECOW);
 	return 0;
 }
@@ -84,6 +65,7 @@ static int copy_present_page(struct page *page, pte_t pte, pte_t *dst_pte)
 /* Copy one mapped PTE; both ptls held. Returns 0 or -ENOMEM. */
 static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_pte, pte_t *dst_pte)
 {
+	assert_spin_locked(&vma->vm_mm->page_table_lock);
 	pte_t pte = READ_ONCE(*src_pte);
 	struct page *page = phys_to_page(pte_phys(pte));
 	bool cow = !(vma->vm_flags & VM_SHARED);
@@ -105,10 +87,10 @@ static int copy_one_pte(struct mm *dst, struct vm_area_struct *vma, pte_t *src_p
 	pause_point(PAUSE_FORK_WRPROTECT, vma->vm_mm);
 	if (cow && pte_write(pte)) {
 		/* Write-protect the parent; keep a dirty bit set meanwhile. */
-		pte = __atomic_and_fetch(src_pte, ~_PAGE_RW, __ATOMIC_SEQ_CST);
+		pte = ptep_set_wrprotect(src_pte);
 	}
 	get_page(page);
-	*dst_pte = pte & ~_PAGE_ACCESSED;
+	*dst_pte = pte_mkold(pte);
 	atomic64_inc(&dst->rss);
 	return 0;
 }
@@ -126,7 +108,7 @@ static int copy_page_range(struct mm *dst, struct mm *src, struct vm_area_struct
 			continue;
 		}
 		spin_lock(&dst->page_table_lock);
-		pte_t *dst_pte = child_pte_alloc(dst, addr);
+		pte_t *dst_pte = walk_pte_alloc(dst, addr, fork_may_alloc);
 		int err = dst_pte ? copy_one_pte(dst, vma, src_pte, dst_pte) : -ENOMEM;
 		spin_unlock(&dst->page_table_lock);
 		pause_point(PAUSE_FORK_COPY, src);

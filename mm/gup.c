@@ -226,16 +226,11 @@ long pin_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned fl
 /* One page, interrupts off: true if *page was taken. */
 static bool gup_fast_one(struct mm *mm, uint64_t addr, unsigned flags, struct page **page)
 {
-	pte_t *table = mm->pgd;
-	for (int shift = PML4_SHIFT; shift > PT_SHIFT; shift -= 9) {
-		pte_t e = READ_ONCE(table[PT_INDEX(addr, shift)]); /* read once */
-		if (!pte_present(e) || pte_large(e))
-			return false;
-		table = pte_table(e);
-	}
+	pte_t *ptep = walk_pte_lockless(mm, addr);
+	if (!ptep)
+		return false;
 	pause_point(PAUSE_GUP_FAST_WALK, mm);
-	pte_t *ptep = &table[PT_INDEX(addr, PT_SHIFT)];
-	pte_t pte = READ_ONCE(*ptep);
+	pte_t pte = READ_ONCE(*ptep); /* read once */
 	if (!pte_suits(pte, flags) || (pte & _PAGE_SPECIAL) || !pte_user(pte))
 		return false;
 	struct page *p = phys_to_page(pte_phys(pte));

@@ -37,57 +37,67 @@
 #include "kernel/fs/fs.h"
 #include "mm/filemap.h"
 
-#define PT_LEVELS 4
-
-static pte_t mk_table_entry(struct page *table)
-{
-	return page_to_phys(table) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
-}
-
 static pte_t mk_user_pte(struct page *page, unsigned long vm_flags)
 {
-	pte_t pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
-	if (vm_flags & VM_WRITE)
-		pte |= _PAGE_RW;
-	if (!(vm_flags & VM_EXEC) && boot_cpu_features.nx)
-		pte |= _PAGE_NX;
-	return pte;
+	return pfn_user_pte(page_to_phys(page), vm_flags & VM_WRITE, vm_flags & VM_EXEC);
 }
 
-static int level_shift(int level) /* level 3 = PML4 ... 0 = PT */
-{
-	return PT_SHIFT + 9 * level;
-}
+/* ---- the page-table walker ------------------------------------------------ */
 
-/* The PTE slot for addr, allocating tables; page_table_lock held. NULL on OOM. */
-static pte_t *walk_alloc(struct mm *mm, uint64_t addr)
+/*
+ * The one walk of a user address space: PML4 -> PDPT -> PD -> PT, reading
+ * each upper entry exactly once (READ_ONCE), so the same loop serves the
+ * lockless walk of GUP-fast, which must never look at an entry twice. A
+ * missing table is allocated when may_alloc allows it (NULL: always), under
+ * the page-table lock; otherwise the walk stops with NULL. User mappings are
+ * 4 KiB pages only: a large entry (not made here) also stops it.
+ */
+static pte_t *__walk_pte(struct mm *mm, uint64_t addr, bool alloc, bool (*may_alloc)(void))
 {
 	pte_t *table = mm->pgd;
-	for (int level = PT_LEVELS - 1; level > 0; level--) {
-		pte_t *e = &table[PT_INDEX(addr, level_shift(level))];
-		if (!pte_present(*e)) {
-			struct page *t = alloc_page(__GFP_ZERO);
+	for (int shift = PML4_SHIFT; shift > PT_SHIFT; shift -= 9) {
+		pte_t *e = &table[PT_INDEX(addr, shift)];
+		pte_t entry = READ_ONCE(*e);
+		if (pte_present(entry) && pte_large(entry))
+			return NULL;
+		if (!pte_present(entry)) {
+			struct page *t = NULL;
+			if (alloc && (!may_alloc || may_alloc()))
+				t = alloc_page(__GFP_ZERO);
 			if (!t)
 				return NULL;
 			t->flags |= PG_pagetable;
 			atomic64_inc(&mm->nr_pt_pages);
-			WRITE_ONCE(*e, mk_table_entry(t));
+			entry = mk_table_entry(page_to_phys(t));
+			WRITE_ONCE(*e, entry);
 		}
-		table = pte_table(*e);
+		table = pte_table(entry);
 	}
 	return &table[PT_INDEX(addr, PT_SHIFT)];
 }
 
+/* Locked walk: the caller holds mm's page_table_lock, or its mmap_lock
+ * (tables are freed only by munmap and teardown, under it for write). */
 pte_t *walk_pte(struct mm *mm, uint64_t addr)
 {
-	pte_t *table = mm->pgd;
-	for (int level = PT_LEVELS - 1; level > 0; level--) {
-		pte_t e = READ_ONCE(table[PT_INDEX(addr, level_shift(level))]);
-		if (!pte_present(e))
-			return NULL;
-		table = pte_table(e);
-	}
-	return &table[PT_INDEX(addr, PT_SHIFT)];
+	return __walk_pte(mm, addr, false, NULL);
+}
+
+/* Locked walk that allocates missing tables; may_alloc is fork's failure
+ * hook (NULL: no hook). NULL when out of memory. */
+pte_t *walk_pte_alloc(struct mm *mm, uint64_t addr, bool (*may_alloc)(void))
+{
+	assert_spin_locked(&mm->page_table_lock);
+	return __walk_pte(mm, addr, true, may_alloc);
+}
+
+/* Lockless walk (GUP-fast): only with interrupts off, on an mm whose cpumask
+ * holds this CPU, so no table it reaches can be freed meanwhile (R5). The
+ * PTE itself must then be read once too, by the caller. */
+pte_t *walk_pte_lockless(struct mm *mm, uint64_t addr)
+{
+	BUG_ON(!irqs_disabled());
+	return __walk_pte(mm, addr, false, NULL);
 }
 
 static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
@@ -97,7 +107,7 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
 	if (!page)
 		return -ENOMEM;
 	spin_lock(&mm->page_table_lock);
-	pte_t *pte = walk_alloc(mm, addr);
+	pte_t *pte = walk_pte_alloc(mm, addr, NULL);
 	if (!pte) {
 		spin_unlock(&mm->page_table_lock);
 		put_page(page);
@@ -163,10 +173,10 @@ static int wp_page_copy(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, p
 		return 0;
 	}
 	pte_t entry = mk_user_pte(new, vma->vm_flags);
-	entry = unshare ? entry & ~_PAGE_RW : entry | _PAGE_DIRTY;
+	entry = unshare ? pte_wrprotect(entry) : pte_mkdirty(entry);
 	/* Clear, flush, then install the copy (R6): no CPU may keep writing
 	 * the old page through a stale entry once the new one is visible. */
-	__atomic_exchange_n(pte, 0, __ATOMIC_SEQ_CST);
+	ptep_get_and_clear(pte);
 #ifndef MUTATION_COW_INSTALL_BEFORE_FLUSH
 	flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false);
 #endif
@@ -196,9 +206,10 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
 	struct mm *mm = vma->vm_mm;
 	struct page *old = phys_to_page(pte_phys(orig));
 	bool unshare = flags & FAULT_FLAG_UNSHARE;
+	assert_spin_locked(&mm->page_table_lock);
 	if (wp_can_reuse_anon(old)) {
 		if (!unshare)
-			WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
+			WRITE_ONCE(*pte, pte_mkdirty(pte_mkwrite(orig)));
 		spin_unlock(&mm->page_table_lock);
 		count_event(EV_COW_REUSE);
 		return 0;
@@ -238,7 +249,7 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 		set_page_dirty(page);
 	}
 	spin_lock(&mm->page_table_lock);
-	pte_t *pte = walk_alloc(mm, addr);
+	pte_t *pte = walk_pte_alloc(mm, addr, NULL);
 	if (!pte || *pte) {
 		spin_unlock(&mm->page_table_lock);
 		put_page(page);
@@ -246,9 +257,9 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 	}
 	pte_t entry = mk_user_pte(page, vma->vm_flags);
 	if (!write)
-		entry &= ~_PAGE_RW; /* shared: the first write faults and dirties the page */
+		entry = pte_wrprotect(entry); /* the first write faults (dirties the page) */
 	else
-		entry |= _PAGE_DIRTY;
+		entry = pte_mkdirty(entry);
 	if (page != cache_page)
 		page_add_new_anon_rmap(page); /* a private copy */
 	else
@@ -264,9 +275,10 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 static int wp_page_shared(struct vm_area_struct *vma, pte_t *pte, pte_t orig)
 {
 	struct page *page = phys_to_page(pte_phys(orig));
+	assert_spin_locked(&vma->vm_mm->page_table_lock);
 	if (vma->vm_file)
 		set_page_dirty(page);
-	WRITE_ONCE(*pte, orig | _PAGE_RW | _PAGE_DIRTY);
+	WRITE_ONCE(*pte, pte_mkdirty(pte_mkwrite(orig)));
 	spin_unlock(&vma->vm_mm->page_table_lock);
 	return 0;
 }
@@ -274,6 +286,7 @@ static int wp_page_shared(struct vm_area_struct *vma, pte_t *pte, pte_t orig)
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 {
 	struct mm *mm = vma->vm_mm;
+	rwsem_assert_held(&mm->mmap_lock); /* the VMA stays as it is */
 	addr &= PAGE_MASK;
 	spin_lock(&mm->page_table_lock);
 	pte_t *pte = walk_pte(mm, addr);
@@ -308,7 +321,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		pte_t *pte = &pt[PT_INDEX(addr, PT_SHIFT)];
 		if (!pte_mapped(READ_ONCE(*pte)))
 			continue;
-		pte_t old = __atomic_exchange_n(pte, 0, __ATOMIC_SEQ_CST);
+		pte_t old = ptep_get_and_clear(pte);
 		struct page *page = phys_to_page(pte_phys(old));
 		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
 		zapped = true;
@@ -378,18 +391,18 @@ static bool range_has_vma(struct mm *mm, uint64_t lo, uint64_t hi)
 	return v && v->vm_start < hi;
 }
 
-/* Free the tables under entry *e (at `level`, mapping [base, base+span)) that
- * no VMA needs; returns true if *e itself was unhooked. ptl held. */
-static bool free_tables_below(struct mmu_gather *tlb, pte_t *e, int level, uint64_t base,
+/* Free the tables under entry *e, which maps [base, base + 2^shift), that no
+ * VMA needs; returns true if *e itself was unhooked. ptl held. */
+static bool free_tables_below(struct mmu_gather *tlb, pte_t *e, int shift, uint64_t base,
 			      uint64_t lo, uint64_t hi)
 {
-	uint64_t span = 1ull << level_shift(level);
-	if (level == 0 || !pte_present(*e) || base >= hi || base + span <= lo)
-		return false;	  /* level 0 entries map pages, not tables */
-	pte_t *t = pte_table(*e); /* a table of level-1 entries */
-	uint64_t child_span = span >> 9;
+	uint64_t span = 1ull << shift;
+	assert_spin_locked(&tlb->mm->page_table_lock);
+	if (shift == PT_SHIFT || !pte_present(*e) || base >= hi || base + span <= lo)
+		return false;	  /* PT entries map pages, not tables */
+	pte_t *t = pte_table(*e); /* the table this entry points at */
 	for (int i = 0; i < PT_ENTRIES; i++)
-		free_tables_below(tlb, &t[i], level - 1, base + i * child_span, lo, hi);
+		free_tables_below(tlb, &t[i], shift - 9, base + (uint64_t)i * (span >> 9), lo, hi);
 	if (range_has_vma(tlb->mm, base, base + span))
 		return false;
 	struct page *table = phys_to_page(pte_phys(*e));
@@ -405,11 +418,8 @@ void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi)
 {
 	struct mm *mm = tlb->mm;
 	spin_lock(&mm->page_table_lock);
-	for (int i = 0; i < 256; i++) { /* user half of the PML4 */
-		uint64_t base = (uint64_t)i << PML4_SHIFT;
-		/* Level 2 entries here: each PML4 entry points at a PDPT (level 2 table). */
-		free_tables_below(tlb, &mm->pgd[i], PT_LEVELS - 1, base, lo, hi);
-	}
+	for (int i = 0; i < 256; i++) /* user half of the PML4: each entry maps 512 GiB */
+		free_tables_below(tlb, &mm->pgd[i], PML4_SHIFT, (uint64_t)i << PML4_SHIFT, lo, hi);
 	spin_unlock(&mm->page_table_lock);
 }
 
@@ -440,24 +450,18 @@ static bool can_change_pte_writable(struct vm_area_struct *vma, pte_t pte)
 /* Apply vma->vm_flags to the present PTEs of [start, end). Write access is
  * taken away, and given back only where can_change_pte_writable() says so;
  * anything else that becomes writable gets it through the write fault. */
-static pte_t change_pte(struct vm_area_struct *vma, pte_t old, pte_t keep, pte_t add)
+/* The new value of one mapped PTE under vma's (new) protections. */
+static pte_t change_pte(struct vm_area_struct *vma, pte_t old)
 {
-	pte_t new = (old & keep) | add;
-	return can_change_pte_writable(vma, new) ? new | _PAGE_RW : new;
+	unsigned long f = vma->vm_flags;
+	pte_t new = pte_modify(old, f & (VM_READ | VM_WRITE | VM_EXEC), f & VM_WRITE, f & VM_EXEC);
+	return can_change_pte_writable(vma, new) ? pte_mkwrite(new) : new;
 }
 
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	struct mm *mm = vma->vm_mm;
-	bool none = !(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
-	pte_t keep = ~(pte_t)(_PAGE_PRESENT | _PAGE_PROTNONE);
-	pte_t add = none ? _PAGE_PROTNONE : _PAGE_PRESENT;
-	if (!(vma->vm_flags & VM_WRITE))
-		keep &= ~_PAGE_RW;
-	if (!(vma->vm_flags & VM_EXEC) && boot_cpu_features.nx)
-		add |= _PAGE_NX;
-	else
-		keep &= ~_PAGE_NX;
+	rwsem_assert_held_write(&mm->mmap_lock);
 	for (uint64_t addr = start; addr < end;) {
 		uint64_t chunk = addr;
 		uint64_t pt_end = MIN(ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE, end);
@@ -465,13 +469,10 @@ void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 		pte_t *pte = walk_pte(mm, addr);
 		bool changed = false;
 		for (; pte && addr < pt_end; addr += PAGE_SIZE, pte++) {
-			pte_t old = READ_ONCE(*pte);
-			pte_t new;
-			while (pte_mapped(old) && (new = change_pte(vma, old, keep, add)) != old) {
+			pte_t old = READ_ONCE(*pte), new;
+			while (pte_mapped(old) && (new = change_pte(vma, old)) != old) {
 				/* cmpxchg: keep a dirty bit the hardware sets meanwhile */
-				if (__atomic_compare_exchange_n(pte, &old, new, false,
-								__ATOMIC_SEQ_CST,
-								__ATOMIC_SEQ_CST)) {
+				if (ptep_cmpxchg(pte, &old, new)) {
 					changed = true;
 					break;
 				}

@@ -122,8 +122,14 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags);
 /* Resolve a user page fault of the current thread; false if it is a bad access. */
 bool do_user_fault(uint64_t addr, unsigned flags);
 
-/* Page-table access for tests and GUP: the PTE slot for addr, or NULL. */
+/* The page-table walker (mm/memory.c): the PTE slot for addr, or NULL.
+ * walk_pte: page_table_lock or mmap_lock held (tables cannot go away);
+ * walk_pte_alloc: page_table_lock held, allocates missing tables (may_alloc:
+ * a failure-injection hook, or NULL); walk_pte_lockless: GUP-fast, with
+ * interrupts off, each level read once. */
 pte_t *walk_pte(struct mm *mm, uint64_t addr);
+pte_t *walk_pte_alloc(struct mm *mm, uint64_t addr, bool (*may_alloc)(void));
+pte_t *walk_pte_lockless(struct mm *mm, uint64_t addr);
 
 /* fork (mm/fork.c): a copy of oldmm, or NULL with *err set (-ENOMEM). */
 struct mm *dup_mm(struct mm *oldmm, int *err);

@@ -46,7 +46,7 @@ uint64_t kernel_pagetable_pages;
 /* Direct-map leaf entries by size (4 KiB, 2 MiB, 1 GiB), for the boot line and tests. */
 uint64_t direct_map_pages[3];
 /* Entry bits this CPU accepts: _PAGE_NX only with NX (set by paging_init). */
-static pte_t pte_supported_mask = ~0ull;
+pte_t pte_supported_mask = ~0ull;
 
 static pte_t *alloc_table(void)
 {

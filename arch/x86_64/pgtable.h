@@ -87,4 +87,83 @@ static inline pte_t *pte_table(pte_t p)
 	return phys_to_virt(pte_phys(p));
 }
 
+/* ---- building and changing user PTEs (generic mm/ code uses only these) ---- */
+
+extern pte_t pte_supported_mask; /* clears the bits this CPU lacks (NX) */
+
+/* An entry pointing at a user page table (the leaf PTEs decide access). */
+static inline pte_t mk_table_entry(uint64_t table_phys)
+{
+	return table_phys | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
+}
+/* A present user PTE for the page at phys. */
+static inline pte_t pfn_user_pte(uint64_t phys, bool write, bool exec)
+{
+	pte_t p = phys | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	if (write)
+		p |= _PAGE_RW;
+	if (!exec)
+		p |= _PAGE_NX & pte_supported_mask;
+	return p;
+}
+/* The same permissions and state bits, another page. */
+static inline pte_t pte_set_phys(pte_t p, uint64_t phys)
+{
+	return (p & ~PTE_ADDR_MASK) | phys;
+}
+static inline pte_t pte_mkwrite(pte_t p)
+{
+	return p | _PAGE_RW;
+}
+static inline pte_t pte_wrprotect(pte_t p)
+{
+	return p & ~_PAGE_RW;
+}
+static inline pte_t pte_mkdirty(pte_t p)
+{
+	return p | _PAGE_DIRTY;
+}
+static inline pte_t pte_mkclean(pte_t p)
+{
+	return p & ~_PAGE_DIRTY;
+}
+static inline pte_t pte_mkold(pte_t p)
+{
+	return p & ~_PAGE_ACCESSED;
+}
+/*
+ * p with a mapping's new permissions: accessible or PROT_NONE (not present
+ * to the hardware, still mapped for the kernel), execute or not. Write
+ * access is only taken away here, never added: whoever adds it decides
+ * (the write fault, or mprotect for an exclusive page).
+ */
+static inline pte_t pte_modify(pte_t p, bool accessible, bool write, bool exec)
+{
+	p &= ~(_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_NX);
+	p |= accessible ? _PAGE_PRESENT : _PAGE_PROTNONE;
+	if (!write)
+		p &= ~_PAGE_RW;
+	if (!exec)
+		p |= _PAGE_NX & pte_supported_mask;
+	return p;
+}
+
+/* Atomic updates of a live PTE: the CPU may set the accessed and dirty bits
+ * at any moment, and a plain read-modify-write would lose them (R2). */
+static inline pte_t ptep_get_and_clear(pte_t *ptep)
+{
+	return __atomic_exchange_n(ptep, 0, __ATOMIC_SEQ_CST);
+}
+/* Clears the write bit; returns the new entry (with any dirty bit). */
+static inline pte_t ptep_set_wrprotect(pte_t *ptep)
+{
+	return __atomic_and_fetch(ptep, ~_PAGE_RW, __ATOMIC_SEQ_CST);
+}
+/* *ptep = new if it still is *old; else *old = its current value. */
+static inline bool ptep_cmpxchg(pte_t *ptep, pte_t *old, pte_t new)
+{
+	return __atomic_compare_exchange_n(ptep, old, new, false, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+}
+
 #endif
