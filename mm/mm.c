@@ -21,6 +21,7 @@
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/fs/fs.h"
+#include "mm/shmem.h"
 
 #define MMAP_BASE 0x0000000100000000ull /* first address mmap hands out */
 #define USER_TOP  (USER_SPACE_END - PAGE_SIZE)
@@ -149,7 +150,7 @@ static void vma_link_file(struct vm_area_struct *v)
 {
 	if (!v->vm_file)
 		return;
-	inode_get(v->vm_file);
+	mapped_file_get(v->vm_file);
 	struct address_space *m = &v->vm_file->mapping;
 	spin_lock(&m->i_mmap_lock);
 	list_add_tail(&v->vm_file_node, &m->i_mmap);
@@ -165,7 +166,7 @@ static void vma_unlink_file(struct vm_area_struct *v)
 	spin_lock(&m->i_mmap_lock);
 	list_del(&v->vm_file_node);
 	spin_unlock(&m->i_mmap_lock);
-	inode_put(v->vm_file);
+	mapped_file_put(v->vm_file);
 }
 
 /* A copy of v (same file, same offset): for split and fork. */
@@ -286,6 +287,18 @@ int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
 {
 	if (!(flags & MAP_ANONYMOUS))
 		return -EINVAL; /* files go through vfs_mmap */
+#ifndef MUTATION_SHARED_ANON_PRIVATE
+	if ((flags & MAP_SHARED) && !(flags & MAP_PRIVATE) && len && len <= USER_TOP) {
+		/* Shared anonymous memory is a mapping of a memory file (mm/shmem.c):
+		 * pages first touched after fork are shared too. */
+		struct inode *shmem = shmem_file_setup(ALIGN_UP(len, PAGE_SIZE));
+		if (!shmem)
+			return -ENOMEM;
+		int64_t ret = do_mmap(mm, addr, len, prot, flags, shmem, 0, VM_MAY_ALL);
+		mapped_file_put(shmem); /* the VMA holds its own reference */
+		return ret;
+	}
+#endif
 	return do_mmap(mm, addr, len, prot, flags, NULL, 0, VM_MAY_ALL);
 }
 

@@ -14,6 +14,10 @@
  *   fork_failure_unwinds: an allocation failure at any point of fork leaks
  *       nothing and leaves the parent intact.
  *   shared_mapping_stays_shared: MAP_SHARED memory is shared after fork.
+ *   shared_anon_is_shared_after_fork (mm/shmem.c): pages of a MAP_SHARED |
+ *       MAP_ANONYMOUS mapping first touched after fork, by either side, are
+ *       shared too; they outlive one side's exit and all go with the last
+ *       (kills SHARED_ANON_PRIVATE).
  *   pinned_mprotect_round_trip (PageAnonExclusive): a pinned page (writable
  *       pin, and a read-only pin taken in a read-only mapping) survives
  *       mprotect(PROT_READ), mprotect(PROT_READ|PROT_WRITE) and a write: the
@@ -491,8 +495,40 @@ static void copy_installed_after_flush(struct ktest *t)
 	mmput(parent);
 }
 
+static void shared_anon_is_shared_after_fork(struct ktest *t)
+{
+	uint64_t before = ktest_free_pages(), v;
+	struct mm *parent = mm_alloc();
+	KASSERT_NOT_NULL(t, parent);
+	int64_t a =
+	    vm_mmap(parent, 0, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+	KASSERT_GT(t, a, 0);
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a, 1), 0);
+	struct mm *child = fork_mm(t, parent);
+	KASSERT_NOT_NULL(t, child);
+	uint64_t copies = event_sum(EV_COW_COPY);
+	KEXPECT_EQ(t, ktest_poke(child, CPU_ANY, a + PAGE_SIZE, 2), 0); /* first touch: child */
+	KEXPECT_EQ(t, ktest_poke(parent, CPU_ANY, a + 2 * PAGE_SIZE, 3), 0); /* parent */
+	KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, a + PAGE_SIZE, &v), 0);
+	KEXPECT_EQ(t, v, 2);
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a + 2 * PAGE_SIZE, &v), 0);
+	KEXPECT_EQ(t, v, 3);
+	KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 1);
+	for (int i = 0; i < 3; i++)
+		KEXPECT_EQ(t, mapped_anon_page(parent, a + i * PAGE_SIZE),
+			   mapped_anon_page(child, a + i * PAGE_SIZE));
+	KEXPECT_EQ(t, event_sum(EV_COW_COPY) - copies, 0);
+	mmput(child); /* the parent keeps the memory */
+	KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, a + PAGE_SIZE, &v), 0);
+	KEXPECT_EQ(t, v, 2);
+	mmput(parent);
+	KEXPECT_EQ(t, ktest_free_pages(), before); /* the file and its pages went too */
+}
+
 KTEST_SUITE(cow, KTEST_CASE(basic_cow_every_cpu_pair), KTEST_CASE(vmsplice_leak),
 	    KTEST_CASE(fork_vs_pinned_dma), KTEST_CASE(madvise_dontfork),
 	    KTEST_CASE(fork_failure_unwinds), KTEST_CASE(shared_mapping_stays_shared),
 	    KTEST_CASE(pinned_mprotect_round_trip), KTEST_CASE(readonly_pin_unshares_after_fork),
-	    KTEST_CASE(mprotect_after_fork_keeps_cow), KTEST_CASE(copy_installed_after_flush));
+	    KTEST_CASE(mprotect_after_fork_keeps_cow), KTEST_CASE(copy_installed_after_flush),
+	    KTEST_CASE(shared_anon_is_shared_after_fork));
