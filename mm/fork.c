@@ -144,7 +144,9 @@ struct mm *dup_mm(struct mm *oldmm, int *err)
 			break;
 	}
 	/* The parent may not write through an old writable entry any more. */
+#ifndef MUTATION_FORK_NO_FLUSH
 	flush_tlb_mm_range(oldmm, 0, TLB_FLUSH_ALL, false);
+#endif
 	write_seqcount_end(&oldmm->write_protect_seq);
 	up_write(&oldmm->mmap_lock);
 	if (*err) {

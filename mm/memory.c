@@ -166,12 +166,14 @@ static int wp_page_copy(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, p
 	}
 	memcpy(page_address(new), page_address(old), PAGE_SIZE);
 	spin_lock(&mm->page_table_lock);
+#ifndef MUTATION_COW_NO_PTE_RECHECK
 	if (READ_ONCE(*pte) != orig) { /* changed under us: retry the fault */
 		spin_unlock(&mm->page_table_lock);
 		put_page(new);
 		put_page(old);
 		return 0;
 	}
+#endif
 	pte_t entry = mk_user_pte(new, vma->vm_flags);
 	entry = unshare ? pte_wrprotect(entry) : pte_mkdirty(entry);
 	/* Clear, flush, then install the copy (R6): no CPU may keep writing

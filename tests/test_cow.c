@@ -14,6 +14,15 @@
  *   fork_failure_unwinds: an allocation failure at any point of fork leaks
  *       nothing and leaves the parent intact.
  *   shared_mapping_stays_shared: MAP_SHARED memory is shared after fork.
+ *   fork_flushes_parent_tlb (R3, R6): a thread of the parent keeps writing
+ *       a page on another CPU while the parent forks: once fork returns, the
+ *       child's copy never changes again, because fork flushed the stale
+ *       writable entries (kills FORK_NO_FLUSH).
+ *   concurrent_cow_faults_lose_nothing: threads of the parent on several
+ *       CPUs take the COW fault on the same pages at the same moment; the
+ *       one that finds the PTE changed when it comes back with its copy must
+ *       drop it, or it overwrites the other's copy and its writes (kills
+ *       COW_NO_PTE_RECHECK, Linux's pte_same in wp_page_copy).
  *   shared_anon_is_shared_after_fork (mm/shmem.c): pages of a MAP_SHARED |
  *       MAP_ANONYMOUS mapping first touched after fork, by either side, are
  *       shared too; they outlive one side's exit and all go with the last
@@ -495,6 +504,115 @@ static void copy_installed_after_flush(struct ktest *t)
 	mmput(parent);
 }
 
+struct tlb_writer {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool stop, running;
+	uint64_t n;
+	struct completion done;
+};
+
+static void tlb_writer_fn(void *p)
+{
+	struct tlb_writer *w = p;
+	use_mm(w->mm);
+	while (!w->stop) {
+		put_user_u64(w->addr, ++w->n);
+		w->running = true;
+	}
+	unuse_mm(w->mm);
+	complete(&w->done);
+}
+
+static void fork_flushes_parent_tlb(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	uint64_t a, v1, v2;
+	struct mm *parent = parent_with_pages(t, 1, &a);
+	KASSERT_NOT_NULL(t, parent);
+	static struct tlb_writer w;
+	w = (struct tlb_writer){ .mm = parent, .addr = a };
+	init_completion(&w.done);
+	thread_create("cow-writer", tlb_writer_fn, &w, ktest_other_cpu(cpu_id(), 1));
+	while (!w.running)
+		sleep_ms(1);
+	struct mm *child = fork_mm(t, parent);
+	KASSERT_NOT_NULL(t, child);
+	KEXPECT_EQ(t, ktest_peek(child, cpu_id(), a, &v1), 0);
+	sleep_ms(20);
+	KEXPECT_EQ(t, ktest_peek(child, cpu_id(), a, &v2), 0);
+	KEXPECT_EQ(t, v1, v2); /* nobody writes the child's page */
+	w.stop = true;
+	wait_for_completion(&w.done);
+	KEXPECT_GT(t, w.n, v2); /* the parent went on writing, into its own copy */
+	mmput(child);
+	mmput(parent);
+}
+
+enum { RACE_PAGES = 64, RACE_WRITERS = 3 };
+
+struct cow_racer {
+	struct mm *mm;
+	uint64_t addr;
+	int id;
+	volatile bool *go;
+	struct completion done;
+};
+
+static void cow_racer_fn(void *p)
+{
+	struct cow_racer *r = p;
+	use_mm(r->mm);
+	while (!*r->go)
+		cpu_relax();
+	for (int i = 0; i < RACE_PAGES; i++)
+		put_user_u64(r->addr + i * PAGE_SIZE + 8 * (r->id + 1), 0x1000 * (r->id + 1) + i);
+	unuse_mm(r->mm);
+	complete(&r->done);
+}
+
+static void concurrent_cow_faults_lose_nothing(struct ktest *t)
+{
+	if (nr_cpus_online < 3)
+		KTEST_SKIP(t, "needs 3 CPUs");
+	sched_migrate(cpu_id());
+	int n = MIN(RACE_WRITERS, nr_cpus_online - 1);
+	for (int round = 0; round < 4; round++) {
+		uint64_t a, v;
+		struct mm *parent = parent_with_pages(t, RACE_PAGES, &a);
+		KASSERT_NOT_NULL(t, parent);
+		struct mm *child = fork_mm(t, parent);
+		KASSERT_NOT_NULL(t, child);
+		static volatile bool go;
+		static struct cow_racer r[RACE_WRITERS];
+		go = false;
+		for (int k = 0; k < n; k++) {
+			r[k] = (struct cow_racer){ .mm = parent, .addr = a, .id = k, .go = &go };
+			init_completion(&r[k].done);
+			thread_create("cow-racer", cow_racer_fn, &r[k],
+				      ktest_other_cpu(cpu_id(), k + 1));
+		}
+		sleep_ms(5);
+		go = true;
+		for (int k = 0; k < n; k++)
+			wait_for_completion(&r[k].done);
+		for (int i = 0; i < RACE_PAGES; i++) {
+			for (int k = 0; k < n; k++) {
+				uint64_t at = a + i * PAGE_SIZE + 8 * (k + 1);
+				KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, at, &v), 0);
+				KEXPECT_EQ(t, v, 0x1000 * (k + 1) + i);
+			}
+			KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a + i * PAGE_SIZE + 8, &v), 0);
+			KEXPECT_EQ(t, v, 0);
+		}
+		mmput(child);
+		mmput(parent);
+		ktest_progress();
+	}
+}
+
 static void shared_anon_is_shared_after_fork(struct ktest *t)
 {
 	uint64_t before = ktest_free_pages(), v;
@@ -531,4 +649,5 @@ KTEST_SUITE(cow, KTEST_CASE(basic_cow_every_cpu_pair), KTEST_CASE(vmsplice_leak)
 	    KTEST_CASE(fork_failure_unwinds), KTEST_CASE(shared_mapping_stays_shared),
 	    KTEST_CASE(pinned_mprotect_round_trip), KTEST_CASE(readonly_pin_unshares_after_fork),
 	    KTEST_CASE(mprotect_after_fork_keeps_cow), KTEST_CASE(copy_installed_after_flush),
+	    KTEST_CASE(fork_flushes_parent_tlb), KTEST_CASE(concurrent_cow_faults_lose_nothing),
 	    KTEST_CASE(shared_anon_is_shared_after_fork));
