@@ -231,7 +231,7 @@ static bool gup_fast_one(struct mm *mm, uint64_t addr, unsigned flags, struct pa
 		return false;
 	pause_point(PAUSE_GUP_FAST_WALK, mm);
 	pte_t pte = READ_ONCE(*ptep); /* read once */
-	if (!pte_suits(pte, flags) || (pte & _PAGE_SPECIAL) || !pte_user(pte))
+	if (!pte_suits(pte, flags) || pte_special(pte) || !pte_user(pte))
 		return false;
 	struct page *p = phys_to_page(pte_phys(pte));
 	if (!try_grab_page(p, flags))

@@ -74,6 +74,10 @@ static inline bool pte_exec(pte_t p)
 {
 	return !(p & _PAGE_NX);
 }
+static inline bool pte_special(pte_t p)
+{
+	return p & _PAGE_SPECIAL;
+}
 static inline bool pte_large(pte_t p)
 {
 	return p & _PAGE_PSE;
