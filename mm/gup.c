@@ -151,8 +151,10 @@ static bool pte_suits(pte_t pte, unsigned flags)
 {
 	if (!pte_present(pte))
 		return false;
+#ifndef MUTATION_GUP_WRITE_RO_PTE
 	if ((flags & FOLL_WRITE) && !pte_write(pte))
 		return false; /* break COW first */
+#endif
 	return true;
 }
 

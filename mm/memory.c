@@ -113,11 +113,13 @@ static int do_anonymous_page(struct vm_area_struct *vma, uint64_t addr)
 		put_page(page);
 		return -ENOMEM;
 	}
+#ifndef MUTATION_ANON_FAULT_NO_RECHECK
 	if (*pte) { /* another thread faulted it in first */
 		spin_unlock(&mm->page_table_lock);
 		put_page(page);
 		return 0;
 	}
+#endif
 	page_add_new_anon_rmap(page);
 	atomic64_inc(&mm->rss);
 	WRITE_ONCE(*pte, mk_user_pte(page, vma->vm_flags));
@@ -330,8 +332,10 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		atomic64_add(-1, &mm->rss);
 		unsigned long flags = 0;
 		if (!PageAnon(page) && page->mapping && pte_dirty(old)) {
+#ifndef MUTATION_ZAP_DROPS_DIRTY
 			set_page_dirty(page); /* the dirty bit moves to the page (R2) */
-			force_flush = true;   /* before page_mkclean can take the lock */
+#endif
+			force_flush = true; /* before page_mkclean can take the lock */
 			if (vma->vm_flags & VM_SHARED)
 				flags = ENCODED_PAGE_BIT_DELAY_RMAP;
 		}

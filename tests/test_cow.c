@@ -23,6 +23,9 @@
  *       one that finds the PTE changed when it comes back with its copy must
  *       drop it, or it overwrites the other's copy and its writes (kills
  *       COW_NO_PTE_RECHECK, Linux's pte_same in wp_page_copy).
+ *   concurrent_first_touch_faults_lose_nothing: the same on fresh pages: the
+ *       second of two faults that allocated a zero page must find the PTE
+ *       taken and drop its page (kills ANON_FAULT_NO_RECHECK).
  *   shared_anon_is_shared_after_fork (mm/shmem.c): pages of a MAP_SHARED |
  *       MAP_ANONYMOUS mapping first touched after fork, by either side, are
  *       shared too; they outlive one side's exit and all go with the last
@@ -573,25 +576,35 @@ static void cow_racer_fn(void *p)
 	complete(&r->done);
 }
 
-static void concurrent_cow_faults_lose_nothing(struct ktest *t)
+/* Threads of one mm on several CPUs write their own word of the same pages
+ * at the same moment: fresh pages (first touch), or pages shared with a
+ * fork child (COW). No write may be lost, the child sees none, and every
+ * page comes back (a fault that installs over another's page leaks one). */
+static void concurrent_faults(struct ktest *t, bool cow)
 {
 	if (nr_cpus_online < 3)
 		KTEST_SKIP(t, "needs 3 CPUs");
 	sched_migrate(cpu_id());
 	int n = MIN(RACE_WRITERS, nr_cpus_online - 1);
+	uint64_t before = ktest_free_pages();
 	for (int round = 0; round < 4; round++) {
 		uint64_t a, v;
-		struct mm *parent = parent_with_pages(t, RACE_PAGES, &a);
+		struct mm *parent = mm_alloc(), *child = NULL;
 		KASSERT_NOT_NULL(t, parent);
-		struct mm *child = fork_mm(t, parent);
-		KASSERT_NOT_NULL(t, child);
+		a = ktest_mmap(parent, RACE_PAGES * PAGE_SIZE);
+		if (cow) {
+			for (int i = 0; i < RACE_PAGES; i++)
+				ktest_poke(parent, CPU_ANY, a + i * PAGE_SIZE, 0xa000 + i);
+			child = fork_mm(t, parent);
+			KASSERT_NOT_NULL(t, child);
+		}
 		static volatile bool go;
 		static struct cow_racer r[RACE_WRITERS];
 		go = false;
 		for (int k = 0; k < n; k++) {
 			r[k] = (struct cow_racer){ .mm = parent, .addr = a, .id = k, .go = &go };
 			init_completion(&r[k].done);
-			thread_create("cow-racer", cow_racer_fn, &r[k],
+			thread_create("racer", cow_racer_fn, &r[k],
 				      ktest_other_cpu(cpu_id(), k + 1));
 		}
 		sleep_ms(5);
@@ -604,13 +617,28 @@ static void concurrent_cow_faults_lose_nothing(struct ktest *t)
 				KEXPECT_EQ(t, ktest_peek(parent, CPU_ANY, at, &v), 0);
 				KEXPECT_EQ(t, v, 0x1000 * (k + 1) + i);
 			}
-			KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a + i * PAGE_SIZE + 8, &v), 0);
-			KEXPECT_EQ(t, v, 0);
+			if (child) {
+				KEXPECT_EQ(t, ktest_peek(child, CPU_ANY, a + i * PAGE_SIZE + 8, &v),
+					   0);
+				KEXPECT_EQ(t, v, 0);
+			}
 		}
-		mmput(child);
+		if (child)
+			mmput(child);
 		mmput(parent);
 		ktest_progress();
 	}
+	KEXPECT_EQ(t, ktest_free_pages(), before);
+}
+
+static void concurrent_cow_faults_lose_nothing(struct ktest *t)
+{
+	concurrent_faults(t, true);
+}
+
+static void concurrent_first_touch_faults_lose_nothing(struct ktest *t)
+{
+	concurrent_faults(t, false);
 }
 
 static void shared_anon_is_shared_after_fork(struct ktest *t)
@@ -650,4 +678,5 @@ KTEST_SUITE(cow, KTEST_CASE(basic_cow_every_cpu_pair), KTEST_CASE(vmsplice_leak)
 	    KTEST_CASE(pinned_mprotect_round_trip), KTEST_CASE(readonly_pin_unshares_after_fork),
 	    KTEST_CASE(mprotect_after_fork_keeps_cow), KTEST_CASE(copy_installed_after_flush),
 	    KTEST_CASE(fork_flushes_parent_tlb), KTEST_CASE(concurrent_cow_faults_lose_nothing),
+	    KTEST_CASE(concurrent_first_touch_faults_lose_nothing),
 	    KTEST_CASE(shared_anon_is_shared_after_fork));
