@@ -22,6 +22,8 @@ enum pause_id {
 	PAUSE_GUP_FAST_REF,    /* GUP-fast, reference taken, before the PTE re-check */
 	PAUSE_GUP_FAST_WALK,   /* GUP-fast, IRQs off, page table found, before the PTE read */
 	PAUSE_DIO_PINNED,      /* O_DIRECT read: user pages pinned, before the copy */
+	PAUSE_TRUNC_UNMAPPED,  /* truncate: size set, range unmapped, before the pages go */
+	PAUSE_FILE_FAULT,      /* file fault: i_size checked, before the page is looked up */
 	NR_PAUSE_POINTS
 };
 

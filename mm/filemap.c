@@ -1,13 +1,16 @@
 /*
- * mm/filemap.c - the page cache, the file reverse map, page_mkclean and
- * writeback (rules R1, R2, R6; Nadav Amit's race, seed 004).
+ * mm/filemap.c - the page cache, the file reverse map, page_mkclean,
+ * writeback, msync and O_DIRECT (rules R1, R2, R6; Nadav Amit's race, seed
+ * 004). Truncation and invalidation are in mm/truncate.c.
  *
  * Page cache: each file's address_space holds a reference on every cached
  * page (page->mapping, page->index say where it belongs). A page is read
  * completely before it becomes visible, so a cached page is always up to
- * date. Pages leave the cache only by truncate or invalidate_mapping_pages,
- * which drops clean pages that no PTE maps (page_mapcount) and nobody else
- * holds (page_count == 1: not pinned, not in an mmu_gather).
+ * date. Pages enter the cache only under mapping->invalidate_lock (shared),
+ * and leave it by truncate (holding it exclusive, mm/truncate.c), or by
+ * invalidate_mapping_pages, which drops clean pages that no PTE maps
+ * (page_mapcount) and nobody else holds (page_count == 1: not pinned, not
+ * in an mmu_gather).
  *
  * Reverse map: mapping->i_mmap lists the VMAs mapping the file. A VMA stays
  * on it until after its PTEs were zapped and flushed (munmap and teardown
@@ -23,11 +26,17 @@
  * Why this loses no write (R2): zapping a dirty shared PTE moves the dirty
  * bit to the page, keeps the page's rmap (mapcount) until after the TLB
  * flush, and flushes before dropping the page-table lock (mm/memory.c,
- * mm/mmu_gather.c). page_mkclean serializes on that lock, so writeback
- * cannot clean the page while another CPU can still write through a stale
- * TLB entry, and the page cannot be dropped while it is still "mapped".
+ * mm/mmu_gather.c, mm/truncate.c). page_mkclean serializes on that lock, so
+ * writeback cannot clean the page while another CPU can still write through
+ * a stale TLB entry, and the page cannot be dropped while it is still
+ * "mapped".
  *
- * Locks, in order: mapping->wb_lock (rwsem), mapping->i_mmap_lock, an mm's
+ * O_DIRECT: a read first writes back the range's dirty pages (else it
+ * would read older data than read() returns); a write writes back the
+ * range before the transfer and drops its clean, unmapped pages after.
+ *
+ * Locks, in order: mm->mmap_lock, the inode's i_rwsem, mapping->invalidate_lock
+ * (rwsem), mapping->wb_lock (rwsem), mapping->i_mmap_lock, an mm's
  * page_table_lock, mapping->lock (innermost, never held over I/O).
  */
 #include "mm/filemap.h"
@@ -39,6 +48,9 @@
 #include "kernel/stats.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/pause.h"
+#include "kernel/fs/fs.h"
+#include "mm/gup.h"
 
 #define FLUSHER_INTERVAL_MS 500
 
@@ -50,6 +62,7 @@ void mapping_init(struct address_space *m, struct inode *host, const struct addr
 	m->pages = NULL;
 	m->capacity = 0;
 	m->nrpages = 0;
+	rwsem_init(&m->invalidate_lock);
 	spin_lock_init(&m->i_mmap_lock, "i_mmap");
 	INIT_LIST_HEAD(&m->i_mmap);
 	rwsem_init(&m->wb_lock);
@@ -94,6 +107,8 @@ struct page *find_or_read_page(struct address_space *m, uint64_t index)
 	struct page *p = find_get_page(m, index);
 	if (p)
 		return p;
+	/* Adding a page: no truncate or invalidation may run meanwhile. */
+	rwsem_assert_held(&m->invalidate_lock);
 	if (index >= m->capacity && grow(m, index))
 		return NULL;
 	struct page *fresh = alloc_page(__GFP_ZERO);
@@ -201,37 +216,82 @@ int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64
 	return err;
 }
 
-/* Remove the page at index from the cache if `may_drop` says so. */
-static bool remove_page(struct address_space *m, uint64_t i, bool check)
+/* ---- msync ------------------------------------------------------------ */
+
+int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
 {
-	spin_lock(&m->lock);
-	struct page *p = i < m->capacity ? m->pages[i] : NULL;
-	if (!p || (check && ((p->flags & PG_dirty) || page_mapcount(p) || page_count(p) != 1))) {
-		spin_unlock(&m->lock);
-		return false;
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	uint64_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	down_read(&mm->mmap_lock);
+	int err = 0;
+	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;) {
+		if (v->vm_file && (v->vm_flags & VM_SHARED) && (flags & MS_SYNC)) {
+			uint64_t s = MAX(addr, v->vm_start), e = MIN(end, v->vm_end);
+			uint64_t first = v->vm_pgoff + ((s - v->vm_start) >> PAGE_SHIFT);
+			int r = filemap_write_and_wait_range(&v->vm_file->mapping, first,
+							     first + ((e - s) >> PAGE_SHIFT));
+			if (r)
+				err = r;
+		}
+		if (v->vm_node.next == &mm->vmas)
+			break;
+		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
 	}
-	m->pages[i] = NULL;
-	m->nrpages--;
-	spin_unlock(&m->lock);
-	BUG_ON(page_mapcount(p));
-	p->mapping = NULL;
-	put_page(p); /* the cache's reference */
-	return true;
+	up_read(&mm->mmap_lock);
+	return err;
 }
 
-uint64_t invalidate_mapping_pages(struct address_space *m, uint64_t start, uint64_t end)
+/* ---- O_DIRECT ------------------------------------------------------------ */
+
+ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos)
 {
-	uint64_t n = 0;
-	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++)
-		n += remove_page(m, i, true);
-	count_events(EV_PAGECACHE_DROPPED, n);
-	return n;
+	long nr = (long)(len / PAGE_SIZE);
+	if (nr <= 0 || nr > DIO_MAX_PAGES)
+		return -EINVAL;
+	/* The disk must hold what read() would return: write back the range
+	 * (the dirty bits of PTEs mapping it too, through page_mkclean). */
+	uint64_t first = pos >> PAGE_SHIFT;
+	int err = filemap_write_and_wait_range(m, first, first + (uint64_t)nr);
+	if (err)
+		return err;
+	struct page *pages[DIO_MAX_PAGES];
+	long got = pin_user_pages_fast(uaddr, (unsigned long)nr, FOLL_WRITE, pages);
+	if (got <= 0)
+		return got ? got : -EFAULT;
+	pause_point(PAUSE_DIO_PINNED, current->mm);
+	long done = m->a_ops->direct_IO(m, false, pages, got, pos); /* the "device" writes memory */
+	unpin_user_pages_dirty(pages, (unsigned long)got, true);
+	return done < 0 ? done : done * (ssize_t)PAGE_SIZE;
 }
 
-void truncate_inode_pages(struct address_space *m, uint64_t start)
+ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos)
 {
-	for (uint64_t i = start; i < READ_ONCE(m->capacity); i++)
-		remove_page(m, i, false);
+	long nr = (long)(len / PAGE_SIZE);
+	uint64_t first = pos >> PAGE_SHIFT;
+	if (nr <= 0 || nr > DIO_MAX_PAGES)
+		return -EINVAL;
+	/* Pin before taking invalidate_lock: the pin may fault, and a fault on
+	 * a mapping of this very file takes invalidate_lock shared. */
+	struct page *pages[DIO_MAX_PAGES];
+	long got = pin_user_pages_fast(uaddr, (unsigned long)nr, 0, pages);
+	if (got <= 0)
+		return got ? got : -EFAULT;
+	uint64_t end = first + (uint64_t)got;
+	filemap_invalidate_lock(m);
+	uint64_t size = i_size_read(m->host);
+	if (pos > size) /* the gap up to pos reads as zeros */
+		pagecache_isize_extended(m, size, pos);
+	/* Cached copies would be stale: write them back first, drop them after. */
+	int err = filemap_write_and_wait_range(m, first, end);
+	filemap_invalidate_unlock(m);
+	long done = err;
+	if (!err) {
+		done = m->a_ops->direct_IO(m, true, pages, got, pos);
+		invalidate_mapping_pages(m, first, end);
+	}
+	unpin_user_pages_dirty(pages, (unsigned long)got, false);
+	return done < 0 ? done : done * (ssize_t)PAGE_SIZE;
 }
 
 void mapping_destroy(struct address_space *m)

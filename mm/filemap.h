@@ -1,11 +1,13 @@
 /*
- * mm/filemap.h - the page cache, file rmap, and writeback (rules R1, R2, R6);
- * see mm/filemap.c.
+ * mm/filemap.h - the page cache, file rmap, writeback and direct I/O (rules
+ * R1, R2, R6; see mm/filemap.c), and truncation and invalidation of cached
+ * and mapped file pages (see mm/truncate.c).
  */
 #ifndef MM_FILEMAP_H
 #define MM_FILEMAP_H
 
 #include "kernel/compiler.h"
+#include "kernel/errno.h"
 #include "kernel/list.h"
 #include "kernel/spinlock.h"
 #include "kernel/rwsem.h"
@@ -13,12 +15,18 @@
 struct page;
 struct inode;
 struct address_space;
+struct mm;
 
 struct address_space_ops {
 	/* Fill a new (not yet visible) page with the file's data at page->index. */
 	int (*readpage)(struct address_space *m, struct page *page);
 	/* Write the page's data to the disk (the page is clean, it stays cached). */
 	int (*writepage)(struct address_space *m, struct page *page);
+	/* Move nr whole pages between the disk at byte pos and pages[] (pinned
+	 * user memory), bypassing the cache; a write past the end sets the new
+	 * size. Returns how many pages were moved, or -errno if none. */
+	long (*direct_IO)(struct address_space *m, bool write, struct page **pages, long nr,
+			  uint64_t pos);
 };
 
 struct address_space {
@@ -28,6 +36,15 @@ struct address_space {
 	struct page **pages; /* indexed by page index; NULL = not cached */
 	uint64_t capacity;   /* entries in pages[] */
 	uint64_t nrpages;
+	/*
+	 * Linux's mapping->invalidate_lock (mm/truncate.c): held shared by
+	 * whoever adds pages to the cache (read(), write(), a fault, which also
+	 * holds it until its PTE is installed), exclusive by whoever removes a
+	 * range that must not come back meanwhile (truncate). Taken after
+	 * mm->mmap_lock and the inode's i_rwsem, before wb_lock; never held
+	 * while touching user memory.
+	 */
+	struct rwsem invalidate_lock;
 	spinlock_t i_mmap_lock;	     /* i_mmap; taken before any mm's page_table_lock */
 	struct list_head i_mmap;     /* VMAs mapping this file (vm_area_struct.vm_file_node) */
 	struct rwsem wb_lock;	     /* one writeback of this mapping at a time */
@@ -37,10 +54,38 @@ struct address_space {
 void mapping_init(struct address_space *m, struct inode *host, const struct address_space_ops *ops);
 void mapping_destroy(struct address_space *m); /* drops every cached page (none may be mapped) */
 
+static inline void filemap_invalidate_lock(struct address_space *m)
+{
+	down_write(&m->invalidate_lock);
+}
+static inline void filemap_invalidate_unlock(struct address_space *m)
+{
+	up_write(&m->invalidate_lock);
+}
+static inline void filemap_invalidate_lock_shared(struct address_space *m)
+{
+	down_read(&m->invalidate_lock);
+}
+static inline void filemap_invalidate_unlock_shared(struct address_space *m)
+{
+	up_read(&m->invalidate_lock);
+}
+
 /* The cached page at index with a reference, or NULL. */
 struct page *find_get_page(struct address_space *m, uint64_t index);
-/* The cached page at index with a reference, read in if needed; NULL on error. */
+/* The cached page at index with a reference, read in if needed; NULL on error.
+ * The caller holds invalidate_lock (either mode): a page read in while a
+ * truncate runs could otherwise land beyond the new end with stale data. */
 struct page *find_or_read_page(struct address_space *m, uint64_t index);
+
+/*
+ * What a fault on a file page at or beyond the end of the file returns
+ * (Linux's VM_FAULT_SIGBUS: the process gets SIGBUS, where an address no
+ * VMA covers gets SIGSEGV, -EFAULT). do_user_fault, like every user access
+ * helper, still reports any failed fault as -EFAULT; handle_mm_fault's
+ * callers can tell the two apart.
+ */
+#define VM_FAULT_SIGBUS (-ENXIO)
 
 void set_page_dirty(struct page *page);
 /* Move PTE dirty bits to the page (page_mkclean) and test-and-clear PG_dirty. */
@@ -50,10 +95,39 @@ int page_mkclean(struct page *page);
 
 /* Write back the dirty pages of [start, end) page indexes; 0 or -errno. */
 int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64_t end);
+
+/* msync(MS_SYNC): write back the shared file pages mapped in [addr, addr+len). */
+#define MS_SYNC 4
+int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
+
+/* O_DIRECT (mm/filemap.c): pin the user pages of [uaddr, uaddr+len) (whole
+ * pages) and let a_ops->direct_IO move them, after writing back the
+ * cached pages of the range.
+ * Bytes moved or -errno; a read is not clamped to the file's size. */
+#define DIO_MAX_PAGES 16 /* at most this many pages per O_DIRECT call */
+ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos);
+ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_t len,
+				  uint64_t pos);
+
+/* ---- mm/truncate.c ------------------------------------------------------ */
+
+/* Zap every PTE that maps a file page of [start, end) page indexes, in every
+ * VMA on i_mmap: the cache's pages and, with even_cows, also the private
+ * copies (COW) made of them. Through an mmu_gather, flushed under each
+ * page-table lock, dirty bits moved to the pages (R1, R2, R6). */
+void unmap_mapping_range(struct address_space *m, uint64_t start, uint64_t end, bool even_cows);
 /* Drop clean, unmapped, unpinned pages of [start, end); returns how many. */
 uint64_t invalidate_mapping_pages(struct address_space *m, uint64_t start, uint64_t end);
-/* Remove pages at index >= start (truncate); they must not be mapped. */
+/* Remove the cached pages at index >= start; none may be mapped any more. */
 void truncate_inode_pages(struct address_space *m, uint64_t start);
+/* The file shrank to newsize (set already): unmap and drop what lies
+ * beyond, private copies included, and zero the rest of the last page.
+ * invalidate_lock held for write. */
+void truncate_pagecache(struct address_space *m, uint64_t newsize);
+/* The file grows from `from` to `to`: the bytes between, in the page that
+ * straddled the old end, read as zeros (a mapping may have written there).
+ * invalidate_lock held (either mode). */
+void pagecache_isize_extended(struct address_space *m, uint64_t from, uint64_t to);
 
 void flusher_init(void); /* background writeback thread */
 void flusher_register(struct address_space *m);

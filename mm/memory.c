@@ -36,6 +36,7 @@
 #include "kernel/sched.h"
 #include "kernel/fs/fs.h"
 #include "mm/filemap.h"
+#include "kernel/pause.h"
 
 static pte_t mk_user_pte(struct page *page, unsigned long vm_flags)
 {
@@ -226,24 +227,47 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
  * read-only unless this is a write, which marks the page dirty first (so
  * writeback knows). Private mappings copy on a write fault at once: the
  * cache's own reference means the page is never exclusive (R3).
+ *
+ * Against truncate (mm/truncate.c): the fault holds mapping->invalidate_lock
+ * shared from its i_size check until its PTE is in place, so a truncate
+ * (which holds it exclusive from setting the new size until the pages and
+ * blocks are gone) either comes after and zaps the PTE, or came before and
+ * the fault sees the new size: a page at or beyond the end is VM_FAULT_SIGBUS.
  */
 static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 {
 	struct mm *mm = vma->vm_mm;
 	struct inode *inode = vma->vm_file;
+	struct address_space *m = &inode->mapping;
 	uint64_t index = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	if ((index << PAGE_SHIFT) >= READ_ONCE(inode->d.size))
-		return -EFAULT; /* beyond EOF: SIGBUS */
-	struct page *page = find_or_read_page(&inode->mapping, index);
-	if (!page)
-		return -ENOMEM;
+#ifdef MUTATION_FAULT_SIZE_CHECK_UNLOCKED
+	/* The old order: i_size checked before the lock, never again after it. */
+	if (index >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
+		return VM_FAULT_SIGBUS;
+	pause_point(PAUSE_FILE_FAULT, mm);
+	filemap_invalidate_lock_shared(m);
+#else
+	filemap_invalidate_lock_shared(m);
+	if (index >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE)) {
+		filemap_invalidate_unlock_shared(m);
+		return VM_FAULT_SIGBUS; /* beyond EOF */
+	}
+	pause_point(PAUSE_FILE_FAULT, mm);
+#endif
+	int ret = 0;
+	struct page *page = find_or_read_page(m, index);
+	if (!page) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	struct page *cache_page = page;
 	bool write = flags & FAULT_FLAG_WRITE;
 	if (write && !(vma->vm_flags & VM_SHARED)) {
 		struct page *copy = alloc_page(0);
 		if (!copy) {
 			put_page(page);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto out;
 		}
 		memcpy(page_address(copy), page_address(page), PAGE_SIZE);
 		put_page(page);
@@ -257,7 +281,8 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 	if (!pte || *pte) {
 		spin_unlock(&mm->page_table_lock);
 		put_page(page);
-		return pte ? 0 : -ENOMEM;
+		ret = pte ? 0 : -ENOMEM;
+		goto out;
 	}
 	pte_t entry = mk_user_pte(page, vma->vm_flags);
 	if (!write)
@@ -271,7 +296,9 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 	atomic64_inc(&mm->rss);
 	WRITE_ONCE(*pte, entry);
 	spin_unlock(&mm->page_table_lock);
-	return 0;
+out:
+	filemap_invalidate_unlock_shared(m);
+	return ret;
 }
 
 /* Write fault on a read-only PTE of a shared mapping: no copy, just make it

@@ -14,6 +14,18 @@
  *       against an in-memory model, with writeback and cache drops between.
  *   odirect_vs_fork: an O_DIRECT read whose buffer is forked and written
  *       meanwhile lands in the buffer of the process that asked for it.
+ *   truncate_mapped_file: shrinking (and O_TRUNC) a file mapped shared and
+ *       private unmaps the pages beyond the end from both, private copies
+ *       included; their next fault is VM_FAULT_SIGBUS (mm/truncate.c).
+ *   truncate_vs_fault_paused / fault_vs_truncate_paused (deterministic):
+ *       truncate paused between its unmap and the page removal while a new
+ *       mapping faults page 0; a fault paused after its size check while a
+ *       truncate runs. No page is mapped or cached beyond the end.
+ *   extend_zeroes_past_eof: bytes a mapping wrote past the end read as
+ *       zeros once the file grows over them.
+ *   truncate_mmap_stress: truncate, mmap, faults, mapped and write() writes,
+ *       msync at once on 4 CPUs; then the file matches its model, no page
+ *       is left mapped, fsck is clean.
  *   corrupt_image_refused: mounting a corrupt copy fails and writes nothing.
  *   fsck_clean: last: everything written back, the whole disk checks clean.
  */
@@ -21,6 +33,7 @@
 #include "kernel/fs/fs.h"
 #include "kernel/pause.h"
 #include "kernel/string.h"
+#include "kernel/printk.h"
 #include "kernel/stats.h"
 #include "mm/kmalloc.h"
 #include "drivers/ramdisk.h"
@@ -767,6 +780,564 @@ static void odirect_vs_fork(struct ktest *t)
 	vfs_close(f);
 }
 
+/* ---- truncate against mappings and faults (mm/truncate.c) ----------------- */
+
+/* A fault at addr of mm from this thread (any thread may fault an mm in):
+ * 0, VM_FAULT_SIGBUS (a file page beyond the end), -EFAULT (no VMA), ... */
+static int fault_at(struct mm *mm, uint64_t addr, unsigned flags)
+{
+	down_read(&mm->mmap_lock);
+	struct vm_area_struct *v = find_vma(mm, addr);
+	int r = v && v->vm_start <= addr ? handle_mm_fault(v, addr, flags) : -EFAULT;
+	up_read(&mm->mmap_lock);
+	return r;
+}
+
+/* A present PTE maps addr in mm. */
+static bool pte_mapped_at(struct mm *mm, uint64_t addr)
+{
+	spin_lock(&mm->page_table_lock);
+	pte_t *pte = walk_pte(mm, addr);
+	bool r = pte && pte_present(*pte);
+	spin_unlock(&mm->page_table_lock);
+	return r;
+}
+
+/* Every cached page of f has page_mapcount 0; returns how many do not. */
+static int mapped_cached_pages(struct ktest *t, struct file *f)
+{
+	struct address_space *m = &f->inode->mapping;
+	int bad = 0;
+	for (uint64_t i = 0; i < READ_ONCE(m->capacity); i++) {
+		struct page *p = find_get_page(m, i);
+		if (!p)
+			continue;
+		if (page_mapcount(p) && bad++ < 3)
+			ktest_fail(t, __FILE__, __LINE__, "cached page %lu still has mapcount %d",
+				   i, page_mapcount(p));
+		put_page(p);
+	}
+	return bad;
+}
+
+/*
+ * Shrinking a mapped file: the pages beyond the new end leave every mapping,
+ * shared and private (the private copy made by a write too, as Linux's
+ * even_cows), their next access is VM_FAULT_SIGBUS; the pages before it stay
+ * mapped with their data, the rest of the last page reads as zeros; O_TRUNC
+ * of a mapped file works the same way; a later extension shows zeros through
+ * the old mappings. Before mm/truncate.c this truncate returned -EBUSY.
+ * Kills TRUNCATE_NO_UNMAP (remove_page finds a mapped page: BUG) and
+ * TRUNCATE_KEEPS_COWS (the private copy stays mapped).
+ */
+static void truncate_mapped_file(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	const uint64_t len = 3 * PAGE_SIZE;
+	struct file *f = fresh_file(t, "/trunc.dat", len);
+	KASSERT_NOT_NULL(t, f);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t sh = vfs_mmap(mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	int64_t pr = vfs_mmap(mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+	KASSERT_GT(t, sh, 0);
+	KASSERT_GT(t, pr, 0);
+	uint64_t v;
+	for (uint64_t i = 0; i < 3; i++)
+		KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, sh + i * PAGE_SIZE, 0x1110 + i), 0);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pr + PAGE_SIZE, &v), 0); /* the cache's page */
+	KEXPECT_EQ(t, v, 0x1111);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, pr + 2 * PAGE_SIZE, 0xc0c0), 0); /* a COW copy */
+
+	KEXPECT_EQ(t, vfs_truncate(f, PAGE_SIZE + 100), 0);
+	KEXPECT_FALSE(t, pte_mapped_at(mm, sh + 2 * PAGE_SIZE));
+	KEXPECT_FALSE(t, pte_mapped_at(mm, pr + 2 * PAGE_SIZE)); /* even the private copy */
+	KEXPECT_EQ(t, fault_at(mm, sh + 2 * PAGE_SIZE, 0), VM_FAULT_SIGBUS);
+	KEXPECT_EQ(t, fault_at(mm, pr + 2 * PAGE_SIZE, FAULT_FLAG_WRITE), VM_FAULT_SIGBUS);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pr + 2 * PAGE_SIZE, &v), -EFAULT);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, sh, &v), 0);
+	KEXPECT_EQ(t, v, 0x1110);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, sh + PAGE_SIZE, &v), 0);
+	KEXPECT_EQ(t, v, 0x1111);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pr + PAGE_SIZE, &v), 0);
+	KEXPECT_EQ(t, v, 0x1111);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, sh + PAGE_SIZE + 200, &v), 0);
+	KEXPECT_EQ(t, v, 0); /* past the end in the last page: zeros */
+	struct page *gone = find_get_page(&f->inode->mapping, 2);
+	KEXPECT_TRUE(t, gone == NULL);
+	if (gone)
+		put_page(gone);
+	/* The data written through the mapping before the truncate is kept. */
+	KEXPECT_EQ(t, vfs_fsync(f), 0);
+	vfs_fadvise_dontneed(f, 0, 0);
+	KEXPECT_EQ(t, vfs_pread(f, &v, 8, PAGE_SIZE), 8);
+	KEXPECT_EQ(t, v, 0x1111);
+
+	struct file *g;
+	KEXPECT_EQ(t, vfs_open("/trunc.dat", O_RDWR | O_TRUNC, &g), 0); /* O_TRUNC, mapped */
+	if (g)
+		vfs_close(g);
+	KEXPECT_EQ(t, vfs_size(f), 0);
+	KEXPECT_FALSE(t, pte_mapped_at(mm, sh));
+	KEXPECT_FALSE(t, pte_mapped_at(mm, pr + PAGE_SIZE));
+	KEXPECT_EQ(t, fault_at(mm, sh, 0), VM_FAULT_SIGBUS);
+	KEXPECT_EQ(t, fault_at(mm, pr + PAGE_SIZE, 0), VM_FAULT_SIGBUS);
+	KEXPECT_EQ(t, mapped_cached_pages(t, f), 0);
+
+	KEXPECT_EQ(t, vfs_truncate(f, len), 0); /* grows again: zeros, not the old data */
+	for (uint64_t i = 0; i < 3; i++) {
+		KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, sh + i * PAGE_SIZE, &v), 0);
+		KEXPECT_EQ(t, v, 0);
+		KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pr + i * PAGE_SIZE, &v), 0);
+		KEXPECT_EQ(t, v, 0);
+	}
+	mmput(mm);
+	KEXPECT_EQ(t, mapped_cached_pages(t, f), 0);
+	vfs_close(f);
+	vfs_unlink("/trunc.dat");
+}
+
+struct truncator {
+	struct file *f;
+	uint64_t size;
+	int ret;
+	struct completion done;
+};
+
+static void truncator_fn(void *arg)
+{
+	struct truncator *tr = arg;
+	tr->ret = vfs_truncate(tr->f, tr->size);
+	complete(&tr->done);
+}
+
+struct faulter {
+	struct mm *mm;
+	uint64_t addr;
+	unsigned flags;
+	int ret;
+	struct completion done;
+};
+
+static void faulter_fn(void *arg)
+{
+	struct faulter *fa = arg;
+	fa->ret = fault_at(fa->mm, fa->addr, fa->flags);
+	complete(&fa->done);
+}
+
+static bool rwsem_has_waiters(struct rwsem *s)
+{
+	return READ_ONCE(s->wq.waiters.next) != &s->wq.waiters;
+}
+
+/*
+ * The race of issue 9, forced: truncate(0) pauses after it set the size and
+ * unmapped the range (PAUSE_TRUNC_UNMAPPED), before the pages leave the
+ * cache. Meanwhile another process maps the file (a VMA truncate's rmap
+ * walk never saw) and faults page 0 on another CPU. The fault must not map
+ * a page the truncate is about to drop (remove_page's BUG): it waits for
+ * the truncate (invalidate_lock) or sees the new size, and ends with
+ * VM_FAULT_SIGBUS. At the pause the earlier mapping is already gone (kills
+ * TRUNCATE_NO_UNMAP by a failed expectation, then by the BUG).
+ */
+static void truncate_vs_fault_paused(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	const uint64_t len = 2 * PAGE_SIZE;
+	struct file *f = fresh_file(t, "/tvf.dat", len);
+	KASSERT_NOT_NULL(t, f);
+	struct address_space *m = &f->inode->mapping;
+	struct mm *a_mm = mm_alloc(), *b_mm = mm_alloc();
+	KASSERT_TRUE(t, a_mm && b_mm);
+	int64_t a = vfs_mmap(a_mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	KEXPECT_EQ(t, ktest_poke(a_mm, CPU_ANY, a, 0xa0), 0);
+	KEXPECT_EQ(t, ktest_poke(a_mm, CPU_ANY, a + PAGE_SIZE, 0xa1), 0);
+	struct page *p0 = find_get_page(m, 0), *p1 = find_get_page(m, 1);
+	KASSERT_TRUE(t, p0 && p1);
+	KEXPECT_EQ(t, page_mapcount(p0), 1);
+
+	static struct truncator tr;
+	static struct faulter fa;
+	tr = (struct truncator){ .f = f, .size = 0 };
+	init_completion(&tr.done);
+	pause_arm(PAUSE_TRUNC_UNMAPPED, m);
+	thread_create("truncate", truncator_fn, &tr, ktest_other_cpu(cpu_id(), 1));
+	bool paused = pause_wait_reached(PAUSE_TRUNC_UNMAPPED, 10000);
+	KEXPECT_TRUE(t, paused);
+	bool fault_started = false;
+	if (paused) {
+		KEXPECT_EQ(t, vfs_size(f), 0);
+		KEXPECT_FALSE(t, pte_mapped_at(a_mm, a));
+		KEXPECT_FALSE(t, pte_mapped_at(a_mm, a + PAGE_SIZE));
+		KEXPECT_EQ(t, page_mapcount(p0), 0);
+		KEXPECT_EQ(t, page_mapcount(p1), 0);
+		/* A mapping made now, and a fault on page 0 on another CPU. */
+		int64_t b = vfs_mmap(b_mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+		KEXPECT_GT(t, b, 0);
+		fa = (struct faulter){ .mm = b_mm, .addr = (uint64_t)b, .flags = FAULT_FLAG_WRITE };
+		init_completion(&fa.done);
+		if (b > 0) {
+			thread_create("fault", faulter_fn, &fa, ktest_other_cpu(cpu_id(), 2));
+			fault_started = true;
+			/* The fault finished, or it waits for the truncate. */
+			uint64_t dl = ktime_get_ns() + 10000 * 1000000ull;
+			while (!fa.done.done && !rwsem_has_waiters(&m->invalidate_lock) &&
+			       ktime_get_ns() < dl)
+				sleep_ms(1);
+			ktest_log(t, "the fault %s while the truncate was paused",
+				  fa.done.done ? "ended" : "waited for invalidate_lock");
+		}
+	}
+	pause_release(PAUSE_TRUNC_UNMAPPED);
+	wait_for_completion(&tr.done);
+	KEXPECT_EQ(t, tr.ret, 0);
+	if (fault_started) {
+		wait_for_completion(&fa.done);
+		KEXPECT_EQ(t, fa.ret, VM_FAULT_SIGBUS);
+		KEXPECT_FALSE(t, pte_mapped_at(b_mm, fa.addr));
+	}
+	KEXPECT_EQ(t, m->nrpages, 0);
+	KEXPECT_TRUE(t, p0->mapping == NULL && p1->mapping == NULL); /* left the cache */
+	put_page(p0);
+	put_page(p1);
+	mmput(a_mm);
+	mmput(b_mm);
+	vfs_close(f);
+	vfs_unlink("/tvf.dat");
+}
+
+/*
+ * The other order: a fault checks i_size (two pages) and pauses before it
+ * looks the page up (PAUSE_FILE_FAULT); then truncate(0) runs on another
+ * CPU. The fault holds invalidate_lock from its size check until its PTE is
+ * in place, so the truncate must wait for it, and then zap what it mapped.
+ * Afterwards nothing maps or caches a page beyond the end. Kills
+ * FAULT_SIZE_CHECK_UNLOCKED (the size checked before taking the lock: the
+ * truncate runs through, then the fault reads page 0 back in and maps it
+ * beyond the end).
+ */
+static void fault_vs_truncate_paused(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	const uint64_t len = 2 * PAGE_SIZE;
+	struct file *f = fresh_file(t, "/fvt.dat", len);
+	KASSERT_NOT_NULL(t, f);
+	struct address_space *m = &f->inode->mapping;
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t b = vfs_mmap(mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, b, 0);
+	vfs_fadvise_dontneed(f, 0, 0); /* the fault reads page 0 in from the disk */
+
+	static struct truncator tr;
+	static struct faulter fa;
+	fa = (struct faulter){ .mm = mm, .addr = (uint64_t)b, .flags = FAULT_FLAG_WRITE };
+	tr = (struct truncator){ .f = f, .size = 0 };
+	init_completion(&fa.done);
+	init_completion(&tr.done);
+	pause_arm(PAUSE_FILE_FAULT, mm);
+	thread_create("fault", faulter_fn, &fa, ktest_other_cpu(cpu_id(), 1));
+	bool paused = pause_wait_reached(PAUSE_FILE_FAULT, 10000);
+	KEXPECT_TRUE(t, paused);
+	bool waited = false;
+	if (paused) {
+		thread_create("truncate", truncator_fn, &tr, ktest_other_cpu(cpu_id(), 2));
+		uint64_t dl = ktime_get_ns() + 10000 * 1000000ull;
+		while (!tr.done.done && !READ_ONCE(m->invalidate_lock.writers_waiting) &&
+		       ktime_get_ns() < dl)
+			sleep_ms(1);
+		waited = !tr.done.done && READ_ONCE(m->invalidate_lock.writers_waiting);
+	}
+	pause_release(PAUSE_FILE_FAULT);
+	wait_for_completion(&fa.done);
+	if (paused)
+		wait_for_completion(&tr.done);
+	KEXPECT_TRUE(t, waited);  /* the truncate waited for the fault in flight */
+	KEXPECT_EQ(t, fa.ret, 0); /* it came first */
+	KEXPECT_EQ(t, tr.ret, 0);
+	KEXPECT_EQ(t, vfs_size(f), 0);
+	KEXPECT_FALSE(t, pte_mapped_at(mm, b)); /* what the fault mapped, truncate zapped */
+	KEXPECT_EQ(t, m->nrpages, 0);
+	KEXPECT_EQ(t, fault_at(mm, b, 0), VM_FAULT_SIGBUS);
+	mmput(mm);
+	vfs_close(f);
+	vfs_unlink("/fvt.dat");
+}
+
+/*
+ * Bytes a shared mapping writes past the end of the file (in the page that
+ * straddles it) are not file data: when the file grows over them, by
+ * truncate or by a write() past the end, they read as zeros, whether the
+ * page stayed cached or went to the disk and was dropped (Linux:
+ * pagecache_isize_extended). Kills ISIZE_EXTEND_NO_ZERO.
+ */
+static void extend_zeroes_past_eof(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct file *f = fresh_file(t, "/eof.dat", 0);
+	KASSERT_NOT_NULL(t, f);
+	static uint8_t buf[5000];
+	memset(buf, 0x55, sizeof(buf));
+	KASSERT_EQ(t, vfs_pwrite(f, buf, 5000, 0), 5000);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = vfs_mmap(mm, f, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	uint64_t v = 1;
+	/* 1: the page stays cached; extended by truncate */
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a + 6000, 0xbad1), 0);
+	KEXPECT_EQ(t, vfs_truncate(f, 2 * PAGE_SIZE), 0);
+	KEXPECT_EQ(t, vfs_pread(f, &v, 8, 6000), 8);
+	KEXPECT_EQ(t, v, 0);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, a + 4992, &v), 0);
+	KEXPECT_EQ(t, v, 0x5555555555555555ull); /* the data before the old end stays */
+	/* 2: written back, dropped, read in again; extended by write() */
+	KEXPECT_EQ(t, vfs_truncate(f, 5000), 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a + 6000, 0xbad2), 0);
+	KEXPECT_EQ(t, vm_msync(mm, a, 2 * PAGE_SIZE, MS_SYNC), 0);
+	KEXPECT_EQ(t, vm_munmap(mm, a, 2 * PAGE_SIZE), 0);
+	vfs_fadvise_dontneed(f, 0, 0);
+	KEXPECT_EQ(t, vfs_pwrite(f, "z", 1, 8000), 1);
+	v = 1;
+	KEXPECT_EQ(t, vfs_pread(f, &v, 8, 6000), 8);
+	KEXPECT_EQ(t, v, 0);
+	mmput(mm);
+	vfs_close(f);
+	vfs_unlink("/eof.dat");
+}
+
+/* ---- randomized: truncate, mmap, fault, write, msync at once -------------- */
+
+/*
+ * One file; on up to 4 CPUs at once, for ktest.stress_ms:
+ *   truncator  truncates to random sizes within [SAFE, END) (shrinks and
+ *              extends, unaligned), fsync and fadvise(DONTNEED) now and then;
+ *   mapper     maps the whole file shared, writes its slots of the safe part
+ *              through the mapping (every write must succeed), writes and
+ *              reads the rest (SIGBUS is fine there), msync, MADV_DONTNEED,
+ *              munmap, again;
+ *   writer     write()s its slots of the safe part, and random bytes beyond;
+ *   private    maps the file private, reads the safe part (must succeed),
+ *              writes anywhere (COW copies; SIGBUS past the end), writeback.
+ * Deterministic afterwards: the first SAFE bytes are never truncated and each
+ * u64 slot there has one owner, so it holds that owner's last write; after a
+ * final truncate to SAFE and back to END the rest reads as zeros. Every
+ * cached page has mapcount 0 once the mappings are gone, and fsck is clean.
+ */
+enum { TS_SAFE_PAGES = 8, TS_PAGES = 32 };
+#define TS_SAFE	 ((uint64_t)TS_SAFE_PAGES * PAGE_SIZE)
+#define TS_END	 ((uint64_t)TS_PAGES * PAGE_SIZE)
+#define TS_HALF	 (TS_SAFE / 16) /* slots per owner */
+#define TS_SLOTS (TS_SAFE / 8)
+
+struct tstress {
+	struct file *f;
+	struct mm *mm[2];
+	uint64_t start;
+	volatile uint64_t last[2]; /* mapper (even slots), writer (odd slots) */
+	volatile uint64_t rounds[4], sigbus[2];
+	volatile int errors;
+	struct completion done[4];
+};
+
+static uint64_t ts_rand(uint64_t *s)
+{
+	*s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+	return *s;
+}
+
+static void ts_error(struct tstress *s, const char *what, int64_t v)
+{
+	if (__atomic_fetch_add(&s->errors, 1, __ATOMIC_SEQ_CST) < 3)
+		printk("truncate_mmap_stress: %s (%ld)\n", what, v);
+}
+
+static uint64_t ts_scratch_off(uint64_t *seed)
+{
+	return TS_SAFE + (ts_rand(seed) % (TS_END - TS_SAFE) & ~7ull);
+}
+
+static void ts_truncator(void *arg)
+{
+	struct tstress *s = arg;
+	uint64_t seed = arch_cycles() | 1, r, n = 0;
+	for (r = 0; ktest_stress_more(s->start, r, 10, ~0ull); r++) {
+		for (int k = 0; k < 4; k++, n++) {
+			uint64_t size = TS_SAFE + ts_rand(&seed) % (TS_END - TS_SAFE + 1);
+			int e = vfs_truncate(s->f, size);
+			if (e)
+				ts_error(s, "truncate", e);
+			yield();
+		}
+		if (ts_rand(&seed) % 2)
+			vfs_fsync(s->f);
+		else
+			vfs_fadvise_dontneed(s->f, 0, 0);
+		sleep_ms(1); /* let the others at the new size */
+	}
+	s->rounds[0] = n;
+	complete(&s->done[0]);
+}
+
+static void ts_mapper(void *arg)
+{
+	struct tstress *s = arg;
+	struct mm *mm = s->mm[0];
+	use_mm(mm);
+	uint64_t seed = arch_cycles() | 1, i = 1, r;
+	for (r = 0; ktest_stress_more(s->start, r, 10, ~0ull); r++) {
+		int64_t a = vfs_mmap(mm, s->f, 0, TS_END, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+		if (a < 0) {
+			ts_error(s, "mapper: mmap", a);
+			break;
+		}
+		for (int k = 0; k < 64; k++, i++) {
+			uint64_t slot = 2 * (i % TS_HALF), v;
+			int e = put_user_u64(a + slot * 8, i);
+			if (e) {
+				ts_error(s, "mapper: write to the safe part", e);
+				break;
+			}
+			s->last[0] = i;
+			uint64_t off = ts_scratch_off(&seed);
+			if (put_user_u64(a + off, ts_rand(&seed)) || get_user_u64(&v, a + off))
+				s->sigbus[0]++;
+		}
+		switch (ts_rand(&seed) % 3) {
+		case 0:
+			vm_msync(mm, a, TS_END, MS_SYNC);
+			break;
+		case 1:
+			vm_madvise(mm, a, TS_END, MADV_DONTNEED);
+			break;
+		}
+		vm_munmap(mm, a, TS_END);
+	}
+	unuse_mm(mm);
+	s->rounds[1] = r;
+	complete(&s->done[1]);
+}
+
+static void ts_writer(void *arg)
+{
+	struct tstress *s = arg;
+	uint64_t seed = arch_cycles() | 1, i = 1, r;
+	for (r = 0; ktest_stress_more(s->start, r, 10, ~0ull); r++) {
+		for (int k = 0; k < 64; k++, i++) {
+			uint64_t slot = 2 * (i % TS_HALF) + 1;
+			ssize_t n = vfs_pwrite(s->f, &i, 8, slot * 8);
+			if (n != 8) {
+				ts_error(s, "writer: write to the safe part", n);
+				break;
+			}
+			s->last[1] = i;
+		}
+		uint64_t junk = ts_rand(&seed);
+		vfs_pwrite(s->f, &junk, 8, ts_scratch_off(&seed));
+		if (ts_rand(&seed) % 4 == 0)
+			vfs_fdatasync(s->f);
+	}
+	s->rounds[2] = r;
+	complete(&s->done[2]);
+}
+
+static void ts_private(void *arg)
+{
+	struct tstress *s = arg;
+	struct mm *mm = s->mm[1];
+	use_mm(mm);
+	uint64_t seed = arch_cycles() | 1, r;
+	for (r = 0; ktest_stress_more(s->start, r, 10, ~0ull); r++) {
+		int64_t a = vfs_mmap(mm, s->f, 0, TS_END, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+		if (a < 0) {
+			ts_error(s, "private: mmap", a);
+			break;
+		}
+		for (int k = 0; k < 32; k++) {
+			uint64_t v, off = ts_rand(&seed) % TS_SAFE & ~7ull;
+			int e = get_user_u64(&v, a + off);
+			if (e)
+				ts_error(s, "private: read of the safe part", e);
+			if (ts_rand(&seed) % 2 && put_user_u64(a + off, v ^ 1))
+				ts_error(s, "private: COW write in the safe part", -EFAULT);
+			off = ts_scratch_off(&seed);
+			if (ts_rand(&seed) % 2 ? put_user_u64(a + off, 1)
+					       : get_user_u64(&v, a + off))
+				s->sigbus[1]++;
+		}
+		vm_munmap(mm, a, TS_END);
+		if (ts_rand(&seed) % 2)
+			writeback_all();
+	}
+	unuse_mm(mm);
+	s->rounds[3] = r;
+	complete(&s->done[3]);
+}
+
+static void truncate_mmap_stress(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	static struct tstress s;
+	memset((void *)&s, 0, sizeof(s));
+	s.f = fresh_file(t, "/tstress.dat", TS_END);
+	KASSERT_NOT_NULL(t, s.f);
+	s.mm[0] = mm_alloc();
+	s.mm[1] = mm_alloc();
+	KASSERT_TRUE(t, s.mm[0] && s.mm[1]);
+	for (int i = 0; i < 4; i++)
+		init_completion(&s.done[i]);
+	void (*fn[4])(void *) = { ts_truncator, ts_mapper, ts_writer, ts_private };
+	static const char *const names[4] = { "ts-trunc", "ts-map", "ts-write", "ts-private" };
+	s.start = ktime_get_ns();
+	for (int i = 0; i < 4; i++)
+		thread_create(names[i], fn[i], &s, ktest_other_cpu(cpu_id(), i + 1));
+	for (int i = 0; i < 4; i++)
+		wait_for_completion(&s.done[i]);
+	ktest_log(t,
+		  "%lu truncates, %lu map rounds (%lu SIGBUS), %lu write rounds, %lu private "
+		  "rounds (%lu SIGBUS); last writes %lu mapped, %lu write()",
+		  s.rounds[0], s.rounds[1], s.sigbus[0], s.rounds[2], s.rounds[3], s.sigbus[1],
+		  s.last[0], s.last[1]);
+	KEXPECT_EQ(t, s.errors, 0);
+	mmput(s.mm[0]);
+	mmput(s.mm[1]);
+	KEXPECT_EQ(t, mapped_cached_pages(t, s.f), 0);
+	/* Quiesced: truncate to the safe part and grow again, then from the disk. */
+	KEXPECT_EQ(t, vfs_truncate(s.f, TS_SAFE), 0);
+	KEXPECT_EQ(t, vfs_truncate(s.f, TS_END), 0);
+	KEXPECT_EQ(t, vfs_fsync(s.f), 0);
+	vfs_fadvise_dontneed(s.f, 0, 0);
+	static uint64_t v[TS_END / 8];
+	KASSERT_EQ(t, vfs_pread(s.f, v, TS_END, 0), TS_END);
+	int bad = 0;
+	for (uint64_t j = 0; j < TS_SLOTS; j++) {
+		uint64_t owner = j % 2, q = j / 2, last = s.last[owner];
+		uint64_t want = last >= q ? last - ((last - q) % TS_HALF) : 0;
+		if (v[j] != want && bad++ < 3)
+			ktest_fail(t, __FILE__, __LINE__,
+				   "slot %lu holds %lu, its owner's last is %lu", j, v[j], want);
+	}
+	for (uint64_t j = TS_SLOTS; j < TS_END / 8; j++)
+		if (v[j] && bad++ < 3)
+			ktest_fail(t, __FILE__, __LINE__, "byte %lu past the truncation holds %#lx",
+				   j * 8, v[j]);
+	char err[160] = "";
+	int r = fs_sync_and_check(err, sizeof(err));
+	if (r)
+		ktest_log(t, "fsck: %s", err);
+	KEXPECT_EQ(t, r, 0);
+	vfs_close(s.f);
+	vfs_unlink("/tstress.dat");
+}
+
 /* ---- corrupt images ------------------------------------------------------ */
 
 static void corrupt_image_refused(struct ktest *t)
@@ -833,4 +1404,7 @@ KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nada
 	    KTEST_CASE(nadav_race_munmap), KTEST_CASE(nadav_race_detects_early_drop),
 	    KTEST_CASE(delayed_rmaps_stay_in_two_batches), KTEST_CASE(mprotect_respects_open_mode),
 	    KTEST_CASE(nadav_race_stress), KTEST_CASE(data_integrity_model),
-	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
+	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(truncate_mapped_file),
+	    KTEST_CASE(truncate_vs_fault_paused), KTEST_CASE(fault_vs_truncate_paused),
+	    KTEST_CASE(extend_zeroes_past_eof), KTEST_CASE(truncate_mmap_stress),
+	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));

@@ -2,7 +2,9 @@
  * kernel/fs/fs.h - a small VFS over one mounted SFS file system (the RAM
  * disk): path lookup, open files, read/write through the page cache or
  * O_DIRECT, truncate, unlink, directories, fsync, fadvise(DONTNEED), and
- * shared/private file mappings. See kernel/fs/sfs.c.
+ * shared/private file mappings. See kernel/fs/sfs.c; what concerns the page
+ * cache and mappings (O_DIRECT, msync, truncate and invalidation) is in
+ * mm/filemap.c and mm/truncate.c.
  */
 #ifndef KERNEL_FS_FS_H
 #define KERNEL_FS_FS_H
@@ -18,7 +20,6 @@
 #define O_CREAT	 0x40
 #define O_TRUNC	 0x200
 #define O_DIRECT 0x4000
-#define MS_SYNC	 4
 
 #define ENOENT	     2
 #define EIO	     5
@@ -42,6 +43,13 @@ struct inode {
 	struct list_head node; /* inode cache; fs_lock */
 };
 
+/* The file's size (d.size: written under map_lock, with the mapping's
+ * invalidate_lock held for write when it shrinks). */
+static inline uint64_t i_size_read(const struct inode *inode)
+{
+	return READ_ONCE(inode->d.size);
+}
+
 struct file {
 	struct inode *inode;
 	int flags;
@@ -59,6 +67,8 @@ ssize_t vfs_pwrite(struct file *f, const void *buf, size_t len, uint64_t pos);
  * (pin_user_pages_fast) and copy them to/from the disk, bypassing the cache. */
 ssize_t vfs_pread_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos);
 ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos);
+/* Shrinking unmaps and drops the pages beyond the new size, from every
+ * mapping too (mm/truncate.c); a later access there gets SIGBUS. */
 int vfs_truncate(struct file *f, uint64_t size);
 int vfs_unlink(const char *path);
 int vfs_mkdir(const char *path);
@@ -71,7 +81,6 @@ uint64_t vfs_size(struct file *f);
 /* mmap of a file (MAP_SHARED or MAP_PRIVATE); address or -errno. */
 int64_t vfs_mmap(struct mm *mm, struct file *f, uint64_t addr, uint64_t len, int prot, int flags,
 		 uint64_t offset);
-int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
 
 /* Full read-only check of an image on b (mount runs it first). */
 int sfs_validate(struct block_device *b, char *err, size_t errlen);

@@ -13,10 +13,20 @@
  * through to the disk at once: the RAM disk makes that cheap, and it keeps
  * the image consistent for sfs_check at any quiet moment.
  *
+ * SFS only maps file pages to blocks (readpage, writepage, direct_IO) and
+ * keeps the size; the rules about cached and mapped pages are mm's: O_DIRECT
+ * around the cache in mm/filemap.c, truncate and invalidation in
+ * mm/truncate.c. A truncate sets the new size, lets truncate_pagecache
+ * unmap and drop the pages beyond it, then frees the blocks, all under the
+ * mapping's invalidate_lock held for write (as Linux's ext4 does), so no
+ * fault or read can bring a page of the range back in meanwhile.
+ *
  * Locks, in order:
  *   inode->i_rwsem  one writer (write, truncate, O_DIRECT write) per file
  *   fs_lock (rwsem) the namespace: directories, the inode cache, create,
  *                   unlink; read for lookups
+ *   mapping->invalidate_lock (rwsem) shared to add pages to the cache,
+ *                   exclusive to truncate (mm/filemap.h)
  *   map_lock (spin) block pointers of every inode, the bitmap, the
  *                   superblock, the inode table: never held over anything
  *                   that sleeps (RAM disk I/O is a copy), so readpage and
@@ -27,12 +37,10 @@
 #include "drivers/ramdisk.h"
 #include "mm/mm.h"
 #include "mm/page.h"
-#include "mm/gup.h"
 #include "mm/kmalloc.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
 #include "kernel/panic.h"
-#include "kernel/pause.h"
 
 static struct block_device *bdev;
 static struct sfs_super sb;
@@ -229,9 +237,35 @@ static int sfs_writepage(struct address_space *m, struct page *page)
 	return bdev_write_block(bdev, (uint64_t)b, page_address(page));
 }
 
+static void set_size(struct inode *inode, uint64_t size);
+
+/* O_DIRECT: the pinned user pages <-> the file's blocks (mm/filemap.c has
+ * already made the cache agree with the disk for the range). */
+static long sfs_direct_IO(struct address_space *m, bool write, struct page **pages, long nr,
+			  uint64_t pos)
+{
+	struct inode *inode = m->host;
+	long i = 0;
+	for (; i < nr; i++) {
+		int64_t b = bmap(inode, (pos >> PAGE_SHIFT) + (uint64_t)i, write);
+		if (write && b <= 0)
+			break;
+		if (write)
+			bdev_write_block(bdev, (uint64_t)b, page_address(pages[i]));
+		else if (b > 0) /* the "device" writes memory */
+			bdev_read_block(bdev, (uint64_t)b, page_address(pages[i]));
+		else
+			memset(page_address(pages[i]), 0, PAGE_SIZE);
+	}
+	if (write && i && pos + (uint64_t)i * PAGE_SIZE > i_size_read(inode))
+		set_size(inode, pos + (uint64_t)i * PAGE_SIZE);
+	return i ? i : -ENOSPC;
+}
+
 static const struct address_space_ops sfs_aops = {
 	.readpage = sfs_readpage,
 	.writepage = sfs_writepage,
+	.direct_IO = sfs_direct_IO,
 };
 
 /* ---- inode cache (fs_lock) -------------------------------------------- */
@@ -322,7 +356,7 @@ void inode_put(struct inode *inode)
 
 static ssize_t cache_read(struct inode *inode, void *kbuf, uint64_t ubuf, size_t len, uint64_t pos)
 {
-	uint64_t size = READ_ONCE(inode->d.size);
+	uint64_t size = i_size_read(inode);
 	if (pos >= size)
 		return 0;
 	len = MIN(len, size - pos);
@@ -330,7 +364,19 @@ static ssize_t cache_read(struct inode *inode, void *kbuf, uint64_t ubuf, size_t
 	while (done < len) {
 		uint64_t off = (pos + done) & (PAGE_SIZE - 1);
 		size_t n = MIN(len - done, PAGE_SIZE - off);
-		struct page *p = find_or_read_page(&inode->mapping, (pos + done) >> PAGE_SHIFT);
+		/* Under invalidate_lock: a truncate that ran since we read the
+		 * size has left nothing to read in there (and must not find a
+		 * page we read in from a block it is about to free). The lock is
+		 * dropped before the copy, which may fault on a mapping of this
+		 * very file. */
+		struct page *p = NULL;
+		filemap_invalidate_lock_shared(&inode->mapping);
+		bool eof = pos + done >= i_size_read(inode);
+		if (!eof)
+			p = find_or_read_page(&inode->mapping, (pos + done) >> PAGE_SHIFT);
+		filemap_invalidate_unlock_shared(&inode->mapping);
+		if (eof)
+			break;
 		if (!p)
 			return done ? (ssize_t)done : -EIO;
 		int err = 0;
@@ -360,11 +406,19 @@ static ssize_t cache_write(struct inode *inode, const void *kbuf, uint64_t ubuf,
 {
 	if (pos + len > SFS_MAX_FILE_SIZE || pos + len < pos)
 		return -EFBIG;
+	struct address_space *m = &inode->mapping;
+	if (pos > i_size_read(inode)) { /* the gap before us reads as zeros */
+		filemap_invalidate_lock_shared(m);
+		pagecache_isize_extended(m, i_size_read(inode), pos);
+		filemap_invalidate_unlock_shared(m);
+	}
 	size_t done = 0;
 	while (done < len) {
 		uint64_t off = (pos + done) & (PAGE_SIZE - 1);
 		size_t n = MIN(len - done, PAGE_SIZE - off);
-		struct page *p = find_or_read_page(&inode->mapping, (pos + done) >> PAGE_SHIFT);
+		filemap_invalidate_lock_shared(m);
+		struct page *p = find_or_read_page(m, (pos + done) >> PAGE_SHIFT);
+		filemap_invalidate_unlock_shared(m);
 		if (!p)
 			break;
 		int err = 0;
@@ -398,62 +452,11 @@ ssize_t vfs_pwrite(struct file *f, const void *buf, size_t len, uint64_t pos)
 	return r;
 }
 
-/* ---- O_DIRECT: pinned user pages <-> the disk -------------------------- */
-
-#define DIO_MAX_PAGES 16
+/* ---- O_DIRECT (mm/filemap.c) --------------------------------------------- */
 
 static bool dio_aligned(uint64_t uaddr, size_t len, uint64_t pos)
 {
 	return !((uaddr | len | pos) & (PAGE_SIZE - 1)) && len && len <= DIO_MAX_PAGES * PAGE_SIZE;
-}
-
-static ssize_t dio_read(struct inode *inode, uint64_t uaddr, size_t len, uint64_t pos)
-{
-	uint64_t size = READ_ONCE(inode->d.size);
-	if (pos >= size)
-		return 0;
-	size_t nr = len / PAGE_SIZE;
-	/* The disk must be current: write back what the cache holds. */
-	filemap_write_and_wait_range(&inode->mapping, pos >> PAGE_SHIFT, (pos >> PAGE_SHIFT) + nr);
-	struct page *pages[DIO_MAX_PAGES];
-	long got = pin_user_pages_fast(uaddr, nr, FOLL_WRITE, pages);
-	if (got <= 0)
-		return got ? got : -EFAULT;
-	pause_point(PAUSE_DIO_PINNED, current->mm);
-	for (long i = 0; i < got; i++) { /* the "device" writes memory */
-		int64_t b = bmap(inode, (pos >> PAGE_SHIFT) + i, false);
-		if (b > 0)
-			bdev_read_block(bdev, (uint64_t)b, page_address(pages[i]));
-		else
-			memset(page_address(pages[i]), 0, PAGE_SIZE);
-	}
-	unpin_user_pages_dirty(pages, (unsigned long)got, true);
-	return (ssize_t)MIN((uint64_t)got * PAGE_SIZE, size - pos);
-}
-
-static ssize_t dio_write(struct inode *inode, uint64_t uaddr, size_t len, uint64_t pos)
-{
-	if (pos + len > SFS_MAX_FILE_SIZE)
-		return -EFBIG;
-	size_t nr = len / PAGE_SIZE;
-	struct page *pages[DIO_MAX_PAGES];
-	long got = pin_user_pages_fast(uaddr, nr, 0, pages);
-	if (got <= 0)
-		return got ? got : -EFAULT;
-	/* Cached copies would be stale: write them back first, drop them after. */
-	filemap_write_and_wait_range(&inode->mapping, pos >> PAGE_SHIFT, (pos >> PAGE_SHIFT) + nr);
-	long i = 0;
-	for (; i < got; i++) {
-		int64_t b = bmap(inode, (pos >> PAGE_SHIFT) + i, true);
-		if (b <= 0)
-			break;
-		bdev_write_block(bdev, (uint64_t)b, page_address(pages[i]));
-	}
-	unpin_user_pages_dirty(pages, (unsigned long)got, false);
-	if (i && pos + i * PAGE_SIZE > inode->d.size)
-		set_size(inode, pos + i * PAGE_SIZE);
-	invalidate_mapping_pages(&inode->mapping, pos >> PAGE_SHIFT, (pos >> PAGE_SHIFT) + nr);
-	return i ? i * (ssize_t)PAGE_SIZE : -ENOSPC;
 }
 
 ssize_t vfs_pread_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos)
@@ -462,7 +465,11 @@ ssize_t vfs_pread_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos)
 		return cache_read(f->inode, NULL, uaddr, len, pos);
 	if (!dio_aligned(uaddr, len, pos))
 		return -EINVAL;
-	return dio_read(f->inode, uaddr, len, pos);
+	uint64_t size = i_size_read(f->inode);
+	if (pos >= size)
+		return 0;
+	ssize_t r = generic_file_direct_read(&f->inode->mapping, uaddr, len, pos);
+	return r < 0 ? r : (ssize_t)MIN((uint64_t)r, size - pos);
 }
 
 ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos)
@@ -471,16 +478,19 @@ ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos
 		return -EBADF;
 	if ((f->flags & O_DIRECT) && !dio_aligned(uaddr, len, pos))
 		return -EINVAL;
+	if ((f->flags & O_DIRECT) && pos + len > SFS_MAX_FILE_SIZE)
+		return -EFBIG;
 	down_write(&f->inode->i_rwsem);
-	ssize_t r = f->flags & O_DIRECT ? dio_write(f->inode, uaddr, len, pos)
-					: cache_write(f->inode, NULL, uaddr, len, pos);
+	ssize_t r = f->flags & O_DIRECT
+			? generic_file_direct_write(&f->inode->mapping, uaddr, len, pos)
+			: cache_write(f->inode, NULL, uaddr, len, pos);
 	up_write(&f->inode->i_rwsem);
 	return r;
 }
 
 uint64_t vfs_size(struct file *f)
 {
-	return READ_ONCE(f->inode->d.size);
+	return i_size_read(f->inode);
 }
 
 /* ---- truncate, sync ------------------------------------------------------ */
@@ -488,37 +498,24 @@ uint64_t vfs_size(struct file *f)
 int vfs_truncate(struct file *f, uint64_t size)
 {
 	struct inode *inode = f->inode;
+	struct address_space *m = &inode->mapping;
 	if (size > SFS_MAX_FILE_SIZE)
 		return -EFBIG;
 	down_write(&inode->i_rwsem);
-	int err = 0;
-	spin_lock(&inode->mapping.i_mmap_lock);
-	bool mapped = !list_empty(&inode->mapping.i_mmap);
-	spin_unlock(&inode->mapping.i_mmap_lock);
-	if (mapped && size < inode->d.size) {
-		err = -EBUSY; /* shrinking under a mapping is not supported */
-		goto out;
-	}
-	if (size < inode->d.size) {
-		uint64_t keep = DIV_ROUND_UP(size, PAGE_SIZE);
-		truncate_inode_pages(&inode->mapping, keep);
-		if (size & (PAGE_SIZE - 1)) { /* zero the tail of the last page */
-			struct page *p = find_or_read_page(&inode->mapping, size >> PAGE_SHIFT);
-			if (p) {
-				memset((char *)page_address(p) + (size & (PAGE_SIZE - 1)), 0,
-				       PAGE_SIZE - (size & (PAGE_SIZE - 1)));
-				set_page_dirty(p);
-				put_page(p);
-			}
-		}
+	filemap_invalidate_lock(m); /* no fault or read brings a page back meanwhile */
+	uint64_t old = i_size_read(inode);
+	set_size(inode, size); /* first: a fault from now on sees it */
+	if (size < old) {
+		truncate_pagecache(m, size); /* unmap (COW copies too), drop, zero the tail */
 		spin_lock(&map_lock);
-		free_blocks_from(inode, keep);
+		free_blocks_from(inode, DIV_ROUND_UP(size, PAGE_SIZE));
 		spin_unlock(&map_lock);
+	} else {
+		pagecache_isize_extended(m, old, size);
 	}
-	set_size(inode, size);
-out:
+	filemap_invalidate_unlock(m);
 	up_write(&inode->i_rwsem);
-	return err;
+	return 0;
 }
 
 int vfs_fdatasync(struct file *f)
@@ -950,28 +947,4 @@ int64_t vfs_mmap(struct mm *mm, struct file *f, uint64_t addr, uint64_t len, int
 	if (!(flags & MAP_SHARED) || writable)
 		may |= VM_MAYWRITE;
 	return vm_mmap_file(mm, addr, len, prot, flags, f->inode, offset >> PAGE_SHIFT, may);
-}
-
-int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
-{
-	if (addr & (PAGE_SIZE - 1))
-		return -EINVAL;
-	uint64_t end = addr + ALIGN_UP(len, PAGE_SIZE);
-	down_read(&mm->mmap_lock);
-	int err = 0;
-	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;) {
-		if (v->vm_file && (v->vm_flags & VM_SHARED) && (flags & MS_SYNC)) {
-			uint64_t s = MAX(addr, v->vm_start), e = MIN(end, v->vm_end);
-			uint64_t first = v->vm_pgoff + ((s - v->vm_start) >> PAGE_SHIFT);
-			int r = filemap_write_and_wait_range(&v->vm_file->mapping, first,
-							     first + ((e - s) >> PAGE_SHIFT));
-			if (r)
-				err = r;
-		}
-		if (v->vm_node.next == &mm->vmas)
-			break;
-		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
-	}
-	up_read(&mm->mmap_lock);
-	return err;
 }
