@@ -24,6 +24,7 @@ enum pause_id {
 	PAUSE_DIO_PINNED,      /* O_DIRECT read: user pages pinned, before the copy */
 	PAUSE_TRUNC_UNMAPPED,  /* truncate: size set, range unmapped, before the pages go */
 	PAUSE_FILE_FAULT,      /* file fault: i_size checked, before the page is looked up */
+	PAUSE_DIO_WRITE,       /* O_DIRECT write: range invalidated, before the transfer */
 	NR_PAUSE_POINTS
 };
 

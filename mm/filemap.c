@@ -7,10 +7,10 @@
  * page (page->mapping, page->index say where it belongs). A page is read
  * completely before it becomes visible, so a cached page is always up to
  * date. Pages enter the cache only under mapping->invalidate_lock (shared),
- * and leave it by truncate (holding it exclusive, mm/truncate.c), or by
- * invalidate_mapping_pages, which drops clean pages that no PTE maps
- * (page_mapcount) and nobody else holds (page_count == 1: not pinned, not
- * in an mmu_gather).
+ * and leave it by truncate, by the invalidation around an O_DIRECT write
+ * (both holding it exclusive, mm/truncate.c), or by invalidate_mapping_pages,
+ * which drops clean pages that no PTE maps (page_mapcount) and nobody else
+ * holds (page_count == 1: not pinned, not in an mmu_gather).
  *
  * Reverse map: mapping->i_mmap lists the VMAs mapping the file. A VMA stays
  * on it until after its PTEs were zapped and flushed (munmap and teardown
@@ -31,9 +31,15 @@
  * a stale TLB entry, and the page cannot be dropped while it is still
  * "mapped".
  *
- * O_DIRECT: a read first writes back the range's dirty pages (else it
- * would read older data than read() returns); a write writes back the
- * range before the transfer and drops its clean, unmapped pages after.
+ * O_DIRECT (as Linux's generic_file_read_iter / generic_file_direct_write):
+ * the disk is the truth for the range, so the cache must agree with it
+ * around the transfer. A read first writes back the range's dirty pages
+ * (else it would read older data than read() returns). A write first writes
+ * back and then invalidates the range (unmap through the rmap, drop the
+ * pages: a page left cached keeps the old data, and if it is mapped, a later
+ * write through the mapping dirties it and its writeback puts the old data
+ * back over the new), and invalidates again after the transfer, because a
+ * read or a fault may have brought the old data back in meanwhile.
  *
  * Locks, in order: mm->mmap_lock, the inode's i_rwsem, mapping->invalidate_lock
  * (rwsem), mapping->wb_lock (rwsem), mapping->i_mmap_lock, an mm's
@@ -249,12 +255,14 @@ ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t
 	long nr = (long)(len / PAGE_SIZE);
 	if (nr <= 0 || nr > DIO_MAX_PAGES)
 		return -EINVAL;
+#ifndef MUTATION_ODIRECT_READ_NO_WRITEBACK
 	/* The disk must hold what read() would return: write back the range
 	 * (the dirty bits of PTEs mapping it too, through page_mkclean). */
 	uint64_t first = pos >> PAGE_SHIFT;
 	int err = filemap_write_and_wait_range(m, first, first + (uint64_t)nr);
 	if (err)
 		return err;
+#endif
 	struct page *pages[DIO_MAX_PAGES];
 	long got = pin_user_pages_fast(uaddr, (unsigned long)nr, FOLL_WRITE, pages);
 	if (got <= 0)
@@ -278,17 +286,36 @@ ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_
 	if (got <= 0)
 		return got ? got : -EFAULT;
 	uint64_t end = first + (uint64_t)got;
+
+	/* Before: dirty cached data of the range reaches the disk first (it is
+	 * older than ours), then no cached page or PTE keeps the old data. */
 	filemap_invalidate_lock(m);
 	uint64_t size = i_size_read(m->host);
 	if (pos > size) /* the gap up to pos reads as zeros */
 		pagecache_isize_extended(m, size, pos);
-	/* Cached copies would be stale: write them back first, drop them after. */
 	int err = filemap_write_and_wait_range(m, first, end);
+#ifndef MUTATION_ODIRECT_NO_INVALIDATE
+	if (!err)
+		err = invalidate_inode_pages2_range(m, first, end);
+#endif
 	filemap_invalidate_unlock(m);
 	long done = err;
 	if (!err) {
+		pause_point(PAUSE_DIO_WRITE, current->mm);
 		done = m->a_ops->direct_IO(m, true, pages, got, pos);
+		/* After: a read() or a fault may have cached the old data again
+		 * while the transfer ran (Linux: kiocb_invalidate_post_direct_write). */
+		filemap_invalidate_lock(m);
+#if defined(MUTATION_ODIRECT_NO_INVALIDATE)
+		/* the old code: only the clean, unmapped pages go */
 		invalidate_mapping_pages(m, first, end);
+#elif !defined(MUTATION_ODIRECT_NO_INVALIDATE_AFTER)
+		if (invalidate_inode_pages2_range(m, first, end))
+			printk("filemap: page cache invalidation failed after O_DIRECT write "
+			       "(ino %u, pages %lu-%lu): stale data may stay cached\n",
+			       m->host->ino, first, end - 1);
+#endif
+		filemap_invalidate_unlock(m);
 	}
 	unpin_user_pages_dirty(pages, (unsigned long)got, false);
 	return done < 0 ? done : done * (ssize_t)PAGE_SIZE;

@@ -40,9 +40,9 @@ struct address_space {
 	 * Linux's mapping->invalidate_lock (mm/truncate.c): held shared by
 	 * whoever adds pages to the cache (read(), write(), a fault, which also
 	 * holds it until its PTE is installed), exclusive by whoever removes a
-	 * range that must not come back meanwhile (truncate). Taken after
-	 * mm->mmap_lock and the inode's i_rwsem, before wb_lock; never held
-	 * while touching user memory.
+	 * range that must not come back meanwhile (truncate, the invalidation
+	 * around an O_DIRECT write). Taken after mm->mmap_lock and the inode's
+	 * i_rwsem, before wb_lock; never held while touching user memory.
 	 */
 	struct rwsem invalidate_lock;
 	spinlock_t i_mmap_lock;	     /* i_mmap; taken before any mm's page_table_lock */
@@ -101,8 +101,8 @@ int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64
 int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
 
 /* O_DIRECT (mm/filemap.c): pin the user pages of [uaddr, uaddr+len) (whole
- * pages) and let a_ops->direct_IO move them, after writing back the
- * cached pages of the range.
+ * pages) and let a_ops->direct_IO move them, after writing back (read) or
+ * writing back and invalidating (write) the cached pages of the range.
  * Bytes moved or -errno; a read is not clamped to the file's size. */
 #define DIO_MAX_PAGES 16 /* at most this many pages per O_DIRECT call */
 ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos);
@@ -118,6 +118,9 @@ ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_
 void unmap_mapping_range(struct address_space *m, uint64_t start, uint64_t end, bool even_cows);
 /* Drop clean, unmapped, unpinned pages of [start, end); returns how many. */
 uint64_t invalidate_mapping_pages(struct address_space *m, uint64_t start, uint64_t end);
+/* Unmap (not the private copies), write back and drop every cached page of
+ * [start, end); invalidate_lock held for write. 0 or a writeback error. */
+int invalidate_inode_pages2_range(struct address_space *m, uint64_t start, uint64_t end);
 /* Remove the cached pages at index >= start; none may be mapped any more. */
 void truncate_inode_pages(struct address_space *m, uint64_t start);
 /* The file shrank to newsize (set already): unmap and drop what lies

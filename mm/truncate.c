@@ -1,7 +1,7 @@
 /*
  * mm/truncate.c - taking file pages away from the page cache and from every
- * page table that maps them: truncate and POSIX_FADV_DONTNEED (rules R1,
- * R2, R6; as Linux's mm/truncate.c).
+ * page table that maps them: truncate, the invalidation around an O_DIRECT
+ * write, and POSIX_FADV_DONTNEED (rules R1, R2, R6; as Linux's mm/truncate.c).
  *
  * Shrinking a file (truncate, O_TRUNC), in this order, as Linux does:
  *   1. the file system sets the new size (i_size) first;
@@ -179,6 +179,43 @@ void truncate_inode_pages(struct address_space *m, uint64_t start)
 	for (uint64_t i = start; i < READ_ONCE(m->capacity); i++)
 		remove_page(m, i, false);
 	up_write(&m->wb_lock);
+}
+
+int invalidate_inode_pages2_range(struct address_space *m, uint64_t start, uint64_t end)
+{
+	rwsem_assert_held_write(&m->invalidate_lock);
+	/* The cache's pages only: a process's private copies are its own data. */
+#ifdef MUTATION_ODIRECT_ZAPS_COWS
+	unmap_mapping_range(m, start, end, true); /* a private copy loses its data */
+#else
+	unmap_mapping_range(m, start, end, false);
+#endif
+	int err = 0;
+	down_write(&m->wb_lock);
+	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++) {
+		struct page *p = find_get_page(m, i);
+		if (!p)
+			continue;
+		/* Dirty (a write through a mapping before the unmap): the data
+		 * is older than what comes next, it goes to the disk first. */
+		if (clear_page_dirty_for_io(p)) {
+			int e = m->a_ops->writepage(m, p);
+			count_event(EV_WRITEBACK_PAGES);
+			if (e < 0) {
+				set_page_dirty(p);
+				err = e;
+				put_page(p);
+				continue;
+			}
+		}
+		put_page(p);
+		/* Nothing can map it again (invalidate_lock); a pin or a read()
+		 * still copying from it keeps its own reference to the page. */
+		if (remove_page(m, i, false))
+			count_event(EV_PAGECACHE_DROPPED);
+	}
+	up_write(&m->wb_lock);
+	return err;
 }
 
 void truncate_pagecache(struct address_space *m, uint64_t newsize)

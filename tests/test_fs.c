@@ -26,6 +26,10 @@
  *   truncate_mmap_stress: truncate, mmap, faults, mapped and write() writes,
  *       msync at once on 4 CPUs; then the file matches its model, no page
  *       is left mapped, fsck is clean.
+ *   odirect_write_invalidates / odirect_write_racing_read: an O_DIRECT write
+ *       writes back, unmaps and drops the cached pages of its range, before
+ *       and after the transfer. odirect_read_writes_back_first: an O_DIRECT
+ *       read sees the range's dirty cached data.
  *   corrupt_image_refused: mounting a corrupt copy fails and writes nothing.
  *   fsck_clean: last: everything written back, the whole disk checks clean.
  */
@@ -1338,6 +1342,200 @@ static void truncate_mmap_stress(struct ktest *t)
 	vfs_unlink("/tstress.dat");
 }
 
+/* ---- O_DIRECT against cached and mapped pages ------------------------------ */
+
+struct dio_op {
+	struct file *f;
+	uint64_t buf, len, pos;
+	bool write;
+	ssize_t ret;
+	struct completion done;
+};
+
+static void dio_op_fn(void *arg)
+{
+	struct dio_op *d = arg;
+	d->ret = d->write ? vfs_pwrite_user(d->f, d->buf, d->len, d->pos)
+			  : vfs_pread_user(d->f, d->buf, d->len, d->pos);
+}
+
+static ssize_t dio_in_mm(struct mm *mm, struct file *f, bool write, uint64_t buf, uint64_t len,
+			 uint64_t pos)
+{
+	struct dio_op d = { .f = f, .buf = buf, .len = len, .pos = pos, .write = write };
+	ktest_run_in_mm(mm, CPU_ANY, dio_op_fn, &d);
+	return d.ret;
+}
+
+/*
+ * An O_DIRECT write over a page that is cached, mapped shared and dirty:
+ * the dirty data goes to the disk first, the page is unmapped and dropped,
+ * so a read through the existing mapping faults the new data in, a later
+ * write through it changes only its own bytes, and after msync and a cache
+ * drop the disk holds the O_DIRECT data (with that later write). The same
+ * for a page dirtied by write() and not mapped. A private mapping keeps the
+ * copy a write made (its own data, as Linux's even_cows = false) and sees
+ * the new data in a page it had only read. Before this, the mapped page
+ * kept the old data and its next writeback put it back on the disk. Kills
+ * ODIRECT_NO_INVALIDATE and ODIRECT_ZAPS_COWS.
+ */
+static void odirect_write_invalidates(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	const uint64_t len = 2 * PAGE_SIZE;
+	struct file *f = fresh_file(t, "/dio.dat", len), *d;
+	KASSERT_NOT_NULL(t, f);
+	KASSERT_EQ(t, vfs_open("/dio.dat", O_RDWR | O_DIRECT, &d), 0);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = vfs_mmap(mm, f, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	uint64_t buf = ktest_mmap(mm, PAGE_SIZE), v;
+	KASSERT_NE(t, buf, 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a, 0x01d0), 0); /* dirty, mapped */
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a + 8, 0x01d8), 0);
+	KEXPECT_EQ(t, vfs_pwrite(f, "oldoldol", 8, PAGE_SIZE), 8); /* dirty, not mapped */
+	/* Private mappings: a copy made by a write is the process's own data
+	 * and stays; a page it only read is the cache's and goes. */
+	int64_t pv = vfs_mmap(mm, f, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+	KASSERT_GT(t, pv, 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, pv + 24, 0xc0c0), 0);    /* copy of page 0 */
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pv + PAGE_SIZE, &v), 0); /* page 1, read */
+	KEXPECT_EQ(t, memcmp(&v, "oldoldol", 8), 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, buf, 0xd10), 0);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, buf + 8, 0xd18), 0);
+	KEXPECT_EQ(t, dio_in_mm(mm, d, true, buf, PAGE_SIZE, 0), PAGE_SIZE);
+	KEXPECT_EQ(t, dio_in_mm(mm, d, true, buf, PAGE_SIZE, PAGE_SIZE), PAGE_SIZE);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, a, &v), 0); /* through the old mapping */
+	KEXPECT_EQ(t, v, 0xd10);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pv, &v), 0);
+	KEXPECT_EQ(t, v, 0x01d0); /* the private copy kept its data */
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pv + 24, &v), 0);
+	KEXPECT_EQ(t, v, 0xc0c0);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, pv + PAGE_SIZE, &v), 0);
+	KEXPECT_EQ(t, v, 0xd10); /* the page it read: faulted in again, new data */
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a + 16, 0x1a7e), 0); /* a later write */
+	KEXPECT_EQ(t, vm_msync(mm, a, PAGE_SIZE, MS_SYNC), 0);
+	KEXPECT_EQ(t, vm_munmap(mm, a, PAGE_SIZE), 0);
+	vfs_fadvise_dontneed(f, 0, 0);
+	uint64_t want[2][3] = { { 0xd10, 0xd18, 0x1a7e }, { 0xd10, 0xd18, 0 } };
+	for (int pg = 0; pg < 2; pg++) {
+		uint64_t got[3];
+		KEXPECT_EQ(t, vfs_pread(f, got, sizeof(got), pg * PAGE_SIZE), sizeof(got));
+		for (int k = 0; k < 3; k++)
+			KEXPECT_EQ(t, got[k], want[pg][k]);
+		/* and what the disk holds, read around the cache */
+		KEXPECT_EQ(t, dio_in_mm(mm, d, false, buf, PAGE_SIZE, pg * PAGE_SIZE), PAGE_SIZE);
+		for (int k = 0; k < 3; k++) {
+			KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, buf + 8 * k, &v), 0);
+			KEXPECT_EQ(t, v, want[pg][k]);
+		}
+	}
+	/* The user buffer is a mapping of this very file, not faulted in yet:
+	 * the pin faults it in before the write takes invalidate_lock. */
+	int64_t src = vfs_mmap(mm, f, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, PAGE_SIZE);
+	KASSERT_GT(t, src, 0);
+	KEXPECT_EQ(t, dio_in_mm(mm, d, true, src, PAGE_SIZE, 0), PAGE_SIZE);
+	uint64_t got[3];
+	KEXPECT_EQ(t, vfs_pread(f, got, sizeof(got), 0), sizeof(got));
+	for (int k = 0; k < 3; k++)
+		KEXPECT_EQ(t, got[k], want[1][k]);
+	mmput(mm);
+	vfs_close(d);
+	vfs_close(f);
+	vfs_unlink("/dio.dat");
+}
+
+static struct dio_op dio_paused;
+static struct mm *dio_paused_mm;
+
+static void dio_paused_entry(void *arg)
+{
+	ktest_run_in_mm(dio_paused_mm, cpu_id(), dio_op_fn, &dio_paused);
+	complete(&dio_paused.done);
+}
+
+/*
+ * The invalidation after the transfer: an O_DIRECT write pauses after it
+ * invalidated the range and before it writes (PAUSE_DIO_WRITE); meanwhile a
+ * read() caches the old data again and another process faults it into a
+ * shared mapping. Once the write is done, a read() and the mapping both see
+ * the new data. Kills ODIRECT_NO_INVALIDATE_AFTER.
+ */
+static void odirect_write_racing_read(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct file *f = fresh_file(t, "/diorace.dat", PAGE_SIZE), *d;
+	KASSERT_NOT_NULL(t, f);
+	KASSERT_EQ(t, vfs_open("/diorace.dat", O_RDWR | O_DIRECT, &d), 0);
+	struct mm *w = mm_alloc(), *r = mm_alloc();
+	KASSERT_TRUE(t, w && r);
+	uint64_t buf = ktest_mmap(w, PAGE_SIZE), v = 1;
+	KASSERT_NE(t, buf, 0);
+	KEXPECT_EQ(t, ktest_poke(w, CPU_ANY, buf, 0xd1d), 0);
+	int64_t a = vfs_mmap(r, f, 0, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	dio_paused = (struct dio_op){ .f = d, .buf = buf, .len = PAGE_SIZE, .write = true };
+	dio_paused_mm = w;
+	init_completion(&dio_paused.done);
+	pause_arm(PAUSE_DIO_WRITE, w);
+	thread_create("dio-write", dio_paused_entry, NULL, ktest_other_cpu(cpu_id(), 1));
+	bool paused = pause_wait_reached(PAUSE_DIO_WRITE, 10000);
+	KEXPECT_TRUE(t, paused);
+	if (paused) {
+		KEXPECT_EQ(t, vfs_pread(f, &v, 8, 0), 8); /* the old data, cached again */
+		KEXPECT_EQ(t, v, 0);
+		KEXPECT_EQ(t, ktest_peek(r, cpu_id(), a, &v), 0); /* and mapped */
+		KEXPECT_EQ(t, v, 0);
+	}
+	pause_release(PAUSE_DIO_WRITE);
+	wait_for_completion(&dio_paused.done);
+	KEXPECT_EQ(t, dio_paused.ret, PAGE_SIZE);
+	KEXPECT_EQ(t, vfs_pread(f, &v, 8, 0), 8);
+	KEXPECT_EQ(t, v, 0xd1d);
+	KEXPECT_EQ(t, ktest_peek(r, CPU_ANY, a, &v), 0);
+	KEXPECT_EQ(t, v, 0xd1d);
+	mmput(r);
+	mmput(w);
+	vfs_close(d);
+	vfs_close(f);
+	vfs_unlink("/diorace.dat");
+}
+
+/*
+ * An O_DIRECT read returns what read() would: the range's dirty cached data
+ * (from write(), or from a write through a shared mapping still only in its
+ * PTE) is written back first. Kills ODIRECT_READ_NO_WRITEBACK.
+ */
+static void odirect_read_writes_back_first(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct file *f = fresh_file(t, "/dioread.dat", 2 * PAGE_SIZE), *d;
+	KASSERT_NOT_NULL(t, f);
+	KASSERT_EQ(t, vfs_open("/dioread.dat", O_RDONLY | O_DIRECT, &d), 0);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	uint64_t buf = ktest_mmap(mm, PAGE_SIZE), v = 0;
+	KASSERT_NE(t, buf, 0);
+	int64_t a = vfs_mmap(mm, f, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	KEXPECT_EQ(t, vfs_pwrite(f, "cached!!", 8, 0), 8);
+	KEXPECT_EQ(t, ktest_poke(mm, CPU_ANY, a + PAGE_SIZE, 0x3a99ed), 0);
+	KEXPECT_EQ(t, dio_in_mm(mm, d, false, buf, PAGE_SIZE, 0), PAGE_SIZE);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, buf, &v), 0);
+	KEXPECT_EQ(t, memcmp(&v, "cached!!", 8), 0);
+	KEXPECT_EQ(t, dio_in_mm(mm, d, false, buf, PAGE_SIZE, PAGE_SIZE), PAGE_SIZE);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, buf, &v), 0);
+	KEXPECT_EQ(t, v, 0x3a99ed);
+	mmput(mm);
+	vfs_close(d);
+	vfs_close(f);
+	vfs_unlink("/dioread.dat");
+}
+
 /* ---- corrupt images ------------------------------------------------------ */
 
 static void corrupt_image_refused(struct ktest *t)
@@ -1407,4 +1605,6 @@ KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nada
 	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(truncate_mapped_file),
 	    KTEST_CASE(truncate_vs_fault_paused), KTEST_CASE(fault_vs_truncate_paused),
 	    KTEST_CASE(extend_zeroes_past_eof), KTEST_CASE(truncate_mmap_stress),
-	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
+	    KTEST_CASE(odirect_write_invalidates), KTEST_CASE(odirect_write_racing_read),
+	    KTEST_CASE(odirect_read_writes_back_first), KTEST_CASE(corrupt_image_refused),
+	    KTEST_CASE(fsck_clean));
