@@ -25,6 +25,7 @@ enum pause_id {
 	PAUSE_TRUNC_UNMAPPED,  /* truncate: size set, range unmapped, before the pages go */
 	PAUSE_FILE_FAULT,      /* file fault: i_size checked, before the page is looked up */
 	PAUSE_DIO_WRITE,       /* O_DIRECT write: range invalidated, before the transfer */
+	PAUSE_CLEAN_FOR_IO,    /* clear_page_dirty_for_io: PTEs cleaned, PG_dirty not yet cleared */
 	NR_PAUSE_POINTS
 };
 

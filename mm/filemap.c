@@ -197,6 +197,10 @@ bool clear_page_dirty_for_io(struct page *page)
 {
 	if (page_mkclean(page))
 		set_page_dirty(page);
+	/* A write fault here makes a PTE writable again while the page is about
+	 * to be cleaned: from then on only that PTE's dirty bit records the
+	 * writes through it, until the next page_mkclean or a zap moves it. */
+	pause_point(PAUSE_CLEAN_FOR_IO, page->mapping);
 	return test_clear_page_dirty(page);
 }
 

@@ -340,19 +340,38 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 
 /* ---- zapping ------------------------------------------------------------- */
 
-/* Zap the PTEs of one page table in [addr, end). Returns where it stopped
- * (end, or earlier when the gather filled up and must be flushed). */
-static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pt,
-			      uint64_t addr, uint64_t end, bool flush_under_lock)
+/* Does this zap leave the page alone? Only the rmap zap of truncate and
+ * invalidation asks (Linux's zap_details): without even_cows it takes the
+ * page cache's pages and leaves private copies (anonymous pages) mapped. */
+static bool zap_skips_page(const struct zap_details *details, struct page *page)
+{
+	return details && !details->even_cows && PageAnon(page);
+}
+
+/*
+ * Zap the PTEs of one page table in [addr, end). Returns where it stopped
+ * (end, or earlier when the gather filled up and must be flushed). The
+ * table is looked up under the page-table lock: the rmap zap (truncate,
+ * mm/truncate.c) holds no mmap_lock, and munmap unhooks tables under this
+ * lock (Linux: pte_offset_map_lock).
+ */
+static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t addr,
+			      uint64_t end, bool flush_under_lock,
+			      const struct zap_details *details)
 {
 	struct mm *mm = vma->vm_mm;
 	bool full = false, zapped = false, force_flush = false;
 	spin_lock(&mm->page_table_lock);
-	for (; addr < end && !full; addr += PAGE_SIZE) {
-		pte_t *pte = &pt[PT_INDEX(addr, PT_SHIFT)];
-		if (!pte_mapped(READ_ONCE(*pte)))
+	pte_t *pte = walk_pte(mm, addr);
+	if (!pte) {
+		spin_unlock(&mm->page_table_lock);
+		return end;
+	}
+	for (; addr < end && !full; addr += PAGE_SIZE, pte++) {
+		pte_t old = READ_ONCE(*pte);
+		if (!pte_mapped(old) || zap_skips_page(details, phys_to_page(pte_phys(old))))
 			continue;
-		pte_t old = ptep_get_and_clear(pte);
+		old = ptep_get_and_clear(pte);
 		struct page *page = phys_to_page(pte_phys(old));
 		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
 		zapped = true;
@@ -396,23 +415,18 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 	return addr;
 }
 
-/* Zap [start, end) of vma into tlb. */
+/* Zap [start, end) of vma into tlb. flush_under_lock: the range stays
+ * mapped (MADV_DONTNEED, truncate), so each table's flush is done before
+ * its lock is dropped (R6). details: NULL, or what the rmap zap skips. */
 void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
-		      uint64_t end, bool flush_under_lock)
+		      uint64_t end, bool flush_under_lock, const struct zap_details *details)
 {
-	struct mm *mm = vma->vm_mm;
 	uint64_t addr = start;
 	while (addr < end) {
 		uint64_t pt_end = ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE;
 		if (pt_end > end || pt_end < addr)
 			pt_end = end;
-		pte_t *pte = walk_pte(mm, addr);
-		if (!pte) {
-			addr = pt_end;
-			continue;
-		}
-		pte_t *pt = (pte_t *)ALIGN_DOWN((uint64_t)pte, PAGE_SIZE);
-		addr = zap_pte_range(tlb, vma, pt, addr, pt_end, flush_under_lock);
+		addr = zap_pte_range(tlb, vma, addr, pt_end, flush_under_lock, details);
 	}
 }
 

@@ -26,8 +26,6 @@
 #define MMAP_BASE 0x0000000100000000ull /* first address mmap hands out */
 #define USER_TOP  (USER_SPACE_END - PAGE_SIZE)
 
-void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
-		      uint64_t end, bool flush_under_lock);
 void free_pgtables(struct mmu_gather *tlb, uint64_t lo, uint64_t hi);
 void change_protection(struct vm_area_struct *vma, uint64_t start, uint64_t end);
 
@@ -87,7 +85,7 @@ static void exit_mmap(struct mm *mm)
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	struct vm_area_struct *v, *n;
 	list_for_each_entry (v, &mm->vmas, vm_node)
-		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
+		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false, NULL);
 	list_for_each_entry_safe (v, n, &mm->vmas, vm_node) {
 		list_del(&v->vm_node);
 		list_add_tail(&v->vm_node, &detached); /* no VMA left: every table goes */
@@ -270,7 +268,7 @@ static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 	struct mmu_gather tlb;
 	tlb_gather_mmu(&tlb, mm);
 	list_for_each_entry (v, &detached, vm_node)
-		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false);
+		unmap_page_range(&tlb, v, v->vm_start, v->vm_end, false, NULL);
 	free_pgtables(&tlb, start, end);
 	tlb_finish_mmu(&tlb);
 	list_for_each_entry_safe (v, n, &detached, vm_node) {
@@ -431,7 +429,7 @@ static int madvise_dontneed(struct mm *mm, uint64_t start, uint64_t end)
 	tlb_gather_mmu(&tlb, mm);
 	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;) {
 		/* The VMA stays: flush under the page-table lock (R6). */
-		unmap_page_range(&tlb, v, MAX(start, v->vm_start), MIN(end, v->vm_end), true);
+		unmap_page_range(&tlb, v, MAX(start, v->vm_start), MIN(end, v->vm_end), true, NULL);
 		if (v->vm_node.next == &mm->vmas)
 			break;
 		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);

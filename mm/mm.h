@@ -131,6 +131,15 @@ pte_t *walk_pte(struct mm *mm, uint64_t addr);
 pte_t *walk_pte_alloc(struct mm *mm, uint64_t addr, bool (*may_alloc)(void));
 pte_t *walk_pte_lockless(struct mm *mm, uint64_t addr);
 
+/* Zapping a range (mm/memory.c) for munmap, MADV_DONTNEED, exit and the
+ * rmap zap of truncate (mm/truncate.c), which passes details. */
+struct mmu_gather;
+struct zap_details {
+	bool even_cows; /* also private copies (anonymous pages) of file pages */
+};
+void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
+		      uint64_t end, bool flush_under_lock, const struct zap_details *details);
+
 /* fork (mm/fork.c): a copy of oldmm, or NULL with *err set (-ENOMEM). */
 struct mm *dup_mm(struct mm *oldmm, int *err);
 /* Test hook: make the n-th allocation of the next forks fail (-1: never). */

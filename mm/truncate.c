@@ -42,16 +42,18 @@
  * saw the old size and gave a block to a page beyond the new end has
  * finished before the blocks are freed.
  *
- * The rmap zap (zap_mapping_vma) runs without the VMA's mm->mmap_lock, so
- * unlike zap_pte_range it walks the page tables under the page-table lock:
- * munmap and exit unhook tables under that lock while the VMA is still on
- * i_mmap, and a table found outside it could be freed under us (Linux walks
- * with pte_offset_map_lock for the same reason). The R1/R2/R6 rules are the
- * ones of mm/memory.c: PTEs cleared by atomic exchange into an mmu_gather,
- * a dirty bit moved to the page, the flush done before the page-table lock
- * is dropped (the VMA stays: a fault could otherwise map a new page while
- * a stale TLB entry still points at the old one), delayed rmaps for dirty
- * shared pages removed after it, page references dropped only after it.
+ * The rmap zap (zap_mapping_vma) runs without the VMA's mm->mmap_lock; it
+ * is munmap's zap (unmap_page_range in mm/memory.c) with Linux's zap_details,
+ * which looks up each page table under the page-table lock: munmap and exit
+ * unhook tables under that lock while the VMA is still on i_mmap, and a
+ * table found outside it could be freed under us (Linux walks with
+ * pte_offset_map_lock for the same reason). So the R1/R2/R6 rules and their
+ * mutations are the same code: PTEs cleared by atomic exchange into an
+ * mmu_gather, a dirty bit moved to the page, the flush done before the
+ * page-table lock is dropped (the VMA stays: a fault could otherwise map a
+ * new page while a stale TLB entry still points at the old one), delayed
+ * rmaps for dirty shared pages removed after it, page references dropped
+ * only after it.
  *
  * Locks, in order: the inode's i_rwsem, mapping->invalidate_lock (held by
  * the callers, as each function says), mapping->wb_lock, mapping->i_mmap_lock,
@@ -69,56 +71,16 @@
 #include "kernel/string.h"
 
 /* Zap the PTEs of [addr, end) in vma that map file pages (and with
- * even_cows, private copies of them). i_mmap_lock held: the VMA and its mm
- * stay; the page tables may be unhooked by munmap, hence the locked walk. */
+ * even_cows, private copies of them): the zap of munmap, with details.
+ * i_mmap_lock held: the VMA and its mm stay; the page tables may be
+ * unhooked by munmap, so zap_pte_range walks them under the page-table
+ * lock. The VMA stays mapped: each flush before its lock is dropped (R6). */
 static void zap_mapping_vma(struct vm_area_struct *vma, uint64_t addr, uint64_t end, bool even_cows)
 {
-	struct mm *mm = vma->vm_mm;
+	struct zap_details details = { .even_cows = even_cows };
 	struct mmu_gather tlb;
-	tlb_gather_mmu(&tlb, mm);
-	while (addr < end) {
-		uint64_t pt_end = MIN(ALIGN_DOWN(addr, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE, end);
-		bool full = false, zapped = false;
-		spin_lock(&mm->page_table_lock);
-		pte_t *pte = walk_pte(mm, addr); /* locked: munmap cannot free the table */
-		if (!pte) {
-			spin_unlock(&mm->page_table_lock);
-			addr = pt_end;
-			continue;
-		}
-		for (; addr < pt_end && !full; addr += PAGE_SIZE, pte++) {
-			pte_t old = READ_ONCE(*pte);
-			if (!pte_mapped(old))
-				continue;
-			struct page *page = phys_to_page(pte_phys(old));
-			bool cow = PageAnon(page); /* a private copy, not the cache's page */
-			if (cow && !even_cows)
-				continue;
-			old = ptep_get_and_clear(pte);
-			tlb_flush_pte_range(&tlb, addr, PAGE_SIZE);
-			zapped = true;
-			atomic64_add(-1, &mm->rss);
-			unsigned long flags = 0;
-			if (!cow && pte_dirty(old)) {
-				set_page_dirty(page); /* the dirty bit moves to the page (R2) */
-				if (vma->vm_flags & VM_SHARED)
-					flags = ENCODED_PAGE_BIT_DELAY_RMAP;
-			}
-			if (flags)
-				count_event(EV_DELAYED_RMAP); /* rmap goes after the flush */
-			else
-				page_remove_rmap(page);
-			full = __tlb_remove_page(&tlb, page, flags);
-		}
-		/* The VMA stays: flush before the lock is dropped (R6), and only
-		 * then remove the delayed rmaps (R2). */
-		if (zapped)
-			tlb_flush_mmu_tlbonly(&tlb);
-		tlb_flush_rmaps(&tlb, vma);
-		spin_unlock(&mm->page_table_lock);
-		if (full)
-			tlb_flush_mmu(&tlb);
-	}
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	unmap_page_range(&tlb, vma, addr, end, true, &details);
 	tlb_finish_mmu(&tlb); /* R1: the pages' references go after the flush */
 }
 

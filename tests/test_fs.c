@@ -30,6 +30,11 @@
  *       writes back, unmaps and drops the cached pages of its range, before
  *       and after the transfer. odirect_read_writes_back_first: an O_DIRECT
  *       read sees the range's dirty cached data.
+ *   zap_moves_dirty_bit_to_page (R2): writeback paused between page_mkclean
+ *       and clearing PG_dirty while a write fault makes the PTE writable
+ *       again; then a write through that PTE is recorded only by its dirty
+ *       bit; munmap must move it to the page, or the next writeback skips
+ *       the page and a cache drop loses the write (kills ZAP_DROPS_DIRTY).
  *   corrupt_image_refused: mounting a corrupt copy fails and writes nothing.
  *   fsck_clean: last: everything written back, the whole disk checks clean.
  */
@@ -1538,6 +1543,55 @@ static void odirect_read_writes_back_first(struct ktest *t)
 
 /* ---- corrupt images ------------------------------------------------------ */
 
+struct fsync_call {
+	struct file *f;
+	struct completion done;
+};
+
+static void fsync_fn(void *arg)
+{
+	struct fsync_call *c = arg;
+	vfs_fdatasync(c->f);
+	complete(&c->done);
+}
+
+static void zap_moves_dirty_bit_to_page(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	struct file *f = fresh_file(t, "/zapdirty", PAGE_SIZE);
+	KASSERT_NOT_NULL(t, f);
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = vfs_mmap(mm, f, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KASSERT_GT(t, a, 0);
+	KEXPECT_EQ(t, ktest_poke(mm, cpu_id(), a, 0x11), 0); /* dirty page, dirty PTE */
+	/* Writeback cleans the PTE, then pauses before it cleans the page. */
+	static struct fsync_call c;
+	c = (struct fsync_call){ .f = f };
+	init_completion(&c.done);
+	pause_arm(PAUSE_CLEAN_FOR_IO, &f->inode->mapping);
+	thread_create("fsync", fsync_fn, &c, ktest_other_cpu(cpu_id(), 1));
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_CLEAN_FOR_IO, 10000));
+	KEXPECT_EQ(t, ktest_poke(mm, cpu_id(), a + 8, 0x22), 0); /* write fault: PTE writable */
+	pause_release(PAUSE_CLEAN_FOR_IO);
+	wait_for_completion(&c.done); /* the page is clean now, its PTE dirty */
+	KEXPECT_EQ(t, ktest_poke(mm, cpu_id(), a + 16, 0x33), 0); /* no fault: PTE only */
+	KEXPECT_EQ(t, vm_munmap(mm, a, PAGE_SIZE), 0);
+	vfs_fsync(f);
+	vfs_fadvise_dontneed(f, 0, 0); /* read back from the disk */
+	uint64_t v[3] = { 0 };
+	KEXPECT_EQ(t, vfs_pread(f, v, sizeof(v), 0), sizeof(v));
+	KEXPECT_EQ(t, v[0], 0x11);
+	KEXPECT_EQ(t, v[1], 0x22);
+	KEXPECT_EQ(t, v[2], 0x33); /* recorded only by the PTE's dirty bit */
+	mmput(mm);
+	vfs_close(f);
+	vfs_unlink("/zapdirty");
+}
+
 static void corrupt_image_refused(struct ktest *t)
 {
 	REQUIRE_FS(t);
@@ -1606,5 +1660,5 @@ KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nada
 	    KTEST_CASE(truncate_vs_fault_paused), KTEST_CASE(fault_vs_truncate_paused),
 	    KTEST_CASE(extend_zeroes_past_eof), KTEST_CASE(truncate_mmap_stress),
 	    KTEST_CASE(odirect_write_invalidates), KTEST_CASE(odirect_write_racing_read),
-	    KTEST_CASE(odirect_read_writes_back_first), KTEST_CASE(corrupt_image_refused),
-	    KTEST_CASE(fsck_clean));
+	    KTEST_CASE(odirect_read_writes_back_first), KTEST_CASE(zap_moves_dirty_bit_to_page),
+	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
