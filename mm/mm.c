@@ -2,11 +2,28 @@
  * mm/mm.c - address spaces: creation, reference counting, teardown, the
  * VMA list, and mmap / munmap / mprotect / madvise as kernel functions.
  *
- * Lifetime: mm_users counts threads running in the mm and other holders.
- * The last mmput() tears it down: every VMA is zapped into one fullmm
- * mmu_gather, every user page table is unhooked, one flush with
- * freed_tables reaches every CPU that still holds the mm (lazy ones too,
- * which then leave it), pages and tables are freed, and only then the PML4.
+ * Lifetime (Linux's mm_users / mm_count, mmget / mmput, mmgrab / mmdrop):
+ *   mm_users counts the users of the address space: threads running in it,
+ *   its creator, fork. The last mmput() tears the user half down: every VMA
+ *   is zapped into one fullmm mmu_gather, every user page table is unhooked,
+ *   one flush with freed_tables reaches every CPU in mm->cpumask (lazy ones
+ *   too, which then leave it), and pages and tables are freed. It then asks
+ *   CPUs still keeping the mm lazily to leave it (without waiting) and drops
+ *   the users' mm_count reference.
+ *   mm_count counts references to the struct mm and its PML4. All users
+ *   together hold one; each CPU that has the mm loaded holds one
+ *   (arch/x86_64/tlb.c): a CPU running it, a lazy CPU keeping it under a
+ *   kernel thread, and a CPU half-way through a switch away from it, which
+ *   has left mm->cpumask but still has the old PML4 in CR3 until it writes
+ *   the new one. That CPU is out of reach of every IPI the last mmput()
+ *   sends, so only a reference keeps the PML4 from being freed (and reused:
+ *   its kernel half then garbage) under it. A CPU drops its reference only
+ *   after its CR3 points elsewhere. The last mmdrop(), wherever it happens
+ *   (mmput, a switch, a lazy CPU leaving, with interrupts off: the page and
+ *   heap allocators are irq-safe), frees the PML4 and the struct.
+ *   MUTATION_MM_NO_MMGRAB takes no CPU references: the last mmput frees the
+ *   PML4 under a switching or lazy CPU (tlb.pml4_kept_for_switching_cpu,
+ *   tlb.pml4_kept_for_lazy_cpu).
  *
  * VMAs are kept in a sorted list (small address spaces; a tree can come
  * later) under mm->mmap_lock. Ranges are split at the boundaries of an
@@ -41,6 +58,7 @@ void mm_init_kernel(void)
 	init_mm.ctx_id = 0;
 	atomic64_set(&init_mm.tlb_gen, 1);
 	atomic_set(&init_mm.mm_users, 1);
+	atomic_set(&init_mm.mm_count, 1); /* never dropped: CPUs take none on init_mm */
 	spin_lock_init(&init_mm.page_table_lock, "init_mm.ptl");
 	rwsem_init(&init_mm.mmap_lock);
 	INIT_LIST_HEAD(&init_mm.vmas);
@@ -65,6 +83,7 @@ struct mm *mm_alloc(void)
 	mm->ctx_id = (uint64_t)atomic64_inc_return(&next_ctx_id);
 	atomic64_set(&mm->tlb_gen, 1);
 	atomic_set(&mm->mm_users, 1);
+	atomic_set(&mm->mm_count, 1); /* the users' reference */
 	rwsem_init(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock, "page_table_lock");
 	INIT_LIST_HEAD(&mm->vmas);
@@ -98,6 +117,37 @@ static void exit_mmap(struct mm *mm)
 	}
 }
 
+void mmgrab(struct mm *mm)
+{
+	BUG_ON(atomic_read(&mm->mm_count) <= 0);
+	atomic_inc(&mm->mm_count);
+}
+
+/* No CPU has the PML4 loaded any more (each dropped its reference after
+ * loading another CR3, which it records in loaded_mm before the drop), and
+ * the user half is gone. A CPU that still names the mm as loaded, or is
+ * still in its cpumask, would walk a freed PML4: reported as a BUG (the
+ * case running fails), then freed anyway, as the caller asked. */
+static void __mmdrop(struct mm *mm)
+{
+	BUG_ON(mm == &init_mm);
+	BUG_ON(atomic64_read(&mm->nr_pt_pages) != 0 || atomic64_read(&mm->rss) != 0);
+	for_each_online_cpu (cpu)
+		if (loaded_mm(cpu) == mm || cpumask_test(&mm->cpumask, cpu))
+			printk("%s mm %p freed while CPU %d still has it %s\n", bug_tag(),
+			       (void *)mm, cpu, loaded_mm(cpu) == mm ? "loaded" : "in its cpumask");
+	put_page(virt_to_page(mm->pgd));
+	kfree(mm);
+}
+
+void mmdrop(struct mm *mm)
+{
+	int count = atomic_dec_return(&mm->mm_count);
+	BUG_ON(count < 0);
+	if (count == 0)
+		__mmdrop(mm);
+}
+
 void mmput(struct mm *mm)
 {
 	int users = atomic_dec_return(&mm->mm_users);
@@ -105,10 +155,9 @@ void mmput(struct mm *mm)
 	if (users)
 		return;
 	exit_mmap(mm);
-	tlb_release_mm(mm); /* no CPU may hold the PML4 we free next */
 	BUG_ON(atomic64_read(&mm->nr_pt_pages) != 0 || atomic64_read(&mm->rss) != 0);
-	put_page(virt_to_page(mm->pgd));
-	kfree(mm);
+	tlb_release_mm(mm); /* lazy CPUs: leave now, so the memory comes back soon */
+	mmdrop(mm);	    /* the users' reference: frees now unless a CPU still holds it */
 }
 
 void use_mm(struct mm *mm)

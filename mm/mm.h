@@ -14,6 +14,14 @@
  * struct mm's cpumask says which CPUs may hold TLB entries for it (set when
  * a CPU loads it, cleared when it switches away or leaves lazy mode);
  * tlb_gen counts flush requests (rule R7, arch/x86_64/tlb.c).
+ *
+ * Two reference counts, as Linux's: mm_users counts the users of the
+ * address space (threads running in it, creators, fork); the last mmput()
+ * tears the user half down. mm_count counts references to the struct and
+ * its PML4: all of mm_users together hold one, and every CPU that has the
+ * PML4 loaded (running the mm or lazily keeping it) holds one, from before
+ * its CR3 can point at it until after its CR3 points elsewhere
+ * (arch/x86_64/tlb.c). The last mmdrop() frees the PML4 and the struct.
  */
 #ifndef MM_MM_H
 #define MM_MM_H
@@ -78,6 +86,8 @@ struct mm {
 	atomic64_t tlb_gen; /* bumped by every flush request (R7) */
 	cpumask_t cpumask;  /* CPUs that may cache its translations */
 	atomic_t mm_users;  /* references: threads using it, creators */
+	atomic_t mm_count;  /* references to the struct and PML4: 1 for all mm_users,
+			     * 1 per CPU with it loaded (mmgrab/mmdrop) */
 	struct rwsem mmap_lock;
 	spinlock_t page_table_lock;
 	struct list_head vmas;	/* mmap_lock */
@@ -94,7 +104,9 @@ void mm_init_kernel(void);
 
 struct mm *mm_alloc(void);
 void mmget(struct mm *mm);
-void mmput(struct mm *mm); /* last reference: tear down and free */
+void mmput(struct mm *mm);  /* last user: tear the user half down, then mmdrop */
+void mmgrab(struct mm *mm); /* a reference to the struct and its PML4 (mm_count) */
+void mmdrop(struct mm *mm); /* last one: free the PML4 and the struct */
 
 /* The current thread (a kernel thread) starts/stops running in mm. */
 void use_mm(struct mm *mm);

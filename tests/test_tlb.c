@@ -10,6 +10,10 @@
  *      gather; INVLPG page by page up to the ceiling, a full flush beyond.
  *   R8 lazy_cpu: a lazy CPU gets no IPI for a PTE change, but does get one
  *      when page tables are freed, and leaves the mm (kills NO_IPI_ON_PT_FREE).
+ *   mm lifetime pml4_kept_for_switching_cpu / pml4_kept_for_lazy_cpu: the
+ *      last mmput does not free the PML4 under a CPU half-way through a
+ *      switch away from the mm, nor under a lazy CPU that has not left it
+ *      yet; the last of them frees it (kills MM_NO_MMGRAB).
  *   R5 table_free_waits_for_irq_off_walker: page tables are not freed while
  *      a CPU walks them with interrupts off (kills NO_IPI_ON_PT_FREE).
  *   R7 pcid_resume_without_flush: in-kernel PCID check (SKIP without PCID).
@@ -19,6 +23,8 @@
 #include "kernel/pause.h"
 #include "kernel/smp.h"
 #include "kernel/printk.h"
+#include "arch/x86_64/uaccess.h"
+#include "kernel/string.h"
 
 static struct mm *new_mm_in_use(struct ktest *t)
 {
@@ -283,6 +289,174 @@ static void lazy_cpu(struct ktest *t)
 	drop_mm(mm);
 }
 
+/* ---- the PML4's lifetime: mm_count ------------------------------------------- */
+
+/* The PML4 page still is mm's: allocated, a page table, the kernel half in
+ * place (a freed page is poisoned, a reused one is something else). */
+static bool pml4_intact(struct page *pg, const pte_t *pgd)
+{
+	return page_count(pg) == 1 && (pg->flags & PG_pagetable) &&
+	       !memcmp(pgd + 256, init_mm.pgd + 256, 256 * sizeof(pte_t));
+}
+
+struct switcher {
+	struct mm *from, *to;
+	struct completion done;
+};
+
+/* Run in `from`, go lazy, then switch to `to`: the switch pauses after
+ * leaving from's cpumask, before the CR3 write. */
+static void switcher_fn(void *arg)
+{
+	struct switcher *s = arg;
+	use_mm(s->from);
+	uint64_t v;
+	get_user_u64(&v, BIG_REGION);
+	unuse_mm(s->from); /* lazy on from; its mm_users back to the test's one */
+	use_mm(s->to);
+	unuse_mm(s->to);
+	complete(&s->done);
+}
+
+/*
+ * A CPU switching from mm A to mm B has left A's cpumask but still has A's
+ * PML4 in CR3 until it writes B's. Meanwhile another CPU drops A's last
+ * user: exit_mmap's flush and the lazy shoot-down reach no CPU (A's cpumask
+ * is empty), so only the switching CPU's mm_count reference keeps A's PML4
+ * (and struct mm) from being freed, poisoned and reused under its CR3. The
+ * PML4 must outlive the last mmput and be freed by the switching CPU once
+ * it has loaded B's. MUTATION_MM_NO_MMGRAB frees it in mmput.
+ */
+static void pml4_kept_for_switching_cpu(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	int threads = sched_thread_count();
+	uint64_t before = ktest_free_pages();
+	struct mm *a = mm_alloc(), *b = mm_alloc();
+	KASSERT_NOT_NULL(t, a);
+	KASSERT_NOT_NULL(t, b);
+	KASSERT_EQ(t, map_big_region(a, PAGE_SIZE), BIG_REGION); /* page tables too */
+	pte_t *pgd = a->pgd;
+	struct page *pg = virt_to_page(pgd);
+	static struct switcher s;
+	s = (struct switcher){ .from = a, .to = b };
+	init_completion(&s.done);
+	int cpu = ktest_other_cpu(cpu_id(), 1);
+	pause_points[PAUSE_SWITCH_MM].resumed_ns = 0;
+	pause_arm_until(PAUSE_SWITCH_MM, a, NULL, 10000); /* bounded: resumes by itself */
+	thread_create("switcher", switcher_fn, &s, cpu);
+	KEXPECT_TRUE(t, pause_wait_reached(PAUSE_SWITCH_MM, 10000));
+	KEXPECT_EQ(t, pause_points[PAUSE_SWITCH_MM].reached_cpu, cpu);
+	KEXPECT_FALSE(t, cpumask_test(&a->cpumask, cpu)); /* out of reach of A's IPIs */
+	KEXPECT_EQ(t, loaded_mm(cpu), a);
+	KEXPECT_EQ(t, atomic_read(&a->mm_users), 1);
+
+	mmput(a); /* the last user: tears A down */
+	bool intact = pml4_intact(pg, pgd);
+	int count = intact ? atomic_read(&a->mm_count) : -1;
+	bool still_loaded = loaded_mm(cpu) == a && !pause_points[PAUSE_SWITCH_MM].resumed_ns;
+	pause_release(PAUSE_SWITCH_MM);
+	wait_for_completion(&s.done);
+	KEXPECT_TRUE(t, still_loaded); /* the checks above ran inside the window */
+	if (!intact)
+		ktest_fail(t, __FILE__, __LINE__,
+			   "the last mmput freed the PML4 (pfn %#lx) while CPU %d, switching "
+			   "away, still had it in CR3",
+			   page_to_pfn(pg), cpu);
+	else
+		KEXPECT_EQ(t, count, 1); /* the switching CPU's reference */
+	/* B: the switcher's CPU keeps it lazily; hold the struct until that
+	 * CPU has left it (mmput asks, without waiting), then free it here. */
+	mmgrab(b);
+	mmput(b);
+	uint64_t dl = ktime_get_ns() + 5000000000ull;
+	while (atomic_read(&b->mm_count) > 1 && ktime_get_ns() < dl)
+		sleep_ms(1);
+	KEXPECT_EQ(t, atomic_read(&b->mm_count), 1);
+	mmdrop(b);
+	ktest_wait_threads(threads);
+	KEXPECT_EQ(t, ktest_free_pages(), before); /* A's PML4 freed by the switching CPU */
+}
+
+struct lazy_holder {
+	struct mm *mm;
+	volatile bool ready, release;
+	volatile bool left; /* once interrupts are back on */
+	struct completion done;
+};
+
+/* Keep mm loaded lazily with interrupts off until released: the lazy
+ * shoot-down of the last mmput waits in this CPU's queue meanwhile. */
+static void lazy_holder_fn(void *arg)
+{
+	struct lazy_holder *h = arg;
+	use_mm(h->mm);
+	unuse_mm(h->mm); /* lazy; mm_users back to the test's one */
+	unsigned long f = local_irq_save();
+	h->ready = true;
+	uint64_t dl = ktime_get_ns() + 10000000000ull;
+	while (!h->release && ktime_get_ns() < dl)
+		cpu_relax();
+	local_irq_restore(f); /* the queued request: leave the mm */
+	h->left = loaded_mm(cpu_id()) != h->mm;
+	complete(&h->done);
+}
+
+/*
+ * A lazy CPU keeps a dead mm's PML4 loaded: the last mmput asks it to
+ * leave but does not wait (its interrupts are off here, as they may be
+ * for long), so the PML4 must outlive the mmput, held by the lazy CPU's
+ * mm_count reference, and be freed when that CPU leaves. (The mm has no
+ * page tables: exit_mmap sends no flush, which the lazy CPU would have to
+ * acknowledge.) MUTATION_MM_NO_MMGRAB frees it under the lazy CPU.
+ */
+static void pml4_kept_for_lazy_cpu(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	int threads = sched_thread_count();
+	uint64_t before = ktest_free_pages();
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	pte_t *pgd = mm->pgd;
+	struct page *pg = virt_to_page(pgd);
+	static struct lazy_holder h;
+	h = (struct lazy_holder){ .mm = mm };
+	init_completion(&h.done);
+	int cpu = ktest_other_cpu(cpu_id(), 1);
+	thread_create("lazy-holder", lazy_holder_fn, &h, cpu);
+	uint64_t dl = ktime_get_ns() + 5000000000ull;
+	while (!h.ready && ktime_get_ns() < dl)
+		sleep_ms(1);
+	bool ready = h.ready && loaded_mm(cpu) == mm && cpu_is_lazy(cpu);
+	if (ready)
+		mmput(mm); /* the last user, while the lazy CPU cannot take the IPI */
+	bool intact = pml4_intact(pg, pgd);
+	int count = intact ? atomic_read(&mm->mm_count) : -1;
+	bool still_loaded = loaded_mm(cpu) == mm && !h.release;
+	h.release = true;
+	wait_for_completion(&h.done);
+	if (!ready) {
+		ktest_fail(t, __FILE__, __LINE__, "CPU %d did not keep the mm lazily", cpu);
+		mmput(mm);
+		return;
+	}
+	KEXPECT_TRUE(t, still_loaded);
+	if (!intact)
+		ktest_fail(t, __FILE__, __LINE__,
+			   "the last mmput freed the PML4 (pfn %#lx) while lazy CPU %d still "
+			   "had it loaded",
+			   page_to_pfn(pg), cpu);
+	else
+		KEXPECT_EQ(t, count, 1); /* the lazy CPU's reference */
+	KEXPECT_TRUE(t, h.left);	 /* it left once it took the request */
+	ktest_wait_threads(threads);
+	KEXPECT_EQ(t, ktest_free_pages(), before); /* and freed the PML4 */
+}
+
 /* ---- R5 ------------------------------------------------------------------ */
 
 struct walker {
@@ -383,4 +557,5 @@ static void pcid_resume_without_flush(struct ktest *t)
 
 KTEST_SUITE(tlb, KTEST_CASE(toucher_faults_after_munmap), KTEST_CASE(munmap_512_pages_one_round),
 	    KTEST_CASE(flush_ceiling), KTEST_CASE(lazy_cpu),
+	    KTEST_CASE(pml4_kept_for_switching_cpu), KTEST_CASE(pml4_kept_for_lazy_cpu),
 	    KTEST_CASE(table_free_waits_for_irq_off_walker), KTEST_CASE(pcid_resume_without_flush));

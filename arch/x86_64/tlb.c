@@ -21,6 +21,18 @@
  * every CPU holding the mm must acknowledge: a CPU walking the tables with
  * interrupts off (GUP-fast) delays the acknowledgement, and so the free,
  * until its walk is over (R5). A lazy CPU receiving it leaves the mm.
+ *
+ * Lifetime of the PML4 (the other half is in mm/mm.c): loaded_mms[cpu]
+ * holds an mm_count reference (mmgrab) on the mm whose PML4 this CPU's CR3
+ * may hold, running or lazy. A switch takes the reference on the next mm
+ * before its CR3 write and drops the one on the previous mm only after it;
+ * leave_mm drops it after loading the kernel's tables. Between leaving the
+ * old mm's cpumask and the CR3 write, a switching CPU is out of reach of
+ * the last mmput's IPIs, and a lazy CPU with interrupts off cannot act on
+ * one: their references, not the IPIs, keep the PML4 alive. The last
+ * mmput only asks lazy CPUs to leave (tlb_release_mm, without waiting),
+ * so that the memory comes back soon; whichever CPU drops the last
+ * reference frees it.
  */
 #include "arch/x86_64/tlb.h"
 #include "arch/x86_64/asm.h"
@@ -95,6 +107,25 @@ static void flush_current_asid(void)
 	count_event(EV_TLB_FULL_FLUSH);
 }
 
+/*
+ * The reference a CPU holds on the mm it has loaded (see the top). Taken
+ * before CR3 can point at the mm's PML4, dropped after it points elsewhere.
+ */
+static void cpu_mmgrab(struct mm *mm)
+{
+#ifndef MUTATION_MM_NO_MMGRAB
+	if (mm != &init_mm)
+		mmgrab(mm);
+#endif
+}
+static void cpu_mmdrop(struct mm *mm)
+{
+#ifndef MUTATION_MM_NO_MMGRAB
+	if (mm != &init_mm)
+		mmdrop(mm); /* may be the last: frees the PML4 (irq-safe allocators) */
+#endif
+}
+
 void switch_mm_irqs_off(struct mm *next)
 {
 	int cpu = cpu_id();
@@ -104,8 +135,12 @@ void switch_mm_irqs_off(struct mm *next)
 		return;
 	WRITE_ONCE(ts->is_lazy, false);
 	if (prev != next) {
+		cpu_mmgrab(next);
 		if (prev != &init_mm)
 			cpumask_clear_cpu(&prev->cpumask, cpu);
+		/* Out of prev's cpumask, its PML4 still in CR3: no IPI for prev
+		 * reaches us now, only our reference keeps that PML4. */
+		pause_point(PAUSE_SWITCH_MM, prev);
 		if (next != &init_mm)
 			cpumask_set(&next->cpumask, cpu);
 	}
@@ -118,6 +153,8 @@ void switch_mm_irqs_off(struct mm *next)
 	}
 	asid_switched(ts, next->ctx_id, c, gen);
 	WRITE_ONCE(loaded_mms[cpu], next);
+	if (prev != next)
+		cpu_mmdrop(prev); /* CR3 no longer holds its PML4 */
 }
 
 void enter_lazy_tlb(void)
@@ -140,6 +177,7 @@ void leave_mm(void)
 		ts->loaded_asid = 0;
 		WRITE_ONCE(ts->is_lazy, false);
 		WRITE_ONCE(loaded_mms[cpu], &init_mm);
+		cpu_mmdrop(prev); /* after CR3 left its PML4 */
 	}
 	local_irq_restore(f);
 }
@@ -231,18 +269,17 @@ void flush_tlb_mm_range(struct mm *mm, uint64_t start, uint64_t end, bool freed_
 	preempt_enable();
 }
 
-static void leave_mm_func(void *arg)
+/* arg may be freed (and reused) by now: compared, never dereferenced. Only
+ * a lazy CPU leaves; a CPU running an mm at that address keeps it. */
+static void leave_lazy_mm_func(void *arg)
 {
-	if (loaded_mms[cpu_id()] == arg)
+	int cpu = cpu_id();
+	if (loaded_mms[cpu] == arg && tlb_states[cpu].is_lazy)
 		leave_mm();
 }
 
 void tlb_release_mm(struct mm *mm)
 {
 	cpumask_t m = mm->cpumask;
-	smp_call_function_many(&m, leave_mm_func, mm, true);
-	leave_mm_func(mm);
-	if (cpumask_weight(&mm->cpumask))
-		panic("mm %p still loaded on %d CPUs after release", (void *)mm,
-		      cpumask_weight(&mm->cpumask));
+	smp_call_function_many(&m, leave_lazy_mm_func, mm, false); /* this CPU: at once */
 }

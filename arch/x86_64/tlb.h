@@ -24,7 +24,9 @@ const struct tlb_state *cpu_tlb_state(int cpu);
  * R8, R9). freed_tables: page tables were unhooked, so lazy CPUs are
  * flushed too and the walk caches are invalidated. */
 void flush_tlb_mm_range(struct mm *mm, uint64_t start, uint64_t end, bool freed_tables);
-/* Make every CPU stop using mm's tables (before they are freed). */
+/* The last user of mm is gone: ask the CPUs that keep it lazily to leave
+ * it, without waiting (their mm_count references keep the PML4 meanwhile);
+ * this CPU leaves at once. */
 void tlb_release_mm(struct mm *mm);
 
 #endif
