@@ -10,6 +10,8 @@
  *      gather; INVLPG page by page up to the ceiling, a full flush beyond.
  *   R8 lazy_cpu: a lazy CPU gets no IPI for a PTE change, but does get one
  *      when page tables are freed, and leaves the mm (kills NO_IPI_ON_PT_FREE).
+ *   R8 lazy_resume_sees_zap: a lazy CPU skipped by a flush catches up when
+ *      it comes back to the mm (kills LAZY_NO_GEN_CHECK).
  *   mm lifetime pml4_kept_for_switching_cpu / pml4_kept_for_lazy_cpu: the
  *      last mmput does not free the PML4 under a CPU half-way through a
  *      switch away from the mm, nor under a lazy CPU that has not left it
@@ -289,6 +291,128 @@ static void lazy_cpu(struct ktest *t)
 	drop_mm(mm);
 }
 
+/*
+ * R8, coming back: a CPU that kept the mm loaded under a kernel thread was
+ * skipped by the flush of a PTE change (it was lazy) and still caches the
+ * old translation; when a thread of the mm runs there again, the switch
+ * compares the slot's generation with tlb_gen and flushes. The resumed
+ * thread reads with interrupts off, so a missing translation fails at once
+ * (-EFAULT) and a successful read can only be the stale entry. A probe on
+ * the lazy CPU first checks that the stale entry is really there (else the
+ * try proves nothing: inconclusive).
+ */
+#define RESUME_MAGIC 0x5e1f5e1f0000a5a5ull
+
+struct resumer {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool cached;
+	volatile int err;
+	volatile uint64_t val;
+	struct completion go, done;
+};
+
+static void resumer_fn(void *arg)
+{
+	struct resumer *r = arg;
+	use_mm(r->mm);
+	uint64_t v = 0;
+	if (put_user_u64(r->addr, RESUME_MAGIC) == 0 && get_user_u64(&v, r->addr) == 0)
+		r->cached = v == RESUME_MAGIC; /* the TLB holds a->page */
+	wait_for_completion(&r->go);	       /* our CPU runs a kernel thread: lazy */
+	unsigned long f = local_irq_save();
+	r->err = get_user_u64(&v, r->addr);
+	local_irq_restore(f);
+	r->val = v;
+	unuse_mm(r->mm);
+	complete(&r->done);
+}
+
+struct probe {
+	uint64_t addr, val;
+	int err;
+	struct completion done;
+};
+
+/* A kernel thread on the lazy CPU (which stays lazy: no mm switch): is the
+ * stale translation still in its TLB? A raw read, not get_user (which
+ * refuses a thread without an mm). */
+static void probe_fn(void *arg)
+{
+	struct probe *p = arg;
+	unsigned long f = local_irq_save();
+	p->err = __get_user_8(p->addr, &p->val);
+	local_irq_restore(f);
+	complete(&p->done);
+}
+
+enum { RESUME_RAN, RESUME_INCONCLUSIVE };
+
+static int lazy_resume_once(struct ktest *t, int lazy)
+{
+	struct mm *mm = mm_alloc();
+	int64_t a = mm ? map_big_region(mm, 4 * PAGE_SIZE) : -ENOMEM;
+	if (a != (int64_t)BIG_REGION) {
+		ktest_fail(t, __FILE__, __LINE__, "cannot set up the mm (%ld)", a);
+		if (mm)
+			mmput(mm);
+		return RESUME_RAN;
+	}
+	static struct resumer r;
+	static struct probe p;
+	r = (struct resumer){ .mm = mm, .addr = (uint64_t)a };
+	p = (struct probe){ .addr = (uint64_t)a };
+	init_completion(&r.go);
+	init_completion(&r.done);
+	init_completion(&p.done);
+	thread_create("resumer", resumer_fn, &r, lazy);
+	uint64_t dl = ktime_get_ns() + 5000000000ull;
+	while ((!r.cached || !cpu_is_lazy(lazy)) && ktime_get_ns() < dl)
+		sleep_ms(1);
+	KEXPECT_TRUE(t, r.cached);
+	KEXPECT_TRUE(t, cpu_is_lazy(lazy));
+	KEXPECT_EQ(t, loaded_mm(lazy), mm);
+
+	uint64_t recv = event_cpu(lazy, EV_TLB_IPI_RECEIVED);
+	KEXPECT_EQ(t, vm_madvise(mm, a, PAGE_SIZE, MADV_DONTNEED), 0); /* the page is freed */
+	bool skipped = event_cpu(lazy, EV_TLB_IPI_RECEIVED) == recv && cpu_is_lazy(lazy) &&
+		       loaded_mm(lazy) == mm;
+	thread_create("probe", probe_fn, &p, lazy);
+	wait_for_completion(&p.done);
+	bool stale = p.err == 0 && skipped;
+
+	complete(&r.go); /* the mm's thread runs on that CPU again */
+	wait_for_completion(&r.done);
+	ktest_log(t, "CPU %d: lazy CPU %s the flush, probe %s, resumed thread %s %#lx", lazy,
+		  skipped ? "skipped by" : "reached by",
+		  p.err ? "found no entry" : "read through the stale entry",
+		  r.err ? "got -EFAULT, not" : "read", r.err ? (uint64_t)RESUME_MAGIC : r.val);
+	if (r.err == 0)
+		ktest_fail(t, __FILE__, __LINE__,
+			   "a thread resumed on lazy CPU %d read %#lx through a translation "
+			   "MADV_DONTNEED had removed while the CPU was lazy",
+			   lazy, r.val);
+	else
+		KEXPECT_EQ(t, r.err, -EFAULT);
+	mmput(mm);
+	return r.err == 0 || stale ? RESUME_RAN : RESUME_INCONCLUSIVE;
+}
+
+static void lazy_resume_sees_zap(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	sched_migrate(cpu_id());
+	int lazy = ktest_other_cpu(cpu_id(), 1);
+	for (int try = 1; try <= 3 && !t->failures; try++) {
+		if (lazy_resume_once(t, lazy) == RESUME_RAN)
+			return;
+		ktest_log(t, "try %d: the lazy CPU had no stale entry left to resume with", try);
+	}
+	if (!t->failures)
+		KTEST_SKIP(t, "inconclusive: the lazy CPU never kept the stale entry in 3 tries");
+}
+
 /* ---- the PML4's lifetime: mm_count ------------------------------------------- */
 
 /* The PML4 page still is mm's: allocated, a page table, the kernel half in
@@ -556,6 +680,6 @@ static void pcid_resume_without_flush(struct ktest *t)
 }
 
 KTEST_SUITE(tlb, KTEST_CASE(toucher_faults_after_munmap), KTEST_CASE(munmap_512_pages_one_round),
-	    KTEST_CASE(flush_ceiling), KTEST_CASE(lazy_cpu),
+	    KTEST_CASE(flush_ceiling), KTEST_CASE(lazy_cpu), KTEST_CASE(lazy_resume_sees_zap),
 	    KTEST_CASE(pml4_kept_for_switching_cpu), KTEST_CASE(pml4_kept_for_lazy_cpu),
 	    KTEST_CASE(table_free_waits_for_irq_off_walker), KTEST_CASE(pcid_resume_without_flush));

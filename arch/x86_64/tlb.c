@@ -22,6 +22,11 @@
  * interrupts off (GUP-fast) delays the acknowledgement, and so the free,
  * until its walk is over (R5). A lazy CPU receiving it leaves the mm.
  *
+ * Lazy resume (R8): a CPU coming back from a kernel thread to the mm it
+ * kept loaded was skipped by every flush while lazy, so it compares its
+ * slot's generation with tlb_gen like any switch and flushes if behind
+ * (MUTATION_LAZY_NO_GEN_CHECK resumes as is: tlb.lazy_resume_sees_zap).
+ *
  * Lifetime of the PML4 (the other half is in mm/mm.c): loaded_mms[cpu]
  * holds an mm_count reference (mmgrab) on the mm whose PML4 this CPU's CR3
  * may hold, running or lazy. A switch takes the reference on the next mm
@@ -133,6 +138,12 @@ void switch_mm_irqs_off(struct mm *next)
 	struct mm *prev = loaded_mms[cpu];
 	if (prev == next && !ts->is_lazy)
 		return;
+#ifdef MUTATION_LAZY_NO_GEN_CHECK
+	if (prev == next) { /* the bug: resume the kept tables without the tlb_gen check */
+		WRITE_ONCE(ts->is_lazy, false);
+		return;
+	}
+#endif
 	WRITE_ONCE(ts->is_lazy, false);
 	if (prev != next) {
 		cpu_mmgrab(next);
