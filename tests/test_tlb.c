@@ -7,7 +7,11 @@
  *      another CPU unmaps the page never writes a freed page, and faults
  *      once munmap has returned (kills FREE_BEFORE_FLUSH).
  *   R9 munmap_512_pages_one_round / flush_ceiling: one IPI round per
- *      gather; INVLPG page by page up to the ceiling, a full flush beyond.
+ *      gather (kills SHOOTDOWN_PER_PAGE); INVLPG page by page up to the
+ *      ceiling, a full flush beyond (kills NO_FLUSH_CEILING).
+ *   R9 flush_beyond_ceiling_reaches_every_page: a flush of more pages than
+ *      the ceiling leaves no stale entry on a CPU running the mm, past the
+ *      ceiling either (kills FLUSH_CEILING_CUT).
  *   R8 lazy_cpu: a lazy CPU gets no IPI for a PTE change, but does get one
  *      when page tables are freed, and leaves the mm (kills NO_IPI_ON_PT_FREE).
  *   R8 lazy_resume_sees_zap: a lazy CPU skipped by a flush catches up when
@@ -231,6 +235,140 @@ static void flush_ceiling(struct ktest *t)
 	}
 	stop_live_workers(w, n);
 	drop_mm(mm);
+}
+
+/* ---- R9: the ceiling must not cut a flush short ------------------------------ */
+
+enum { CEIL_PAGES = 64 }; /* beyond the ceiling (33), within one page table */
+
+/*
+ * Runs in the mm on its own CPU, never lazy, and reads every page over and
+ * over with interrupts off, so that a missing translation fails at once
+ * (-EFAULT) instead of faulting a page in: a read that succeeds after the
+ * PTE is gone went through a stale TLB entry. Between two reads interrupts
+ * are on, so flush IPIs get in. It records which pages each pass could
+ * read: a pass made wholly while the zapper is paused before its flush
+ * (the stale entries still there), and a pass begun after the test's mark.
+ */
+struct ceil_reader {
+	struct mm *mm;
+	uint64_t addr;
+	volatile bool stop, ready, faulted_in_error;
+	volatile uint64_t mark;			  /* bumped by the test */
+	volatile uint64_t window_passes;	  /* passes wholly inside the paused flush */
+	volatile uint64_t window_mask;		  /* pages one of them could read */
+	volatile uint64_t after_mark, after_mask; /* last pass begun after mark */
+	struct completion done;
+};
+
+static bool flush_paused(void)
+{
+	const struct pause_point_state *p = &pause_points[PAUSE_TLB_FLUSH];
+	return READ_ONCE(p->reached) && !READ_ONCE(p->resumed_ns);
+}
+
+static void ceil_reader_fn(void *arg)
+{
+	struct ceil_reader *r = arg;
+	use_mm(r->mm);
+	for (unsigned i = 0; i < CEIL_PAGES; i++)
+		if (put_user_u64(r->addr + i * PAGE_SIZE, i))
+			r->faulted_in_error = true;
+	r->ready = true;
+	while (!r->stop) {
+		uint64_t mark = r->mark, mask = 0;
+		bool in_window = flush_paused();
+		for (unsigned i = 0; i < CEIL_PAGES; i++) {
+			uint64_t v;
+			unsigned long f = local_irq_save();
+			if (get_user_u64(&v, r->addr + i * PAGE_SIZE) == 0)
+				mask |= 1ull << i;
+			local_irq_restore(f);
+		}
+		if (in_window && flush_paused()) {
+			r->window_mask = mask;
+			smp_store_release(&r->window_passes, r->window_passes + 1);
+		}
+		r->after_mask = mask;
+		smp_store_release(&r->after_mark, mark);
+	}
+	unuse_mm(r->mm);
+	complete(&r->done);
+}
+
+enum ceil_result { CEIL_RAN, CEIL_INCONCLUSIVE };
+
+static enum ceil_result ceil_try(struct ktest *t, struct mm *mm, int64_t a, int cpu)
+{
+	static struct ceil_reader r;
+	r = (struct ceil_reader){ .mm = mm, .addr = (uint64_t)a };
+	init_completion(&r.done);
+	thread_create("ceil-reader", ceil_reader_fn, &r, cpu);
+	uint64_t dl = ktime_get_ns() + 5000000000ull;
+	while (!r.ready && ktime_get_ns() < dl)
+		sleep_ms(1);
+	KEXPECT_TRUE(t, r.ready);
+	KEXPECT_FALSE(t, r.faulted_in_error);
+	uint64_t switches = event_cpu(cpu, EV_CONTEXT_SWITCH);
+	/* Pause the zap before its flush (under the page-table lock, all
+	 * CEIL_PAGES PTEs cleared) until the reader has made one pass. */
+	pause_points[PAUSE_TLB_FLUSH].resumed_ns = 0;
+	pause_arm_until(PAUSE_TLB_FLUSH, mm, &r.window_passes, 5000);
+	KEXPECT_EQ(t, vm_madvise(mm, a, CEIL_PAGES * PAGE_SIZE, MADV_DONTNEED), 0);
+	pause_release(PAUSE_TLB_FLUSH);
+	r.mark = 1; /* the flush is done: no page may be readable any more */
+	dl = ktime_get_ns() + 5000000000ull;
+	while (smp_load_acquire(&r.after_mark) != 1 && ktime_get_ns() < dl)
+		sleep_ms(1);
+	bool passed_after = r.after_mark == 1;
+	uint64_t after = r.after_mask, window = r.window_mask;
+	bool windowed = r.window_passes > 0;
+	bool undisturbed = event_cpu(cpu, EV_CONTEXT_SWITCH) == switches;
+	r.stop = true;
+	wait_for_completion(&r.done);
+	KEXPECT_TRUE(t, passed_after);
+	uint64_t beyond = ~0ull << tlb_single_page_flush_ceiling;
+	ktest_log(t, "CPU %d: pages readable while the flush waited %#lx, after it %#lx%s", cpu,
+		  window, after, undisturbed ? "" : " (it switched meanwhile)");
+	if (after) {
+		ktest_fail(t, __FILE__, __LINE__,
+			   "after MADV_DONTNEED of %d pages, CPU %d still reads pages %#lx "
+			   "through stale TLB entries (ceiling %u)",
+			   CEIL_PAGES, cpu, after, tlb_single_page_flush_ceiling);
+		return CEIL_RAN;
+	}
+	/* Conclusive only if the stale entries beyond the ceiling were there
+	 * when the flush came, and the reader's CPU ran it throughout (a CPU
+	 * that switched was lazy or reloaded CR3: rightly flushed otherwise). */
+	if (!windowed || !(window & beyond) || !undisturbed)
+		return CEIL_INCONCLUSIVE;
+	return CEIL_RAN;
+}
+
+static void flush_beyond_ceiling_reaches_every_page(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	BUILD_BUG_ON(CEIL_PAGES > 64);
+	if (tlb_single_page_flush_ceiling >= CEIL_PAGES)
+		KTEST_SKIP(t, "ceiling too high for this test");
+	sched_migrate(cpu_id());
+	struct mm *mm = mm_alloc();
+	KASSERT_NOT_NULL(t, mm);
+	int64_t a = map_big_region(mm, CEIL_PAGES * PAGE_SIZE);
+	KASSERT_EQ(t, a, BIG_REGION);
+	int cpu = ktest_other_cpu(cpu_id(), 1);
+	enum ceil_result res = CEIL_INCONCLUSIVE;
+	for (int try = 1; try <= 3 && res == CEIL_INCONCLUSIVE && !t->failures; try++) {
+		res = ceil_try(t, mm, a, cpu);
+		if (res == CEIL_INCONCLUSIVE)
+			ktest_log(t, "try %d: no stale entry beyond the ceiling reached the flush",
+				  try);
+	}
+	mmput(mm);
+	if (res == CEIL_INCONCLUSIVE && !t->failures)
+		KTEST_SKIP(t, "inconclusive: no stale TLB entry beyond the ceiling survived "
+			      "until the flush in 3 tries");
 }
 
 /* ---- R8 ------------------------------------------------------------------ */
@@ -680,6 +818,7 @@ static void pcid_resume_without_flush(struct ktest *t)
 }
 
 KTEST_SUITE(tlb, KTEST_CASE(toucher_faults_after_munmap), KTEST_CASE(munmap_512_pages_one_round),
-	    KTEST_CASE(flush_ceiling), KTEST_CASE(lazy_cpu), KTEST_CASE(lazy_resume_sees_zap),
+	    KTEST_CASE(flush_ceiling), KTEST_CASE(flush_beyond_ceiling_reaches_every_page),
+	    KTEST_CASE(lazy_cpu), KTEST_CASE(lazy_resume_sees_zap),
 	    KTEST_CASE(pml4_kept_for_switching_cpu), KTEST_CASE(pml4_kept_for_lazy_cpu),
 	    KTEST_CASE(table_free_waits_for_irq_off_walker), KTEST_CASE(pcid_resume_without_flush));

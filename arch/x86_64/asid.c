@@ -2,6 +2,9 @@
  * arch/x86_64/asid.c - the ASID/PCID and TLB-generation decisions (rule R7),
  * in plain C so the host model test can run them against a simulated tagged
  * TLB. The kernel applies the decisions in arch/x86_64/tlb.c.
+ *
+ * MUTATION_NO_FLUSH_CEILING: INVLPG page by page however long the range
+ * (R9; tlb.flush_ceiling).
  */
 #include "arch/x86_64/asid.h"
 
@@ -60,7 +63,11 @@ enum flush_action flush_tlb_decide(struct tlb_state *ts, const struct flush_requ
 	uint64_t local = ctx->tlb_gen;
 	if (local >= mm_gen || f->new_gen <= local)
 		return FLUSH_NONE; /* already covered; a newer request brings its own IPI */
+#ifdef MUTATION_NO_FLUSH_CEILING
+	bool small = f->end != TLB_FLUSH_ALL; /* the bug: INVLPG however long the range */
+#else
 	bool small = f->end != TLB_FLUSH_ALL && (f->end - f->start) / 4096 <= ceiling;
+#endif
 	if (small && f->new_gen == local + 1 && f->new_gen == mm_gen) {
 		ctx->tlb_gen = f->new_gen;
 		return FLUSH_PARTIAL;

@@ -27,6 +27,15 @@
  * slot's generation with tlb_gen like any switch and flushes if behind
  * (MUTATION_LAZY_NO_GEN_CHECK resumes as is: tlb.lazy_resume_sees_zap).
  *
+ * Range flushes (R9): one flush_tlb_mm_range is one IPI round to every
+ * target, however many pages (MUTATION_SHOOTDOWN_PER_PAGE: a round per page);
+ * up to tlb_single_page_flush_ceiling pages (Linux: 33) are invalidated
+ * with INVLPG one by one, a longer range by one full flush of the ASID:
+ * beyond the ceiling that is cheaper than the INVLPGs and refills.
+ * MUTATION_NO_FLUSH_CEILING uses INVLPG for any length (tlb.flush_ceiling);
+ * MUTATION_FLUSH_CEILING_CUT invalidates only the first ceiling pages of a
+ * longer range (tlb.flush_beyond_ceiling_reaches_every_page).
+ *
  * Lifetime of the PML4 (the other half is in mm/mm.c): loaded_mms[cpu]
  * holds an mm_count reference (mmgrab) on the mm whose PML4 this CPU's CR3
  * may hold, running or lazy. A switch takes the reference on the next mm
@@ -223,6 +232,16 @@ static void flush_tlb_func(void *arg)
 		count_events(EV_TLB_PAGES_FLUSHED, (req.end - req.start) / PAGE_SIZE);
 		break;
 	case FLUSH_FULL:
+#ifdef MUTATION_FLUSH_CEILING_CUT
+		if (req.end != TLB_FLUSH_ALL &&
+		    (req.end - req.start) / PAGE_SIZE > tlb_single_page_flush_ceiling) {
+			/* The bug: INVLPG of the first `ceiling` pages of a longer range. */
+			for (unsigned i = 0; i < tlb_single_page_flush_ceiling; i++)
+				invlpg(req.start + i * PAGE_SIZE);
+			count_events(EV_TLB_PAGES_FLUSHED, tlb_single_page_flush_ceiling);
+			break;
+		}
+#endif
 		flush_current_asid();
 		break;
 	}
@@ -236,6 +255,15 @@ static void flush_tlb_func_ipi(void *arg)
 
 void flush_tlb_mm_range(struct mm *mm, uint64_t start, uint64_t end, bool freed_tables)
 {
+#ifdef MUTATION_SHOOTDOWN_PER_PAGE
+	/* The bug (before mmu_gather batching): a shootdown per page. */
+	if (end != TLB_FLUSH_ALL && end - start > PAGE_SIZE) {
+		for (uint64_t va = start; va < end; va += PAGE_SIZE)
+			flush_tlb_mm_range(mm, va, va + PAGE_SIZE, false);
+		if (!freed_tables)
+			return;
+	}
+#endif
 	pause_point(PAUSE_TLB_FLUSH, mm);
 	struct flush_info info = {
 		.mm = mm,
