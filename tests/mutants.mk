@@ -4,7 +4,10 @@
 #   make mutants   build every mutation of tests/mutants.txt in
 #                  $(BUILD)/mutant-NAME, boot each with its tests
 #                  (ktest.filter), and check that each one is KILLED;
-#                  exit non-zero if one SURVIVED, is unknown or fails to build
+#                  exit non-zero if one SURVIVED, is unknown or fails to build.
+#                  Rows with FILTER host:TEST build that host test (e.g. the
+#                  PCID model, tests/host/asid_model_test.c) with the
+#                  mutation, using $(CC) $(HOST_CFLAGS), and run it instead
 #   make bench     boot with bench.run=1, print the kernel's `bench:` lines
 #
 # Knobs: MUTANTS (run only these names, comma-separated), MUTANTS_JOBS
@@ -31,6 +34,7 @@ mutants: all
 	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_TABLE) \
 		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
 		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
+		--host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
 		-- --loader $(LOADER_EFI) $(if $(INITRD),--initrd $(INITRD)) \
 		$(RUNNER_QEMU_ARGS)
 

@@ -795,6 +795,47 @@ class MutantsTest(unittest.TestCase):
         self.assertEqual((lines, status), (["1 mutants, 1 killed, 0 "
                                             "survived"], 0))
 
+    def test_host_rows(self):
+        tmp = tempfile.mkdtemp(prefix="test-mutants-")
+        try:
+            table = os.path.join(tmp, "mutants.txt")
+            with open(table, "w") as f:
+                f.write("# comment\nA  tlb.*  kernel row\n"
+                        "B  host:asid_model_test  host row (R7)\n")
+            a, b = mutants.parse_table(table)
+            self.assertEqual((a.host, b.host), (None, "asid_model_test"))
+            with open(table, "w") as f:
+                f.write("C  host:no_such_test  d\n")
+            with self.assertRaises(mutants.TableError):
+                mutants.parse_table(table)
+        finally:
+            shutil.rmtree(tmp)
+
+        class A:
+            host_cc, host_cflags = "gcc", "-O1 -I."
+        cmd = mutants.host_compile_cmd(A, "asid_model_test", "out", "X_Y")
+        self.assertEqual(cmd[:3], ["gcc", "-O1", "-I."])
+        self.assertIn("-DMUTATION_X_Y=1", cmd)
+        self.assertIn("arch/x86_64/asid.c", cmd)
+        self.assertEqual(cmd[-2:], ["-o", "out"])
+        self.assertNotIn("-DMUTATION_X_Y=1",
+                         mutants.host_compile_cmd(A, "asid_model_test", "o"))
+
+        c = mutants.classify_host
+        v, d = c("asid_model_test", 1,
+                 "FAIL seed=0x5 step=3 (1 cpus)\n  R7: stale slot\n"
+                 "last events:\n", 2)
+        self.assertEqual(v, "KILLED")
+        self.assertIn("FAIL seed=0x5 step=3 (1 cpus): R7: stale slot", d)
+        self.assertEqual(c("asid_model_test", 0, "asid_model_test: ok\n",
+                           2)[0], "SURVIVED")
+        v, d = c("asid_model_test", None, "", 600)
+        self.assertEqual(v, "KILLED")
+        self.assertIn("timeout", d)
+        v, d = c("asid_model_test", 1, "x\n==1==ERROR: AddressSanitizer: "
+                 "heap-buffer-overflow\n", 1)
+        self.assertIn("AddressSanitizer", d)
+
     def test_runner_cmd(self):
         class A:
             timeout, runner_args = None, ["--smp", "4"]

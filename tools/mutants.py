@@ -30,13 +30,25 @@ are any). Before the mutants, the normal kernel runs the union of the filters
 once: if it does not pass, a kill would mean nothing, and the script stops.
 Exit status 0 iff every mutant was killed.
 
+Host rows: FILTER `host:TEST` names a host-side test of HOST_TESTS instead
+of kernel tests (logic the emulator cannot exercise, e.g. PCID: the
+ASID/generation code of arch/x86_64/asid.c against the tagged-TLB model of
+tests/host/asid_model_test.c). Such a mutant is the host test compiled with
+-DMUTATION_NAME=1 (HOST_CC, HOST_CFLAGS: --host-cc, --host-cflags) into
+BUILD/mutant-NAME/TEST and run (output in BUILD/mutant-NAME.out): KILLED
+when it exits non-zero (it names the seed and the broken check), SURVIVED
+when it passes. MUTATION_NAME may also live in the host test's own sources
+(a mutation of the kernel protocol it models); NOOP means the preprocessed
+sources do not change. The normal host test must pass first.
+
 A passing run with an inconclusive case is not a survival: that case might
 have been the one to kill the mutant. Such a run is repeated (up to RETRIES
 more times); a failing repeat is a kill, a clean pass a survival.
 
 Usage (make mutants does this):
     tools/mutants.py --build build --kernel build/kernel.elf [--timeout 240] \\
-        [--jobs 2] [--only NAME,...] -- --loader build/BOOTX64.EFI --smp 4 ...
+        [--jobs 2] [--only NAME,...] [--host-cc gcc --host-cflags '...'] \\
+        -- --loader build/BOOTX64.EFI --smp 4 ...
 Arguments after `--` go to every tests/runner.py run. Without --timeout the
 runner picks its default, counting the host cores shared by --jobs boots.
 $MAKE is the make used to build the mutants.
@@ -63,6 +75,19 @@ FILTER_MAX_CHARS = 255  # tests/ktest.c: filter_buf[256]
 BUILD_TAIL = 15  # lines of a failed build shown
 RETRIES = 2  # more runs of a mutant whose passing run had inconclusive cases
 
+# Host-side tests a row can name as FILTER `host:TEST`: the sources compiled
+# together (from the repository root) and the arguments of a run.
+HOST_PREFIX = "host:"
+HOST_TESTS = {
+    "asid_model_test": (("arch/x86_64/asid.c", "tests/host/asid_model_test.c"),
+                        []),
+}
+# tests/host.mk's HOST_CFLAGS (make mutants passes the real ones).
+DEFAULT_HOST_CFLAGS = ("-std=gnu11 -O1 -g -Wall -Wextra -Werror "
+                       "-Wno-unused-parameter -fsanitize=address,undefined "
+                       "-fno-sanitize-recover=all -I.")
+HOST_TIMEOUT = 600  # seconds for one run of a host test (it takes a few)
+
 # Runner output that means the run never tested anything (not a kill).
 INFRA_ERRORS = ("FAIL: building the ESP image", "FAIL: disk image not found",
                 "(install the ovmf package", "FAIL: interrupted",
@@ -82,6 +107,9 @@ class Mutant:
         self.verdict = None  # KILLED, SURVIVED, UNKNOWN, ...
         self.detail = ""
         self.runs = 0  # boots of the mutant
+        # host:TEST rows: the host test instead of kernel tests
+        self.host = filt[len(HOST_PREFIX):] if filt.startswith(HOST_PREFIX) \
+            else None
 
     def globs(self):
         return [g for g in self.filter.split(",") if g]
@@ -108,7 +136,12 @@ def parse_table(path):
                                  (where, name, seen[name]))
             seen[name] = lineno
             m = Mutant(name, filt, desc, lineno)
-            if not m.globs() or len(m.globs()) > FILTER_MAX_GLOBS or \
+            if m.host is not None:
+                if m.host not in HOST_TESTS:
+                    raise TableError("%s: %s: no host test %r (known: %s)" %
+                                     (where, name, m.host,
+                                      ", ".join(sorted(HOST_TESTS))))
+            elif not m.globs() or len(m.globs()) > FILTER_MAX_GLOBS or \
                     len(filt) > FILTER_MAX_CHARS:
                 raise TableError("%s: filter %r: 1 to %d globs, at most %d "
                                  "characters (the kernel's limits)" %
@@ -124,6 +157,13 @@ C_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 ASM_COMMENT_RE = re.compile(r";[^\n]*")
 
 
+def _uncommented(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    rx = ASM_COMMENT_RE if path.endswith((".asm", ".inc")) else C_COMMENT_RE
+    return rx.sub(" ", text)
+
+
 def source_texts():
     """{path: text without comments} of the kernel sources."""
     texts = {}
@@ -133,12 +173,13 @@ def source_texts():
                 if not fn.endswith(SOURCE_EXTS):
                     continue
                 path = os.path.join(dirpath, fn)
-                with open(path, encoding="utf-8", errors="replace") as f:
-                    text = f.read()
-                rx = ASM_COMMENT_RE if fn.endswith((".asm", ".inc")) \
-                    else C_COMMENT_RE
-                texts[os.path.relpath(path, ROOT)] = rx.sub(" ", text)
+                texts[os.path.relpath(path, ROOT)] = _uncommented(path)
     return texts
+
+
+def host_texts(test):
+    """{path: text without comments} of a host test's own sources."""
+    return {p: _uncommented(os.path.join(ROOT, p)) for p in HOST_TESTS[test][0]}
 
 
 def where_used(name, texts):
@@ -184,15 +225,20 @@ _procs = set()
 _procs_lock = threading.Lock()
 
 
-def run_logged(cmd, out_path, env=None):
-    """Run cmd with stdout+stderr into out_path; return (status, text)."""
+def run_logged(cmd, out_path, env=None, timeout=None):
+    """Run cmd with stdout+stderr into out_path; return (status, text).
+    With a timeout, a command still running then is killed: status None."""
     with open(out_path, "w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
         with _procs_lock:
             _procs.add(proc)
         try:
-            status = proc.wait()
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            status = None
         finally:
             with _procs_lock:
                 _procs.discard(proc)
@@ -282,6 +328,118 @@ def build(m, args):
         m.detail = ("the mutant kernel is identical to the normal one "
                     "(MUTATION_%s changes no code)" % m.name)
         return False
+    return True
+
+
+# ------------------------------------------------------------ host rows
+
+def host_compile_cmd(args, test, out, name=None):
+    """The command that builds host test `test` (mutated by `name`)."""
+    return shlex.split(args.host_cc) + shlex.split(args.host_cflags) + \
+        (["-DMUTATION_%s=1" % name] if name else []) + \
+        list(HOST_TESTS[test][0]) + ["-o", out]
+
+
+def host_preprocessed(args, test, name=None):
+    """The host test's sources after the preprocessor (mutated by name)."""
+    flags = [f for f in shlex.split(args.host_cflags)
+             if f.startswith(("-I", "-D", "-U", "-std"))]
+    text = b""
+    for src in HOST_TESTS[test][0]:
+        cmd = shlex.split(args.host_cc) + flags + \
+            (["-DMUTATION_%s=1" % name] if name else []) + ["-E", "-P", src]
+        text += subprocess.run(cmd, cwd=ROOT, check=True,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL).stdout
+    return text
+
+
+def build_host(m, args):
+    """Build a host-row mutant; returns True when it is ready to run."""
+    bdir = os.path.join(args.build, "mutant-" + m.name)
+    m.binary = os.path.join(bdir, m.host)
+    m.out = m.log = os.path.join(args.build, "mutant-%s.out" % m.name)
+    blog = os.path.join(args.build, "mutant-%s.build.log" % m.name)
+    os.makedirs(bdir, exist_ok=True)
+    status, text = run_logged(host_compile_cmd(args, m.host, m.binary,
+                                               m.name), blog)
+    if status != 0:
+        m.verdict = "BUILD-FAILED"
+        m.detail = "%s exited with status %s (%s)" % (
+            shlex.split(args.host_cc)[0], status, rel(blog))
+        m.report = ["  | " + x for x in text.splitlines()[-BUILD_TAIL:]]
+        return False
+    try:
+        same = host_preprocessed(args, m.host, m.name) == \
+            host_preprocessed(args, m.host)
+    except (OSError, subprocess.CalledProcessError) as e:
+        m.verdict, m.detail = "BUILD-FAILED", "preprocessor: %s" % e
+        return False
+    if same:
+        m.verdict = "NOOP"
+        m.detail = ("the mutated sources of %s are identical to the normal "
+                    "ones (MUTATION_%s changes no code)" % (m.host, m.name))
+        return False
+    return True
+
+
+def host_verdict_line(text):
+    """The line of a failed host test's output that says why."""
+    lines = [x.strip() for x in text.splitlines()]
+    for i, line in enumerate(lines):
+        if line.startswith("FAIL"):
+            why = lines[i + 1] if i + 1 < len(lines) else ""
+            return "%s: %s" % (line, why) if why else line
+    for line in lines:
+        if "Sanitizer" in line or "runtime error" in line:
+            return line
+    return lines[-1] if lines else "no output"
+
+
+def classify_host(test, status, text, elapsed):
+    """(verdict, detail) of one run of a host-row mutant."""
+    if status is None:
+        return "KILLED", "host %s: timeout after %.0f s" % (test, elapsed)
+    if status == 0:
+        first = text.splitlines()[0] if text.strip() else ""
+        return "SURVIVED", "host %s passed: %s (%.0f s)" % (test, first,
+                                                            elapsed)
+    return "KILLED", "host %s failed (status %d): %s (%.0f s)" % (
+        test, status, host_verdict_line(text), elapsed)
+
+
+def run_host(m, args, timeout=HOST_TIMEOUT):
+    """Run a host-row mutant once (the test is deterministic)."""
+    t0 = time.monotonic()
+    status, text = run_logged([m.binary] + list(HOST_TESTS[m.host][1]),
+                              m.out, timeout=timeout)
+    m.runs = 1
+    m.verdict, m.detail = classify_host(m.host, status, text,
+                                        time.monotonic() - t0)
+    if m.verdict == "SURVIVED":
+        m.detail += "; output %s" % rel(m.out)
+
+
+def host_baseline(tests, args, out):
+    """Build and run each host test unmutated: True if all pass."""
+    for test in tests:
+        bdir = os.path.join(args.build, "mutants-host")
+        os.makedirs(bdir, exist_ok=True)
+        binary = os.path.join(bdir, test)
+        outp = os.path.join(bdir, test + ".out")
+        t0 = time.monotonic()
+        status, text = run_logged(host_compile_cmd(args, test, binary),
+                                  outp)
+        if status == 0:
+            status, text = run_logged([binary] + list(HOST_TESTS[test][1]),
+                                      outp, timeout=HOST_TIMEOUT)
+        if status != 0:
+            out("", "FAIL: the normal host test %s does not pass, so a kill "
+                "would prove nothing. Its output (%s):" % (test, rel(outp)),
+                *["  | " + x for x in text.splitlines()[-20:]])
+            return False
+        out("baseline: host %s passed in %.0f s" % (test,
+                                                    time.monotonic() - t0))
     return True
 
 
@@ -472,6 +630,10 @@ def main(argv=None):
                     help="mutants booted at the same time (default 2)")
     ap.add_argument("--only", default="",
                     help="comma-separated names: run only these mutants")
+    ap.add_argument("--host-cc", default="gcc",
+                    help="compiler of host-row mutants (default gcc)")
+    ap.add_argument("--host-cflags", default=DEFAULT_HOST_CFLAGS,
+                    help="its flags (default: tests/host.mk's HOST_CFLAGS)")
     args = ap.parse_args(argv)
     args.runner_args = runner_args
     args.kernel = args.kernel or os.path.join(args.build, "kernel.elf")
@@ -511,12 +673,15 @@ def main(argv=None):
         # 1. Every name must switch something on in the sources.
         texts = source_texts()
         for m in mutants:
-            m.files = where_used(m.name, texts)
+            where = dict(texts, **host_texts(m.host)) if m.host else texts
+            m.files = where_used(m.name, where)
             if not m.files:
                 m.verdict = "UNKNOWN"
                 m.detail = ("MUTATION_%s is not used in %s (outside "
                             "comments)" % (m.name, ", ".join(
-                                d + "/" for d in SOURCE_DIRS)))
+                                [d + "/" for d in SOURCE_DIRS] +
+                                (list(HOST_TESTS[m.host][0]) if m.host
+                                 else []))))
                 show(m)
 
         # 2. Build the mutants (quick: one at a time, make runs in parallel).
@@ -525,17 +690,21 @@ def main(argv=None):
             out("building %d mutant%s in %s/mutant-*" %
                 (len(todo), "s" * (len(todo) != 1), rel(args.build)))
         for m in todo:
-            if not build(m, args):
+            if not (build_host(m, args) if m.host else build(m, args)):
                 show(m)
         todo = [m for m in todo if m.verdict is None]
 
         # 3. The normal kernel must pass the same tests, and each filter
-        #    must select at least one of them.
-        if todo:
-            passed = baseline(todo, args, out)
+        #    must select at least one of them; the host tests must pass.
+        hosts = sorted({m.host for m in todo if m.host})
+        if hosts and not host_baseline(hosts, args, out):
+            return 1
+        kernel_todo = [m for m in todo if not m.host]
+        if kernel_todo:
+            passed = baseline(kernel_todo, args, out)
             if passed is None:
                 return 1
-            for m in todo:
+            for m in kernel_todo:
                 if not any(glob_re(g).match(t) for g in m.globs()
                            for t in passed):
                     m.verdict = "NOTESTS"
@@ -558,7 +727,8 @@ def main(argv=None):
                      args.host_cores, "s" * (args.host_cores != 1))
                  if jobs > 1 else "the runner's timeout"))
             with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-                futs = {pool.submit(run_mutant, m, args): m for m in todo}
+                futs = {pool.submit(run_host if m.host else run_mutant, m,
+                                    args): m for m in todo}
                 for fut in concurrent.futures.as_completed(futs):
                     fut.result()
                     show(futs[fut])

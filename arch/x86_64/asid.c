@@ -3,8 +3,16 @@
  * in plain C so the host model test can run them against a simulated tagged
  * TLB. The kernel applies the decisions in arch/x86_64/tlb.c.
  *
- * MUTATION_NO_FLUSH_CEILING: INVLPG page by page however long the range
- * (R9; tlb.flush_ceiling).
+ * Mutations (tests/mutants.txt, host rows: built into the host model test
+ * tests/host/asid_model_test.c, which must fail):
+ *   ASID_RESUME_NO_GEN_CHECK   resume an mm's slot without comparing the
+ *                              slot's generation with the mm's (R7);
+ *   ASID_REUSE_NO_FLUSH        give a slot to another mm without flushing
+ *                              what the old one left under its PCID (R7);
+ *   FLUSH_PARTIAL_MISSED_GENS  INVLPG only this request's range although
+ *                              the CPU missed earlier ones too (R7);
+ *   NO_FLUSH_CEILING           INVLPG page by page however long the range
+ *                              (R9; a kernel row: tlb.flush_ceiling).
  */
 #include "arch/x86_64/asid.h"
 
@@ -29,7 +37,11 @@ struct asid_choice choose_new_asid(struct tlb_state *ts, uint64_t ctx_id, uint64
 			if (ts->ctxs[asid].ctx_id != ctx_id)
 				continue;
 			c.asid = asid;
+#ifdef MUTATION_ASID_RESUME_NO_GEN_CHECK
+			c.need_flush = false; /* the bug: the slot's generation is not compared */
+#else
 			c.need_flush = ts->ctxs[asid].tlb_gen < next_gen;
+#endif
 			return c;
 		}
 	} else if (ts->loaded_ctx_id == ctx_id && ts->ctxs[0].ctx_id == ctx_id) {
@@ -40,7 +52,11 @@ struct asid_choice choose_new_asid(struct tlb_state *ts, uint64_t ctx_id, uint64
 	}
 	c.asid = ts->next_asid;
 	ts->next_asid = (uint16_t)((ts->next_asid + 1) % ts->nr_asids);
+#ifdef MUTATION_ASID_REUSE_NO_FLUSH
+	c.need_flush = false; /* the bug: the evicted mm's entries stay under this PCID */
+#else
 	c.need_flush = true;
+#endif
 	return c;
 }
 
@@ -68,7 +84,11 @@ enum flush_action flush_tlb_decide(struct tlb_state *ts, const struct flush_requ
 #else
 	bool small = f->end != TLB_FLUSH_ALL && (f->end - f->start) / 4096 <= ceiling;
 #endif
+#ifdef MUTATION_FLUSH_PARTIAL_MISSED_GENS
+	if (small && f->new_gen == mm_gen) { /* the bug: earlier missed requests ignored */
+#else
 	if (small && f->new_gen == local + 1 && f->new_gen == mm_gen) {
+#endif
 		ctx->tlb_gen = f->new_gen;
 		return FLUSH_PARTIAL;
 	}

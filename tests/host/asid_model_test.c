@@ -36,6 +36,11 @@
  * Set ASID_MODEL_CHECKS=e2e to keep only the end-to-end access check (to
  * see that it alone catches a broken asid.c).
  *
+ * Mutations: `make mutants` builds this test with each host row of
+ * tests/mutants.txt (-DMUTATION_NAME=1: the ones in arch/x86_64/asid.c, and
+ * SWITCH_GEN_BEFORE_CPUMASK here in the model's switch_mm) and expects it
+ * to fail.
+ *
  * Usage: asid_model_test [base_seed [nr_seeds [steps]]]
  *   defaults: 0x5eed0000 200 5000. On failure it prints the seed, the step,
  *   the last steps and a command line that replays just that seed.
@@ -492,8 +497,10 @@ static void flush_op(int mi, int irqs_off_cpu)
  * switch_mm: clear is_lazy, join the next mm's cpumask, read its tlb_gen,
  * pick the ASID, load CR3, record it. With window, a flush of some mm lands
  * between the tlb_gen read and the CR3 write while this CPU has interrupts
- * off. -DASID_MODEL_BRIEF_ORDER instead reads tlb_gen first and leaves is_lazy
- * and the cpumask to the end (asid_switched): that order misses such flushes.
+ * off. -DMUTATION_SWITCH_GEN_BEFORE_CPUMASK instead reads tlb_gen first and
+ * leaves is_lazy and the cpumask to the end (asid_switched): that order
+ * misses such flushes (a host row of tests/mutants.txt: this model must
+ * fail).
  */
 static void switch_mm(int c, int mi, bool window)
 {
@@ -505,7 +512,7 @@ static void switch_mm(int c, int mi, bool window)
 	int prev = loaded_mm(cp);
 	bool was_lazy = ts->is_lazy;
 
-#ifndef ASID_MODEL_BRIEF_ORDER
+#ifndef MUTATION_SWITCH_GEN_BEFORE_CPUMASK
 	/* Stop looking lazy, join the cpumask, only then read tlb_gen: a flush
 	 * that bumps tlb_gen after our read then sends us its IPI. */
 	ts->is_lazy = false;
@@ -545,7 +552,7 @@ static void switch_mm(int c, int mi, bool window)
 	else if (ts->loaded_ctx_id != m->ctx_id || ch.need_flush)
 		hw_write_cr3(cp, mi, 0, true);
 	asid_switched(ts, m->ctx_id, ch, gen);
-#ifdef ASID_MODEL_BRIEF_ORDER
+#ifdef MUTATION_SWITCH_GEN_BEFORE_CPUMASK
 	if (prev >= 0 && prev != mi)
 		mms[prev].cpumask &= ~(1u << c);
 	m->cpumask |= 1u << c;
