@@ -27,7 +27,9 @@
  *
  * VMAs are kept in a sorted list (small address spaces; a tree can come
  * later) under mm->mmap_lock. Ranges are split at the boundaries of an
- * operation, never merged. Locks: see mm/mm.h.
+ * operation, never merged. Locks: see mm/mm.h; the bounds and offset of a
+ * VMA on a file's i_mmap change only under that mapping's i_mmap_lock as
+ * well, since rmap walkers read them under it (split_vma).
  */
 #include "mm/mm.h"
 #include "mm/mmu_gather.h"
@@ -37,6 +39,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/pause.h"
 #include "kernel/fs/fs.h"
 #include "mm/shmem.h"
 
@@ -247,15 +250,42 @@ static void insert_vma(struct mm *mm, struct vm_area_struct *vma)
 	list_add_tail(&vma->vm_node, pos);
 }
 
-/* Split vma at addr (inside it); the new VMA is the upper part. */
+/*
+ * Split vma at addr (inside it); the new VMA is the upper part (mmap_lock
+ * held for write). A file VMA is on its mapping's i_mmap, where rmap
+ * walkers (page_mkclean, ...) read vm_start, vm_pgoff and vm_end under
+ * i_mmap_lock to compute where a page is mapped: a walker that saw the new
+ * VMA's start moved but not its offset would look for the page at the
+ * wrong address, miss the PTE that maps it (and leave it dirty and
+ * writable behind writeback's back) or act on another page's PTE. So the
+ * new VMA is linked, and both halves change, under that lock, as Linux's
+ * __split_vma does under i_mmap_lock_write (vma_prepare): walkers see the
+ * VMA whole or split, never half-way. MUTATION_SPLIT_VMA_UNLOCKED: the old
+ * code, without the lock (vma.split_vma_holds_i_mmap_lock).
+ */
 static int split_vma(struct vm_area_struct *vma, uint64_t addr)
 {
-	struct vm_area_struct *hi = vma_dup(vma);
+	struct vm_area_struct *hi = kmalloc(sizeof(*hi));
 	if (!hi)
 		return -ENOMEM;
+	*hi = *vma;
+	struct address_space *m = vma->vm_file ? &vma->vm_file->mapping : NULL;
+	if (m) {
+		inode_get(vma->vm_file); /* the new VMA's reference */
+#ifndef MUTATION_SPLIT_VMA_UNLOCKED
+		spin_lock(&m->i_mmap_lock);
+#endif
+		list_add_tail(&hi->vm_file_node, &m->i_mmap);
+	}
 	hi->vm_start = addr;
+	if (m)
+		pause_point(PAUSE_SPLIT_VMA, vma);
 	hi->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	vma->vm_end = addr;
+#ifndef MUTATION_SPLIT_VMA_UNLOCKED
+	if (m)
+		spin_unlock(&m->i_mmap_lock);
+#endif
 	list_add(&hi->vm_node, &vma->vm_node);
 	return 0;
 }
