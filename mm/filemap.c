@@ -365,12 +365,33 @@ void writeback_all(void)
 	up_read(&flusher_rwsem);
 }
 
+/* Tests that count exact page states hold the flusher off (flusher_hold):
+ * a background pass cleans PTEs and takes page references meanwhile. */
+static atomic_t flusher_held;
+static struct rwsem flusher_pass;
+
+void flusher_hold(void)
+{
+	atomic_inc(&flusher_held);
+	down_write(&flusher_pass); /* a pass in progress ends first */
+	up_write(&flusher_pass);
+}
+
+void flusher_release(void)
+{
+	atomic_dec(&flusher_held);
+}
+
 static void flusher_thread(void *arg)
 {
 	for (;;) {
 		sleep_ms(FLUSHER_INTERVAL_MS);
-		count_event(EV_FLUSHER_PASSES);
-		writeback_all();
+		down_read(&flusher_pass);
+		if (!atomic_read(&flusher_held)) {
+			count_event(EV_FLUSHER_PASSES);
+			writeback_all();
+		}
+		up_read(&flusher_pass);
 	}
 }
 
@@ -379,5 +400,6 @@ void flusher_init(void)
 	if (!flusher_ready)
 		rwsem_init(&flusher_rwsem);
 	flusher_ready = true;
+	rwsem_init(&flusher_pass);
 	thread_create("flusher", flusher_thread, NULL, CPU_ANY);
 }

@@ -133,6 +133,9 @@ void truncate_pagecache(struct address_space *m, uint64_t newsize);
 void pagecache_isize_extended(struct address_space *m, uint64_t from, uint64_t to);
 
 void flusher_init(void); /* background writeback thread */
+/* Tests: no background pass from hold (after any pass in progress) to release. */
+void flusher_hold(void);
+void flusher_release(void);
 void flusher_register(struct address_space *m);
 void flusher_unregister(struct address_space *m);
 /* Write back every registered mapping now (the flusher's pass). */

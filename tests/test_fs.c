@@ -454,6 +454,7 @@ static void delayed_rmap_zap(struct ktest *t, bool munmap)
 		   vfs_mmap(mm, f, MANY_ADDR, (uint64_t)MANY * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_SHARED | MAP_FIXED, 0),
 		   (int64_t)MANY_ADDR);
+	flusher_hold(); /* it would clean PTEs and hold page references meanwhile */
 	static struct many_writer w;
 	w = (struct many_writer){ .mm = mm };
 	init_completion(&w.done);
@@ -493,6 +494,7 @@ static void delayed_rmap_zap(struct ktest *t, bool munmap)
 	}
 	KEXPECT_EQ(t, vfs_fsync(f), 0);
 	KEXPECT_EQ(t, vfs_fadvise_dontneed(f, 0, 0), MANY); /* nothing pinned in the cache */
+	flusher_release();
 	vfs_close(f);
 	vfs_unlink("/many.dat");
 }
