@@ -4,21 +4,30 @@
  *
  *   fsck_sfs [--list] IMAGE
  *
- * Prints "fsck: clean (N files, M dirs, K blocks used)" and exits 0, or
- * "fsck: IMAGE: <what is wrong>" and exits 1 (2 for a usage or I/O error on
- * the host). Read-only: the image file is opened for reading only. A
- * trailing partial block of the file is ignored (with a note).
+ * Prints "fsck: clean (N files, M dirs, K blocks used of B, at most X)"
+ * (B = nr_blocks, X = max_blocks, what the file system may grow to) and
+ * exits 0, or "fsck: IMAGE: <what is wrong>" and exits 1 (2 for a usage or
+ * I/O error on the host). --list prints the tree, with each file's size and
+ * the blocks it uses (data and index blocks). Read-only: the image file is
+ * mapped for reading only, so a large sparse image costs only the pages the
+ * check reads. A trailing partial block of the file is ignored (with a
+ * note).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernel/fs/sfs_format.h"
 
 struct image {
-	uint8_t *data;
+	const uint8_t *data;
 	uint64_t nr_blocks;
+	size_t map_len; /* of the mapping; 0: data is not mapped */
 };
 
 static int read_block(void *ctx, uint32_t block, void *buf)
@@ -33,28 +42,41 @@ static int read_block(void *ctx, uint32_t block, void *buf)
 
 static int load(const char *path, struct image *im)
 {
-	FILE *f = fopen(path, "rb");
-	long size;
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	void *p;
 
-	if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+	if (fd < 0 || fstat(fd, &st)) {
 		fprintf(stderr, "fsck: %s: %s\n", path, strerror(errno));
-		if (f)
-			fclose(f);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	im->nr_blocks = (uint64_t)size / SFS_BLOCK_SIZE;
-	im->data = malloc(im->nr_blocks * SFS_BLOCK_SIZE + 1);
-	if (!im->data || fread(im->data, 1, im->nr_blocks * SFS_BLOCK_SIZE, f) !=
-			     im->nr_blocks * SFS_BLOCK_SIZE) {
-		fprintf(stderr, "fsck: %s: cannot read %ld bytes\n", path, size);
-		fclose(f);
-		return -1;
+	im->nr_blocks = (uint64_t)st.st_size / SFS_BLOCK_SIZE;
+	im->map_len = (size_t)(im->nr_blocks * SFS_BLOCK_SIZE);
+	im->data = NULL;
+	if (im->map_len) {
+		p = mmap(NULL, im->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "fsck: %s: cannot map %llu bytes: %s\n", path,
+				(unsigned long long)im->map_len, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		im->data = p;
 	}
-	fclose(f);
-	if (size % SFS_BLOCK_SIZE)
-		fprintf(stderr, "fsck: %s: note: ignoring the last %ld bytes (not a whole block)\n",
-			path, size % SFS_BLOCK_SIZE);
+	close(fd);
+	if (st.st_size % SFS_BLOCK_SIZE)
+		fprintf(stderr,
+			"fsck: %s: note: ignoring the last %lld bytes (not a whole block)\n", path,
+			(long long)(st.st_size % SFS_BLOCK_SIZE));
 	return 0;
+}
+
+static void unload(struct image *im)
+{
+	if (im->map_len)
+		munmap((void *)im->data, im->map_len);
 }
 
 /* ---- --list: the tree of a checked image -------------------------------- */
@@ -66,12 +88,40 @@ static const struct sfs_inode *inode_of(const struct image *im, uint32_t ino)
 			      sfs_inode_offset(ino));
 }
 
+/* Directories: direct and single indirect blocks only. */
 static uint32_t bmap(const struct image *im, const struct sfs_inode *in, uint32_t lbn)
 {
 	if (lbn < SFS_NDIRECT)
 		return in->direct[lbn];
 	return sfs_get_le32(im->data + (size_t)in->indirect * SFS_BLOCK_SIZE +
 			    4 * (lbn - SFS_NDIRECT));
+}
+
+/* Blocks of the tree under index block b, height levels above the data
+ * (b itself included). */
+static uint64_t tree_blocks(const struct image *im, uint32_t b, unsigned height)
+{
+	uint64_t n = 1;
+
+	for (uint32_t j = 0; height && j < SFS_PTRS_PER_BLOCK; j++) {
+		uint32_t e = sfs_get_le32(im->data + (size_t)b * SFS_BLOCK_SIZE + 4 * j);
+		if (e)
+			n += height > 1 ? tree_blocks(im, e, height - 1) : 1;
+	}
+	return n;
+}
+
+/* Blocks an inode uses: data and index blocks. */
+static uint64_t inode_blocks(const struct image *im, const struct sfs_inode *in)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < SFS_NDIRECT; k++)
+		n += in->direct[k] != 0;
+	for (unsigned level = 1; level <= SFS_INDEX_LEVELS; level++)
+		if (sfs_inode_index(in, level))
+			n += tree_blocks(im, sfs_inode_index(in, level), level);
+	return n;
 }
 
 /* Only called after sfs_check passed: every number below is in range and
@@ -103,8 +153,9 @@ static void list_dir(const struct image *im, uint32_t dir, char *path, size_t pl
 			       (unsigned long long)(in->size / SFS_DIRENT_SIZE));
 			list_dir(im, de->ino, path, len);
 		} else {
-			printf("%-40s  file  inode %-5u %llu bytes, %u links\n", path, de->ino,
-			       (unsigned long long)in->size, in->nlink);
+			printf("%-40s  file  inode %-5u %llu bytes, %llu blocks, %u links\n", path,
+			       de->ino, (unsigned long long)in->size,
+			       (unsigned long long)inode_blocks(im, in), in->nlink);
 		}
 	}
 }
@@ -147,7 +198,7 @@ int main(int argc, char **argv)
 				(need + SFS_BLOCK_SIZE - 1) & ~(size_t)(SFS_BLOCK_SIZE - 1));
 	if (!scratch) {
 		fprintf(stderr, "fsck: out of memory\n");
-		free(im.data);
+		unload(&im);
 		return 2;
 	}
 	struct sfs_io io = { &im, im.nr_blocks, read_block, scratch, need };
@@ -155,7 +206,7 @@ int main(int argc, char **argv)
 	free(scratch);
 	if (r) {
 		printf("fsck: %s: %s\n", path, err);
-		free(im.data);
+		unload(&im);
 		return 1;
 	}
 	if (list) {
@@ -164,8 +215,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)(inode_of(&im, SFS_ROOT_INO)->size / SFS_DIRENT_SIZE));
 		list_dir(&im, SFS_ROOT_INO, buf, 0);
 	}
-	printf("fsck: clean (%u files, %u dirs, %u blocks used)\n", st.files, st.dirs,
-	       st.blocks_used);
-	free(im.data);
+	memcpy(&sb, im.data, sizeof(sb));
+	printf("fsck: clean (%u files, %u dirs, %u blocks used of %u, at most %u)\n", st.files,
+	       st.dirs, st.blocks_used, sb.nr_blocks, sb.max_blocks);
+	unload(&im);
 	return 0;
 }

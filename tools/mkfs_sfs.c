@@ -2,27 +2,38 @@
  * tools/mkfs_sfs.c - make an SFS image (the kernel's RAM-disk format, see
  * kernel/fs/sfs_format.h) and copy host files into it.
  *
- *   mkfs_sfs IMAGE SIZE_KIB [--inodes N] [--sparse] [--mkdir /dir ...]
- *            [HOSTPATH:/name ...]
+ *   mkfs_sfs IMAGE SIZE [--inodes N] [--max-size SIZE] [--sparse]
+ *            [--sparse-image] [--mkdir /dir ...] [HOSTPATH:/name ...]
  *
- * Writes IMAGE of exactly SIZE_KIB KiB (a multiple of 4). HOSTPATH:/name
- * copies a host file to /name, creating missing directories on the way; a
- * host directory is copied with everything under it (in name order, so the
- * image is reproducible). --mkdir creates an empty directory. --inodes sets
- * the number of inodes, the root included (default: one per 16 KiB, at
- * least 31; the table is filled up to whole blocks). --sparse stores blocks
- * of zeros in the files copied after it as holes. The
- * image is built in memory, checked with sfs_check() (the kernel's own
- * checker) and written only if it passes.
+ * Writes IMAGE of exactly SIZE (KiB, or with a suffix K, M, G or T; a
+ * multiple of 4 KiB). HOSTPATH:/name copies a host file to /name, creating
+ * missing directories on the way; a host directory is copied with
+ * everything under it (in name order, so the image is reproducible). Files
+ * of any size the format allows (about 4 TiB) are copied in pieces of 1
+ * MiB, and only the data of a sparse host file is read (SEEK_DATA): its
+ * holes stay holes. --mkdir creates an empty directory. --inodes sets the
+ * number of inodes, the root included (default: one per 16 KiB, at least
+ * 31; the table is filled up to whole blocks). --max-size sets how large
+ * the file system may grow in place (max_blocks: the kernel grows it to its
+ * RAM disk at mount): default 16 GiB, never less than SIZE (so
+ * --max-size 0 makes a file system that cannot grow); its bitmap takes one
+ * block per 128 MiB of it. --sparse stores blocks of zeros in the files
+ * copied after it as holes. --sparse-image writes only the blocks in use
+ * that hold something and leaves the rest of IMAGE a hole on the host (an
+ * image of 16 GiB takes a few dozen KiB of disk). The image is built in
+ * memory (untouched pages of it cost nothing), checked with sfs_check()
+ * (the kernel's own checker) and written only if it passes.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tools/sfs_mkfs_lib.h"
 
@@ -31,11 +42,16 @@ static const char *prog = "mkfs_sfs";
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: %s IMAGE SIZE_KIB [--inodes N] [--sparse] [--mkdir /dir ...] "
-		"[HOSTPATH:/name ...]\n"
-		"  SIZE_KIB         image size in KiB, a multiple of 4\n"
+		"usage: %s IMAGE SIZE [--inodes N] [--max-size SIZE] [--sparse] "
+		"[--sparse-image] [--mkdir /dir ...] [HOSTPATH:/name ...]\n"
+		"  SIZE             image size: KiB, or with a suffix K, M, G, T; a multiple "
+		"of 4 KiB\n"
 		"  --inodes N       number of inodes, the root included\n"
+		"  --max-size SIZE  the file system may grow in place up to SIZE (default "
+		"16G,\n"
+		"                   never less than the image)\n"
 		"  --sparse         blocks of zeros in the files that follow become holes\n"
+		"  --sparse-image   write only the blocks in use: IMAGE is sparse on the host\n"
 		"  --mkdir /dir     create a directory (and its parents)\n"
 		"  HOSTPATH:/name   copy a host file (or directory tree) to /name\n",
 		prog);
@@ -67,44 +83,81 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* Reads a whole host file into a malloc'd buffer. */
-static int read_host_file(const char *path, uint8_t **data, uint64_t *size)
+/* A size in KiB: digits, optionally followed by K, M, G or T (binary). */
+static int parse_kib(const char *s, uint64_t *out)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
 
-	if (!f)
-		return error("%s: %s", path, strerror(errno));
-	do {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 65536;
-			if (cap > SFS_MAX_FILE_SIZE + SFS_BLOCK_SIZE) {
-				fclose(f);
-				free(buf);
-				return error("%s: larger than the maximum file size %llu", path,
-					     (unsigned long long)SFS_MAX_FILE_SIZE);
-			}
-			uint8_t *nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				fclose(f);
-				free(buf);
-				return error("%s: out of memory", path);
-			}
-			buf = nbuf;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return error("%s: read error", path);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	if (*end) {
+		const char *units = "KMGT", *u = strchr(units, *end);
+		if (!u || end[1])
+			return -1;
+		shift = 10 * (unsigned)(u - units);
 	}
-	fclose(f);
-	*data = buf;
-	*size = len;
+	if (v > (UINT64_MAX >> 20) >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+#define COPY_CHUNK (1u << 20)
+
+/* Copies the regular host file host (st: its stat) to dest: only its data
+ * segments (SEEK_DATA / SEEK_HOLE), in pieces of COPY_CHUNK bytes. */
+static int copy_file(struct sfs_mkfs *fs, const char *host, const char *dest, const struct stat *st)
+{
+	uint64_t size = (uint64_t)st->st_size, off = 0;
+	uint8_t *buf = NULL;
+	uint32_t ino;
+	int fd, r = 0;
+
+	if (size > SFS_MAX_FILE_SIZE)
+		return error("%s: %llu bytes, larger than the maximum file size %llu", host,
+			     (unsigned long long)size, (unsigned long long)SFS_MAX_FILE_SIZE);
+	fd = open(host, O_RDONLY);
+	if (fd < 0)
+		return error("%s: %s", host, strerror(errno));
+	buf = malloc(COPY_CHUNK);
+	if (!buf) {
+		close(fd);
+		return error("out of memory");
+	}
+	if (sfs_mkfs_add_file(fs, dest, NULL, size, &ino))
+		r = error("%s: %s", dest, fs->err);
+	while (r == 0 && off < size) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break; /* a hole up to the end */
+		if (data < 0)
+			data = (off_t)off; /* no SEEK_DATA here: read it all */
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		for (uint64_t pos = (uint64_t)data; r == 0 && pos < (uint64_t)hole;) {
+			size_t want = (uint64_t)hole - pos < COPY_CHUNK
+					  ? (size_t)((uint64_t)hole - pos)
+					  : COPY_CHUNK;
+			ssize_t n = pread(fd, buf, want, (off_t)pos);
+			if (n <= 0)
+				r = error("%s: %s", host,
+					  n < 0 ? strerror(errno) : "shrank while being copied");
+			else if (sfs_mkfs_write(fs, ino, pos, buf, (uint64_t)n))
+				r = error("%s: %s", dest, fs->err);
+			else
+				pos += (uint64_t)n;
+		}
+		off = (uint64_t)hole;
+	}
+	free(buf);
+	close(fd);
+	return r;
 }
 
 static int copy_in(struct sfs_mkfs *fs, const char *host, const char *dest);
@@ -141,9 +194,6 @@ static int copy_dir(struct sfs_mkfs *fs, const char *host, const char *dest)
 static int copy_in(struct sfs_mkfs *fs, const char *host, const char *dest)
 {
 	struct stat st;
-	uint8_t *data;
-	uint64_t size;
-	int r;
 
 	if (stat(host, &st))
 		return error("%s: %s", host, strerror(errno));
@@ -151,13 +201,7 @@ static int copy_in(struct sfs_mkfs *fs, const char *host, const char *dest)
 		return copy_dir(fs, host, dest);
 	if (!S_ISREG(st.st_mode))
 		return error("%s: not a regular file or directory", host);
-	if (read_host_file(host, &data, &size))
-		return -1;
-	r = sfs_mkfs_add_file(fs, dest, data, size, NULL);
-	free(data);
-	if (r)
-		return error("%s: %s", dest, fs->err);
-	return 0;
+	return copy_file(fs, host, dest, &st);
 }
 
 static int read_block(void *ctx, uint32_t block, void *buf)
@@ -186,21 +230,76 @@ static int self_check(struct sfs_mkfs *fs, struct sfs_check_stats *stats)
 	return 0;
 }
 
-static int write_image(const char *path, const void *img, size_t size)
+static int write_all(int fd, const uint8_t *p, size_t len, off_t off)
 {
-	FILE *f = fopen(path, "wb");
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
 
-	if (!f)
+/* Writes the image; sparse: only the blocks marked used in the bitmap (the
+ * others were never written, so they are zero) that are not all zero (an
+ * empty inode table), as runs, and the file is then extended to its full
+ * size with a hole. */
+/* Does block b go into a sparse image? */
+static bool block_written(struct sfs_mkfs *fs, const uint8_t *bitmap, uint32_t b)
+{
+	const uint64_t *p = (const uint64_t *)(const void *)sfs_mkfs_block(fs, b);
+
+	if (!sfs_bit_test(bitmap, b))
+		return false;
+	for (size_t i = 0; i < SFS_BLOCK_SIZE / sizeof(*p); i++)
+		if (p[i])
+			return true;
+	return false;
+}
+
+static int write_image(const char *path, struct sfs_mkfs *fs, bool sparse)
+{
+	const uint8_t *bitmap = sfs_mkfs_block(fs, sfs_mkfs_super(fs)->bitmap_start);
+	uint64_t size = (uint64_t)fs->nr_blocks * SFS_BLOCK_SIZE;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int r = 0;
+
+	if (fd < 0)
 		return error("%s: %s", path, strerror(errno));
-	if (fwrite(img, 1, size, f) != size || fclose(f))
+	if (!sparse) {
+		r = write_all(fd, fs->img, size, 0);
+	} else {
+		for (uint32_t b = 0; r == 0 && b < fs->nr_blocks;) {
+			uint32_t e = b;
+			if (!block_written(fs, bitmap, b)) {
+				b++;
+				continue;
+			}
+			while (e < fs->nr_blocks && block_written(fs, bitmap, e) && e - b < 4096)
+				e++;
+			r = write_all(fd, sfs_mkfs_block(fs, b), (size_t)(e - b) * SFS_BLOCK_SIZE,
+				      (off_t)b * SFS_BLOCK_SIZE);
+			b = e;
+		}
+		if (r == 0)
+			r = ftruncate(fd, (off_t)size);
+	}
+	if (close(fd) || r)
 		return error("%s: write error: %s", path, strerror(errno));
 	return 0;
 }
 
+#define DEFAULT_MAX_KIB (16ull << 20) /* 16 GiB */
+
 int main(int argc, char **argv)
 {
 	const char *image;
-	uint32_t size_kib, inodes = 0;
+	uint64_t size_kib, max_kib = DEFAULT_MAX_KIB;
+	uint32_t inodes = 0;
+	bool sparse_image = false;
 	struct sfs_mkfs fs;
 	struct sfs_check_stats stats;
 	uint8_t *img;
@@ -210,23 +309,40 @@ int main(int argc, char **argv)
 	if (argc < 3 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		usage();
 	image = argv[1];
-	if (parse_u32(argv[2], &size_kib) || size_kib == 0 || size_kib % 4)
-		return error("SIZE_KIB must be a positive multiple of 4 (KiB), not \"%s\"",
-			     argv[2]),
+	if (parse_kib(argv[2], &size_kib) || size_kib == 0 || size_kib % 4 ||
+	    size_kib / 4 > UINT32_MAX)
+		return error("SIZE must be a positive multiple of 4 KiB of at most %lluK (KiB, or "
+			     "with a suffix K, M, G, T), not \"%s\"",
+			     (unsigned long long)UINT32_MAX * 4, argv[2]),
 		       2;
 	for (i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--inodes")) {
 			if (++i == argc || parse_u32(argv[i], &inodes) || inodes == 0)
 				usage();
+		} else if (!strcmp(argv[i], "--max-size")) {
+			if (++i == argc || parse_kib(argv[i], &max_kib))
+				usage();
+			if (max_kib / 4 > UINT32_MAX)
+				return error(
+					   "--max-size %s: more than %lluK, the most 32-bit block "
+					   "numbers reach",
+					   argv[i], (unsigned long long)UINT32_MAX * 4),
+				       2;
+		} else if (!strcmp(argv[i], "--sparse-image")) {
+			sparse_image = true;
 		}
 	}
 
 	size = (size_t)size_kib * 1024;
 	img = calloc(1, size);
 	if (!img)
-		return error("out of memory for a %u KiB image", size_kib), 1;
-	if (sfs_mkfs_format(&fs, img, size, inodes)) {
-		error("%s", fs.err);
+		return error("out of memory for a %llu KiB image", (unsigned long long)size_kib), 1;
+	struct sfs_mkfs_opts opts = { .inodes = inodes,
+				      .max_blocks = max_kib / 4,
+				      .img_zeroed = true };
+	if (sfs_mkfs_format_opts(&fs, img, size, &opts)) {
+		error("%s%s", fs.err,
+		      max_kib > size_kib ? " (a smaller --max-size makes a smaller bitmap)" : "");
 		free(img);
 		return 1;
 	}
@@ -234,8 +350,10 @@ int main(int argc, char **argv)
 	for (i = 3; i < argc && r == 0; i++) {
 		const char *arg = argv[i], *sep;
 
-		if (!strcmp(arg, "--inodes")) {
+		if (!strcmp(arg, "--inodes") || !strcmp(arg, "--max-size")) {
 			i++;
+		} else if (!strcmp(arg, "--sparse-image")) {
+			continue;
 		} else if (!strcmp(arg, "--sparse")) {
 			fs.sparse = true;
 		} else if (!strcmp(arg, "--mkdir")) {
@@ -264,11 +382,12 @@ int main(int argc, char **argv)
 		r = self_check(&fs, &stats);
 	}
 	if (r == 0)
-		r = write_image(image, img, size);
+		r = write_image(image, &fs, sparse_image);
 	if (r == 0)
-		printf("mkfs: %s: %u KiB, %u blocks (%u used), %u inodes, %u files, %u dirs\n",
-		       image, size_kib, fs.nr_blocks, stats.blocks_used, fs.nr_inodes - 1,
-		       stats.files, stats.dirs);
+		printf("mkfs: %s: %llu KiB, %u blocks (%u used, may grow to %u), %u inodes, %u "
+		       "files, %u dirs\n",
+		       image, (unsigned long long)size_kib, fs.nr_blocks, stats.blocks_used,
+		       fs.max_blocks, fs.nr_inodes - 1, stats.files, stats.dirs);
 	free(img);
 	return r ? 1 : 0;
 }

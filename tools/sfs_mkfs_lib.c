@@ -2,9 +2,11 @@
  * tools/sfs_mkfs_lib.c - build an SFS image in a memory buffer (host only).
  *
  * Allocation is first-fit from a cursor: blocks are handed out in increasing
- * order (file data, then the file's indirect block when it needs one), so a
- * small image keeps its used blocks at the start and can be truncated for a
- * fuzzing corpus. Inodes are the lowest free ones. Nothing here is clever:
+ * order (a file's data block, then the index blocks on the way to it that
+ * are not there yet, top down), so a small image keeps its used blocks at
+ * the start and can be truncated for a fuzzing corpus, and a large image
+ * whose memory is zero already (sfs_mkfs_opts.img_zeroed) only touches the
+ * pages of the blocks it uses. Inodes are the lowest free ones. Nothing here is clever:
  * the image it builds is checked by sfs_check() from kernel/fs/sfs_format.c,
  * which is the real authority on the format.
  */
@@ -63,13 +65,27 @@ uint32_t sfs_mkfs_default_inodes(uint32_t nr_blocks)
 
 int sfs_mkfs_format(struct sfs_mkfs *fs, void *img, size_t img_size, uint32_t inodes)
 {
+	struct sfs_mkfs_opts opts = { .inodes = inodes };
+
+	return sfs_mkfs_format_opts(fs, img, img_size, &opts);
+}
+
+int sfs_mkfs_format_opts(struct sfs_mkfs *fs, void *img, size_t img_size,
+			 const struct sfs_mkfs_opts *opts)
+{
 	uint64_t nr_blocks = img_size / SFS_BLOCK_SIZE, slots, table_blocks, bitmap_blocks;
+	uint64_t max_blocks;
+	uint32_t inodes = opts->inodes;
 	struct sfs_super *sb;
 
 	memset(fs, 0, sizeof(*fs));
 	if (nr_blocks > UINT32_MAX)
 		return fail(fs, -EFBIG, "image too large: %llu blocks (at most %u)",
 			    (unsigned long long)nr_blocks, UINT32_MAX);
+	max_blocks = opts->max_blocks > nr_blocks ? opts->max_blocks : nr_blocks;
+	if (max_blocks > UINT32_MAX)
+		return fail(fs, -EFBIG, "maximum size too large: %llu blocks (at most %u)",
+			    (unsigned long long)max_blocks, UINT32_MAX);
 	if (inodes == 0)
 		inodes = sfs_mkfs_default_inodes((uint32_t)nr_blocks);
 	slots = ((uint64_t)inodes + 1 + SFS_INODES_PER_BLOCK - 1) / SFS_INODES_PER_BLOCK *
@@ -77,21 +93,26 @@ int sfs_mkfs_format(struct sfs_mkfs *fs, void *img, size_t img_size, uint32_t in
 	if (slots > UINT32_MAX)
 		return fail(fs, -EINVAL, "too many inodes: %u", inodes);
 	table_blocks = slots / SFS_INODES_PER_BLOCK;
-	bitmap_blocks = (nr_blocks + SFS_BITS_PER_BLOCK - 1) / SFS_BITS_PER_BLOCK;
+	bitmap_blocks = (max_blocks + SFS_BITS_PER_BLOCK - 1) / SFS_BITS_PER_BLOCK;
 	if (1 + bitmap_blocks + table_blocks >= nr_blocks)
 		return fail(fs, -ENOSPC,
-			    "image of %llu blocks too small for %llu inode table blocks and data",
-			    (unsigned long long)nr_blocks, (unsigned long long)table_blocks);
+			    "image of %llu blocks too small for a bitmap of %llu blocks (for a "
+			    "maximum of %llu blocks), %llu inode table blocks and data",
+			    (unsigned long long)nr_blocks, (unsigned long long)bitmap_blocks,
+			    (unsigned long long)max_blocks, (unsigned long long)table_blocks);
 
 	fs->img = img;
 	fs->nr_blocks = (uint32_t)nr_blocks;
+	fs->max_blocks = (uint32_t)max_blocks;
 	fs->nr_inodes = (uint32_t)slots;
-	memset(img, 0, (size_t)nr_blocks * SFS_BLOCK_SIZE);
+	if (!opts->img_zeroed)
+		memset(img, 0, (size_t)nr_blocks * SFS_BLOCK_SIZE);
 	sb = sfs_mkfs_super(fs);
 	sb->magic = SFS_MAGIC;
 	sb->version = SFS_VERSION;
 	sb->block_size = SFS_BLOCK_SIZE;
 	sb->nr_blocks = fs->nr_blocks;
+	sb->max_blocks = fs->max_blocks;
 	sb->nr_inodes = fs->nr_inodes;
 	sb->bitmap_start = 1;
 	sb->bitmap_blocks = (uint32_t)bitmap_blocks;
@@ -154,42 +175,85 @@ static int alloc_inode(struct sfs_mkfs *fs, uint16_t mode, uint32_t *out)
 	return fail(fs, -ENOSPC, "no free inodes left (%u usable)", fs->nr_inodes - 2);
 }
 
-uint32_t sfs_mkfs_bmap(struct sfs_mkfs *fs, uint32_t ino, uint32_t lbn)
+/* Entry j of index block b (0 for a block number outside the image: the
+ * tests call this on images they corrupted). */
+static uint32_t index_entry(struct sfs_mkfs *fs, uint32_t b, uint32_t j)
 {
-	struct sfs_inode *in = sfs_mkfs_inode(fs, ino);
-
-	if (lbn < SFS_NDIRECT)
-		return in->direct[lbn];
-	if (lbn >= SFS_MAX_FILE_BLOCKS || !in->indirect)
+	if (b >= fs->nr_blocks)
 		return 0;
-	return sfs_get_le32(sfs_mkfs_block(fs, in->indirect) + 4 * (lbn - SFS_NDIRECT));
+	return sfs_get_le32(sfs_mkfs_block(fs, b) + 4 * j);
 }
 
-/* Maps logical block lbn of inode ino to a fresh zeroed block. */
-static int map_new_block(struct sfs_mkfs *fs, uint32_t ino, uint32_t lbn, uint32_t *out)
+uint32_t sfs_mkfs_index_block(struct sfs_mkfs *fs, uint32_t ino, uint64_t lbn, unsigned height)
 {
 	struct sfs_inode *in = sfs_mkfs_inode(fs, ino);
+	uint32_t idx[SFS_INDEX_LEVELS];
+	int level = sfs_bmap_path(lbn, idx);
 	uint32_t b;
+
+	if (level <= 0 || height < 1 || height > (unsigned)level)
+		return 0;
+	b = sfs_inode_index(in, (unsigned)level);
+	for (unsigned i = 0; b && i < (unsigned)level - height; i++)
+		b = index_entry(fs, b, idx[i]);
+	return b;
+}
+
+uint32_t sfs_mkfs_bmap(struct sfs_mkfs *fs, uint32_t ino, uint64_t lbn)
+{
+	struct sfs_inode *in = sfs_mkfs_inode(fs, ino);
+	uint32_t idx[SFS_INDEX_LEVELS];
+	int level = sfs_bmap_path(lbn, idx);
+	uint32_t b;
+
+	if (level < 0)
+		return 0;
+	if (level == 0)
+		return in->direct[idx[0]];
+	b = sfs_mkfs_index_block(fs, ino, lbn, 1);
+	return b ? index_entry(fs, b, idx[level - 1]) : 0;
+}
+
+/* Maps logical block lbn (a hole) of inode ino to a fresh zeroed block,
+ * then adds the index blocks on the way that are not there yet. */
+static int map_new_block(struct sfs_mkfs *fs, uint32_t ino, uint64_t lbn, uint32_t *out)
+{
+	struct sfs_inode *in = sfs_mkfs_inode(fs, ino);
+	uint32_t idx[SFS_INDEX_LEVELS];
+	int level = sfs_bmap_path(lbn, idx);
+	uint32_t b, cur;
 	int r;
 
-	if (lbn >= SFS_MAX_FILE_BLOCKS)
+	if (level < 0)
 		return fail(fs, -EFBIG, "file too large (at most %llu bytes)",
 			    (unsigned long long)SFS_MAX_FILE_SIZE);
 	r = alloc_block(fs, &b);
 	if (r)
 		return r;
-	if (lbn < SFS_NDIRECT) {
-		in->direct[lbn] = b;
-	} else {
-		if (!in->indirect) {
-			uint32_t ind;
-			r = alloc_block(fs, &ind);
+	if (level == 0) {
+		in->direct[idx[0]] = b;
+		*out = b;
+		return 0;
+	}
+	cur = sfs_inode_index(in, (unsigned)level);
+	if (!cur) {
+		r = alloc_block(fs, &cur);
+		if (r)
+			return r;
+		sfs_inode_set_index(in, (unsigned)level, cur);
+	}
+	for (int i = 0; i < level - 1; i++) {
+		uint8_t *slot = sfs_mkfs_block(fs, cur) + 4 * idx[i];
+		uint32_t next = sfs_get_le32(slot);
+		if (!next) {
+			r = alloc_block(fs, &next);
 			if (r)
 				return r;
-			in->indirect = ind;
+			sfs_put_le32(slot, next);
 		}
-		sfs_put_le32(sfs_mkfs_block(fs, in->indirect) + 4 * (lbn - SFS_NDIRECT), b);
+		cur = next;
 	}
+	sfs_put_le32(sfs_mkfs_block(fs, cur) + 4 * idx[level - 1], b);
 	*out = b;
 	return 0;
 }
@@ -238,6 +302,10 @@ static int dir_add(struct sfs_mkfs *fs, uint32_t dir, const char *name, size_t l
 	if (!de) {
 		if (n % SFS_DIRENTS_PER_BLOCK == 0) {
 			uint32_t b;
+			if (n >= SFS_MAX_DIRENTS)
+				return fail(fs, -EFBIG,
+					    "directory %u is full (%llu entries at most)", dir,
+					    (unsigned long long)SFS_MAX_DIRENTS);
 			r = map_new_block(fs, dir, n / SFS_DIRENTS_PER_BLOCK, &b);
 			if (r)
 				return r;
@@ -410,24 +478,53 @@ int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, u
 		return r;
 	struct sfs_inode *in = sfs_mkfs_inode(fs, child);
 	in->size = size;
-	for (uint64_t off = 0; data && off < size; off += SFS_BLOCK_SIZE) {
-		uint64_t n = size - off < SFS_BLOCK_SIZE ? size - off : SFS_BLOCK_SIZE;
-		uint32_t b;
-		if (fs->sparse && all_zero((const uint8_t *)data + off, n))
-			continue;
-		r = map_new_block(fs, child, sfs_block_of_offset(off), &b);
-		if (r) {
-			memset(in, 0, sizeof(*in)); /* blocks stay allocated: the
-						     * image is abandoned anyway */
-			return r;
-		}
-		memcpy(sfs_mkfs_block(fs, b), (const uint8_t *)data + off, n);
+	r = data ? sfs_mkfs_write(fs, child, 0, data, size) : 0;
+	if (r) {
+		memset(in, 0, sizeof(*in)); /* blocks stay allocated: the image is
+					     * abandoned anyway */
+		return r;
 	}
 	r = dir_add(fs, dir, name, len, child);
 	if (r)
 		return r;
 	if (ino)
 		*ino = child;
+	return 0;
+}
+
+int sfs_mkfs_write(struct sfs_mkfs *fs, uint32_t ino, uint64_t off, const void *data, uint64_t len)
+{
+	struct sfs_inode *in;
+	uint64_t end = off + len;
+
+	if (!sfs_ino_valid(sfs_mkfs_super(fs), ino) || sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFREG)
+		return fail(fs, -EINVAL, "inode %u is not a regular file", ino);
+	in = sfs_mkfs_inode(fs, ino);
+	if (end < off || end > in->size)
+		return fail(fs, -EINVAL, "write of %llu bytes at %llu is past the size %llu",
+			    (unsigned long long)len, (unsigned long long)off,
+			    (unsigned long long)in->size);
+	for (uint64_t pos = off; pos < end;) {
+		uint32_t in_block = sfs_offset_in_block(pos);
+		uint64_t n = SFS_BLOCK_SIZE - in_block;
+		const uint8_t *src = (const uint8_t *)data + (pos - off);
+		uint32_t b = sfs_mkfs_bmap(fs, ino, pos >> SFS_BLOCK_SHIFT);
+		int r;
+
+		if (n > end - pos)
+			n = end - pos;
+		if (!b) {
+			if (fs->sparse && all_zero(src, n)) {
+				pos += n;
+				continue;
+			}
+			r = map_new_block(fs, ino, pos >> SFS_BLOCK_SHIFT, &b);
+			if (r)
+				return r;
+		}
+		memcpy(sfs_mkfs_block(fs, b) + in_block, src, n);
+		pos += n;
+	}
 	return 0;
 }
 

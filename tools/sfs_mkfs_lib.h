@@ -25,6 +25,7 @@
 struct sfs_mkfs {
 	uint8_t *img;	     /* nr_blocks * SFS_BLOCK_SIZE bytes */
 	uint32_t nr_blocks;  /* = the superblock's */
+	uint32_t max_blocks; /* = the superblock's: the bitmap's size */
 	uint32_t nr_inodes;  /* table slots, slot 0 included */
 	uint32_t next_block; /* allocation cursor (first free data block) */
 	bool sparse;	     /* add_file: all-zero blocks become holes */
@@ -37,9 +38,24 @@ uint32_t sfs_mkfs_default_inodes(uint32_t nr_blocks);
 /*
  * Formats img (img_size bytes, rounded down to whole blocks) as an empty
  * file system with at least `inodes` usable inodes (0: the default); the
- * inode table is filled up to a whole block. Needs at least 4 blocks.
+ * inode table is filled up to a whole block. max_blocks = nr_blocks (it
+ * cannot grow). Needs at least 4 blocks.
  */
 int sfs_mkfs_format(struct sfs_mkfs *fs, void *img, size_t img_size, uint32_t inodes);
+
+struct sfs_mkfs_opts {
+	uint32_t inodes;     /* usable inodes, the root included; 0: the default */
+	uint64_t max_blocks; /* the file system may grow to this; 0 or less than
+			      * the image: the image's size */
+	bool img_zeroed;     /* img is all zero already (e.g. calloc'd): write
+			      * only the blocks used, so the pages of a large
+			      * image that stay zero are never touched */
+};
+
+/* sfs_mkfs_format with options; -EFBIG if max_blocks needs more than 32 bits,
+ * -ENOSPC if the bitmap for max_blocks leaves no room in the image. */
+int sfs_mkfs_format_opts(struct sfs_mkfs *fs, void *img, size_t img_size,
+			 const struct sfs_mkfs_opts *opts);
 
 /* mkdir -p: creates the directory path and its missing parents; *ino (if
  * not NULL) gets the directory's inode. An existing directory is fine. */
@@ -47,9 +63,17 @@ int sfs_mkfs_mkdir(struct sfs_mkfs *fs, const char *path, uint32_t *ino);
 
 /* Creates the regular file path (parents as needed; it must not exist) with
  * size bytes of data; data == NULL makes a sparse file (all holes), and so
- * do blocks of zeros if fs->sparse is set. */
+ * do blocks of zeros if fs->sparse is set. Files of any size up to
+ * SFS_MAX_FILE_SIZE: the blocks past the direct ones go through the single,
+ * double and triple indirect blocks. */
 int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, uint64_t size,
 		      uint32_t *ino);
+
+/* Writes len bytes of data at byte offset off of the regular file ino
+ * (allocating its blocks and index blocks; blocks of zeros stay holes if
+ * fs->sparse is set and they are not mapped yet). The file's size does not
+ * change: off + len must be within it. */
+int sfs_mkfs_write(struct sfs_mkfs *fs, uint32_t ino, uint64_t off, const void *data, uint64_t len);
 
 /* Adds a hard link path to the regular file ino. */
 int sfs_mkfs_link(struct sfs_mkfs *fs, const char *path, uint32_t ino);
@@ -64,8 +88,13 @@ void sfs_mkfs_finish(struct sfs_mkfs *fs);
 struct sfs_super *sfs_mkfs_super(struct sfs_mkfs *fs);
 struct sfs_inode *sfs_mkfs_inode(struct sfs_mkfs *fs, uint32_t ino);
 uint8_t *sfs_mkfs_block(struct sfs_mkfs *fs, uint32_t b);
-/* The block of logical block lbn of inode ino (0: hole). */
-uint32_t sfs_mkfs_bmap(struct sfs_mkfs *fs, uint32_t ino, uint32_t lbn);
+/* The block of logical block lbn of inode ino (0: hole), through every
+ * index level. */
+uint32_t sfs_mkfs_bmap(struct sfs_mkfs *fs, uint32_t ino, uint64_t lbn);
+/* The index block on the way to logical block lbn of inode ino at this
+ * height above the data (1: the indirect block whose entry maps lbn; up to
+ * the level of lbn), 0 if there is none. For tests that corrupt them. */
+uint32_t sfs_mkfs_index_block(struct sfs_mkfs *fs, uint32_t ino, uint64_t lbn, unsigned height);
 /* Rewrites the superblock checksum only (after a deliberate change). */
 void sfs_mkfs_sign(struct sfs_mkfs *fs);
 

@@ -17,12 +17,18 @@
  *
  *   1. superblock: magic, version, block size, checksum, exact layout that
  *      fits the device (sfs_check_super);
- *   2. inode table: modes, sizes, every block pointer (direct, indirect
- *      block, indirect entries) in the data area, mapped below the size, and
- *      owned by one inode once (owner[] records who; a second claim is an
- *      error naming both); directories have no holes;
+ *   2. inode table: modes, sizes, every block pointer (direct, and down
+ *      the single, double and triple indirect trees, depth first) in the
+ *      data area, mapped below the size, and owned by one inode once
+ *      (owner[] records who; a second claim is an error naming both). An
+ *      index block is claimed before it is read, so a loop in a tree or an
+ *      index block shared with anything else is a second claim: each index
+ *      block is read once, and the walk reads at most nr_blocks blocks. It
+ *      needs one buffer per level (buf_ind[0..2]); an index block that maps
+ *      nothing is refused; directories have no holes;
  *   3. bitmap: exactly the metadata blocks and the owned blocks are marked,
- *      nothing past nr_blocks; free_blocks and free_inodes are exact;
+ *      nothing from nr_blocks on (up to max_blocks, and the tail of the last
+ *      bitmap block); free_blocks and free_inodes are exact;
  *   4. tree: breadth-first from the root; each entry has a valid name and
  *      points at an inode in use; a directory is enqueued when it is first
  *      reached, and reaching it again is a loop (it is an ancestor) or a
@@ -223,10 +229,13 @@ static size_t up8(size_t x)
 	return (x + 7) & ~(size_t)7;
 }
 
+/* Block buffers at the start of the scratch: buf_a, buf_ind[3], buf_dir. */
+#define SCRATCH_BUFFERS (2 + SFS_INDEX_LEVELS)
+
 static void scratch_layout(uint32_t nr_blocks, uint32_t nr_inodes, struct scratch_layout *l)
 {
 	uint64_t cap = (uint64_t)nr_blocks * SFS_DIRENTS_PER_BLOCK;
-	size_t off = 3 * (size_t)SFS_BLOCK_SIZE;
+	size_t off = SCRATCH_BUFFERS * (size_t)SFS_BLOCK_SIZE;
 
 	l->names_cap = (uint32_t)(cap < SFS_MAX_DIRENTS ? cap : SFS_MAX_DIRENTS);
 	l->owner = off;
@@ -252,25 +261,33 @@ size_t sfs_check_scratch_size(uint32_t nr_blocks, uint32_t nr_inodes)
 	return l.total;
 }
 
+/* Longest pointer path: "triple indirect[1023] -> double indirect[1023] ->
+ * indirect[1023]" (63 characters). */
+#define PTR_TEXT_MAX 96
+
 struct chk {
 	const struct sfs_io *io;
 	struct sfs_super sb;
 	char *err;
 	size_t errlen;
 
-	uint8_t *buf_a;	  /* inode table, bitmap, name re-reads */
-	uint8_t *buf_ind; /* the indirect block of the inode at hand */
-	uint8_t *buf_dir; /* a directory block */
-	uint32_t *owner;  /* [nr_blocks]: inode that maps the block, 0 none */
-	uint8_t *state;	  /* [nr_inodes]: ST_* */
-	uint32_t *refs;	  /* [nr_inodes]: entries pointing at the inode */
-	uint32_t *parent; /* [nr_inodes]: the directory that holds a directory */
-	uint32_t *queue;  /* [nr_inodes]: directories to walk, breadth first */
-	uint64_t *names;  /* [names_cap]: hash << 32 | entry index, one dir */
+	uint8_t *buf_a;			    /* inode table, bitmap, name re-reads */
+	uint8_t *buf_ind[SFS_INDEX_LEVELS]; /* [h-1]: the index block h levels above
+					     * the data on the walk down a tree; a
+					     * directory's indirect block: [0] */
+	uint8_t *buf_dir;		    /* a directory block */
+	uint32_t *owner;		    /* [nr_blocks]: inode that maps the block, 0 none */
+	uint8_t *state;			    /* [nr_inodes]: ST_* */
+	uint32_t *refs;			    /* [nr_inodes]: entries pointing at the inode */
+	uint32_t *parent;		    /* [nr_inodes]: the directory that holds a directory */
+	uint32_t *queue;		    /* [nr_inodes]: directories to walk, breadth first */
+	uint64_t *names;		    /* [names_cap]: hash << 32 | entry index, one dir */
 	uint32_t names_cap;
 
 	uint32_t files, dirs, data_blocks, inodes_used;
 	uint64_t compare_budget; /* name comparisons left (check_unique) */
+	char what[PTR_TEXT_MAX]; /* a pointer's path for a message: here, not on
+				  * the stack of the walk down an index tree */
 };
 
 static int __attribute__((format(printf, 3, 4))) fail(struct chk *c, int code, const char *fmt, ...)
@@ -315,6 +332,11 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 		return fail(c, -SFS_EINVAL,
 			    "bad magic 0x%x (expected 0x%x \"SFS1\"): not an SFS image", sb->magic,
 			    SFS_MAGIC);
+	if (sb->version == 1)
+		return fail(c, -SFS_EINVAL,
+			    "SFS version 1 image: this kernel and its tools read version %u; "
+			    "rebuild the image with tools/mkfs_sfs",
+			    SFS_VERSION);
 	if (sb->version != SFS_VERSION)
 		return fail(c, -SFS_EINVAL, "unsupported version %u (expected %u)", sb->version,
 			    SFS_VERSION);
@@ -324,7 +346,7 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 	if (sb->checksum != sfs_super_checksum(sb))
 		return fail(c, -SFS_EINVAL, "bad superblock checksum 0x%x (computed 0x%x)",
 			    sb->checksum, sfs_super_checksum(sb));
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 2; i++)
 		if (sb->reserved[i])
 			return fail(c, -SFS_EINVAL, "superblock: reserved[%u] = 0x%x, expected 0",
 				    i, sb->reserved[i]);
@@ -337,14 +359,17 @@ static int check_super(struct chk *c, uint64_t dev_blocks)
 		return fail(c, -SFS_EINVAL,
 			    "file system has %u blocks but the device only %llu: truncated image?",
 			    sb->nr_blocks, (unsigned long long)dev_blocks);
-	bitmap_blocks = div_up(sb->nr_blocks, SFS_BITS_PER_BLOCK);
+	if (sb->max_blocks < sb->nr_blocks)
+		return fail(c, -SFS_EINVAL, "max_blocks %u is less than nr_blocks %u",
+			    sb->max_blocks, sb->nr_blocks);
+	bitmap_blocks = div_up(sb->max_blocks, SFS_BITS_PER_BLOCK);
 	if (sb->bitmap_start != 1)
 		return fail(c, -SFS_EINVAL,
 			    "bitmap_start is %u, expected 1 (right after the superblock)",
 			    sb->bitmap_start);
 	if (sb->bitmap_blocks != bitmap_blocks)
-		return fail(c, -SFS_EINVAL, "bitmap_blocks is %u, expected %llu for %u blocks",
-			    sb->bitmap_blocks, (unsigned long long)bitmap_blocks, sb->nr_blocks);
+		return fail(c, -SFS_EINVAL, "bitmap_blocks is %u, expected %llu for max_blocks %u",
+			    sb->bitmap_blocks, (unsigned long long)bitmap_blocks, sb->max_blocks);
 	if (sb->nr_inodes < 2)
 		return fail(c, -SFS_EINVAL,
 			    "nr_inodes is %u: need at least 2 (slot 0 and the root)",
@@ -397,60 +422,151 @@ int sfs_check_super(const struct sfs_super *sb, uint64_t dev_blocks, char *err, 
 	return check_super(&c, dev_blocks);
 }
 
-/* ---- pass 2: the inode table -------------------------------------------- */
-
-enum ptr_kind { PTR_DIRECT, PTR_INDIRECT_BLOCK, PTR_INDIRECT_ENTRY };
-
-static void ptr_text(char *buf, size_t len, enum ptr_kind kind, uint32_t idx)
+uint32_t sfs_super_grow(struct sfs_super *sb, uint64_t dev_blocks)
 {
-	if (kind == PTR_DIRECT)
-		fmt_into(buf, len, "direct[%u]", idx);
-	else if (kind == PTR_INDIRECT_BLOCK)
-		fmt_into(buf, len, "indirect block");
-	else
-		fmt_into(buf, len, "indirect[%u]", idx);
+	uint64_t target = dev_blocks < sb->max_blocks ? dev_blocks : sb->max_blocks;
+	uint32_t added;
+
+	if (target <= sb->nr_blocks)
+		return 0;
+	added = (uint32_t)(target - sb->nr_blocks);
+	sb->nr_blocks = (uint32_t)target;
+	sb->free_blocks += added;
+	sb->checksum = sfs_super_checksum(sb);
+	return added;
 }
 
-/* Inode ino maps block b (through kind/idx): in range, and nobody's yet. */
-static int claim(struct chk *c, uint32_t ino, uint32_t b, enum ptr_kind kind, uint32_t idx)
-{
-	char what[32];
+/* ---- pass 2: the inode table -------------------------------------------- */
 
-	ptr_text(what, sizeof(what), kind, idx);
+/*
+ * A block pointer's place in an inode, for messages: direct[k] (level 0),
+ * the inode's index pointer of level 1..3 (depth 0: "double indirect
+ * block"), or an entry down that tree, idx[0..depth-1] ("double
+ * indirect[3] -> indirect[17]").
+ */
+struct ptr_path {
+	unsigned level; /* 0 direct, 1 single, 2 double, 3 triple indirect */
+	unsigned depth; /* entries followed below the inode's pointer */
+	uint32_t idx[SFS_INDEX_LEVELS];
+};
+
+static const char *const index_name[] = { "", "indirect", "double indirect", "triple indirect" };
+
+static void ptr_text(char *buf, size_t len, const struct ptr_path *p)
+{
+	struct outbuf o = { buf, len, 0 };
+
+	if (p->level == 0) {
+		fmt_into(buf, len, "direct[%u]", p->idx[0]);
+		return;
+	}
+	if (p->depth == 0) {
+		fmt_into(buf, len, "%s block", index_name[p->level]);
+		return;
+	}
+	for (unsigned i = 0; i < p->depth; i++) {
+		if (i)
+			out_s(&o, " -> ");
+		out_s(&o, index_name[p->level - i]);
+		out_c(&o, '[');
+		out_u(&o, p->idx[i], 10);
+		out_c(&o, ']');
+	}
+	buf[o.pos] = '\0';
+}
+
+/* Inode ino maps block b (through the pointer at p): in range, and nobody's
+ * yet. Index blocks are claimed too, before they are read. */
+static int claim(struct chk *c, uint32_t ino, uint32_t b, const struct ptr_path *p)
+{
+	if (sfs_data_block_valid(&c->sb, b) && !c->owner[b]) {
+		c->owner[b] = ino;
+		c->data_blocks++;
+		return 0;
+	}
+	ptr_text(c->what, sizeof(c->what), p);
 	if (!sfs_data_block_valid(&c->sb, b))
 		return fail(c, -SFS_EINVAL,
 			    "inode %u: %s = block %u is out of range (data blocks are %u..%u)", ino,
-			    what, b, c->sb.data_start, c->sb.nr_blocks - 1);
+			    c->what, b, c->sb.data_start, c->sb.nr_blocks - 1);
 	if (c->owner[b] == ino)
 		return fail(c, -SFS_EINVAL, "block %u is used twice by inode %u (again as %s)", b,
-			    ino, what);
-	if (c->owner[b])
-		return fail(c, -SFS_EINVAL,
-			    "block %u is used twice: by inode %u and by inode %u (%s)", b,
-			    c->owner[b], ino, what);
-	c->owner[b] = ino;
-	c->data_blocks++;
-	return 0;
+			    ino, c->what);
+	return fail(c, -SFS_EINVAL, "block %u is used twice: by inode %u and by inode %u (%s)", b,
+		    c->owner[b], ino, c->what);
 }
 
-/* One block pointer at logical block lbn of an inode of nblocks blocks. */
-static int check_ptr(struct chk *c, uint32_t ino, const struct sfs_inode *in, uint64_t nblocks,
-		     uint32_t lbn, uint32_t b, enum ptr_kind kind, uint32_t idx)
+/* The inode at hand in pass 2. */
+struct inode_walk {
+	uint32_t ino;
+	const struct sfs_inode *in;
+	uint64_t nblocks; /* logical blocks its size spans */
+};
+
+static int check_index(struct chk *c, const struct inode_walk *w, uint32_t b, unsigned height,
+		       uint64_t first, struct ptr_path *p);
+
+/*
+ * One block pointer b: a data block (height 0) or an index block `height`
+ * levels above the data, whose first logical block is `first`. Holes are
+ * fine in files, not in directories; nothing maps at or past the end.
+ */
+static int check_ptr(struct chk *c, const struct inode_walk *w, uint32_t b, unsigned height,
+		     uint64_t first, struct ptr_path *p)
 {
 	if (b == 0) {
-		if (in->mode == SFS_S_IFDIR && lbn < nblocks)
-			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %u",
-				    ino, lbn);
+		if (w->in->mode == SFS_S_IFDIR && first < w->nblocks)
+			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %llu",
+				    w->ino, (unsigned long long)first);
 		return 0;
 	}
-	if (lbn >= nblocks) {
-		char what[32];
-		ptr_text(what, sizeof(what), kind, idx);
+	if (first >= w->nblocks) {
+		ptr_text(c->what, sizeof(c->what), p);
+		if (p->depth == 0 && p->level > 0)
+			return fail(c, -SFS_EINVAL, "inode %u: %s %u, but its size %llu needs none",
+				    w->ino, c->what, b, (unsigned long long)w->in->size);
 		return fail(c, -SFS_EINVAL,
 			    "inode %u: %s = block %u maps past the end of the file (size %llu)",
-			    ino, what, b, (unsigned long long)in->size);
+			    w->ino, c->what, b, (unsigned long long)w->in->size);
 	}
-	return claim(c, ino, b, kind, idx);
+	int r = claim(c, w->ino, b, p);
+	if (r || height == 0)
+		return r;
+	return check_index(c, w, b, height, first, p);
+}
+
+/* The index block b (already claimed): read it into its level's buffer and
+ * check its 1024 entries, each the root of a subtree one level lower. */
+static int check_index(struct chk *c, const struct inode_walk *w, uint32_t b, unsigned height,
+		       uint64_t first, struct ptr_path *p)
+{
+	uint8_t *buf = c->buf_ind[height - 1];
+	uint64_t span = sfs_entry_span(height);
+	unsigned depth = p->depth;
+	uint32_t mapped = 0;
+	int r;
+
+	r = rd(c, b, buf);
+	if (r)
+		return r;
+	p->depth = depth + 1;
+	for (uint32_t j = 0; j < SFS_PTRS_PER_BLOCK; j++) {
+		uint32_t e = sfs_get_le32(buf + 4 * j);
+
+		p->idx[depth] = j;
+		r = check_ptr(c, w, e, height - 1, first + j * span, p);
+		if (r)
+			return r;
+		mapped += e != 0;
+	}
+	p->depth = depth;
+	if (mapped == 0) {
+		ptr_text(c->what, sizeof(c->what), p);
+		return fail(c, -SFS_EINVAL,
+			    "inode %u: %s = block %u is an empty index block (it maps no block)",
+			    w->ino, c->what, b);
+	}
+	return 0;
 }
 
 static bool all_zero(const void *p, size_t n)
@@ -465,7 +581,9 @@ static bool all_zero(const void *p, size_t n)
 
 static int check_inode(struct chk *c, uint32_t ino, const struct sfs_inode *in)
 {
-	uint64_t nblocks;
+	struct inode_walk w = { ino, in, 0 };
+	struct ptr_path p;
+	uint64_t max_size;
 	int r;
 
 	if (ino == 0 || ino >= c->sb.nr_inodes) {
@@ -491,32 +609,33 @@ static int check_inode(struct chk *c, uint32_t ino, const struct sfs_inode *in)
 		return fail(c, -SFS_EINVAL,
 			    "inode %u: size %llu is past the maximum file size %llu", ino,
 			    (unsigned long long)in->size, (unsigned long long)SFS_MAX_FILE_SIZE);
-	if (in->mode == SFS_S_IFDIR && in->size % SFS_DIRENT_SIZE)
-		return fail(c, -SFS_EINVAL, "directory inode %u: size %llu is not a multiple of %u",
-			    ino, (unsigned long long)in->size, SFS_DIRENT_SIZE);
+	if (in->mode == SFS_S_IFDIR) {
+		if (in->size % SFS_DIRENT_SIZE)
+			return fail(c, -SFS_EINVAL,
+				    "directory inode %u: size %llu is not a multiple of %u", ino,
+				    (unsigned long long)in->size, SFS_DIRENT_SIZE);
+		max_size = SFS_MAX_DIR_SIZE;
+		if (in->size > max_size)
+			return fail(c, -SFS_EINVAL,
+				    "directory inode %u: size %llu is past the maximum directory "
+				    "size %llu",
+				    ino, (unsigned long long)in->size,
+				    (unsigned long long)max_size);
+	}
 
-	nblocks = sfs_size_blocks(in->size);
+	w.nblocks = sfs_size_blocks(in->size);
+	p.level = 0;
+	p.depth = 0;
 	for (uint32_t k = 0; k < SFS_NDIRECT; k++) {
-		r = check_ptr(c, ino, in, nblocks, k, in->direct[k], PTR_DIRECT, k);
+		p.idx[0] = k;
+		r = check_ptr(c, &w, in->direct[k], 0, k, &p);
 		if (r)
 			return r;
 	}
-	if (nblocks <= SFS_NDIRECT) {
-		if (in->indirect)
-			return fail(c, -SFS_EINVAL,
-				    "inode %u: indirect block %u, but its size %llu needs none",
-				    ino, in->indirect, (unsigned long long)in->size);
-	} else if (in->indirect == 0) {
-		if (in->mode == SFS_S_IFDIR)
-			return fail(c, -SFS_EINVAL, "directory inode %u has a hole at block %u",
-				    ino, SFS_NDIRECT);
-	} else {
-		r = claim(c, ino, in->indirect, PTR_INDIRECT_BLOCK, 0);
-		if (!r)
-			r = rd(c, in->indirect, c->buf_ind);
-		for (uint32_t j = 0; !r && j < SFS_PTRS_PER_BLOCK; j++)
-			r = check_ptr(c, ino, in, nblocks, SFS_NDIRECT + j,
-				      sfs_get_le32(c->buf_ind + 4 * j), PTR_INDIRECT_ENTRY, j);
+	for (unsigned level = 1; level <= SFS_INDEX_LEVELS; level++) {
+		p.level = level;
+		p.depth = 0;
+		r = check_ptr(c, &w, sfs_inode_index(in, level), level, sfs_level_first(level), &p);
 		if (r)
 			return r;
 	}
@@ -551,6 +670,26 @@ static int check_inodes(struct chk *c)
 
 /* ---- pass 3: the bitmap and the free counts ----------------------------- */
 
+/* The first bit set in the bitmap block buf at or after bit from, or
+ * SFS_BITS_PER_BLOCK if none: byte by byte, so a bitmap sized for a large
+ * max_blocks is checked quickly. */
+static uint32_t first_set_bit(const uint8_t *buf, uint32_t from)
+{
+	uint32_t n = from;
+
+	for (; n < SFS_BITS_PER_BLOCK && (n & 7); n++)
+		if (sfs_bit_test(buf, n))
+			return n;
+	for (; n < SFS_BITS_PER_BLOCK; n += 8) {
+		if (!buf[n >> 3])
+			continue;
+		while (!sfs_bit_test(buf, n))
+			n++;
+		return n;
+	}
+	return SFS_BITS_PER_BLOCK;
+}
+
 static int check_bitmap(struct chk *c)
 {
 	const struct sfs_super *sb = &c->sb;
@@ -559,22 +698,26 @@ static int check_bitmap(struct chk *c)
 	int r;
 
 	for (uint32_t i = 0; i < sb->bitmap_blocks; i++) {
+		uint64_t base = (uint64_t)i * SFS_BITS_PER_BLOCK;
+		/* Bits [0, in_range) are blocks of the file system; the rest
+		 * (blocks nr_blocks .. max_blocks and the tail) must be zero. */
+		uint32_t in_range = base >= sb->nr_blocks ? 0
+				    : sb->nr_blocks - base < SFS_BITS_PER_BLOCK
+					? (uint32_t)(sb->nr_blocks - base)
+					: SFS_BITS_PER_BLOCK;
+		uint32_t set;
+
 		r = rd(c, sb->bitmap_start + i, c->buf_a);
 		if (r)
 			return r;
-		for (uint32_t n = 0; n < SFS_BITS_PER_BLOCK; n++) {
-			uint64_t b64 = (uint64_t)i * SFS_BITS_PER_BLOCK + n;
+		set = first_set_bit(c->buf_a, in_range);
+		if (set < SFS_BITS_PER_BLOCK)
+			return fail(c, -SFS_EINVAL,
+				    "bitmap: bit of block %llu (past the last block %u) is set",
+				    (unsigned long long)(base + set), sb->nr_blocks - 1);
+		for (uint32_t n = 0; n < in_range; n++) {
 			bool marked = sfs_bit_test(c->buf_a, n);
-
-			if (b64 >= sb->nr_blocks) {
-				if (marked)
-					return fail(c, -SFS_EINVAL,
-						    "bitmap: bit of block %llu (past the last "
-						    "block %u) is set",
-						    (unsigned long long)b64, sb->nr_blocks - 1);
-				continue;
-			}
-			uint32_t b = (uint32_t)b64;
+			uint32_t b = (uint32_t)(base + n);
 			if (b < sb->data_start) {
 				if (!marked)
 					return fail(c, -SFS_EINVAL,
@@ -640,7 +783,8 @@ static void sort_u64(uint64_t *a, uint32_t n)
 
 /*
  * The directory being walked: its inode (re-read and matched against pass
- * 2) and the block of each logical block. buf_ind holds its indirect block.
+ * 2) and the block of each logical block. buf_ind[0] holds its indirect
+ * block (directories have no deeper levels).
  */
 struct dir_walk {
 	uint32_t ino;
@@ -662,7 +806,7 @@ static int dir_block(struct chk *c, const struct dir_walk *w, uint32_t lbn, uint
 	if (lbn < SFS_NDIRECT)
 		b = w->in.direct[lbn];
 	else
-		b = sfs_get_le32(c->buf_ind + 4 * (lbn - SFS_NDIRECT));
+		b = sfs_get_le32(c->buf_ind[0] + 4 * (lbn - SFS_NDIRECT));
 	if (b >= c->sb.nr_blocks || c->owner[b] != w->ino)
 		return changed(c, w->ino);
 	*out = b;
@@ -678,7 +822,7 @@ static int dir_open(struct chk *c, uint32_t ino, struct dir_walk *w)
 	if (r)
 		return r;
 	memcpy(&w->in, c->buf_a + sfs_inode_offset(ino), sizeof(w->in));
-	if (w->in.mode != SFS_S_IFDIR || w->in.size > SFS_MAX_FILE_SIZE ||
+	if (w->in.mode != SFS_S_IFDIR || w->in.size > SFS_MAX_DIR_SIZE ||
 	    w->in.size % SFS_DIRENT_SIZE)
 		return changed(c, ino);
 	w->nblocks = (uint32_t)sfs_size_blocks(w->in.size);
@@ -686,7 +830,7 @@ static int dir_open(struct chk *c, uint32_t ino, struct dir_walk *w)
 	if (w->nblocks > SFS_NDIRECT) {
 		if (w->in.indirect >= c->sb.nr_blocks || c->owner[w->in.indirect] != ino)
 			return changed(c, ino);
-		r = rd(c, w->in.indirect, c->buf_ind);
+		r = rd(c, w->in.indirect, c->buf_ind[0]);
 	}
 	return r;
 }
@@ -954,8 +1098,9 @@ int sfs_check_full(const struct sfs_io *io, struct sfs_check_stats *stats, char 
 		return fail(&c, -SFS_ENOMEM, "scratch buffer too small: %zu bytes, need %zu",
 			    io->scratch_size, l.total);
 	c.buf_a = s;
-	c.buf_ind = s + SFS_BLOCK_SIZE;
-	c.buf_dir = s + 2 * SFS_BLOCK_SIZE;
+	for (unsigned i = 0; i < SFS_INDEX_LEVELS; i++)
+		c.buf_ind[i] = s + (1 + i) * SFS_BLOCK_SIZE;
+	c.buf_dir = s + (1 + SFS_INDEX_LEVELS) * SFS_BLOCK_SIZE;
 	c.owner = (uint32_t *)(void *)(s + l.owner);
 	c.state = s + l.state;
 	c.refs = (uint32_t *)(void *)(s + l.refs);

@@ -3,8 +3,11 @@
  * of the RAM disk, shared by the kernel and the host tools (mkfs_sfs,
  * fsck_sfs, the host tests and the fuzzer).
  *
- * Format, version 1. All integers are little-endian; the structures are
- * packed and their sizes are asserted below.
+ * Format, version 2. All integers are little-endian; the structures are
+ * packed and their sizes are asserted below. (Version 1 had no max_blocks,
+ * no double or triple indirect block, files of at most 1036 blocks and a
+ * bitmap sized for nr_blocks; it is refused, with a message that names both
+ * versions: rebuild such an image with tools/mkfs_sfs.)
  *
  *   block size   4096 bytes (= the page size); a block device with 512-byte
  *                sectors holds block b in sectors 8b .. 8b+7.
@@ -12,36 +15,71 @@
  *   block 0                        superblock (struct sfs_super, rest zero)
  *   1 .. data_start-1              block bitmap, then the inode table
  *   data_start .. nr_blocks-1      data blocks (file data, directories,
- *                                  indirect blocks)
+ *                                  index blocks)
  *
  *   The layout is exact, so a superblock can be checked without guessing:
+ *     nr_blocks         <= max_blocks
  *     bitmap_start       = 1
- *     bitmap_blocks      = DIV_ROUND_UP(nr_blocks, 32768)
+ *     bitmap_blocks      = DIV_ROUND_UP(max_blocks, 32768)
  *     inode_table_start  = bitmap_start + bitmap_blocks
  *     inode_table_blocks = DIV_ROUND_UP(nr_inodes, 32)
  *     data_start         = inode_table_start + inode_table_blocks < nr_blocks
  *
- * Superblock: magic SFS_MAGIC ("SFS1" in the first four bytes), version 1,
- * block_size 4096, root_ino 1, free_blocks / free_inodes exact, reserved
- * zero, checksum = FNV-1a 32 of the 64 bytes before it (sfs_super_checksum).
+ * Growth: the bitmap is sized for max_blocks, not nr_blocks, so a file
+ * system can be grown in place up to max_blocks blocks by raising nr_blocks
+ * (and free_blocks by as much) when its device is larger: nothing moves,
+ * the new blocks' bits are already there and zero (sfs_super_grow). The
+ * kernel does that at mount; an initrd image can stay small.
  *
- * Block bitmap: one bit per block of the file system, bit b is bit (b % 8)
- * of byte (b / 8) of the bitmap (which spans bitmap_blocks blocks); set =
- * used. Blocks 0 .. data_start-1 are always marked used; the bits of blocks
- * nr_blocks and beyond (the tail of the last bitmap block) are zero.
+ * Superblock: magic SFS_MAGIC ("SFS1" in the first four bytes), version 2,
+ * block_size 4096, root_ino 1, free_blocks / free_inodes exact, max_blocks
+ * >= nr_blocks, reserved zero, checksum = FNV-1a 32 of the 64 bytes before
+ * it (sfs_super_checksum).
+ *
+ * Block bitmap: one bit per block up to max_blocks, bit b is bit (b % 8) of
+ * byte (b / 8) of the bitmap (which spans bitmap_blocks blocks); set = used.
+ * Blocks 0 .. data_start-1 are always marked used; the bits of blocks
+ * nr_blocks and beyond (up to max_blocks, and the tail of the last bitmap
+ * block) are zero.
  *
  * Inodes: 128 bytes, 32 per block; table slot i holds inode i. nr_inodes is
  * the number of slots, so valid inode numbers are 1 .. nr_inodes-1 (slot 0
  * is never used and stays zero). A free inode has mode 0 and is all zero.
  * An inode in use has mode SFS_S_IFREG or SFS_S_IFDIR, nlink >= 1, and
- * size <= SFS_MAX_FILE_SIZE. Its data is mapped by direct[0..11] (logical
- * blocks 0..11) and by the indirect block (1024 block numbers: logical
- * blocks 12..1035). Block number 0 means none: a hole in a regular file
- * (reads as zeros); directories have no holes. No block is mapped at or
- * past DIV_ROUND_UP(size, 4096), and the indirect block is 0 unless the
- * size exceeds 12 blocks. Every data block belongs to at most one inode,
- * once. flags and pad have no meaning in version 1: mkfs writes zero, the
- * checker ignores them.
+ * size <= SFS_MAX_FILE_SIZE (a directory: <= SFS_MAX_DIR_SIZE).
+ *
+ * Block map of an inode: logical block lbn (byte offset lbn * 4096) is
+ * mapped, by the level its number falls in (sfs_bmap_path), through
+ *
+ *   direct[lbn]                        lbn 0 .. 11                (12)
+ *   indirect -> [a]                    lbn 12 .. 1035             (1024)
+ *   double_indirect -> [a] -> [b]      lbn 1036 .. 1049611        (1024^2)
+ *   triple_indirect -> [a] -> [b] -> [c]
+ *                                      lbn 1049612 .. 1074791435  (1024^3)
+ *
+ * where each index block holds 1024 block numbers (a, b, c are the indices
+ * at each step: for the double indirect block a = (lbn - 1036) / 1024, b =
+ * (lbn - 1036) % 1024). So a file holds at most SFS_MAX_FILE_BLOCKS =
+ * 12 + 1024 + 1024^2 + 1024^3 blocks (just over 4 TiB). Block number 0
+ * means none: a hole in a regular file (reads as zeros), or an index block
+ * that is not there (every block under it is a hole). The rules:
+ *
+ *   - No pointer maps at or past the file's end: a data pointer of logical
+ *     block lbn >= DIV_ROUND_UP(size, 4096) is 0, and so is an index
+ *     pointer whose first logical block is there (an inode's indirect,
+ *     double or triple indirect block is 0 when its size needs no such
+ *     level).
+ *   - Holes stay holes: an index block (at any level) maps at least one
+ *     block; an empty index block is an error (a file system frees an
+ *     index block when the last block under it goes). So a sparse file
+ *     uses blocks only for its data and the index blocks on the way to it:
+ *     a 1 GiB file with data at both ends uses a handful.
+ *   - Directories have no holes, at no level, and use only the direct and
+ *     the single indirect block (SFS_MAX_DIR_SIZE = 1036 blocks).
+ *   - Every data block and index block belongs to one inode, once.
+ *
+ * flags and pad have no meaning in version 2: mkfs writes zero, the checker
+ * ignores them.
  *
  * Directories: a directory is a file whose data is an array of 64-byte
  * entries (struct sfs_dirent); its size is a multiple of 64. ino 0 marks a
@@ -68,7 +106,7 @@
 #endif
 
 #define SFS_MAGIC	      0x31534653u /* "SFS1" as bytes 'S' 'F' 'S' '1' */
-#define SFS_VERSION	      1u
+#define SFS_VERSION	      2u
 #define SFS_BLOCK_SIZE	      4096u
 #define SFS_BLOCK_SHIFT	      12
 #define SFS_SECTOR_SIZE	      512u
@@ -82,15 +120,29 @@
 #define SFS_S_IFREG 1u
 #define SFS_S_IFDIR 2u
 
-#define SFS_NDIRECT	    12u
-#define SFS_PTRS_PER_BLOCK  (SFS_BLOCK_SIZE / 4u)	       /* 1024 */
-#define SFS_MAX_FILE_BLOCKS (SFS_NDIRECT + SFS_PTRS_PER_BLOCK) /* 1036 */
-#define SFS_MAX_FILE_SIZE   ((uint64_t)SFS_MAX_FILE_BLOCKS * SFS_BLOCK_SIZE)
+#define SFS_NDIRECT	   12u
+#define SFS_PTRS_PER_BLOCK (SFS_BLOCK_SIZE / 4u) /* 1024 */
+#define SFS_PTRS_SHIFT	   10			 /* log2(SFS_PTRS_PER_BLOCK) */
+#define SFS_INDEX_LEVELS   3u			 /* single, double, triple */
+
+/* The first logical block mapped through each level, and how many. */
+#define SFS_IND1_FIRST	    SFS_NDIRECT				   /* 12 */
+#define SFS_IND1_BLOCKS	    ((uint64_t)SFS_PTRS_PER_BLOCK)	   /* 1024 */
+#define SFS_IND2_FIRST	    (SFS_IND1_FIRST + SFS_IND1_BLOCKS)	   /* 1036 */
+#define SFS_IND2_BLOCKS	    (SFS_IND1_BLOCKS * SFS_PTRS_PER_BLOCK) /* 1024^2 */
+#define SFS_IND3_FIRST	    (SFS_IND2_FIRST + SFS_IND2_BLOCKS)	   /* 1049612 */
+#define SFS_IND3_BLOCKS	    (SFS_IND2_BLOCKS * SFS_PTRS_PER_BLOCK) /* 1024^3 */
+#define SFS_MAX_FILE_BLOCKS (SFS_IND3_FIRST + SFS_IND3_BLOCKS)	   /* 1074791436 */
+#define SFS_MAX_FILE_SIZE   (SFS_MAX_FILE_BLOCKS * SFS_BLOCK_SIZE) /* ~4 TiB */
+
+/* Directories: direct and single indirect blocks only (4244 KiB). */
+#define SFS_MAX_DIR_BLOCKS (SFS_IND1_FIRST + SFS_IND1_BLOCKS) /* 1036 */
+#define SFS_MAX_DIR_SIZE   (SFS_MAX_DIR_BLOCKS * SFS_BLOCK_SIZE)
 
 #define SFS_DIRENT_SIZE	      64u
 #define SFS_DIRENTS_PER_BLOCK (SFS_BLOCK_SIZE / SFS_DIRENT_SIZE) /* 64 */
 #define SFS_NAME_MAX	      59u
-#define SFS_MAX_DIRENTS	      (SFS_MAX_FILE_SIZE / SFS_DIRENT_SIZE) /* 66304 */
+#define SFS_MAX_DIRENTS	      (SFS_MAX_DIR_SIZE / SFS_DIRENT_SIZE) /* 66304 */
 
 /* Block 0. checksum covers the bytes before it (offsetof(checksum) = 64). */
 struct sfs_super {
@@ -102,12 +154,13 @@ struct sfs_super {
 	uint32_t inode_table_start;  /* first block of the inode table */
 	uint32_t inode_table_blocks; /* DIV_ROUND_UP(nr_inodes, 32) */
 	uint32_t bitmap_start;	     /* 1 */
-	uint32_t bitmap_blocks;	     /* DIV_ROUND_UP(nr_blocks, 32768) */
+	uint32_t bitmap_blocks;	     /* DIV_ROUND_UP(max_blocks, 32768) */
 	uint32_t data_start;	     /* first data block */
 	uint32_t root_ino;	     /* SFS_ROOT_INO */
 	uint32_t free_blocks;	     /* blocks clear in the bitmap */
 	uint32_t free_inodes;	     /* free inodes among 1 .. nr_inodes-1 */
-	uint32_t reserved[3];	     /* zero */
+	uint32_t max_blocks;	     /* nr_blocks may grow up to this */
+	uint32_t reserved[2];	     /* zero */
 	uint32_t checksum;	     /* sfs_super_checksum() */
 } __attribute__((packed));
 
@@ -118,7 +171,9 @@ struct sfs_inode {
 	uint64_t size;		      /* bytes */
 	uint32_t direct[SFS_NDIRECT]; /* logical blocks 0..11, 0 = hole */
 	uint32_t indirect;	      /* block of 1024 block numbers, 0 = none */
-	uint32_t pad[15];	      /* 0 */
+	uint32_t double_indirect;     /* block of 1024 indirect blocks, 0 = none */
+	uint32_t triple_indirect;     /* block of 1024 double indirect blocks */
+	uint32_t pad[13];	      /* 0 */
 } __attribute__((packed));
 
 struct sfs_dirent {
@@ -132,6 +187,13 @@ _Static_assert(offsetof(struct sfs_super, checksum) == 64, "checksum at 64");
 _Static_assert(sizeof(struct sfs_inode) == SFS_INODE_SIZE, "sfs_inode is 128 bytes");
 _Static_assert(offsetof(struct sfs_inode, direct) == 16, "direct[] at 16");
 _Static_assert(offsetof(struct sfs_inode, indirect) == 64, "indirect at 64");
+_Static_assert(offsetof(struct sfs_inode, double_indirect) == 68, "double_indirect at 68");
+_Static_assert(offsetof(struct sfs_inode, triple_indirect) == 72, "triple_indirect at 72");
+_Static_assert(offsetof(struct sfs_super, max_blocks) == 52, "max_blocks at 52");
+_Static_assert(SFS_MAX_FILE_BLOCKS == 1074791436ull, "12 + 1024 + 1024^2 + 1024^3");
+_Static_assert(SFS_MAX_FILE_BLOCKS <= 0xffffffffull, "logical block numbers fit 32 bits");
+_Static_assert(SFS_MAX_FILE_SIZE > (4ull << 30), "files reach past 4 GiB");
+_Static_assert(1u << SFS_PTRS_SHIFT == SFS_PTRS_PER_BLOCK, "pointer shift");
 _Static_assert(sizeof(struct sfs_dirent) == SFS_DIRENT_SIZE, "sfs_dirent is 64 bytes");
 _Static_assert(SFS_BLOCK_SIZE == 1u << SFS_BLOCK_SHIFT, "block shift");
 _Static_assert(SFS_BLOCK_SIZE % SFS_INODE_SIZE == 0, "inodes tile a block");
@@ -158,6 +220,76 @@ static inline uint32_t sfs_offset_in_block(uint64_t off)
 static inline uint64_t sfs_size_blocks(uint64_t size)
 {
 	return (size + SFS_BLOCK_SIZE - 1) >> SFS_BLOCK_SHIFT;
+}
+
+/*
+ * Where logical block lbn is mapped (see "Block map" above). Returns the
+ * level: 0 = direct[idx[0]]; 1 = indirect, entry idx[0]; 2 = double
+ * indirect, entry idx[0], then entry idx[1] of that indirect block; 3 =
+ * triple indirect, entries idx[0], idx[1], idx[2] down the tree. Returns -1
+ * if lbn is past the largest file (>= SFS_MAX_FILE_BLOCKS).
+ */
+static inline int sfs_bmap_path(uint64_t lbn, uint32_t idx[SFS_INDEX_LEVELS])
+{
+	const uint32_t mask = SFS_PTRS_PER_BLOCK - 1;
+
+	if (lbn < SFS_IND1_FIRST) {
+		idx[0] = (uint32_t)lbn;
+		return 0;
+	}
+	if (lbn < SFS_IND2_FIRST) {
+		idx[0] = (uint32_t)(lbn - SFS_IND1_FIRST);
+		return 1;
+	}
+	if (lbn < SFS_IND3_FIRST) {
+		lbn -= SFS_IND2_FIRST;
+		idx[0] = (uint32_t)(lbn >> SFS_PTRS_SHIFT);
+		idx[1] = (uint32_t)lbn & mask;
+		return 2;
+	}
+	if (lbn < SFS_MAX_FILE_BLOCKS) {
+		lbn -= SFS_IND3_FIRST;
+		idx[0] = (uint32_t)(lbn >> (2 * SFS_PTRS_SHIFT));
+		idx[1] = (uint32_t)(lbn >> SFS_PTRS_SHIFT) & mask;
+		idx[2] = (uint32_t)lbn & mask;
+		return 3;
+	}
+	return -1;
+}
+
+/* The first logical block mapped through the inode's index block of this
+ * level (1 single, 2 double, 3 triple), and how many blocks it maps. */
+static inline uint64_t sfs_level_first(unsigned level)
+{
+	return level == 1 ? SFS_IND1_FIRST : level == 2 ? SFS_IND2_FIRST : SFS_IND3_FIRST;
+}
+
+static inline uint64_t sfs_level_blocks(unsigned level)
+{
+	return level == 1 ? SFS_IND1_BLOCKS : level == 2 ? SFS_IND2_BLOCKS : SFS_IND3_BLOCKS;
+}
+
+/* Logical blocks under one entry of an index block that is `height` levels
+ * above the data (1: an indirect block, whose entries are data blocks). */
+static inline uint64_t sfs_entry_span(unsigned height)
+{
+	return 1ull << (SFS_PTRS_SHIFT * (height - 1));
+}
+
+/* The inode's index pointer of this level (1, 2 or 3). */
+static inline uint32_t sfs_inode_index(const struct sfs_inode *in, unsigned level)
+{
+	return level == 1 ? in->indirect : level == 2 ? in->double_indirect : in->triple_indirect;
+}
+
+static inline void sfs_inode_set_index(struct sfs_inode *in, unsigned level, uint32_t b)
+{
+	if (level == 1)
+		in->indirect = b;
+	else if (level == 2)
+		in->double_indirect = b;
+	else
+		in->triple_indirect = b;
 }
 
 /* First 512-byte sector of block b. */
@@ -262,17 +394,28 @@ struct sfs_io {
 
 /*
  * Scratch bytes sfs_check needs for a file system of this geometry:
- *   3 block buffers                                 12 KiB
+ *   5 block buffers: inode table / bitmap, one per index level (3: the
+ *   walk down a triple indirect tree), a directory block   20 KiB
  *   the owner (inode) of each block                 4 * nr_blocks
  *   per inode: type and state byte, reference count, parent, BFS queue slot
  *                                                   13 * nr_inodes
  *   one directory's name hashes (duplicate names)   8 * min(66304, 64 * nr_blocks)
  * (each part rounded up to 8 bytes). For the 4 MiB RAM disk (1024 blocks,
- * 288 inode slots): 538 KiB. Call sfs_check_super() first: it bounds both
- * numbers by the device size (nr_inodes <= 32 * nr_blocks, nr_blocks <= the
- * device).
+ * 288 inode slots): 540 KiB; for 1 GiB (262144 blocks, 65568 slots): 2.3
+ * MiB. It grows with nr_blocks, not max_blocks. Call sfs_check_super()
+ * first: it bounds both numbers by the device size (nr_inodes <= 32 *
+ * nr_blocks, nr_blocks <= the device).
  */
 size_t sfs_check_scratch_size(uint32_t nr_blocks, uint32_t nr_inodes);
+
+/*
+ * Grows the file system of superblock sb in place to its device of
+ * dev_blocks blocks, up to sb->max_blocks: raises nr_blocks and free_blocks
+ * by the same amount and re-signs the superblock; the bitmap needs no
+ * change (the bits of blocks >= nr_blocks are zero). Returns the number of
+ * blocks added (0: nothing to do). sb must have passed sfs_check_super.
+ */
+uint32_t sfs_super_grow(struct sfs_super *sb, uint64_t dev_blocks);
 
 /* What a successful check found. */
 struct sfs_check_stats {
@@ -294,19 +437,24 @@ int sfs_check_super(const struct sfs_super *sb, uint64_t dev_blocks, char *err, 
 
 /*
  * Full read-only consistency check of the file system on io: the superblock
- * (as sfs_check_super), every inode and indirect block, the block bitmap,
- * the directory tree, link counts and free counts. Returns 0 if the file
- * system obeys every rule of the format, -SFS_EINVAL if it is corrupt,
- * -SFS_EIO if read_block failed, -SFS_ENOMEM if the scratch buffer is too
- * small or misaligned; except for 0, err says what and where (one line, no
- * newline). Reads only metadata, indirect and directory blocks, each a few
- * times at most, plus two reads per compared pair of names whose hashes
- * are equal (at most one per entry + 4096 in all): the work is bounded by
- * the geometry on any input. So a directory whose names collide on their
- * FNV-1a hash in more pairs than that, which only crafted names do, is
- * refused ("too many names with the same hash"). Never writes; touches no
- * memory but io->scratch, err and its own stack (about 1.2 KiB with the
- * kernel flags).
+ * (as sfs_check_super), every inode and every index block (single, double
+ * and triple indirect, each claimed once, so loops and shared index blocks
+ * are refused), the block bitmap, the directory tree, link counts and free
+ * counts. Returns 0 if the file system obeys every rule of the format,
+ * -SFS_EINVAL if it is corrupt, -SFS_EIO if read_block failed, -SFS_ENOMEM
+ * if the scratch buffer is too small or misaligned; except for 0, err says
+ * what and where (one line, no newline; a block pointer is named by its
+ * path from the inode, e.g. "inode 5: double indirect[3] -> indirect[17] =
+ * block 9 is out of range"). Reads only metadata, index and directory
+ * blocks, each a few times at most (an index block once: it is claimed
+ * before it is read, so at most nr_blocks of them), plus two reads per
+ * compared pair of names whose hashes are equal (at most one per entry +
+ * 4096 in all): the work is bounded by the geometry on any input. So a
+ * directory whose names collide on their FNV-1a hash in more pairs than
+ * that, which only crafted names do, is refused ("too many names with the
+ * same hash"). Never writes; touches no memory but io->scratch, err and its
+ * own stack (about 2 KiB with the kernel flags: the walk down an index
+ * tree is four calls deep, about 150 bytes each).
  */
 int sfs_check(const struct sfs_io *io, char *err, size_t errlen);
 

@@ -12,8 +12,10 @@
  *  - patches (the input starts with "SFSp"): the device is a fixed, valid
  *    image built here with the mkfs library (nested directories, hard
  *    links, a file with an indirect block, a directory of two blocks and
- *    one of 14 with an indirect block), and the rest of the input is a
- *    list of patches applied to it: { u8 block,
+ *    one of 14 with an indirect block; then a sparse file of the maximum
+ *    size with data on both sides of the level boundaries, through double
+ *    and triple indirect blocks, and a 5 GiB file with data at both ends),
+ *    and the rest of the input is a list of patches applied to it: { u8 block,
  *    u8 offset_lo, u8 offset_hi, u8 len, len bytes }, block and offset
  *    taken modulo the image. A few bytes reach deep into the checker (a
  *    changed inode number in a directory entry is a loop or a second
@@ -119,6 +121,21 @@ static const uint8_t *patch_base(void)
 		snprintf(name, sizeof(name), "/links/%x", i);
 		r = sfs_mkfs_link(&fs, name, ino);
 	}
+	/* After the above (whose block numbers the corpus's patches name):
+	 * the index levels. /deep (the maximum size) has data at logical
+	 * blocks 1035/1036 (single/double), 1036 + 1024 (a second indirect
+	 * block under the double one), the first block of the triple level
+	 * and the last block of all; /5g at both ends of 5 GiB. */
+	static const uint64_t deep[] = { SFS_IND2_FIRST - 1, SFS_IND2_FIRST,
+					 SFS_IND2_FIRST + SFS_PTRS_PER_BLOCK, SFS_IND3_FIRST,
+					 SFS_MAX_FILE_BLOCKS - 1 };
+	uint32_t deep_ino = 0, big_ino = 0;
+	r = r ? r : sfs_mkfs_add_file(&fs, "/deep", NULL, SFS_MAX_FILE_SIZE, &deep_ino);
+	for (size_t i = 0; i < sizeof(deep) / sizeof(deep[0]) && !r; i++)
+		r = sfs_mkfs_write(&fs, deep_ino, deep[i] * SFS_BLOCK_SIZE, data, 4);
+	r = r ? r : sfs_mkfs_add_file(&fs, "/d1/5g", NULL, 5ull << 30, &big_ino);
+	r = r ? r : sfs_mkfs_write(&fs, big_ino, 0, data, 4);
+	r = r ? r : sfs_mkfs_write(&fs, big_ino, (5ull << 30) - 4, data, 4);
 	if (r)
 		die(fs.err);
 	sfs_mkfs_finish(&fs);
@@ -199,9 +216,40 @@ static struct {
 	uint32_t inodes[MAX_SPOTS], nr_inodes_used;		    /* in use */
 	uint32_t dirs[MAX_SPOTS], nr_dirs;			    /* directory inodes */
 	uint32_t ent_block[MAX_SPOTS], ent_off[MAX_SPOTS], nr_ents; /* used entries */
-	uint32_t ind_blocks[MAX_SPOTS], nr_ind;			    /* indirect blocks */
-	uint32_t data_blocks[MAX_SPOTS], nr_data;		    /* any mapped block */
+	uint32_t ind_blocks[MAX_SPOTS], nr_ind;			    /* index blocks, every level */
+	uint32_t ind_used[MAX_SPOTS][4];	  /* up to 4 of their used entries */
+	uint32_t deep_ind[MAX_SPOTS], nr_deep;	  /* double and triple levels */
+	uint32_t data_blocks[MAX_SPOTS], nr_data; /* any mapped block */
 } spots;
+
+static void add_spot(uint32_t *arr, uint32_t *n, uint32_t v)
+{
+	if (*n < MAX_SPOTS)
+		arr[(*n)++] = v;
+}
+
+/* Records index block b (height levels above the data) and what it maps. */
+static void find_tree(const uint8_t *img, uint32_t b, unsigned height)
+{
+	uint32_t used = 0, slot = spots.nr_ind;
+
+	add_spot(spots.ind_blocks, &spots.nr_ind, b);
+	if (height > 1)
+		add_spot(spots.deep_ind, &spots.nr_deep, b);
+	for (uint32_t j = 0; j < SFS_PTRS_PER_BLOCK; j++) {
+		uint32_t e = sfs_get_le32(img + (size_t)b * SFS_BLOCK_SIZE + 4 * j);
+		if (!e)
+			continue;
+		if (slot < MAX_SPOTS && used < 4)
+			spots.ind_used[slot][used++] = j;
+		if (height > 1)
+			find_tree(img, e, height - 1);
+		else
+			add_spot(spots.data_blocks, &spots.nr_data, e);
+	}
+	for (; slot < MAX_SPOTS && used < 4; used++)
+		spots.ind_used[slot][used] = spots.ind_used[slot][0];
+}
 
 static void find_spots(void)
 {
@@ -215,20 +263,21 @@ static void find_spots(void)
 		if (!in->mode || spots.nr_inodes_used == MAX_SPOTS)
 			continue;
 		spots.inodes[spots.nr_inodes_used++] = ino;
-		if (in->indirect && spots.nr_ind < MAX_SPOTS)
-			spots.ind_blocks[spots.nr_ind++] = in->indirect;
+		for (unsigned level = 1; level <= SFS_INDEX_LEVELS; level++)
+			if (sfs_inode_index(in, level))
+				find_tree(img, sfs_inode_index(in, level), level);
+		for (uint32_t k = 0; k < SFS_NDIRECT; k++)
+			if (in->direct[k])
+				add_spot(spots.data_blocks, &spots.nr_data, in->direct[k]);
+		if (in->mode != SFS_S_IFDIR)
+			continue;
+		/* Directories: direct and single indirect blocks only. */
 		for (uint32_t lbn = 0; lbn < sfs_size_blocks(in->size); lbn++) {
 			uint32_t b =
 			    lbn < SFS_NDIRECT
 				? in->direct[lbn]
 				: sfs_get_le32(img + (size_t)in->indirect * SFS_BLOCK_SIZE +
 					       4 * (lbn - SFS_NDIRECT));
-			if (!b)
-				continue;
-			if (spots.nr_data < MAX_SPOTS)
-				spots.data_blocks[spots.nr_data++] = b;
-			if (in->mode != SFS_S_IFDIR)
-				continue;
 			for (uint32_t e = 0; e < SFS_DIRENTS_PER_BLOCK; e++) {
 				uint64_t idx = (uint64_t)lbn * SFS_DIRENTS_PER_BLOCK + e;
 				if (idx * SFS_DIRENT_SIZE >= in->size || spots.nr_ents == MAX_SPOTS)
@@ -255,13 +304,26 @@ static uint32_t mut_rand(uint32_t n)
 
 #define PICK(arr, n) ((n) ? (arr)[mut_rand(n)] : 0)
 
+/* A size at a level boundary of the block map, give or take one byte or
+ * block (64 bits: the inode's size field whole). */
+static uint64_t interesting_size(void)
+{
+	static const uint64_t first[] = {
+		SFS_IND1_FIRST, SFS_IND2_FIRST,	     SFS_IND2_FIRST + SFS_PTRS_PER_BLOCK,
+		SFS_IND3_FIRST, SFS_MAX_FILE_BLOCKS, SFS_MAX_DIR_BLOCKS
+	};
+	uint64_t blocks = first[mut_rand(sizeof(first) / sizeof(first[0]))] + mut_rand(3) - 1;
+
+	return blocks * SFS_BLOCK_SIZE + mut_rand(3) - 1;
+}
+
 /* A value for a 32-bit field: mostly numbers that mean something here. */
 static uint32_t interesting(void)
 {
 	const struct sfs_super *sb = &spots.sb;
 	uint32_t v;
 
-	switch (mut_rand(12)) {
+	switch (mut_rand(14)) {
 	case 0:
 		v = PICK(spots.inodes, spots.nr_inodes_used);
 		break;
@@ -295,6 +357,12 @@ static uint32_t interesting(void)
 	case 10:
 		v = mut_rand(64) * SFS_DIRENT_SIZE + mut_rand(2);
 		break;
+	case 11: /* a double or triple indirect block */
+		v = PICK(spots.deep_ind, spots.nr_deep);
+		break;
+	case 12: /* a max_blocks (or nr_blocks) near a bitmap block boundary */
+		v = SFS_BITS_PER_BLOCK * (1 + mut_rand(2)) - 1 + mut_rand(3);
+		break;
 	default:
 		v = (uint32_t)mut_state;
 		break;
@@ -306,6 +374,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 {
 	uint8_t rec[4 + SFS_DIRENT_SIZE];
 	uint32_t block = 0, off = 0, len = 4, v;
+	uint64_t v64 = 0;
 
 	mut_state = seed * 0x9e3779b97f4a7c15ull + 1;
 	if (size < 4 || memcmp(data, PATCH_MAGIC, 4) || mut_rand(4) == 0)
@@ -314,20 +383,26 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 		find_spots();
 
 	v = interesting();
-	switch (mut_rand(6)) {
+	switch (mut_rand(7)) {
 	case 0: /* a superblock field */
 		off = 4 * mut_rand(17);
 		break;
 	case 1: { /* an inode field */
 		uint32_t ino = mut_rand(8) ? PICK(spots.inodes, spots.nr_inodes_used)
 					   : mut_rand(spots.sb.nr_inodes);
-		static const uint8_t fields[] = { 0, 2, 8, 12, 16, 20, 24, 40, 60, 64 };
+		/* mode, nlink, size (low, high), direct[0..2, 6, 11],
+		 * indirect, double and triple indirect */
+		static const uint8_t fields[] = { 0, 2, 8, 12, 16, 20, 24, 40, 60, 64, 68, 72 };
 		uint32_t f = fields[mut_rand(sizeof(fields))];
 		block = sfs_inode_block(&spots.sb, ino);
 		off = sfs_inode_offset(ino) + f;
 		len = f < 4 ? 2 : 4;
 		if (f < 4 && mut_rand(2))
-			v = mut_rand(4); /* mode or nlink: small */
+			v = mut_rand(4);     /* mode or nlink: small */
+		if (f == 8 && mut_rand(2)) { /* the whole size: a level boundary */
+			len = 8;
+			v64 = interesting_size();
+		}
 		break;
 	}
 	case 2: { /* a directory entry: inode number, name length or name */
@@ -355,10 +430,28 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 		}
 		break;
 	}
-	case 3: /* an indirect entry */
-		block = PICK(spots.ind_blocks, spots.nr_ind);
-		off = 4 * (mut_rand(4) ? mut_rand(16) : mut_rand(SFS_PTRS_PER_BLOCK));
+	case 3: /* an entry of an index block (any level) */
+	case 6: {
+		uint32_t i = mut_rand(spots.nr_ind);
+		block = spots.ind_blocks[i];
+		switch (mut_rand(4)) {
+		case 0: /* one that maps something */
+			off = 4 * spots.ind_used[i][mut_rand(4)];
+			break;
+		case 1: /* a neighbour of one */
+			off = 4 * ((spots.ind_used[i][mut_rand(4)] + mut_rand(3) + 1023) % 1024);
+			break;
+		case 2: /* the first or the last ones */
+			off = 4 * (mut_rand(2) ? mut_rand(4) : 1020 + mut_rand(4));
+			break;
+		default:
+			off = 4 * mut_rand(SFS_PTRS_PER_BLOCK);
+			break;
+		}
+		if (mut_rand(8) == 0)
+			v = 0; /* unmap: holes, and index blocks left empty */
 		break;
+	}
 	case 4: /* a bitmap byte */
 		block = spots.sb.bitmap_start;
 		off = mut_rand(spots.sb.nr_blocks / 8 + 2);
@@ -374,7 +467,9 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 	rec[1] = (uint8_t)off;
 	rec[2] = (uint8_t)(off >> 8);
 	rec[3] = (uint8_t)len;
-	if (len <= 4)
+	if (len == 8)
+		memcpy(rec + 4, &v64, 8);
+	else if (len <= 4)
 		memcpy(rec + 4, &v, len);
 	if (size + 4 + len + 1 > max_size)
 		return LLVMFuzzerMutate(data, size, max_size);

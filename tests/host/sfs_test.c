@@ -117,9 +117,9 @@ static int check_fs(struct sfs_mkfs *fs)
 	return check_dev(fs->img, fs->nr_blocks, -1);
 }
 
-#define EXPECT_CORRUPT(fs, substr)                                                            \
+#define EXPECT_CORRUPT_DEV(img, dev_blocks, substr)                                           \
 	do {                                                                                  \
-		int _r = check_fs(fs);                                                        \
+		int _r = check_dev(img, dev_blocks, -1);                                      \
 		CHECK_EQ(_r, -SFS_EINVAL);                                                    \
 		checks++;                                                                     \
 		if (!strstr(last_err, substr)) {                                              \
@@ -128,6 +128,7 @@ static int check_fs(struct sfs_mkfs *fs)
 			       __FILE__, __LINE__, last_err, substr);                         \
 		}                                                                             \
 	} while (0)
+#define EXPECT_CORRUPT(fs, substr) EXPECT_CORRUPT_DEV((fs)->img, (fs)->nr_blocks, substr)
 
 /* ---- images ------------------------------------------------------------- */
 
@@ -283,6 +284,8 @@ TEST(clean_base)
 	CHECK_EQ(super(b)->inode_table_blocks, 4);
 	CHECK_EQ(super(b)->data_start, 6);
 	CHECK_EQ(memcmp(b->img, "SFS1", 4), 0);
+	CHECK_EQ(super(b)->version, 2);
+	CHECK_EQ(super(b)->max_blocks, BASE_BLOCKS);
 	/* A bigger device than the file system is fine. */
 	uint8_t *bigger = calloc(BASE_BLOCKS + 3, SFS_BLOCK_SIZE);
 	memcpy(bigger, b->img, (size_t)BASE_BLOCKS * SFS_BLOCK_SIZE);
@@ -307,22 +310,47 @@ static void run_clean_variants(void)
 	CHECK_EQ(sfs_mkfs_format(&fs, img, 3 * SFS_BLOCK_SIZE, 1), -ENOSPC);
 	free(img);
 
-	/* A file of the maximum size (12 + 1024 blocks) and a bitmap of two
-	 * blocks (more than 32768 blocks: 130 MiB). */
+	/* Files past the single indirect block (more than 4 MiB: 12 + 1024 +
+	 * 300 blocks, through the double indirect block, every block with
+	 * data), one of the maximum size (sparse, its last block written) and
+	 * a bitmap of two blocks (more than 32768 blocks: 130 MiB). */
 	size = (size_t)33000 * SFS_BLOCK_SIZE;
 	img = malloc(size);
 	CHECK_EQ(sfs_mkfs_format(&fs, img, size, 0), 0);
-	uint8_t *data = malloc(SFS_MAX_FILE_SIZE);
-	for (size_t i = 0; i < SFS_MAX_FILE_SIZE; i++)
-		data[i] = (uint8_t)(i >> 12);
-	uint32_t max_ino;
-	CHECK_EQ(sfs_mkfs_add_file(&fs, "/max", data, SFS_MAX_FILE_SIZE, &max_ino), 0);
-	CHECK_EQ(sfs_mkfs_add_file(&fs, "/toobig", data, SFS_MAX_FILE_SIZE + 1, NULL), -EFBIG);
-	free(data);
+	uint64_t big_size = (SFS_IND2_FIRST + 300) * SFS_BLOCK_SIZE - 5;
+	uint8_t *data = malloc(big_size);
+	for (size_t i = 0; i < big_size; i++)
+		data[i] = (uint8_t)(i >> 12) ^ (uint8_t)i;
+	uint32_t big_ino, max_ino;
+	CHECK_EQ(sfs_mkfs_add_file(&fs, "/big", data, big_size, &big_ino), 0);
+	CHECK_EQ(sfs_mkfs_add_file(&fs, "/max", NULL, SFS_MAX_FILE_SIZE, &max_ino), 0);
+	CHECK_EQ(sfs_mkfs_write(&fs, max_ino, SFS_MAX_FILE_SIZE - 3, "end", 3), 0);
+	CHECK_EQ(sfs_mkfs_write(&fs, max_ino, SFS_MAX_FILE_SIZE - 2, "end", 3), -EINVAL);
+	CHECK_EQ(sfs_mkfs_write(&fs, big_ino, ~0ull, "x", 2), -EINVAL);
+	CHECK_EQ(sfs_mkfs_add_file(&fs, "/toobig", NULL, SFS_MAX_FILE_SIZE + 1, NULL), -EFBIG);
 	sfs_mkfs_finish(&fs);
 	CHECK_EQ(sfs_mkfs_super(&fs)->bitmap_blocks, 2);
 	CHECK_EQ(check_fs(&fs), 0);
-	CHECK_EQ(sfs_mkfs_bmap(&fs, max_ino, SFS_MAX_FILE_BLOCKS - 1) != 0, 1);
+	/* big: 1336 data blocks, the indirect block, the double indirect
+	 * block and one indirect block under it; max: data, triple, double
+	 * and indirect blocks. */
+	CHECK_EQ(last_stats.data_blocks, 1 + 1336 + 3 + 4);
+	int same = 1;
+	for (uint64_t lbn = 0; lbn < SFS_IND2_FIRST + 300; lbn++) {
+		uint32_t blk = sfs_mkfs_bmap(&fs, big_ino, lbn);
+		uint64_t n = lbn == SFS_IND2_FIRST + 299 ? SFS_BLOCK_SIZE - 5 : SFS_BLOCK_SIZE;
+		same &=
+		    blk != 0 && !memcmp(sfs_mkfs_block(&fs, blk), data + lbn * SFS_BLOCK_SIZE, n);
+	}
+	CHECK(same);
+	free(data);
+	CHECK_EQ(sfs_mkfs_inode(&fs, big_ino)->triple_indirect, 0);
+	uint32_t last = sfs_mkfs_bmap(&fs, max_ino, SFS_MAX_FILE_BLOCKS - 1);
+	CHECK(last != 0);
+	CHECK_EQ(memcmp(sfs_mkfs_block(&fs, last) + SFS_BLOCK_SIZE - 3, "end", 3), 0);
+	CHECK_EQ(sfs_mkfs_bmap(&fs, max_ino, SFS_MAX_FILE_BLOCKS - 2), 0);
+	CHECK_EQ(sfs_mkfs_inode(&fs, max_ino)->indirect, 0);
+	CHECK_EQ(sfs_mkfs_inode(&fs, max_ino)->double_indirect, 0);
 	/* One byte more than the maximum. */
 	sfs_mkfs_inode(&fs, max_ino)->size++;
 	CHECK_EQ(check_fs(&fs), -SFS_EINVAL);
@@ -354,7 +382,7 @@ static void run_helpers(void)
 	CHECK_EQ(sfs_size_blocks(1), 1);
 	CHECK_EQ(sfs_size_blocks(SFS_MAX_FILE_SIZE), SFS_MAX_FILE_BLOCKS);
 	CHECK_EQ(sfs_block_to_sector(3), 24);
-	CHECK_EQ(SFS_MAX_FILE_SIZE, 1036ull * 4096);
+	CHECK_EQ(SFS_MAX_FILE_SIZE, 1074791436ull * 4096);
 	uint8_t map[8] = { 0 };
 	sfs_bit_set(map, 9);
 	CHECK_EQ(map[1], 2);
@@ -378,7 +406,45 @@ static void run_helpers(void)
 	CHECK_EQ(sfs_bitmap_block(&sb, 40000), 2);
 	CHECK_EQ(sfs_bitmap_bit(40000), 40000 - 32768);
 	CHECK_EQ(sfs_check_scratch_size(2048, 512),
-		 3 * 4096 + 2048 * 4 + 512 + 3 * 512 * 4 + 66304 * 8);
+		 5 * 4096 + 2048 * 4 + 512 + 3 * 512 * 4 + 66304 * 8);
+	/* The level boundaries of the block map. */
+	CHECK_EQ(SFS_IND1_FIRST, 12);
+	CHECK_EQ(SFS_IND2_FIRST, 1036);
+	CHECK_EQ(SFS_IND3_FIRST, 1036 + 1024 * 1024);
+	CHECK_EQ(SFS_MAX_FILE_BLOCKS, 12ull + 1024 + 1024 * 1024 + 1024ull * 1024 * 1024);
+	CHECK_EQ(SFS_MAX_DIR_SIZE, 1036ull * 4096);
+	CHECK_EQ(SFS_MAX_DIRENTS, 66304);
+	static const struct {
+		uint64_t lbn;
+		int level;
+		uint32_t idx[3];
+	} paths[] = {
+		{ 0, 0, { 0 } },
+		{ 11, 0, { 11 } },
+		{ 12, 1, { 0 } },
+		{ 1035, 1, { 1023 } },
+		{ 1036, 2, { 0, 0 } },
+		{ 1036 + 1023, 2, { 0, 1023 } },
+		{ 1036 + 1024, 2, { 1, 0 } },
+		{ 1036 + 1024 * 1024 - 1, 2, { 1023, 1023 } },
+		{ 1036 + 1024 * 1024, 3, { 0, 0, 0 } },
+		{ 1036 + 1024 * 1024 + 1024, 3, { 0, 1, 0 } },
+		{ 1036 + 2 * 1024 * 1024 + 5, 3, { 1, 0, 5 } },
+		{ SFS_MAX_FILE_BLOCKS - 1, 3, { 1023, 1023, 1023 } },
+		{ SFS_MAX_FILE_BLOCKS, -1, { 0 } },
+		{ ~0ull, -1, { 0 } },
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		uint32_t idx[3] = { 7, 7, 7 };
+		int level = sfs_bmap_path(paths[i].lbn, idx);
+		CHECK_EQ(level, paths[i].level);
+		for (int k = 0; k < (level > 0 ? level : level == 0 ? 1 : 0); k++)
+			CHECK_EQ(idx[k], paths[i].idx[k]);
+	}
+	CHECK_EQ(sfs_entry_span(1), 1);
+	CHECK_EQ(sfs_entry_span(2), 1024);
+	CHECK_EQ(sfs_entry_span(3), 1024 * 1024);
+	CHECK_EQ(sfs_level_first(2) + sfs_level_blocks(2), sfs_level_first(3));
 }
 
 static void run_mkfs_errors(void)
@@ -436,9 +502,14 @@ TEST(super_magic)
 
 TEST(super_version)
 {
-	super(b)->version = 2;
+	super(b)->version = 3;
 	sfs_mkfs_sign(&b->fs);
-	EXPECT_CORRUPT(&b->fs, "unsupported version 2");
+	EXPECT_CORRUPT(&b->fs, "unsupported version 3 (expected 2)");
+	/* A version 1 image is named as such, with what to do about it. */
+	super(b)->version = 1;
+	sfs_mkfs_sign(&b->fs);
+	EXPECT_CORRUPT(&b->fs, "SFS version 1 image: this kernel and its tools read version 2; "
+			       "rebuild the image with tools/mkfs_sfs");
 }
 
 TEST(super_block_size)
@@ -478,6 +549,7 @@ TEST(super_truncated)
 	CHECK(strstr(last_err, "has 256 blocks but the device only 255") != NULL);
 	/* nr_blocks past the device. */
 	super(b)->nr_blocks = 100000;
+	super(b)->max_blocks = 100000;
 	super(b)->bitmap_blocks = 4;
 	sfs_mkfs_sign(&b->fs);
 	EXPECT_CORRUPT(&b->fs, "truncated image");
@@ -494,7 +566,18 @@ TEST(super_bitmap_geometry)
 	super(b)->bitmap_start = 1;
 	super(b)->bitmap_blocks = 2;
 	sfs_mkfs_sign(&b->fs);
-	EXPECT_CORRUPT(&b->fs, "bitmap_blocks is 2, expected 1");
+	EXPECT_CORRUPT(&b->fs, "bitmap_blocks is 2, expected 1 for max_blocks 256");
+	/* The bitmap is sized by max_blocks, not nr_blocks. */
+	super(b)->bitmap_blocks = 1;
+	super(b)->max_blocks = 32769;
+	sfs_mkfs_sign(&b->fs);
+	EXPECT_CORRUPT(&b->fs, "bitmap_blocks is 1, expected 2 for max_blocks 32769");
+	super(b)->max_blocks = 255;
+	sfs_mkfs_sign(&b->fs);
+	EXPECT_CORRUPT(&b->fs, "max_blocks 255 is less than nr_blocks 256");
+	super(b)->max_blocks = 32768; /* the most one bitmap block covers */
+	sfs_mkfs_sign(&b->fs);
+	CHECK_EQ(check_fs(&b->fs), 0);
 }
 
 TEST(super_table_overlaps_bitmap)
@@ -1091,6 +1174,502 @@ static void run_random_damage(void)
 	free_base(&b);
 }
 
+/* ---- the index levels: double and triple indirect blocks ------------------ */
+
+/*
+ * An image with one sparse file of the maximum size that has data at both
+ * sides of every level boundary (logical blocks 11/12, 1035/1036, ...,
+ * the last one), a 5 GiB file with data at both ends, and a small file
+ * and a directory to share blocks with.
+ */
+#define DEEP_BLOCKS 128
+static const uint64_t deep_lbns[] = {
+	0,
+	11,
+	12,
+	1035,
+	1036,
+	1036 + 1023,
+	1036 + 1024,
+	SFS_IND3_FIRST - 1,
+	SFS_IND3_FIRST,
+	SFS_IND3_FIRST + 1023,
+	SFS_IND3_FIRST + 1024,
+	SFS_IND3_FIRST + 1024 * 1024 - 1,
+	SFS_IND3_FIRST + 1024 * 1024,
+	SFS_MAX_FILE_BLOCKS - 1,
+};
+#define NR_DEEP_LBNS (sizeof(deep_lbns) / sizeof(deep_lbns[0]))
+#define FIVE_GIB     (5ull << 30)
+
+struct deep {
+	struct sfs_mkfs fs;
+	uint8_t *img;
+	uint32_t max, big, small, dir;
+};
+
+static void make_deep(struct deep *d)
+{
+	struct sfs_mkfs *fs = &d->fs;
+	char tag[32];
+
+	d->img = malloc((size_t)DEEP_BLOCKS * SFS_BLOCK_SIZE);
+	must(fs, sfs_mkfs_format(fs, d->img, (size_t)DEEP_BLOCKS * SFS_BLOCK_SIZE, 63), "format");
+	must(fs, sfs_mkfs_add_file(fs, "/max", NULL, SFS_MAX_FILE_SIZE, &d->max), "max");
+	for (size_t i = 0; i < NR_DEEP_LBNS; i++) {
+		snprintf(tag, sizeof(tag), "lbn %llu", (unsigned long long)deep_lbns[i]);
+		must(fs,
+		     sfs_mkfs_write(fs, d->max, deep_lbns[i] * SFS_BLOCK_SIZE, tag, strlen(tag)),
+		     tag);
+	}
+	must(fs, sfs_mkfs_add_file(fs, "/big5g", NULL, FIVE_GIB, &d->big), "big5g");
+	must(fs, sfs_mkfs_write(fs, d->big, 0, "head", 4), "head");
+	must(fs, sfs_mkfs_write(fs, d->big, FIVE_GIB - 4, "tail", 4), "tail");
+	must(fs, sfs_mkfs_add_file(fs, "/small", "small\n", 6, &d->small), "small");
+	must(fs, sfs_mkfs_mkdir(fs, "/dir", &d->dir), "dir");
+	must(fs, sfs_mkfs_add_file(fs, "/dir/f", "f", 1, NULL), "dir/f");
+	sfs_mkfs_finish(fs);
+}
+
+static struct sfs_inode *dinode(struct deep *d, uint32_t ino)
+{
+	return sfs_mkfs_inode(&d->fs, ino);
+}
+
+/* The index block on the way to lbn of inode ino, height levels above the
+ * data, and a pointer to entry `entry` of it. */
+static uint32_t dindex(struct deep *d, uint32_t ino, uint64_t lbn, unsigned height)
+{
+	uint32_t blk = sfs_mkfs_index_block(&d->fs, ino, lbn, height);
+	if (!blk) {
+		printf("FAIL %s: no index block at height %u for lbn %llu\n", current_test, height,
+		       (unsigned long long)lbn);
+		abort();
+	}
+	return blk;
+}
+
+static uint8_t *dentry(struct deep *d, uint32_t blk, uint32_t entry)
+{
+	return sfs_mkfs_block(&d->fs, blk) + 4 * entry;
+}
+
+#define DEEP_TEST(name)                          \
+	static void deep_##name(struct deep *d); \
+	static void run_deep_##name(void)        \
+	{                                        \
+		struct deep d;                   \
+		current_test = "deep_" #name;    \
+		make_deep(&d);                   \
+		deep_##name(&d);                 \
+		free(d.img);                     \
+	}                                        \
+	static void deep_##name(struct deep *d)
+
+DEEP_TEST(clean)
+{
+	/* Index blocks of /max: 1 single; double + 3 singles (entries 0, 1,
+	 * 1023); triple + doubles for entries 0, 1, 1023 + singles (0/0,
+	 * 0/1, 0/1023, 1/0, 1023/1023). /big5g: 2 data blocks, its head in a
+	 * direct block, its tail under triple[0] -> double[...] -> ... */
+	CHECK_EQ(check_fs(&d->fs), 0);
+	CHECK_EQ(last_stats.files, 4);
+	CHECK_EQ(last_stats.dirs, 2);
+	uint32_t max_index = 1 + (1 + 3) + (1 + 3 + 5);
+	CHECK_EQ(last_stats.data_blocks,
+		 NR_DEEP_LBNS + max_index + (2 + 3) + 1 + 1 /* root */ + 1 /* dir */ + 1 /* f */);
+	/* Every tag reads back where it was written, through every level. */
+	for (size_t i = 0; i < NR_DEEP_LBNS; i++) {
+		char tag[32];
+		uint32_t blk = sfs_mkfs_bmap(&d->fs, d->max, deep_lbns[i]);
+		snprintf(tag, sizeof(tag), "lbn %llu", (unsigned long long)deep_lbns[i]);
+		CHECK(blk != 0);
+		CHECK(blk && !memcmp(sfs_mkfs_block(&d->fs, blk), tag, strlen(tag)));
+		/* Its neighbours that are not in the list are holes. */
+		if (deep_lbns[i] + 1 < SFS_MAX_FILE_BLOCKS &&
+		    (i + 1 == NR_DEEP_LBNS || deep_lbns[i + 1] != deep_lbns[i] + 1))
+			CHECK_EQ(sfs_mkfs_bmap(&d->fs, d->max, deep_lbns[i] + 1), 0);
+	}
+	uint32_t tail = sfs_mkfs_bmap(&d->fs, d->big, FIVE_GIB / SFS_BLOCK_SIZE - 1);
+	CHECK(tail && !memcmp(sfs_mkfs_block(&d->fs, tail) + SFS_BLOCK_SIZE - 4, "tail", 4));
+	CHECK_EQ(dinode(d, d->big)->indirect, 0);
+	CHECK_EQ(dinode(d, d->big)->double_indirect, 0);
+	CHECK(dinode(d, d->big)->triple_indirect != 0);
+	/* Sizes at the exact level boundaries: the index pointers of the
+	 * levels the size does not reach are 0. */
+	uint32_t f;
+	struct sfs_mkfs *fs = &d->fs;
+	must(fs, sfs_mkfs_add_file(fs, "/b12", NULL, SFS_IND1_FIRST * SFS_BLOCK_SIZE, &f), "b12");
+	must(fs, sfs_mkfs_write(fs, f, SFS_IND1_FIRST * SFS_BLOCK_SIZE - 1, "x", 1), "b12 w");
+	must(fs, sfs_mkfs_add_file(fs, "/b1036", NULL, SFS_IND2_FIRST * SFS_BLOCK_SIZE, &f),
+	     "b1036");
+	must(fs, sfs_mkfs_write(fs, f, SFS_IND2_FIRST * SFS_BLOCK_SIZE - 1, "x", 1), "b1036 w");
+	CHECK_EQ(dinode(d, f)->double_indirect, 0);
+	must(fs, sfs_mkfs_add_file(fs, "/b3", NULL, SFS_IND3_FIRST * SFS_BLOCK_SIZE, &f), "b3");
+	must(fs, sfs_mkfs_write(fs, f, SFS_IND3_FIRST * SFS_BLOCK_SIZE - 1, "x", 1), "b3 w");
+	CHECK_EQ(dinode(d, f)->triple_indirect, 0);
+	CHECK(dinode(d, f)->double_indirect != 0);
+	sfs_mkfs_finish(fs);
+	CHECK_EQ(check_fs(fs), 0);
+}
+
+DEEP_TEST(out_of_range)
+{
+	/* At every level, on the way down and at the bottom. */
+	uint32_t dbl = dinode(d, d->max)->double_indirect;
+	sfs_put_le32(dentry(d, dindex(d, d->max, 1036 + 1024, 1), 0), 9999);
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect[1] -> indirect[0] = block 9999 is out "
+			       "of range");
+	free(d->img);
+	make_deep(d);
+	sfs_put_le32(dentry(d, dbl, 1023), 3);
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect[1023] = block 3 is out of range "
+			       "(data blocks are 4..127)");
+	free(d->img);
+	make_deep(d);
+	dinode(d, d->max)->double_indirect = DEEP_BLOCKS;
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect block = block 128 is out of range");
+	dinode(d, d->max)->double_indirect = 0xffffffff;
+	EXPECT_CORRUPT(&d->fs, "double indirect block = block 4294967295 is out of range");
+	free(d->img);
+	make_deep(d);
+	dinode(d, d->max)->triple_indirect = 1;
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect block = block 1 is out of range");
+	free(d->img);
+	make_deep(d);
+	uint64_t last = SFS_MAX_FILE_BLOCKS - 1;
+	sfs_put_le32(dentry(d, dindex(d, d->max, last, 3), 1023), 5000);
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect[1023] = block 5000 is out of range");
+	free(d->img);
+	make_deep(d);
+	sfs_put_le32(dentry(d, dindex(d, d->max, last, 2), 1023), 200);
+	EXPECT_CORRUPT(&d->fs,
+		       "inode 2: triple indirect[1023] -> double indirect[1023] = block 200 is "
+		       "out of range");
+	free(d->img);
+	make_deep(d);
+	sfs_put_le32(dentry(d, dindex(d, d->max, last, 1), 1023), 3);
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect[1023] -> double indirect[1023] -> "
+			       "indirect[1023] = block 3 is out of range");
+}
+
+DEEP_TEST(loops)
+{
+	/* An index block that points at itself, at every level. */
+	uint32_t t = dinode(d, d->max)->triple_indirect;
+	sfs_put_le32(dentry(d, t, 5), t);
+	EXPECT_CORRUPT(&d->fs, "is used twice by inode 2 (again as triple indirect[5])");
+	free(d->img);
+	make_deep(d);
+	uint32_t dbl = dindex(d, d->max, SFS_IND3_FIRST, 2);
+	sfs_put_le32(dentry(d, dbl, 2), dbl);
+	EXPECT_CORRUPT(&d->fs, "(again as triple indirect[0] -> double indirect[2])");
+	free(d->img);
+	make_deep(d);
+	/* Back up the tree: a single indirect block under the double that
+	 * points at the triple indirect block (its ancestor), and at the
+	 * double one above it. */
+	uint32_t single = dindex(d, d->max, SFS_IND3_FIRST, 1);
+	sfs_put_le32(dentry(d, single, 7), t);
+	EXPECT_CORRUPT(&d->fs, "(again as triple indirect[0] -> double indirect[0] -> "
+			       "indirect[7])");
+	sfs_put_le32(dentry(d, single, 7), dbl);
+	EXPECT_CORRUPT(&d->fs, "used twice by inode 2");
+	free(d->img);
+	make_deep(d);
+	/* Every entry of the triple indirect block points at one double
+	 * indirect block: refused at the second one, after reading it once. */
+	for (uint32_t j = 0; j < SFS_PTRS_PER_BLOCK; j++)
+		sfs_put_le32(dentry(d, t, j), dbl);
+	EXPECT_CORRUPT(&d->fs, "(again as triple indirect[1])");
+	free(d->img);
+	make_deep(d);
+	/* The inode's own pointers: the double indirect block as its triple. */
+	dinode(d, d->max)->triple_indirect = dinode(d, d->max)->double_indirect;
+	EXPECT_CORRUPT(&d->fs, "(again as triple indirect block)");
+}
+
+DEEP_TEST(shared)
+{
+	/* An index block of /max is also /small's data, /big5g's index
+	 * block, a directory block; and a data block of /max is an index
+	 * block of /big5g. */
+	uint32_t dbl = dinode(d, d->max)->double_indirect;
+	dinode(d, d->small)->direct[0] = dbl;
+	EXPECT_CORRUPT(&d->fs, "used twice: by inode 2 and by inode");
+	CHECK(strstr(last_err, "(direct[0])") != NULL);
+	free(d->img);
+	make_deep(d);
+	uint32_t inner = dindex(d, d->max, SFS_MAX_FILE_BLOCKS - 1, 2);
+	dinode(d, d->big)->triple_indirect = inner;
+	EXPECT_CORRUPT(&d->fs, "used twice: by inode 2 and by inode 3 (triple indirect block)");
+	free(d->img);
+	make_deep(d);
+	dinode(d, d->dir)->direct[0] = dindex(d, d->max, SFS_IND3_FIRST, 1);
+	EXPECT_CORRUPT(&d->fs, "used twice");
+	free(d->img);
+	make_deep(d);
+	uint32_t data = sfs_mkfs_bmap(&d->fs, d->max, SFS_IND3_FIRST + 1024);
+	uint32_t bt = dinode(d, d->big)->triple_indirect;
+	uint32_t slot = 0;
+	while (!sfs_get_le32(dentry(d, bt, slot)))
+		slot++;
+	sfs_put_le32(dentry(d, bt, slot), data);
+	EXPECT_CORRUPT(&d->fs, "used twice: by inode 2 and by inode 3");
+	/* Within one file: the same data block under two levels. */
+	free(d->img);
+	make_deep(d);
+	uint32_t d12 = sfs_mkfs_bmap(&d->fs, d->max, 12);
+	sfs_put_le32(dentry(d, dindex(d, d->max, 1036, 1), 5), d12);
+	EXPECT_CORRUPT(&d->fs, "block");
+	CHECK(strstr(last_err, "used twice by inode 2 (again as double indirect[0] -> "
+			       "indirect[5])") != NULL);
+}
+
+DEEP_TEST(empty_index)
+{
+	/* An index block that maps nothing, at every level. The blocks it
+	 * mapped are still marked used: the empty block is found first. */
+	uint32_t single = dindex(d, d->max, 1036 + 1024, 1);
+	sfs_put_le32(dentry(d, single, 0), 0);
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect[1] = block");
+	CHECK(strstr(last_err, "is an empty index block (it maps no block)") != NULL);
+	free(d->img);
+	make_deep(d);
+	uint32_t ind = dinode(d, d->max)->indirect;
+	memset(sfs_mkfs_block(&d->fs, ind), 0, SFS_BLOCK_SIZE);
+	EXPECT_CORRUPT(&d->fs, "inode 2: indirect block = block");
+	CHECK(strstr(last_err, "is an empty index block") != NULL);
+	free(d->img);
+	make_deep(d);
+	uint32_t t = dinode(d, d->big)->triple_indirect;
+	memset(sfs_mkfs_block(&d->fs, t), 0, SFS_BLOCK_SIZE);
+	EXPECT_CORRUPT(&d->fs, "inode 3: triple indirect block = block");
+	CHECK(strstr(last_err, "is an empty index block") != NULL);
+	free(d->img);
+	make_deep(d);
+	uint32_t dbl = dindex(d, d->max, SFS_IND3_FIRST + 1024 * 1024, 2);
+	memset(sfs_mkfs_block(&d->fs, dbl), 0, SFS_BLOCK_SIZE);
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect[1] = block");
+	CHECK(strstr(last_err, "is an empty index block") != NULL);
+	/* Emptied for real (the blocks under it freed too): the same. */
+	free(d->img);
+	make_deep(d);
+	single = dindex(d, d->max, SFS_MAX_FILE_BLOCKS - 1, 1);
+	uint32_t blk = sfs_mkfs_bmap(&d->fs, d->max, SFS_MAX_FILE_BLOCKS - 1);
+	sfs_put_le32(dentry(d, single, 1023), 0);
+	sfs_bit_clear(sfs_mkfs_block(&d->fs, 1), blk);
+	sfs_mkfs_finish(&d->fs);
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect[1023] -> double indirect[1023] = block");
+	CHECK(strstr(last_err, "is an empty index block") != NULL);
+}
+
+DEEP_TEST(past_size)
+{
+	/* Sizes that end right at, or one block past, a level boundary: the
+	 * pointers beyond are past the end. */
+	struct sfs_inode *in = dinode(d, d->max);
+	in->size = SFS_IND3_FIRST * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect block");
+	CHECK(strstr(last_err, "but its size 4299210752 needs none") != NULL);
+	in->size = (SFS_IND3_FIRST + 1) * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect[0] -> double indirect[0] -> "
+			       "indirect[1023] = block");
+	CHECK(strstr(last_err, "maps past the end of the file (size 4299214848)") != NULL);
+	in->size = SFS_IND3_FIRST * SFS_BLOCK_SIZE - 1;
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect block");
+	in->size = SFS_IND2_FIRST * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect block");
+	CHECK(strstr(last_err, "needs none") != NULL);
+	in->size = (SFS_IND2_FIRST + 1023) * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect[0] -> indirect[1023] = block");
+	in->size = (SFS_IND2_FIRST + 1024) * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect[1] = block");
+	in->size = (SFS_IND2_FIRST + 1025) * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: double indirect[1023] = block");
+	CHECK(strstr(last_err, "maps past the end") != NULL);
+	in->size = 13 * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: indirect[1023] = block");
+	in->size = 12 * SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: indirect block");
+	CHECK(strstr(last_err, "needs none") != NULL);
+	in->size = 11 * SFS_BLOCK_SIZE + 1;
+	EXPECT_CORRUPT(&d->fs, "inode 2: indirect block");
+	in->size = SFS_MAX_FILE_SIZE - SFS_BLOCK_SIZE;
+	EXPECT_CORRUPT(&d->fs, "inode 2: triple indirect[1023] -> double indirect[1023] -> "
+			       "indirect[1023] = block");
+	in->size = SFS_MAX_FILE_SIZE - SFS_BLOCK_SIZE + 1;
+	CHECK_EQ(check_fs(&d->fs), 0);
+	/* The 5 GiB file cut to 4 GiB: its tail is past the end. */
+	in->size = SFS_MAX_FILE_SIZE;
+	dinode(d, d->big)->size = 4ull << 30;
+	EXPECT_CORRUPT(&d->fs, "inode 3: triple indirect block");
+	CHECK(strstr(last_err, "needs none") != NULL);
+}
+
+DEEP_TEST(directories)
+{
+	/* Directories use the direct and single indirect blocks only: a
+	 * double indirect block is past their largest size, and so is a size
+	 * beyond it. */
+	struct sfs_inode *din = dinode(d, d->dir);
+	din->size = SFS_MAX_DIR_SIZE + SFS_DIRENT_SIZE;
+	EXPECT_CORRUPT(&d->fs, "directory inode 5: size 4243520 is past the maximum directory "
+			       "size 4243456");
+	din->size = SFS_DIRENT_SIZE;
+	uint32_t small_blk = dinode(d, d->small)->direct[0];
+	dinode(d, d->small)->direct[0] = 0;
+	din->double_indirect = small_blk;
+	EXPECT_CORRUPT(&d->fs, "inode 5: double indirect block");
+	CHECK(strstr(last_err, "needs none") != NULL);
+}
+
+DEEP_TEST(io_error)
+{
+	/* A read error in any index block. */
+	uint64_t last = SFS_MAX_FILE_BLOCKS - 1;
+	for (unsigned h = 1; h <= 3; h++) {
+		CHECK_EQ(check_dev(d->img, DEEP_BLOCKS, dindex(d, d->max, last, h)), -SFS_EIO);
+		CHECK(strstr(last_err, "read error -5 at block") != NULL);
+	}
+	CHECK_EQ(check_dev(d->img, DEEP_BLOCKS, dinode(d, d->max)->double_indirect), -SFS_EIO);
+}
+
+/* The device counts reads: each index block is read once. */
+static uint64_t dev_reads;
+
+static int counting_read(void *ctx, uint32_t block, void *buf)
+{
+	dev_reads++;
+	return dev_read(ctx, block, buf);
+}
+
+DEEP_TEST(bounded_reads)
+{
+	struct dev dv = { d->img, DEEP_BLOCKS, -1 };
+	size_t need = sfs_check_scratch_size(DEEP_BLOCKS, d->fs.nr_inodes);
+	void *scratch = malloc(need);
+	struct sfs_io io = { &dv, DEEP_BLOCKS, counting_read, scratch, need };
+	char err[256];
+
+	dev_reads = 0;
+	CHECK_EQ(sfs_check(&io, err, sizeof(err)), 0);
+	/* super, the table twice, the bitmap, index blocks once, directories
+	 * (inode block + data block each) */
+	uint32_t index_blocks = 1 + 4 + 9 + 3;
+	CHECK_EQ(dev_reads, 1 + 2 * 2 + 1 + index_blocks + 2 * 2);
+	/* A triple indirect block whose 1024 entries all name the same
+	 * double block (which names the same single block 1024 times):
+	 * refused after a few reads, not 1024^2. */
+	uint32_t t = dinode(d, d->max)->triple_indirect;
+	uint32_t dbl = dindex(d, d->max, SFS_IND3_FIRST, 2);
+	for (uint32_t j = 0; j < SFS_PTRS_PER_BLOCK; j++) {
+		sfs_put_le32(dentry(d, t, j), dbl);
+		sfs_put_le32(dentry(d, dbl, j), dindex(d, d->max, SFS_IND3_FIRST, 1));
+	}
+	dev_reads = 0;
+	CHECK_EQ(sfs_check(&io, err, sizeof(err)), -SFS_EINVAL);
+	CHECK(dev_reads < 20);
+	free(scratch);
+}
+
+/* Growth: the bitmap is sized for max_blocks, so raising nr_blocks (and
+ * free_blocks) up to it on a larger device keeps the image clean. */
+static void run_grow(void)
+{
+	struct sfs_mkfs fs;
+	struct sfs_mkfs_opts opts = { .inodes = 31, .max_blocks = 40000 };
+	size_t small = 64 * SFS_BLOCK_SIZE, large = (size_t)40000 * SFS_BLOCK_SIZE;
+	uint8_t *img = calloc(1, large);
+
+	current_test = "grow";
+	CHECK_EQ(sfs_mkfs_format_opts(&fs, img, small, &opts), 0);
+	CHECK_EQ(sfs_mkfs_super(&fs)->max_blocks, 40000);
+	CHECK_EQ(sfs_mkfs_super(&fs)->bitmap_blocks, 2);
+	CHECK_EQ(sfs_mkfs_super(&fs)->data_start, 1 + 2 + 1);
+	CHECK_EQ(sfs_mkfs_add_file(&fs, "/a", "abc", 3, NULL), 0);
+	sfs_mkfs_finish(&fs);
+	CHECK_EQ(check_dev(img, 64, -1), 0);
+	CHECK_EQ(last_stats.free_blocks, 64 - 4 - 2);
+	/* On its own device and on a larger one: the same clean image. */
+	CHECK_EQ(check_dev(img, 40000, -1), 0);
+	struct sfs_super *sb = sfs_mkfs_super(&fs);
+	CHECK_EQ(sfs_super_grow(sb, 64), 0);
+	CHECK_EQ(sfs_super_grow(sb, 10), 0);
+	CHECK_EQ(sfs_super_grow(sb, 1000), 1000 - 64);
+	CHECK_EQ(sb->nr_blocks, 1000);
+	CHECK_EQ(check_dev(img, 1000, -1), 0);
+	CHECK_EQ(last_stats.free_blocks, 1000 - 4 - 2);
+	CHECK_EQ(sfs_super_grow(sb, 1ull << 40), 40000 - 1000); /* up to max_blocks */
+	CHECK_EQ(sb->nr_blocks, 40000);
+	CHECK_EQ(check_dev(img, 40000, -1), 0);
+	CHECK_EQ(last_stats.free_blocks, 40000 - 4 - 2);
+	/* A bit set past nr_blocks (in either bitmap block) is refused. */
+	sb->nr_blocks = 1000;
+	sb->free_blocks = 1000 - 6;
+	sfs_mkfs_sign(&fs);
+	CHECK_EQ(check_dev(img, 40000, -1), 0);
+	sfs_bit_set(sfs_mkfs_block(&fs, 1), 1000);
+	EXPECT_CORRUPT_DEV(img, 40000, "bit of block 1000 (past the last block 999) is set");
+	sfs_bit_clear(sfs_mkfs_block(&fs, 1), 1000);
+	sfs_bit_set(sfs_mkfs_block(&fs, 1), 39999);
+	EXPECT_CORRUPT_DEV(img, 40000, "bit of block 39999 (past the last block 999) is set");
+	sfs_bit_clear(sfs_mkfs_block(&fs, 1), 39999);
+	sfs_bit_set(sfs_mkfs_block(&fs, 1), 2 * SFS_BITS_PER_BLOCK - 1);
+	EXPECT_CORRUPT_DEV(img, 40000, "bit of block 65535 (past the last block 999) is set");
+	free(img);
+
+	/* mkfs refuses a maximum its bitmap cannot fit, or past 32 bits. */
+	img = malloc(small);
+	opts.max_blocks = 64ull * SFS_BITS_PER_BLOCK;
+	CHECK_EQ(sfs_mkfs_format_opts(&fs, img, small, &opts), -ENOSPC);
+	opts.max_blocks = 1ull << 32;
+	CHECK_EQ(sfs_mkfs_format_opts(&fs, img, small, &opts), -EFBIG);
+	opts.max_blocks = 10; /* less than the image: the image's size */
+	CHECK_EQ(sfs_mkfs_format_opts(&fs, img, small, &opts), 0);
+	CHECK_EQ(sfs_mkfs_super(&fs)->max_blocks, 64);
+	free(img);
+}
+
+/* Random damage to index blocks of every level. */
+static void run_deep_random_damage(void)
+{
+	struct deep d;
+	size_t size = (size_t)DEEP_BLOCKS * SFS_BLOCK_SIZE;
+	uint8_t *copy = malloc(size);
+	uint32_t targets[64], n = 0;
+	int corrupt = 0;
+
+	current_test = "deep_random_damage";
+	make_deep(&d);
+	for (unsigned h = 1; h <= 3; h++)
+		for (size_t i = 0; i < NR_DEEP_LBNS && n < 60; i++) {
+			uint32_t blk = sfs_mkfs_index_block(&d.fs, d.max, deep_lbns[i], h);
+			if (blk)
+				targets[n++] = blk;
+		}
+	alarm(120);
+	for (int iter = 0; iter < 3000; iter++) {
+		memcpy(copy, d.img, size);
+		int flips = 1 + (int)(rnd() % 4);
+		for (int i = 0; i < flips; i++) {
+			uint32_t blk = targets[rnd() % n];
+			/* The low entries and the last ones are the mapped ones. */
+			uint32_t entry = rnd() % 2 ? rnd() % 4 : 1020 + rnd() % 4;
+			uint32_t off = entry * 4 + rnd() % 4;
+			copy[(size_t)blk * SFS_BLOCK_SIZE + off] ^= (uint8_t)(1u << (rnd() % 8));
+		}
+		int r = check_dev(copy, DEEP_BLOCKS, -1);
+		CHECK(r == 0 || r == -SFS_EINVAL);
+		corrupt += r != 0;
+	}
+	alarm(0);
+	printf("sfs_test: deep random damage: %d of 3000 images corrupt\n", corrupt);
+	CHECK(corrupt > 2000);
+	free(copy);
+	free(d.img);
+}
+
 /* ---- the fuzzing regression corpus ----------------------------------------- */
 
 static void run_corpus(const char *dir)
@@ -1202,6 +1781,18 @@ int main(int argc, char **argv)
 	run_io_error();
 	run_scratch();
 	run_random_damage();
+
+	run_deep_clean();
+	run_deep_out_of_range();
+	run_deep_loops();
+	run_deep_shared();
+	run_deep_empty_index();
+	run_deep_past_size();
+	run_deep_directories();
+	run_deep_io_error();
+	run_deep_bounded_reads();
+	run_grow();
+	run_deep_random_damage();
 	run_corpus(argc > 1 ? argv[1] : NULL);
 
 	printf("sfs_test: %d checks, %d failed\n", checks, failures);
