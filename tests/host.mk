@@ -55,6 +55,7 @@ RUNNER_ARGS = --kernel $(KERNEL_ELF) --loader $(LOADER_EFI) \
 HOST_TESTS := PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest tests/test_runner.py ;
 HOST_TESTS += $(BUILD)/host/acpi_test ;
 HOST_TESTS += $(BUILD)/host/asid_model_test ;
+HOST_TESTS += $(BUILD)/host/radix_tree_test ;
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -I.
@@ -68,6 +69,12 @@ $(BUILD)/host/acpi_test: arch/x86_64/acpi.c arch/x86_64/acpi.h tests/host/acpi_t
 $(BUILD)/host/asid_model_test: arch/x86_64/asid.c arch/x86_64/asid.h tests/host/asid_model_test.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) arch/x86_64/asid.c tests/host/asid_model_test.c -o $@
+
+# The page cache's radix tree (kernel/radix_tree.c) against a model, with
+# allocation failures.
+$(BUILD)/host/radix_tree_test: kernel/radix_tree.c kernel/radix_tree.h tests/host/radix_tree_test.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -DRADIX_TREE_HOST kernel/radix_tree.c tests/host/radix_tree_test.c -o $@
 
 # Goals that need the packages: check them while the Makefile is read, so
 # nothing is built before they are there (also with make -j).
@@ -83,7 +90,7 @@ endif
 deps:
 	@bash tools/deps.sh
 
-host-tests: $(BUILD)/host/acpi_test $(BUILD)/host/asid_model_test
+host-tests: $(BUILD)/host/acpi_test $(BUILD)/host/asid_model_test $(BUILD)/host/radix_tree_test
 	@set -e; $(HOST_TESTS) true
 
 RUNNER_DISPLAY = $(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
