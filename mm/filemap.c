@@ -4,7 +4,13 @@
  * 004). Truncation and invalidation are in mm/truncate.c.
  *
  * Page cache: each file's address_space holds a reference on every cached
- * page (page->mapping, page->index say where it belongs). A page is read
+ * page (page->mapping, page->index say where it belongs), in a radix tree
+ * indexed by page index (mapping->i_pages, kernel/radix_tree.c): lookups,
+ * and walks over a range (find_get_next_page), cost a few node steps per
+ * cached page whatever the file's size, and a sparse file's cache takes
+ * memory for its cached pages only. Adding a page may need tree nodes
+ * (kmalloc, under mapping->lock); when there is no memory for them the
+ * page is not added and the read fails cleanly. A page is read
  * completely before it becomes visible, so a cached page is always up to
  * date. Pages enter the cache only under mapping->invalidate_lock (shared),
  * and leave it by truncate, by the invalidation around an O_DIRECT write
@@ -65,8 +71,7 @@ void mapping_init(struct address_space *m, struct inode *host, const struct addr
 	m->host = host;
 	m->a_ops = ops;
 	spin_lock_init(&m->lock, "mapping");
-	m->pages = NULL;
-	m->capacity = 0;
+	radix_tree_init(&m->i_pages);
 	m->nrpages = 0;
 	rwsem_init(&m->invalidate_lock);
 	spin_lock_init(&m->i_mmap_lock, "i_mmap");
@@ -77,35 +82,22 @@ void mapping_init(struct address_space *m, struct inode *host, const struct addr
 
 struct page *find_get_page(struct address_space *m, uint64_t index)
 {
-	struct page *p = NULL;
 	spin_lock(&m->lock);
-	if (index < m->capacity && (p = m->pages[index]))
+	struct page *p = radix_tree_lookup(&m->i_pages, index);
+	if (p)
 		get_page(p);
 	spin_unlock(&m->lock);
 	return p;
 }
 
-/* Make room for index (mapping->lock NOT held: may allocate). */
-static int grow(struct address_space *m, uint64_t index)
+struct page *find_get_next_page(struct address_space *m, uint64_t *index, uint64_t end)
 {
-	uint64_t cap = 16;
-	while (cap <= index)
-		cap *= 2;
-	struct page **n = kzalloc(cap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
 	spin_lock(&m->lock);
-	if (cap > m->capacity) {
-		if (m->pages)
-			memcpy(n, m->pages, m->capacity * sizeof(*n));
-		struct page **old = m->pages;
-		m->pages = n;
-		m->capacity = cap;
-		n = old;
-	}
+	struct page *p = radix_tree_next(&m->i_pages, index, end);
+	if (p)
+		get_page(p);
 	spin_unlock(&m->lock);
-	kfree(n);
-	return 0;
+	return p;
 }
 
 struct page *find_or_read_page(struct address_space *m, uint64_t index)
@@ -115,8 +107,6 @@ struct page *find_or_read_page(struct address_space *m, uint64_t index)
 		return p;
 	/* Adding a page: no truncate or invalidation may run meanwhile. */
 	rwsem_assert_held(&m->invalidate_lock);
-	if (index >= m->capacity && grow(m, index))
-		return NULL;
 	struct page *fresh = alloc_page(__GFP_ZERO);
 	if (!fresh)
 		return NULL;
@@ -128,10 +118,15 @@ struct page *find_or_read_page(struct address_space *m, uint64_t index)
 		return NULL;
 	}
 	spin_lock(&m->lock);
-	p = m->pages[index];
+	p = radix_tree_lookup(&m->i_pages, index);
 	if (!p) { /* ours goes in: one reference for the cache, one for the caller */
+		if (radix_tree_insert(&m->i_pages, index, fresh)) { /* no memory for nodes */
+			spin_unlock(&m->lock);
+			fresh->mapping = NULL;
+			put_page(fresh);
+			return NULL;
+		}
 		p = fresh;
-		m->pages[index] = p;
 		m->nrpages++;
 		get_page(p);
 		fresh = NULL;
@@ -208,10 +203,8 @@ int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64
 {
 	int err = 0;
 	down_write(&m->wb_lock);
-	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++) {
-		struct page *p = find_get_page(m, i);
-		if (!p)
-			continue;
+	struct page *p;
+	for (uint64_t i = start; (p = find_get_next_page(m, &i, end)); i++) {
 		if (clear_page_dirty_for_io(p)) {
 			int e = m->a_ops->writepage(m, p);
 			if (e < 0) {
@@ -328,9 +321,7 @@ ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_
 void mapping_destroy(struct address_space *m)
 {
 	truncate_inode_pages(m, 0);
-	kfree(m->pages);
-	m->pages = NULL;
-	m->capacity = 0;
+	BUG_ON(m->i_pages.count || m->i_pages.nodes); /* an empty tree holds no node */
 }
 
 /* ---- the background flusher ------------------------------------------- */

@@ -11,6 +11,7 @@
 #include "kernel/list.h"
 #include "kernel/spinlock.h"
 #include "kernel/rwsem.h"
+#include "kernel/radix_tree.h"
 
 struct page;
 struct inode;
@@ -32,9 +33,11 @@ struct address_space_ops {
 struct address_space {
 	struct inode *host;
 	const struct address_space_ops *a_ops;
-	spinlock_t lock;     /* pages[], nrpages (irqsave not needed: no IRQ users) */
-	struct page **pages; /* indexed by page index; NULL = not cached */
-	uint64_t capacity;   /* entries in pages[] */
+	spinlock_t lock; /* i_pages, nrpages (irqsave not needed: no IRQ users) */
+	/* The cached pages by page index (kernel/radix_tree.c): memory in
+	 * proportion to the pages cached, wherever they are in the file, so
+	 * a sparse file of terabytes costs what its cached pages cost. */
+	struct radix_tree_root i_pages;
 	uint64_t nrpages;
 	/*
 	 * Linux's mapping->invalidate_lock (mm/truncate.c): held shared by
@@ -73,6 +76,10 @@ static inline void filemap_invalidate_unlock_shared(struct address_space *m)
 
 /* The cached page at index with a reference, or NULL. */
 struct page *find_get_page(struct address_space *m, uint64_t index);
+/* The first cached page at an index in [*index, end), with a reference, or
+ * NULL; *index is set to its index. Steps over uncached ranges of any size
+ * at the cost of a few tree nodes (for loops over a range of a file). */
+struct page *find_get_next_page(struct address_space *m, uint64_t *index, uint64_t end);
 /* The cached page at index with a reference, read in if needed; NULL on error.
  * The caller holds invalidate_lock (either mode): a page read in while a
  * truncate runs could otherwise land beyond the new end with stale data. */

@@ -112,12 +112,12 @@ void unmap_mapping_range(struct address_space *m, uint64_t start, uint64_t end, 
 static bool remove_page(struct address_space *m, uint64_t i, bool check)
 {
 	spin_lock(&m->lock);
-	struct page *p = i < m->capacity ? m->pages[i] : NULL;
+	struct page *p = radix_tree_lookup(&m->i_pages, i);
 	if (!p || (check && ((p->flags & PG_dirty) || page_mapcount(p) || page_count(p) != 1))) {
 		spin_unlock(&m->lock);
 		return false;
 	}
-	m->pages[i] = NULL;
+	radix_tree_delete(&m->i_pages, i);
 	m->nrpages--;
 	spin_unlock(&m->lock);
 	BUG_ON(page_mapcount(p)); /* unmap_mapping_range must have run */
@@ -126,10 +126,20 @@ static bool remove_page(struct address_space *m, uint64_t i, bool check)
 	return true;
 }
 
+/* The index of the first cached page in [*i, end), in *i; false if none.
+ * For loops over a range: they step over uncached pages of any number. */
+static bool next_cached(struct address_space *m, uint64_t *i, uint64_t end)
+{
+	struct page *p = find_get_next_page(m, i, end);
+	if (p)
+		put_page(p);
+	return p != NULL;
+}
+
 uint64_t invalidate_mapping_pages(struct address_space *m, uint64_t start, uint64_t end)
 {
 	uint64_t n = 0;
-	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++)
+	for (uint64_t i = start; next_cached(m, &i, end); i++) /* i < end: i++ cannot wrap */
 		n += remove_page(m, i, true);
 	count_events(EV_PAGECACHE_DROPPED, n);
 	return n;
@@ -138,7 +148,7 @@ uint64_t invalidate_mapping_pages(struct address_space *m, uint64_t start, uint6
 void truncate_inode_pages(struct address_space *m, uint64_t start)
 {
 	down_write(&m->wb_lock); /* no writepage of these pages in flight */
-	for (uint64_t i = start; i < READ_ONCE(m->capacity); i++)
+	for (uint64_t i = start; next_cached(m, &i, ~0ull); i++)
 		remove_page(m, i, false);
 	up_write(&m->wb_lock);
 }
@@ -154,10 +164,8 @@ int invalidate_inode_pages2_range(struct address_space *m, uint64_t start, uint6
 #endif
 	int err = 0;
 	down_write(&m->wb_lock);
-	for (uint64_t i = start; i < end && i < READ_ONCE(m->capacity); i++) {
-		struct page *p = find_get_page(m, i);
-		if (!p)
-			continue;
+	struct page *p;
+	for (uint64_t i = start; (p = find_get_next_page(m, &i, end)); i++) {
 		/* Dirty (a write through a mapping before the unmap): the data
 		 * is older than what comes next, it goes to the disk first. */
 		if (clear_page_dirty_for_io(p)) {

@@ -819,10 +819,8 @@ static int mapped_cached_pages(struct ktest *t, struct file *f)
 {
 	struct address_space *m = &f->inode->mapping;
 	int bad = 0;
-	for (uint64_t i = 0; i < READ_ONCE(m->capacity); i++) {
-		struct page *p = find_get_page(m, i);
-		if (!p)
-			continue;
+	struct page *p;
+	for (uint64_t i = 0; (p = find_get_next_page(m, &i, ~0ull)); i++) {
 		if (page_mapcount(p) && bad++ < 3)
 			ktest_fail(t, __FILE__, __LINE__, "cached page %lu still has mapcount %d",
 				   i, page_mapcount(p));
