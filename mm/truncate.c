@@ -188,6 +188,25 @@ int invalidate_inode_pages2_range(struct address_space *m, uint64_t start, uint6
 	return err;
 }
 
+/* Bytes [from, to) of page p become zeros; the page is dirtied only if
+ * that changed something, so the tail of a hole (read in as zeros) stays a
+ * hole instead of getting a block of zeros at writeback. */
+static void zero_page_tail(struct page *p, uint64_t from, uint64_t to)
+{
+	const uint8_t *b = (const uint8_t *)page_address(p);
+	for (uint64_t i = from; i < to; i++) {
+#ifdef MUTATION_TRUNCATE_TAIL_ALLOCATES
+		if (b[i] || true) { /* always dirty: the hole gets a block of zeros */
+#else
+		if (b[i]) {
+#endif
+			memset((char *)page_address(p) + from, 0, to - from);
+			set_page_dirty(p);
+			return;
+		}
+	}
+}
+
 void truncate_pagecache(struct address_space *m, uint64_t newsize)
 {
 	rwsem_assert_held_write(&m->invalidate_lock);
@@ -201,8 +220,7 @@ void truncate_pagecache(struct address_space *m, uint64_t newsize)
 	if (off) { /* the rest of the last page reads as zeros from now on */
 		struct page *p = find_or_read_page(m, newsize >> PAGE_SHIFT);
 		if (p) {
-			memset((char *)page_address(p) + off, 0, PAGE_SIZE - off);
-			set_page_dirty(p);
+			zero_page_tail(p, off, PAGE_SIZE);
 			put_page(p);
 		}
 	}
@@ -223,7 +241,6 @@ void pagecache_isize_extended(struct address_space *m, uint64_t from, uint64_t t
 	struct page *p = find_or_read_page(m, from >> PAGE_SHIFT);
 	if (!p)
 		return;
-	memset((char *)page_address(p) + off, 0, zero_end - off);
-	set_page_dirty(p);
+	zero_page_tail(p, off, zero_end);
 	put_page(p);
 }

@@ -14,7 +14,11 @@
 # Extra knobs (besides the Makefile's): INITRD (RAM-disk image put on the ESP
 # as /initrd.img; default $(BUILD)/initrd.img if it exists), QEMU_DISPLAY
 # (run/debug: auto, none, gtk, sdl, curses), QEMU_ARGS (extra QEMU arguments),
-# IMAGE_CMDLINE (cmdline.txt of the disk image; default $(CMDLINE)).
+# IMAGE_CMDLINE (cmdline.txt of the disk image; default $(CMDLINE)),
+# RAMDISK_SIZE (run, debug, test: the RAM disk's size, ramdisk.size= on the
+# kernel command line: KiB, or with K, M or G, or max = as large as memory
+# allows; the file system of the initrd grows to it at mount; default 64M;
+# empty: the disk is the initrd itself).
 #
 # TIMEOUT: a value given on the command line (or in the environment) is the
 # runner's global timeout. Otherwise (the Makefile's default) the runner
@@ -31,6 +35,9 @@ INITRD ?= $(BUILD)/initrd.img
 QEMU_DISPLAY ?=
 QEMU_ARGS ?=
 IMAGE_CMDLINE ?= $(CMDLINE)
+RAMDISK_SIZE ?= 64M
+# ramdisk.size= first: a ramdisk.size= in CMDLINE comes later and wins.
+RAMDISK_CMDLINE = $(if $(RAMDISK_SIZE),ramdisk.size=$(RAMDISK_SIZE))
 IMAGE_MARKER ?= monitor: ready
 TEST_LOG = $(BUILD)/test-$(SMP)cpu.log
 
@@ -38,7 +45,8 @@ TEST_LOG = $(BUILD)/test-$(SMP)cpu.log
 RUNNER_TIMEOUT = $(if $(and $(TIMEOUT),$(filter-out default file,$(origin TIMEOUT))),--timeout $(TIMEOUT))
 
 # The kernel command line of `make test`.
-TEST_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if $(CMDLINE), $(CMDLINE))
+TEST_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if \
+	$(RAMDISK_SIZE), $(RAMDISK_CMDLINE))$(if $(CMDLINE), $(CMDLINE))
 
 # The runner and the arguments every QEMU boot of the built kernel shares;
 # reuse them for other runs (e.g. mutants: --log and --cmdline of their own).
@@ -96,10 +104,12 @@ host-tests: $(BUILD)/host/acpi_test $(BUILD)/host/asid_model_test $(BUILD)/host/
 RUNNER_DISPLAY = $(if $(QEMU_DISPLAY),--display $(QEMU_DISPLAY))
 
 run: deps all
-	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --interactive --cmdline '$(CMDLINE)'
+	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --interactive \
+		--cmdline '$(strip $(RAMDISK_CMDLINE) $(CMDLINE))'
 
 debug: deps all
-	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --gdb --cmdline '$(CMDLINE)'
+	$(RUNNER) $(RUNNER_ARGS) $(RUNNER_DISPLAY) --gdb \
+		--cmdline '$(strip $(RAMDISK_CMDLINE) $(CMDLINE))'
 
 test: deps host-tests all
 	@$(RUNNER) $(RUNNER_ARGS) $(RUNNER_TIMEOUT) \

@@ -33,6 +33,11 @@
 #define EFBIG	     27
 #define EBADF	     9
 #define EACCES	     13
+#define EINVAL	     22
+
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
 
 struct inode {
 	uint32_t ino;
@@ -53,6 +58,7 @@ static inline uint64_t i_size_read(const struct inode *inode)
 struct file {
 	struct inode *inode;
 	int flags;
+	uint64_t pos; /* vfs_read, vfs_write, vfs_lseek (one thread per file) */
 };
 
 struct block_device;
@@ -77,6 +83,14 @@ int vfs_fdatasync(struct file *f); /* data */
 /* POSIX_FADV_DONTNEED: drop the clean, unmapped, unpinned cached pages. */
 uint64_t vfs_fadvise_dontneed(struct file *f, uint64_t pos, uint64_t len);
 uint64_t vfs_size(struct file *f);
+/* The file position: SEEK_SET, SEEK_CUR or SEEK_END plus offset, anywhere
+ * in 0 .. SFS_MAX_FILE_SIZE (past the end too: a write there leaves a
+ * hole); the new position, or -EINVAL (negative, past the largest file,
+ * overflow, bad whence). */
+int64_t vfs_lseek(struct file *f, int64_t offset, int whence);
+/* vfs_pread / vfs_pwrite at the file position, which they advance. */
+ssize_t vfs_read(struct file *f, void *buf, size_t len);
+ssize_t vfs_write(struct file *f, const void *buf, size_t len);
 
 /* mmap of a file (MAP_SHARED or MAP_PRIVATE); address or -errno. */
 int64_t vfs_mmap(struct mm *mm, struct file *f, uint64_t addr, uint64_t len, int prot, int flags,
@@ -86,6 +100,11 @@ int64_t vfs_mmap(struct mm *mm, struct file *f, uint64_t addr, uint64_t len, int
 int sfs_validate(struct block_device *b, char *err, size_t errlen);
 /* Write back everything, then run the full SFS check on the disk. */
 int fs_sync_and_check(char *err, size_t errlen);
+/* The check's scratch memory is one page-allocator block up to this size,
+ * pages mapped in the vmalloc area beyond (tests lower it to try both). */
+extern size_t sfs_scratch_contiguous_max;
+/* The mounted file system's superblock as it is now (free counts, size). */
+void fs_statfs(struct sfs_super *out);
 
 /* Call cb for each entry of the directory at path. */
 int vfs_readdir(const char *path, void (*cb)(const char *name, bool dir, uint64_t size, void *arg),

@@ -5,13 +5,23 @@
  * Mount runs the full consistency check (sfs_check) on the device first: a
  * corrupt image is refused with the checker's message, nothing is written.
  *
+ * Mount grows the file system in place to the size of its device, up to
+ * the superblock's max_blocks (sfs_super_grow: the bitmap was sized for
+ * that), so a small initrd image fills a RAM disk of any size.
+ *
  * File data lives in the page cache (mm/filemap.c): read() and write() copy
  * to and from cached pages, writeback (fsync, msync, the flusher) writes
  * dirty pages to their blocks. Blocks are allocated when a page is written
  * back (or by O_DIRECT writes), so a hole stays a hole until data reaches it.
- * Metadata (superblock, bitmap, inode table, indirect blocks) is written
- * through to the disk at once: the RAM disk makes that cheap, and it keeps
- * the image consistent for sfs_check at any quiet moment.
+ * A file page is mapped through direct blocks and the single, double and
+ * triple indirect trees (bmap_locked; files up to SFS_MAX_FILE_SIZE, about
+ * 4 TiB): a hole gets its block and the missing index blocks on the way
+ * only if the disk has them all, filled bottom up, and truncate frees every
+ * index block it empties (free_blocks_from), so no index block is ever
+ * empty, as the format requires. Metadata (superblock, bitmap, inode table,
+ * index blocks) is written through to the disk at once: the RAM disk makes
+ * that cheap, and it keeps the image consistent for sfs_check at any quiet
+ * moment.
  *
  * SFS only maps file pages to blocks (readpage, writepage, direct_IO) and
  * keeps the size; the rules about cached and mapped pages are mm's: O_DIRECT
@@ -38,13 +48,14 @@
 #include "mm/mm.h"
 #include "mm/page.h"
 #include "mm/kmalloc.h"
+#include "mm/vmalloc.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
 #include "kernel/panic.h"
 
 static struct block_device *bdev;
 static struct sfs_super sb;
-static uint8_t *bitmap; /* sb.bitmap_blocks * SFS_BLOCK_SIZE bytes */
+static uint8_t *bitmap; /* the bitmap blocks of blocks 0 .. sb.nr_blocks-1 */
 static struct rwsem fs_lock;
 static DEFINE_SPINLOCK(map_lock);
 static LIST_HEAD(inode_cache);
@@ -87,10 +98,21 @@ static void bit_clear(uint32_t b)
 
 static uint8_t zero_block[SFS_BLOCK_SIZE];
 
+/* Where alloc_block starts looking: every block in [data_start, alloc_hint)
+ * is in use (free_block lowers it), so a disk of millions of blocks is not
+ * scanned from its start for every block. */
+static uint32_t alloc_hint;
+
 /* A zeroed data block, or 0 if the disk is full. */
 static uint32_t alloc_block(void)
 {
-	for (uint32_t b = sb.data_start; b < sb.nr_blocks; b++) {
+	if (!sb.free_blocks)
+		return 0;
+	for (uint32_t b = MAX(alloc_hint, sb.data_start); b < sb.nr_blocks; b++) {
+		if (!(b & 7) && bitmap[b / 8] == 0xff && b + 8 <= sb.nr_blocks) {
+			b += 7; /* a whole byte in use */
+			continue;
+		}
 		if (bit_test(b))
 			continue;
 		bit_set(b);
@@ -98,6 +120,7 @@ static uint32_t alloc_block(void)
 		sb.free_blocks--;
 		write_super();
 		bdev_write_block(bdev, b, zero_block);
+		alloc_hint = b + 1;
 		return b;
 	}
 	return 0;
@@ -113,6 +136,8 @@ static void free_block(uint32_t b)
 	write_bitmap_block_of(b);
 	sb.free_blocks++;
 	write_super();
+	if (b < alloc_hint)
+		alloc_hint = b;
 }
 
 static void inode_location(uint32_t ino, uint32_t *block, uint32_t *offset)
@@ -141,14 +166,37 @@ static void write_disk_inode(uint32_t ino, const struct sfs_inode *in)
 	bdev_write_block(bdev, block, buf);
 }
 
+/* Index blocks being read or changed, one per height above the data
+ * (map_lock held: one user at a time). */
+static uint32_t idx_buf[SFS_INDEX_LEVELS][SFS_PTRS_PER_BLOCK];
+
+/* Entry j of index block b becomes v (map_lock held). */
+static void set_index_entry(uint32_t b, uint32_t j, uint32_t v)
+{
+	uint32_t *ptrs = idx_buf[0];
+	bdev_read_block(bdev, b, ptrs);
+	ptrs[j] = v;
+	bdev_write_block(bdev, b, ptrs);
+}
+
 /*
- * The disk block of file page idx; 0 for a hole. With alloc, holes get a
- * block (and the indirect block if needed). Returns -errno on failure.
+ * The disk block of file page idx; 0 for a hole. With alloc, a hole gets a
+ * block, and the index blocks on the way to it that are not there yet
+ * (sfs_bmap_path: direct, then the single, double and triple indirect
+ * trees). What a hole needs is counted first and taken only if the disk has
+ * it all, and the new index blocks are filled bottom up before the tree
+ * points at them: no index block is ever empty, even when the disk is
+ * full. Returns -ENOSPC, or -EFBIG past the largest file.
  */
 static int64_t bmap_locked(struct inode *inode, uint64_t idx, bool alloc)
 {
 	struct sfs_inode *d = &inode->d;
-	if (idx < SFS_NDIRECT) {
+	uint32_t path[SFS_INDEX_LEVELS], parent = 0, cur;
+	int level = sfs_bmap_path(idx, path), depth = 0;
+
+	if (level < 0)
+		return -EFBIG;
+	if (level == 0) {
 		if (!d->direct[idx] && alloc) {
 			if (!(d->direct[idx] = alloc_block()))
 				return -ENOSPC;
@@ -156,24 +204,47 @@ static int64_t bmap_locked(struct inode *inode, uint64_t idx, bool alloc)
 		}
 		return d->direct[idx];
 	}
-	idx -= SFS_NDIRECT;
-	if (idx >= SFS_PTRS_PER_BLOCK)
-		return -EFBIG;
-	if (!d->indirect) {
-		if (!alloc)
-			return 0;
-		if (!(d->indirect = alloc_block()))
+	/* Down the tree as far as it goes: depth index blocks exist. */
+	cur = sfs_inode_index(d, (unsigned)level);
+	while (cur && depth < level) {
+		bdev_read_block(bdev, cur, idx_buf[0]);
+		parent = cur;
+		cur = idx_buf[0][path[depth++]];
+	}
+	if (cur || !alloc)
+		return cur; /* the data block, or a hole */
+#ifdef MUTATION_SFS_ALLOC_TOP_DOWN
+	/* take blocks as they come, and give up at the first missing one:
+	 * the index blocks linked so far stay, empty */
+	uint32_t data = alloc_block(), child = data;
+	if (!data)
+		return -ENOSPC;
+	for (int h = level - 1; h >= depth; h--) {
+		uint32_t nb = alloc_block();
+		if (!nb)
 			return -ENOSPC;
+		set_index_entry(nb, path[h], child);
+		child = nb;
+	}
+#else
+	if (sb.free_blocks < (uint32_t)(level - depth) + 1)
+		return -ENOSPC; /* the data block and the missing index blocks */
+	/* Bottom up: the data block, then each missing index block pointing
+	 * at the one below it, then the link from the tree (or the inode). */
+	uint32_t data = alloc_block(), child = data;
+	for (int h = level - 1; h >= depth; h--) {
+		uint32_t nb = alloc_block();
+		set_index_entry(nb, path[h], child);
+		child = nb;
+	}
+#endif
+	if (depth == 0) {
+		sfs_inode_set_index(d, (unsigned)level, child);
 		write_disk_inode(inode->ino, d);
+	} else {
+		set_index_entry(parent, path[depth - 1], child);
 	}
-	static uint32_t ptrs[SFS_PTRS_PER_BLOCK];
-	bdev_read_block(bdev, d->indirect, ptrs);
-	if (!ptrs[idx] && alloc) {
-		if (!(ptrs[idx] = alloc_block()))
-			return -ENOSPC;
-		bdev_write_block(bdev, d->indirect, ptrs);
-	}
-	return ptrs[idx];
+	return data;
 }
 
 static int64_t bmap(struct inode *inode, uint64_t idx, bool alloc)
@@ -184,7 +255,50 @@ static int64_t bmap(struct inode *inode, uint64_t idx, bool alloc)
 	return b;
 }
 
-/* Free the blocks of pages >= first; map_lock held. */
+/*
+ * Frees the blocks that index block b (height levels above the data, its
+ * first entry mapping logical block base) maps at logical blocks >= first,
+ * and the index blocks under it that this empties; returns true if b itself
+ * maps nothing any more (the caller frees it: an empty index block is
+ * corruption). Reads each index block it visits once. map_lock held.
+ */
+static bool free_index_from(uint32_t b, unsigned height, uint64_t base, uint64_t first)
+{
+	uint32_t *ptrs = idx_buf[height - 1]; /* the levels below use the others */
+	uint64_t span = sfs_entry_span(height);
+	bool changed = false, empty = true;
+
+	bdev_read_block(bdev, b, ptrs);
+	for (uint32_t j = 0; j < SFS_PTRS_PER_BLOCK; j++) {
+		uint64_t lo = base + j * span;
+		if (!ptrs[j])
+			continue;
+		if (lo + span <= first) { /* wholly before the cut: stays */
+			empty = false;
+			continue;
+		}
+		if (height == 1 || free_index_from(ptrs[j], height - 1, lo, first)) {
+			free_block(ptrs[j]);
+			ptrs[j] = 0;
+			changed = true;
+		} else {
+			empty = false;
+		}
+	}
+#ifdef MUTATION_SFS_KEEP_EMPTY_INDEX
+	/* the version 1 kernel: an index block the cut empties stays */
+	if (changed)
+		bdev_write_block(bdev, b, ptrs);
+	return empty && base < first;
+#else
+	if (changed && !empty)
+		bdev_write_block(bdev, b, ptrs);
+	return empty;
+#endif
+}
+
+/* Free the blocks of pages >= first, and every index block left empty;
+ * map_lock held. */
 static void free_blocks_from(struct inode *inode, uint64_t first)
 {
 	struct sfs_inode *d = &inode->d;
@@ -194,21 +308,14 @@ static void free_blocks_from(struct inode *inode, uint64_t first)
 			d->direct[i] = 0;
 		}
 	}
-	if (d->indirect) {
-		static uint32_t ptrs[SFS_PTRS_PER_BLOCK];
-		bdev_read_block(bdev, d->indirect, ptrs);
-		uint64_t from = first > SFS_NDIRECT ? first - SFS_NDIRECT : 0;
-		for (uint64_t i = from; i < SFS_PTRS_PER_BLOCK; i++) {
-			if (ptrs[i]) {
-				free_block(ptrs[i]);
-				ptrs[i] = 0;
-			}
-		}
-		if (from == 0) {
-			free_block(d->indirect);
-			d->indirect = 0;
-		} else {
-			bdev_write_block(bdev, d->indirect, ptrs);
+	for (unsigned level = 1; level <= SFS_INDEX_LEVELS; level++) {
+		uint32_t top = sfs_inode_index(d, level);
+		uint64_t base = sfs_level_first(level);
+		if (!top || first >= base + sfs_level_blocks(level))
+			continue;
+		if (free_index_from(top, level, base, first)) {
+			free_block(top);
+			sfs_inode_set_index(d, level, 0);
 		}
 	}
 	write_disk_inode(inode->ino, d);
@@ -493,6 +600,49 @@ uint64_t vfs_size(struct file *f)
 	return i_size_read(f->inode);
 }
 
+int64_t vfs_lseek(struct file *f, int64_t offset, int whence)
+{
+	uint64_t base;
+	if (whence == SEEK_SET)
+		base = 0;
+	else if (whence == SEEK_CUR)
+		base = f->pos;
+	else if (whence == SEEK_END)
+		base = i_size_read(f->inode);
+	else
+		return -EINVAL;
+	/* base <= SFS_MAX_FILE_SIZE: in unsigned arithmetic, without overflow. */
+	uint64_t pos;
+	if (offset < 0) {
+		uint64_t back = (uint64_t)(-(offset + 1)) + 1; /* INT64_MIN too */
+		if (back > base)
+			return -EINVAL; /* before the start */
+		pos = base - back;
+	} else {
+		if ((uint64_t)offset > SFS_MAX_FILE_SIZE - base)
+			return -EINVAL; /* past the largest file */
+		pos = base + (uint64_t)offset;
+	}
+	f->pos = pos;
+	return (int64_t)pos;
+}
+
+ssize_t vfs_read(struct file *f, void *buf, size_t len)
+{
+	ssize_t r = vfs_pread(f, buf, len, f->pos);
+	if (r > 0)
+		f->pos += (uint64_t)r;
+	return r;
+}
+
+ssize_t vfs_write(struct file *f, const void *buf, size_t len)
+{
+	ssize_t r = vfs_pwrite(f, buf, len, f->pos);
+	if (r > 0)
+		f->pos += (uint64_t)r;
+	return r;
+}
+
 /* ---- truncate, sync ------------------------------------------------------ */
 
 int vfs_truncate(struct file *f, uint64_t size)
@@ -564,6 +714,8 @@ static int dir_add(struct inode *dir, const char *name, size_t len, uint32_t ino
 		if (!de.ino)
 			break; /* reuse a free slot */
 	}
+	if (pos + DIRENT_SIZE > SFS_MAX_DIR_SIZE)
+		return -ENOSPC; /* a directory has no double indirect block */
 	memset(&de, 0, sizeof(de));
 	de.ino = ino;
 	de.name_len = (uint8_t)len;
@@ -829,25 +981,98 @@ static int read_block_cb(void *ctx, uint32_t block, void *buf)
 	return bdev_read_block(ctx, block, buf);
 }
 
+/*
+ * The checker's scratch memory (sfs_check_scratch_size: about 4 bytes a
+ * block). Up to sfs_scratch_contiguous_max (one page-allocator block, 4
+ * MiB: disks of up to about 1M blocks) it is one block of the page
+ * allocator; beyond, single pages mapped at a range of the vmalloc area,
+ * which is kept for the next large check (the page tables under it are
+ * never freed, so a new range each time would cost a little every check).
+ */
+size_t sfs_scratch_contiguous_max = PAGE_SIZE << MAX_ORDER;
+
+struct scratch {
+	void *addr;
+	unsigned order;	     /* contiguous: the block's order */
+	uint64_t nr_pages;   /* mapped: the pages (0: contiguous) */
+	struct page **pages; /* mapped: [nr_pages] */
+};
+
+static DEFINE_SPINLOCK(scratch_va_lock);
+static uint64_t spare_va, spare_va_pages; /* a mapped range no check uses now */
+
+static void scratch_free(struct scratch *s)
+{
+	if (!s->nr_pages) {
+		free_pages(s->addr, s->order);
+		return;
+	}
+	uint64_t va = (uint64_t)s->addr;
+	for (uint64_t i = 0; i < s->nr_pages && s->pages[i]; i++) {
+		kunmap_page(va + i * PAGE_SIZE); /* flushed on every CPU */
+		__free_pages(s->pages[i], 0);
+	}
+	kfree(s->pages);
+	spin_lock(&scratch_va_lock);
+	if (s->nr_pages > spare_va_pages) { /* keep the larger range */
+		spare_va = va;
+		spare_va_pages = s->nr_pages;
+	}
+	spin_unlock(&scratch_va_lock);
+}
+
+static void *scratch_alloc(struct scratch *s, size_t size)
+{
+	memset(s, 0, sizeof(*s));
+	if (size <= sfs_scratch_contiguous_max) {
+		while ((PAGE_SIZE << s->order) < size)
+			s->order++;
+		return s->addr = get_free_pages(0, s->order);
+	}
+	uint64_t nr = DIV_ROUND_UP(size, PAGE_SIZE), va = 0;
+	s->pages = kzalloc(nr * sizeof(*s->pages));
+	if (!s->pages)
+		return NULL;
+	spin_lock(&scratch_va_lock);
+	if (spare_va_pages >= nr) {
+		va = spare_va;
+		spare_va = spare_va_pages = 0;
+	}
+	spin_unlock(&scratch_va_lock);
+	if (!va)
+		va = vmap_reserve(nr * PAGE_SIZE);
+	s->addr = (void *)va;
+	s->nr_pages = nr;
+	for (uint64_t i = 0; i < nr; i++) {
+		s->pages[i] = alloc_page(0);
+		if (!s->pages[i] ||
+		    kmap_page(va + i * PAGE_SIZE, page_to_phys(s->pages[i]), KMAP_WRITE)) {
+			if (s->pages[i])
+				__free_pages(s->pages[i], 0);
+			s->pages[i] = NULL;
+			scratch_free(s);
+			return NULL;
+		}
+	}
+	return s->addr;
+}
+
 static int run_check(struct block_device *dev, char *err, size_t errlen, uint32_t nr_blocks,
 		     uint32_t nr_inodes)
 {
 	size_t scratch_size = sfs_check_scratch_size(nr_blocks, nr_inodes);
-	unsigned order = 0;
-	while ((PAGE_SIZE << order) < scratch_size && order < MAX_ORDER)
-		order++;
-	void *scratch = (PAGE_SIZE << order) >= scratch_size ? get_free_pages(0, order) : NULL;
-	if (!scratch) {
+	struct scratch s;
+	if (!scratch_alloc(&s, scratch_size)) {
 		snprintf(err, errlen, "no memory for the check (%lu bytes)", scratch_size);
 		return -ENOMEM;
 	}
 	struct sfs_io io = { .ctx = dev,
 			     .nr_blocks_on_device = dev->nr_sectors / SECTORS_PER_PAGE,
 			     .read_block = read_block_cb,
-			     .scratch = scratch,
-			     .scratch_size = PAGE_SIZE << order };
+			     .scratch = s.addr,
+			     .scratch_size = scratch_size };
 	int r = sfs_check(&io, err, errlen);
-	free_pages(scratch, order);
+	scratch_free(&s);
 	return r;
 }
 
@@ -870,11 +1095,27 @@ int fs_mount(struct block_device *b)
 		return r;
 	}
 	sb = s;
-	bitmap = kmalloc((uint64_t)sb.bitmap_blocks * SFS_BLOCK_SIZE);
-	if (!bitmap)
+	/* Grow in place to the device, up to max_blocks: the bitmap has the
+	 * room, and the bits of the new blocks are zero (sfs_format.h). */
+	uint32_t old_blocks = sb.nr_blocks;
+	uint32_t added = sfs_super_grow(&sb, b->nr_sectors / SECTORS_PER_PAGE);
+	/* In memory, the bitmap of the blocks there are (the rest is zero). */
+	uint64_t map_blocks = DIV_ROUND_UP(sb.nr_blocks, SFS_BITS_PER_BLOCK);
+	bitmap = kmalloc(map_blocks * SFS_BLOCK_SIZE);
+	if (!bitmap) {
+		printk("sfs: mount refused: no memory for a bitmap of %lu KiB\n", map_blocks * 4);
 		return -ENOMEM;
-	for (uint32_t i = 0; i < sb.bitmap_blocks; i++)
+	}
+	for (uint32_t i = 0; i < map_blocks; i++)
 		bdev_read_block(b, sb.bitmap_start + i, bitmap + (uint64_t)i * SFS_BLOCK_SIZE);
+	alloc_hint = 0;
+	if (added) {
+		write_super();
+		printk("sfs: grown from %u to %u blocks (%lu MiB, the RAM disk; at most %u "
+		       "blocks)\n",
+		       old_blocks, sb.nr_blocks, (uint64_t)sb.nr_blocks * SFS_BLOCK_SIZE >> 20,
+		       sb.max_blocks);
+	}
 	rwsem_init(&fs_lock);
 	mounted = true;
 	printk("sfs: mounted: %u blocks (%u free), %u inodes (%u free)\n", sb.nr_blocks,
@@ -921,6 +1162,13 @@ void fs_drop_caches(void)
 		mapping_destroy(&victim->mapping);
 		kfree(victim);
 	}
+}
+
+void fs_statfs(struct sfs_super *out)
+{
+	spin_lock(&map_lock);
+	*out = sb;
+	spin_unlock(&map_lock);
 }
 
 int fs_sync_and_check(char *err, size_t errlen)
