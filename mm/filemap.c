@@ -175,12 +175,12 @@ int page_mkclean(struct page *page)
 		 * its TLB flush is done (R2). */
 		spin_lock(&mm->page_table_lock);
 		pte_t *pte = walk_pte(mm, addr);
-		if (pte && pte_present(*pte) && pte_phys(*pte) == page_to_phys(page) &&
-		    (*pte & (_PAGE_RW | _PAGE_DIRTY))) {
-			pte_t old =
-			    __atomic_fetch_and(pte, ~(_PAGE_RW | _PAGE_DIRTY), __ATOMIC_SEQ_CST);
+		pte_t entry = pte ? READ_ONCE(*pte) : 0;
+		if (pte_present(entry) && pte_phys(entry) == page_to_phys(page) &&
+		    (pte_write(entry) || pte_dirty(entry))) {
+			pte_t old = ptep_wrprotect_clean(pte);
 			flush_tlb_mm_range(mm, addr, addr + PAGE_SIZE, false); /* R6 */
-			dirty |= !!(old & _PAGE_DIRTY);
+			dirty |= pte_dirty(old);
 		}
 		spin_unlock(&mm->page_table_lock);
 	}

@@ -163,6 +163,11 @@ static inline pte_t ptep_set_wrprotect(pte_t *ptep)
 {
 	return __atomic_and_fetch(ptep, ~_PAGE_RW, __ATOMIC_SEQ_CST);
 }
+/* Takes write and dirty away (page_mkclean); returns the old entry. */
+static inline pte_t ptep_wrprotect_clean(pte_t *ptep)
+{
+	return __atomic_fetch_and(ptep, ~(_PAGE_RW | _PAGE_DIRTY), __ATOMIC_SEQ_CST);
+}
 /* *ptep = new if it still is *old; else *old = its current value. */
 static inline bool ptep_cmpxchg(pte_t *ptep, pte_t *old, pte_t new)
 {
