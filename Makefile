@@ -39,11 +39,11 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 ifneq ($(MUTATION),)
 KCFLAGS += -DMUTATION_$(MUTATION)=1
 endif
-NASMFLAGS := -f elf64 -g -F dwarf
+NASMFLAGS := -f elf64 -g -F dwarf $(if $(MUTATION),-DMUTATION_$(MUTATION)=1)
 KLDFLAGS := -n -z noexecstack -z max-page-size=4096
 
 # Every .c and .asm under these directories is part of the kernel.
-KDIRS := kernel kernel/fs arch/x86_64 mm drivers tests
+KDIRS := kernel kernel/fs arch/x86_64 mm drivers tests tests/user_asm
 KSRC_C := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRC_ASM := $(filter-out arch/x86_64/trampoline.asm,$(foreach d,$(KDIRS),$(wildcard $(d)/*.asm)))
 KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC_C)) $(patsubst %.asm,$(BUILD)/%.o,$(KSRC_ASM))

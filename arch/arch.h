@@ -25,6 +25,9 @@ struct thread;
 struct cpu_features {
 	bool nx, pge, pcid, invpcid, smep, smap, x2apic, tsc_deadline, gbpages;
 	bool hypervisor;
+	bool xsave;	   /* XSAVE/XRSTOR with OSXSAVE (user FPU state) */
+	uint64_t xcr0;	   /* the XCR0 every CPU sets (as Linux: user states) */
+	uint32_t fpu_size; /* bytes of a thread's FPU area */
 	uint32_t max_phys_bits, max_virt_bits;
 	char vendor[13];
 	char brand[49];
@@ -62,6 +65,18 @@ extern uint64_t tsc_khz;       /* TSC frequency, calibrated at boot */
 /* Threads */
 void arch_thread_init(struct thread *t, void (*entry)(void));
 void arch_switch_to(struct thread *prev, struct thread *next);
+/* Before arch_switch_to, IRQs off: user CPU state of prev saved, next's
+ * loaded (FS/GS bases, FPU), the TSS rsp0 and entry stack set to next's. */
+void arch_switch_user_state(struct thread *prev, struct thread *next);
+/* Enter ring 3 at rip with rsp, in current's mm; never returns. */
+void arch_enter_user(uint64_t rip, uint64_t rsp) __noreturn;
+/* Tests: the same with another SS (a bad one makes the kernel's iretq fault). */
+void arch_enter_user_ss(uint64_t rip, uint64_t rsp, uint16_t ss) __noreturn;
+/* The current user thread's FS (gs=false) or GS base, as arch_prctl sets them. */
+void arch_set_user_base(bool gs, uint64_t base);
+uint64_t arch_get_user_base(bool gs);
+/* Free a thread's arch state (FPU area). */
+void arch_thread_free(struct thread *t);
 
 /* Recoverable faults for tests: see arch/x86_64/trap.c. */
 struct kjmp_buf {

@@ -33,6 +33,11 @@ struct call_queue {
 
 struct cpu {
 	struct cpu *self; /* must be first: this_cpu() loads %gs:0 */
+	/* At fixed offsets for the SYSCALL entry (arch/x86_64/trap_entry.asm):
+	 * the user's rsp while switching stacks, and the running thread's
+	 * kernel stack top (also the TSS rsp0), set on every context switch. */
+	uint64_t entry_scratch;	  /* offset 8 */
+	uint64_t entry_stack_top; /* offset 16 */
 	int id;
 	uint32_t apic_id;
 	volatile bool online;

@@ -204,6 +204,7 @@ static void __schedule(bool preempt)
 	else
 		enter_lazy_tlb(); /* kernel thread: keep whatever tables are loaded (R8) */
 	count_event(EV_CONTEXT_SWITCH);
+	arch_switch_user_state(prev, next);
 	arch_switch_to(prev, next);
 	/* Resumed, possibly on another CPU. */
 	finish_task_switch();
@@ -355,6 +356,7 @@ static void reap_zombies(void)
 		list_del(&t->all_node);
 		spin_unlock(&all_threads_lock);
 		free_pages(t->stack, THREAD_STACK_ORDER);
+		arch_thread_free(t);
 		kfree(t);
 		/* Counted down only once freed: "no threads left" means "all memory back". */
 		__atomic_sub_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);

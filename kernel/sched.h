@@ -55,6 +55,14 @@ struct thread {
 	struct mm *mm, *active_mm; /* for address spaces (mm/) */
 	struct list_head all_node;
 	uint64_t runtime_ticks;
+	/* Ring 3 (kernel/syscall.c, arch/x86_64): the thread's own. */
+	bool user;	       /* entered user mode: fs/gs bases and FPU are live */
+	uint64_t user_fs_base; /* saved on switch out, loaded on switch in */
+	uint64_t user_gs_base; /* the user's GS base (MSR_KERNEL_GS_BASE in the kernel) */
+	void *fpu;	       /* FXSAVE/XSAVE area of a user thread, or NULL */
+	int exit_status;       /* Linux wait status once a user thread ended */
+	void (*exit_notify)(struct thread *t, void *arg); /* at user exit, before dying */
+	void *exit_arg;
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */

@@ -8,6 +8,17 @@
  * stac/clac touches, user pages). PCID is enabled by the TLB code when
  * present (QEMU TCG has none).
  *
+ * FPU/SSE for user threads (the kernel itself is built without SSE): CR0.MP
+ * and NE, CR4.OSFXSR and OSXMMEXCPT on every CPU; with XSAVE, CR4.OSXSAVE
+ * and XCR0 = the user states the CPU has among x87, SSE, AVX, AVX-512 (as
+ * Linux's XFEATURE_MASK_USER_SUPPORTED, without PKRU/AMX). A user thread's
+ * state is saved when it is switched out and restored when it is switched
+ * in (eager, as Linux since 4.x), XSAVE if present else FXSAVE.
+ *
+ * SYSCALL: EFER.SCE, STAR (kernel CS 0x08, SYSRET base 0x18 so CS 0x2b and
+ * SS 0x23), LSTAR = entry_syscall_64, FMASK clears IF, TF, DF, AC, NT (and
+ * IOPL/RF as Linux does not need: they cannot be set by user code anyway).
+ *
  * Each CPU has its own GDT and TSS; the TSS gives #DF, NMI and #MC their own
  * IST stacks so a kernel stack overflow or an NMI during a stack switch is
  * still reported. GDT layout (SYSRET-compatible for later ring-3 support):
@@ -23,6 +34,7 @@
 #include "kernel/string.h"
 #include "kernel/panic.h"
 #include "mm/page.h"
+#include "arch/x86_64/trap.h"
 
 struct cpu_features boot_cpu_features;
 
@@ -70,6 +82,7 @@ static void detect_features(void)
 	f->tsc_deadline = c & (1u << 24);
 	f->hypervisor = c & (1u << 31);
 	f->pge = d & (1u << 13);
+	f->xsave = c & (1u << 26);
 	if (max >= 7) {
 		cpuid_count(7, 0, &a, &b, &c, &d);
 		f->smep = b & (1u << 7);
@@ -96,6 +109,60 @@ static void detect_features(void)
 	}
 }
 
+extern void entry_syscall_64(void);
+
+#ifdef MUTATION_FMASK_KEEPS_AC_TF
+#define SYSCALL_FMASK (RFLAGS_IF | RFLAGS_DF | RFLAGS_NT)
+#else
+#define SYSCALL_FMASK (RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_AC | RFLAGS_NT)
+#endif
+
+static void setup_syscall_msrs(void)
+{
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	wrmsr(MSR_STAR, (uint64_t)GDT_KERNEL_CS << 32 | (uint64_t)GDT_USER_CS32 << 48);
+	wrmsr(MSR_LSTAR, (uint64_t)entry_syscall_64);
+	wrmsr(MSR_FMASK, SYSCALL_FMASK);
+	wrmsr(MSR_KERNEL_GS_BASE, 0); /* the user's, until a user thread runs */
+}
+
+static inline void xsetbv(uint32_t idx, uint64_t v)
+{
+	__asm__ __volatile__("xsetbv" ::"c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+#define XFEATURE_USER_MASK 0xe7ull /* x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM */
+
+/* CR0/CR4 FPU bits and XCR0; the first call (BSP) decides XCR0 and the size. */
+static void setup_fpu(void)
+{
+	struct cpu_features *f = &boot_cpu_features;
+	write_cr0((read_cr0() | CR0_MP | CR0_NE) & ~(CR0_EM | CR0_TS));
+	uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (f->xsave)
+		cr4 |= CR4_OSXSAVE;
+	write_cr4(cr4);
+	if (f->xsave) {
+		uint32_t a, b, c, d;
+		if (!f->xcr0) {
+			cpuid_count(0xd, 0, &a, &b, &c, &d);
+			f->xcr0 = (((uint64_t)d << 32 | a) & XFEATURE_USER_MASK) | 3;
+			if ((f->xcr0 & 0xe0) != 0xe0)
+				f->xcr0 &= ~0xe0ull; /* AVX-512 only whole */
+			if (!(f->xcr0 & 4))
+				f->xcr0 &= ~0xe0ull;
+		}
+		xsetbv(0, f->xcr0);
+		cpuid_count(0xd, 0, &a, &b, &c, &d); /* EBX: size for the XCR0 set */
+		if (!f->fpu_size)
+			f->fpu_size = b;
+	} else if (!f->fpu_size)
+		f->fpu_size = 512;
+	if (f->fpu_size > PAGE_SIZE)
+		panic("cpu: XSAVE area of %u bytes", f->fpu_size);
+	__asm__ __volatile__("fninit");
+}
+
 static void setup_control_regs(void)
 {
 	struct cpu_features *f = &boot_cpu_features;
@@ -103,6 +170,8 @@ static void setup_control_regs(void)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	/* An AP comes out of reset with caching disabled (CD, NW): enable it. */
 	write_cr0((read_cr0() | CR0_WP) & ~(CR0_CD | CR0_NW));
+	setup_fpu();
+	setup_syscall_msrs();
 	uint64_t cr4 = read_cr4();
 	if (f->pge)
 		cr4 |= CR4_PGE;
@@ -155,6 +224,109 @@ static void alloc_ist_stacks(int cpu)
 void arch_set_kernel_stack(int cpu, uint64_t rsp0)
 {
 	cpu_arch[cpu].tss.rsp[0] = rsp0;
+}
+
+/* ---- per-thread user CPU state ------------------------------------------ */
+
+static void fpu_save(void *area)
+{
+	if (boot_cpu_features.xsave)
+		__asm__ __volatile__("xsave64 (%0)" ::"r"(area), "a"(-1), "d"(-1) : "memory");
+	else
+		__asm__ __volatile__("fxsave64 (%0)" ::"r"(area) : "memory");
+}
+
+static void fpu_restore(const void *area)
+{
+	if (boot_cpu_features.xsave)
+		__asm__ __volatile__("xrstor64 (%0)" ::"r"(area), "a"(-1), "d"(-1) : "memory");
+	else
+		__asm__ __volatile__("fxrstor64 (%0)" ::"r"(area) : "memory");
+}
+
+/* A clean FPU state for a new user thread: FCW 0x37f, MXCSR 0x1f80, every
+ * register empty/zero (XSTATE_BV 0: XRSTOR puts the rest in init state). */
+static void *fpu_alloc_init(void)
+{
+	uint8_t *a = get_free_pages(__GFP_ZERO, 0);
+	if (!a)
+		return NULL;
+	*(uint16_t *)(a + 0) = 0x37f;	/* FCW */
+	*(uint32_t *)(a + 24) = 0x1f80; /* MXCSR */
+	return a;
+}
+
+void arch_thread_free(struct thread *t)
+{
+	if (t->fpu)
+		free_pages(t->fpu, 0);
+	t->fpu = NULL;
+}
+
+void arch_switch_user_state(struct thread *prev, struct thread *next)
+{
+	struct cpu *c = this_cpu();
+	if (prev->user) {
+		prev->user_fs_base = rdmsr(MSR_FS_BASE);
+		prev->user_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+#ifndef MUTATION_NO_FPU_SWITCH
+		if (prev->fpu)
+			fpu_save(prev->fpu);
+#endif
+	}
+	if (next->user) {
+		wrmsr(MSR_FS_BASE, next->user_fs_base);
+		wrmsr(MSR_KERNEL_GS_BASE, next->user_gs_base);
+#ifndef MUTATION_NO_FPU_SWITCH
+		if (next->fpu)
+			fpu_restore(next->fpu);
+#endif
+	}
+	if (next->stack) {
+		uint64_t top = (uint64_t)next->stack + THREAD_STACK_SIZE;
+		c->entry_stack_top = top;
+#ifndef MUTATION_RSP0_NOT_SWITCHED
+		arch_set_kernel_stack(c->id, top);
+#endif
+	}
+}
+
+extern void arch_enter_user_frame(const struct trap_frame *f, uint64_t top) __noreturn;
+
+/* The calling (kernel) thread becomes a user thread: its FPU state clean,
+ * FS/GS bases 0, every register 0 but rip/rsp, IF set; ring 3 through the
+ * same iretq as every return to user mode. */
+__noreturn void arch_enter_user(uint64_t rip, uint64_t rsp)
+{
+	arch_enter_user_ss(rip, rsp, GDT_USER_DS);
+}
+
+/* Tests: with another SS selector, to make the kernel's iretq fault. */
+__noreturn void arch_enter_user_ss(uint64_t rip, uint64_t rsp, uint16_t ss)
+{
+	struct thread *t = current;
+	if (!t->fpu)
+		t->fpu = fpu_alloc_init();
+	if (!t->fpu)
+		panic("no memory for an FPU area"); /* TODO: fail the thread instead */
+	struct trap_frame f;
+	memset(&f, 0, sizeof(f));
+	f.rip = rip;
+	f.rsp = rsp;
+	f.cs = GDT_USER_CS;
+	f.ss = ss;
+	f.rflags = RFLAGS_IF | 2;
+	uint64_t top = (uint64_t)t->stack + THREAD_STACK_SIZE;
+	local_irq_disable();
+	t->user_fs_base = 0;
+	t->user_gs_base = 0;
+	wrmsr(MSR_FS_BASE, 0);
+	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	fpu_restore(t->fpu);
+	this_cpu()->entry_stack_top = top;
+	arch_set_kernel_stack(cpu_id(), top);
+	t->user = true;
+	arch_enter_user_frame(&f, top);
 }
 
 /* BSP, first thing: the firmware's GDT and IDT live in memory we reuse.

@@ -8,6 +8,9 @@
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10
 #define GDT_TSS	      0x30
+#define GDT_USER_CS32 0x1b /* RPL 3 */
+#define GDT_USER_DS   0x23
+#define GDT_USER_CS   0x2b
 
 #define IST_DF	1
 #define IST_NMI 2

@@ -13,6 +13,13 @@
  * Interrupts: acknowledge the LAPIC, run the handler, and on the way out let
  * the scheduler preempt the interrupted thread if it may (sched_irq_exit).
  * NMIs stop the CPU when another CPU panics.
+ *
+ * From ring 3 (saved CS & 3; trap_entry.asm did the swapgs): a #PF goes to
+ * do_user_fault; what it cannot resolve, and every other exception, ends the
+ * user thread with Linux's signal for it (user_exit_signal, kernel/syscall.c)
+ * and the kernel carries on; #DF and #MC stay fatal. A fault of the kernel's
+ * own iretq to user mode is the user's (fixup_bad_iret). Every return to
+ * ring 3 runs exit_to_user_mode() with interrupts off.
  */
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/cpu.h"
@@ -28,6 +35,7 @@
 #include "kernel/ksyms.h"
 #include "arch/x86_64/uaccess.h"
 #include "mm/mm.h"
+#include "kernel/syscall.h"
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -71,6 +79,14 @@ static void set_gate(int vec, uint64_t handler, int ist)
 	g->sel = GDT_KERNEL_CS;
 	g->ist = ist;
 	g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
+			     /* Only int3 and into may be raised by user code with int n (Linux's
+	 * DPL3 gates); int n on any other vector from ring 3 is a #GP. */
+#ifdef MUTATION_ALL_GATES_DPL3
+	g->type_attr = 0xee;
+#else
+	if (vec == EXC_BP || vec == EXC_OF)
+		g->type_attr = 0xee;
+#endif
 	g->off_mid = (handler >> 16) & 0xffff;
 	g->off_hi = handler >> 32;
 	g->zero = 0;
@@ -184,6 +200,68 @@ static bool user_fault(struct trap_frame *f, uint64_t addr)
 	return ok;
 }
 
+/* Linux's signal for each exception raised by user code (0: not one). */
+static const uint8_t user_exception_signal[32] = {
+	[EXC_DE] = SIGFPE,  [1] = SIGTRAP,     [EXC_BP] = SIGTRAP, [EXC_OF] = SIGSEGV,
+	[5] = SIGSEGV,	    [EXC_UD] = SIGILL, [7] = SIGSEGV,	   [9] = SIGFPE,
+	[10] = SIGSEGV,	    [11] = SIGBUS,     [12] = SIGBUS,	   [EXC_GP] = SIGSEGV,
+	[EXC_PF] = SIGSEGV, [16] = SIGFPE,     [17] = SIGBUS,	   [19] = SIGFPE,
+	[21] = SIGSEGV,
+};
+
+static void handle_user_exception(struct trap_frame *f, uint64_t cr2)
+{
+	if (f->vector == EXC_PF) {
+		if (!(f->error_code & PF_RSVD)) {
+			unsigned flags = (f->error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0) |
+					 (f->error_code & PF_INSTR ? FAULT_FLAG_INSTR : 0);
+			local_irq_enable();
+			bool ok = do_user_fault(cr2, flags);
+			local_irq_disable();
+			if (ok)
+				return;
+		}
+	}
+	int sig = user_exception_signal[f->vector] ? user_exception_signal[f->vector] : SIGSEGV;
+	user_exit_signal(sig, f, cr2);
+}
+
+uint64_t bad_iret_fixups;
+
+/* The kernel's iretq to user mode faulted (trap_entry.asm swapped GS back):
+ * the iret frame it was reading lies at f->rsp. Make the fault the user's,
+ * as if raised at the user instruction it returned to (Linux's
+ * fixup_bad_iret), so it is handled as a user fault and not a kernel bug. */
+void fixup_bad_iret(struct trap_frame *f)
+{
+	const uint64_t *iret = (const uint64_t *)f->rsp;
+	f->rip = iret[0];
+	f->cs = iret[1] | 3;
+	f->rflags = iret[2];
+	f->rsp = iret[3];
+	f->ss = iret[4];
+	__atomic_add_fetch(&bad_iret_fixups, 1, __ATOMIC_RELAXED);
+}
+
+/* Every return to ring 3, interrupts off: run what is pending (a
+ * reschedule), then check again with interrupts off, so nothing set
+ * meanwhile waits for the next interrupt. */
+void exit_to_user_mode(struct trap_frame *f)
+{
+	(void)f;
+	for (;;) {
+#ifndef MUTATION_NO_RESCHED_ON_USER_EXIT
+		if (READ_ONCE(this_cpu()->need_resched)) {
+			local_irq_enable();
+			yield();
+			local_irq_disable();
+			continue;
+		}
+#endif
+		break;
+	}
+}
+
 static void handle_exception(struct trap_frame *f)
 {
 	uint64_t cr2 = f->vector == EXC_PF ? read_cr2() : 0;
@@ -193,6 +271,12 @@ static void handle_exception(struct trap_frame *f)
 		if (nmi_capture_backtrace(f))
 			return; /* another CPU asked where this one is */
 		printk("NMI on CPU %d (ignored)\n", cpu_id());
+		return;
+	}
+	if ((f->cs & 3) && f->vector != EXC_DF && f->vector != EXC_MC) {
+		if (f->vector == EXC_PF)
+			count_event(EV_PAGE_FAULT);
+		handle_user_exception(f, cr2);
 		return;
 	}
 	uint64_t fixup = search_exception_table(f->rip);
@@ -238,7 +322,10 @@ static void handle_interrupt(struct trap_frame *f)
 		break;
 	}
 	c->irq_depth--;
-	sched_irq_exit(f->rflags & RFLAGS_IF);
+	/* From user mode, ret_to_user's exit_to_user_mode reschedules (with
+	 * interrupts off, after the handler: as Linux's irqentry_exit). */
+	if (!(f->cs & 3))
+		sched_irq_exit(f->rflags & RFLAGS_IF);
 }
 
 void trap_dispatch(struct trap_frame *f)

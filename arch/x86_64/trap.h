@@ -14,6 +14,7 @@ struct trap_frame {
 #define EXC_DE	0
 #define EXC_NMI 2
 #define EXC_BP	3
+#define EXC_OF	4
 #define EXC_UD	6
 #define EXC_DF	8
 #define EXC_GP	13
@@ -28,6 +29,11 @@ struct trap_frame {
 #define PF_INSTR (1u << 4)
 
 void trap_dispatch(struct trap_frame *f);
+void fixup_bad_iret(struct trap_frame *f);
+void exit_to_user_mode(struct trap_frame *f);
+extern uint64_t bad_iret_fixups; /* how often the kernel's iretq faulted */
+/* trap_frame.vector of a SYSCALL entry (error_code holds orig_ax). */
+#define VEC_SYSCALL_FRAME 0x100
 void dump_trap_frame(const struct trap_frame *f);
 struct interrupt_frame;
 void idt_set_gate(int vec, void (*handler)(struct interrupt_frame *));

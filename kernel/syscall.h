@@ -1,0 +1,72 @@
+/*
+ * kernel/syscall.h - the system-call dispatcher and the minimal life of a
+ * user thread (until the process model of issue 11 replaces it).
+ *
+ * System calls are numbered as Linux x86-64 (arch/x86/entry/syscalls/
+ * syscall_64.tbl); the table in kernel/syscall.c maps a number to its
+ * sys_* function, and a number without one returns -ENOSYS. Adding a call
+ * is one line there: SYSCALL(__NR_read, sys_read). A sys_* function takes
+ * at most six integer or pointer arguments (rdi, rsi, rdx, r10, r8, r9) and
+ * returns an int64_t (a negative errno on failure).
+ */
+#ifndef KERNEL_SYSCALL_H
+#define KERNEL_SYSCALL_H
+
+#include "kernel/compiler.h"
+
+#define __NR_sched_yield 24
+#define __NR_exit	 60
+#define __NR_arch_prctl	 158
+#define __NR_iopl	 172
+#define __NR_ioperm	 173
+#define __NR_exit_group	 231
+#define NR_SYSCALLS	 512 /* the table's size; Linux 6.1 has 451 */
+#define __NR_ktest_hook	 511 /* a slot tests may fill (syscall_set_hook) */
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+
+/* Linux signal numbers (x86-64) recorded when a user thread is killed. */
+#define SIGILL	4
+#define SIGTRAP 5
+#define SIGBUS	7
+#define SIGFPE	8
+#define SIGKILL 9
+#define SIGSEGV 11
+
+typedef int64_t (*syscall_fn_t)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+
+/* Run system call nr (the low 32 bits of rax, as Linux) with its arguments. */
+int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+			 uint64_t a4, uint64_t a5);
+/* Tests: put fn in table slot nr (NULL: empty again); returns the old one. */
+syscall_fn_t syscall_set_hook(unsigned nr, syscall_fn_t fn);
+
+/* SYSCALL returns that went by IRET because SYSRET was not safe. */
+extern uint64_t syscall_iret_returns;
+
+struct mm;
+struct thread;
+struct trap_frame;
+
+/* A thread that runs in mm from rip with rsp in ring 3. notify(t, arg) is
+ * called on the thread when its user life ends, with t->exit_status set
+ * (Linux wait status: code << 8, or the signal number). NULL: no memory. */
+struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
+				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg);
+/* End the current user thread with a wait status. */
+void user_exit(int status) __noreturn;
+/* End it because of a fault (sig: SIGSEGV, ...); logs what and where. */
+void user_exit_signal(int sig, const struct trap_frame *f, uint64_t cr2) __noreturn;
+
+/* The minimal system calls of the entry code. */
+int64_t sys_exit(int code);
+int64_t sys_exit_group(int code);
+int64_t sys_sched_yield(void);
+int64_t sys_arch_prctl(int code, uint64_t addr);
+int64_t sys_iopl(unsigned level);
+int64_t sys_ioperm(uint64_t from, uint64_t num, int turn_on);
+
+#endif
