@@ -263,24 +263,26 @@ void arch_thread_free(struct thread *t)
 	t->fpu = NULL;
 }
 
+#ifdef MUTATION_NO_FPU_SWITCH
+#define FPU_SWITCH 0
+#else
+#define FPU_SWITCH 1
+#endif
+
 void arch_switch_user_state(struct thread *prev, struct thread *next)
 {
 	struct cpu *c = this_cpu();
 	if (prev->user) {
 		prev->user_fs_base = rdmsr(MSR_FS_BASE);
 		prev->user_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
-#ifndef MUTATION_NO_FPU_SWITCH
-		if (prev->fpu)
+		if (FPU_SWITCH && prev->fpu)
 			fpu_save(prev->fpu);
-#endif
 	}
 	if (next->user) {
 		wrmsr(MSR_FS_BASE, next->user_fs_base);
 		wrmsr(MSR_KERNEL_GS_BASE, next->user_gs_base);
-#ifndef MUTATION_NO_FPU_SWITCH
-		if (next->fpu)
+		if (FPU_SWITCH && next->fpu)
 			fpu_restore(next->fpu);
-#endif
 	}
 	if (next->stack) {
 		uint64_t top = (uint64_t)next->stack + THREAD_STACK_SIZE;

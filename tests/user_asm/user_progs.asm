@@ -169,9 +169,22 @@ user_flags:
 	popfq
 	mov eax, 511
 	syscall
-	mov rdi, rax
-	and edi, 0x44500                ; AC, NT, DF, TF in the kernel?
 	cld
+	xor edi, edi                    ; status bits: AC 1, DF 2, NT 4, TF 8
+	bt rax, 18
+	adc edi, 0
+	bt rax, 10
+	setc cl
+	shl cl, 1
+	or dil, cl
+	bt rax, 14
+	setc cl
+	shl cl, 2
+	or dil, cl
+	bt rax, 8
+	setc cl
+	shl cl, 3
+	or dil, cl
 	mov eax, SYS_exit
 	syscall
 user_flags_end:
