@@ -263,7 +263,8 @@ static void bad_iret_is_users_fault(struct ktest *t)
 
 /* A thread spinning in user mode without system calls is preempted by the
  * timer (on its return to user mode) so a second one pinned to its CPU
- * runs and releases it; each CPU in turn. */
+ * runs and releases it; each CPU in turn. Meanwhile an NMI (a backtrace
+ * request) interrupts the spinning user code. */
 static void user_code_is_preempted(struct ktest *t)
 {
 	struct mm *mm = prog_mm(t, &prog_pingwait);
@@ -284,6 +285,9 @@ static void user_code_is_preempted(struct ktest *t)
 		KASSERT_NOT_NULL(
 		    t, user_thread_create("waiter", mm, CODE, STACK, c, note_exit, &r[0]));
 		sleep_ms(20); /* the waiter is spinning by now */
+		/* an NMI into its user code: paranoid entry, swapgs by GS base */
+		if (c != cpu_id())
+			arch_cpu_backtrace(c);
 		KASSERT_NOT_NULL(
 		    t, user_thread_create("setter", mm, CODE, STACK + 1024, c, note_exit, &r[1]));
 		for (int i = 0; i < 2; i++) {
@@ -302,7 +306,8 @@ static void user_code_is_preempted(struct ktest *t)
 /* 2 threads per CPU (up to 16) in one mm, each with its own FS base, XMM
  * and x87 registers holding its id, preempted, yielding and migrating for
  * the stress budget while this thread zaps the page they all write
- * (MADV_DONTNEED: shootdown IPIs into user code, and user refaults). Each
+ * (MADV_DONTNEED: shootdown IPIs into user code, and user refaults) and
+ * sends NMIs (backtrace requests) to the CPUs running them. Each
  * must end with every check passed: a missing rsp0 update, FS base or FPU
  * switch shows as one thread seeing another's state. */
 static void spin_state_survives_preemption(struct ktest *t)
@@ -331,10 +336,15 @@ static void spin_state_survives_preemption(struct ktest *t)
 		KASSERT_NOT_NULL(t, user_thread_create("spin", mm, CODE, STACK + 512 * (uint64_t)i,
 						       i % 2 ? CPU_ANY : i / 2 % nr_cpus_online,
 						       note_exit, &r[i]));
-	int zaps = 0;
+	int zaps = 0, nmis = 0;
 	for (int i = 0; i < n; i++) {
 		while (!READ_ONCE(r[i].done.done)) {
 			vm_madvise(mm, scratch, PAGE_SIZE, MADV_DONTNEED);
+			/* NMIs into user code (paranoid entry: swapgs by the GS base) */
+			if (zaps % 4 == 2 && nmis < 2 * (nr_cpus_online - 1)) {
+				arch_cpu_backtrace(ktest_other_cpu(cpu_id(), nmis));
+				nmis++;
+			}
 			zaps++;
 			ktest_progress();
 			sleep_ms(1);
@@ -346,7 +356,7 @@ static void spin_state_survives_preemption(struct ktest *t)
 			    r[i].status);
 	}
 	ktest_wait_threads(threads);
-	printk("    # %d threads, %d zaps\n", n, zaps);
+	printk("    # %d threads, %d zaps, %d NMIs\n", n, zaps, nmis);
 	mmput(mm);
 }
 

@@ -150,7 +150,9 @@ paranoid_common:
 	rdmsr
 	test edx, edx
 	js .kernel_gs                   ; a kernel address: no swapgs
+%ifndef MUTATION_PARANOID_NO_SWAPGS
 	swapgs
+%endif
 	mov ebx, 1
 .kernel_gs:
 	CLAC_IF_SMAP
