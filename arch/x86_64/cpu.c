@@ -35,6 +35,7 @@
 #include "kernel/panic.h"
 #include "mm/page.h"
 #include "arch/x86_64/trap.h"
+#include "kernel/syscall.h"
 
 struct cpu_features boot_cpu_features;
 
@@ -309,8 +310,10 @@ __noreturn void arch_enter_user_ss(uint64_t rip, uint64_t rsp, uint16_t ss)
 	struct thread *t = current;
 	if (!t->fpu)
 		t->fpu = fpu_alloc_init();
-	if (!t->fpu)
-		panic("no memory for an FPU area"); /* TODO: fail the thread instead */
+	if (!t->fpu) {
+		printk("user: thread %d (%s): no memory for its FPU state\n", t->tid, t->name);
+		user_exit(SIGKILL); /* as Linux's OOM kill: never a panic */
+	}
 	struct trap_frame f;
 	memset(&f, 0, sizeof(f));
 	f.rip = rip;
