@@ -31,6 +31,7 @@
 #include "mm/page.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
+#include "mm/vmalloc.h"
 
 static struct thread
     boot_threads[NR_CPUS]; /* each CPU's start-up context, becomes its idle thread */
@@ -126,6 +127,57 @@ static struct thread *steal_thread(struct cpu *me)
 			return found;
 	}
 	return NULL;
+}
+
+/* ---- kernel stacks -----------------------------------------------------
+ * Each thread's stack is mapped in the vmalloc area with an unmapped page
+ * below it (vmap_reserve leaves one after every reservation), so running
+ * off its bottom faults (#PF, then #DF on the IST stack, which reports it)
+ * instead of writing over a neighbour. Unmapping would cost a TLB
+ * shootdown per page of every exiting thread, so, as Linux caches vmapped
+ * stacks, a finished thread's stack goes to a free list and is reused;
+ * its pages are kept for good, like heap slabs (sched_stack_pages_kept). */
+static DEFINE_SPINLOCK(stack_cache_lock);
+static void *stack_cache; /* free stacks, linked through their lowest word */
+static uint64_t stack_pages_kept;
+
+uint64_t sched_stack_pages_kept(void)
+{
+	return __atomic_load_n(&stack_pages_kept, __ATOMIC_RELAXED);
+}
+
+static void *alloc_thread_stack(void)
+{
+	spin_lock(&stack_cache_lock);
+	void *s = stack_cache;
+	if (s)
+		stack_cache = *(void **)s;
+	spin_unlock(&stack_cache_lock);
+	if (s)
+		return s;
+	void *pages = get_free_pages(0, THREAD_STACK_ORDER);
+	if (!pages)
+		return NULL;
+#ifdef MUTATION_STACK_NO_GUARD
+	return pages; /* the direct map: the page below is someone else's */
+#endif
+	uint64_t va = vmap_reserve(THREAD_STACK_SIZE);
+	for (uint64_t off = 0; off < THREAD_STACK_SIZE; off += PAGE_SIZE)
+		BUG_ON(kmap_page(va + off, virt_to_phys(pages) + off, KMAP_WRITE));
+	__atomic_add_fetch(&stack_pages_kept, 1u << THREAD_STACK_ORDER, __ATOMIC_RELAXED);
+	return (void *)va;
+}
+
+static void free_thread_stack(void *s)
+{
+#ifdef MUTATION_STACK_NO_GUARD
+	free_pages(s, THREAD_STACK_ORDER);
+	return;
+#endif
+	spin_lock(&stack_cache_lock);
+	*(void **)s = stack_cache;
+	stack_cache = s;
+	spin_unlock(&stack_cache_lock);
 }
 
 static void check_stack(struct thread *t)
@@ -355,7 +407,7 @@ static void reap_zombies(void)
 		spin_lock(&all_threads_lock);
 		list_del(&t->all_node);
 		spin_unlock(&all_threads_lock);
-		free_pages(t->stack, THREAD_STACK_ORDER);
+		free_thread_stack(t->stack);
 		arch_thread_free(t);
 		kfree(t);
 		/* Counted down only once freed: "no threads left" means "all memory back". */
@@ -413,7 +465,7 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 	struct thread *t = kzalloc(sizeof(*t));
 	if (!t)
 		return NULL;
-	t->stack = get_free_pages(0, THREAD_STACK_ORDER);
+	t->stack = alloc_thread_stack();
 	if (!t->stack) {
 		kfree(t);
 		return NULL;

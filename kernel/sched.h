@@ -48,7 +48,7 @@ struct thread {
 	struct list_head rq_node;
 	struct list_head timer_node;
 	uint64_t wake_deadline_ns;
-	void *stack; /* lowest address; STACK_END_MAGIC lives there */
+	void *stack; /* lowest address (vmapped, a guard page below); STACK_END_MAGIC lives there */
 	void (*fn)(void *);
 	void *arg;
 	struct fault_catch *fault_catch;
@@ -83,6 +83,8 @@ int sched_thread_count(void);
 void sched_dump(void);
 /* Threads with tid >= min_tid and where each one is (backtraces). */
 void sched_dump_stacks(int min_tid);
+/* Pages of kernel stacks, in use or cached: kept for good once allocated. */
+uint64_t sched_stack_pages_kept(void);
 /* The tid the next thread_create() will hand out. */
 int sched_next_tid(void);
 

@@ -396,10 +396,11 @@ uint64_t ktest_expected_poison_errors;
 static uint64_t start_free, start_heap, start_poison, start_kept;
 #define start_threads base_threads
 
-/* Pages the kernel keeps for good once allocated: heap slabs, kernel page tables. */
+/* Pages the kernel keeps for good once allocated: heap slabs, kernel page
+ * tables, kernel stacks. */
 uint64_t ktest_kept_pages(void)
 {
-	return kmalloc_slab_pages() + kernel_pagetable_pages;
+	return kmalloc_slab_pages() + kernel_pagetable_pages + sched_stack_pages_kept();
 }
 #define kept_pages ktest_kept_pages
 

@@ -301,6 +301,38 @@ static void user_code_is_preempted(struct ktest *t)
 	mmput(mm);
 }
 
+static noinline uint64_t recurse(int depth)
+{
+	volatile uint8_t buf[512];
+	buf[0] = (uint8_t)depth;
+	buf[511] = (uint8_t)depth;
+	if (depth == 0)
+		return buf[0];
+	return recurse(depth - 1) + buf[511];
+}
+
+static void overflow(void *arg)
+{
+	*(uint64_t *)arg = recurse(40); /* ~22 KiB: more than the 16 KiB stack */
+}
+
+/* Running off the bottom of a kernel stack hits the unmapped guard page
+ * below it (#PF, then #DF on its IST stack) instead of writing over the
+ * memory below. Interrupts are off meanwhile: an interrupt frame pushed
+ * there would be a real double fault; the overwritten STACK_END_MAGIC is
+ * put back before anything may schedule. */
+static void kernel_stack_guard_page(struct ktest *t)
+{
+	struct fault_catch fc;
+	uint64_t sum = 0;
+	local_irq_disable();
+	int v = ktest_catch_fault(VEC_BIT(EXC_DF) | VEC_BIT(EXC_PF), overflow, &sum, &fc);
+	*(uint64_t *)current->stack = STACK_END_MAGIC;
+	local_irq_enable();
+	KEXPECT_TRUE(t, v == EXC_DF || v == EXC_PF);
+	printk("    # vector %d at rip %#lx, stack %#lx\n", v, fc.rip, (uint64_t)current->stack);
+}
+
 #define MAX_SPIN 16
 
 /* 2 threads per CPU (up to 16) in one mm, each with its own FS base, XMM
@@ -364,4 +396,4 @@ KTEST_SUITE(user_entry, KTEST_CASE(exit_status_every_cpu), KTEST_CASE(faults_kil
 	    KTEST_CASE(small_syscalls), KTEST_CASE(syscall_masks_flags),
 	    KTEST_CASE(syscall_at_user_limit), KTEST_CASE(iret_to_noncanonical_rip),
 	    KTEST_CASE(bad_iret_is_users_fault), KTEST_CASE(user_code_is_preempted),
-	    KTEST_CASE(spin_state_survives_preemption));
+	    KTEST_CASE(kernel_stack_guard_page), KTEST_CASE(spin_state_survives_preemption));

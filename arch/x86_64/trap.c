@@ -79,7 +79,7 @@ static void set_gate(int vec, uint64_t handler, int ist)
 	g->sel = GDT_KERNEL_CS;
 	g->ist = ist;
 	g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-			     /* Only int3 and into may be raised by user code with int n (Linux's
+	/* Only int3 and into may be raised by user code with int n (Linux's
 	 * DPL3 gates); int n on any other vector from ring 3 is a #GP. */
 #ifdef MUTATION_ALL_GATES_DPL3
 	g->type_attr = 0xee;
@@ -151,6 +151,10 @@ static __noreturn void fatal_exception(struct trap_frame *f, uint64_t cr2)
 		       f->error_code & PF_WRITE ? "write" : "read",
 		       f->error_code & PF_INSTR ? ", fetch" : "");
 	printk("\nthread %d (%s)\n", t ? t->tid : -1, t ? t->name : "?");
+	if (t && t->stack && f->rsp < (uint64_t)t->stack &&
+	    f->rsp + PAGE_SIZE + 64 >= (uint64_t)t->stack)
+		printk("kernel stack overflow: rsp %#lx below the stack at %#lx (guard page)\n",
+		       f->rsp, (uint64_t)t->stack);
 	dump_trap_frame(f);
 	printk("Backtrace:\n");
 	arch_backtrace(f->rbp, f->rip);
