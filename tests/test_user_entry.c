@@ -41,6 +41,7 @@ PROG(flags);
 PROG(calls);
 PROG(spin);
 PROG(pingwait);
+PROG(regs);
 
 struct copy {
 	uint64_t addr;
@@ -169,6 +170,13 @@ static void small_syscalls(struct ktest *t)
 	KEXPECT_EQ(t, poke_bytes(mm, STACK + PAGE_SIZE, &arg, 8), 0);
 	KEXPECT_EQ(t, run_user(t, mm, CODE, STACK + PAGE_SIZE, CPU_ANY), 0);
 	mmput(mm);
+}
+
+/* A system call preserves every register but rax, rcx and r11. */
+static void syscall_preserves_registers(struct ktest *t)
+{
+	for_each_online_cpu (c)
+		KEXPECT_EQ(t, run_prog(t, &prog_regs, c), 0);
 }
 
 static int64_t report_rflags(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
@@ -393,7 +401,8 @@ static void spin_state_survives_preemption(struct ktest *t)
 }
 
 KTEST_SUITE(user_entry, KTEST_CASE(exit_status_every_cpu), KTEST_CASE(faults_kill_with_signal),
-	    KTEST_CASE(small_syscalls), KTEST_CASE(syscall_masks_flags),
-	    KTEST_CASE(syscall_at_user_limit), KTEST_CASE(iret_to_noncanonical_rip),
-	    KTEST_CASE(bad_iret_is_users_fault), KTEST_CASE(user_code_is_preempted),
-	    KTEST_CASE(kernel_stack_guard_page), KTEST_CASE(spin_state_survives_preemption));
+	    KTEST_CASE(small_syscalls), KTEST_CASE(syscall_preserves_registers),
+	    KTEST_CASE(syscall_masks_flags), KTEST_CASE(syscall_at_user_limit),
+	    KTEST_CASE(iret_to_noncanonical_rip), KTEST_CASE(bad_iret_is_users_fault),
+	    KTEST_CASE(user_code_is_preempted), KTEST_CASE(kernel_stack_guard_page),
+	    KTEST_CASE(spin_state_survives_preemption));

@@ -368,3 +368,76 @@ user_pingwait:
 	mov eax, SYS_exit
 	syscall
 user_pingwait_end:
+
+; A system call preserves every register but rax (the result), rcx and r11
+; (the return address and RFLAGS): as Linux, whatever path the return takes.
+PROG regs
+user_regs:
+	mov rbx, 0x1111111111111111
+	mov rdx, 0x2222222222222222
+	mov rsi, 0x3333333333333333
+	mov rdi, 0x4444444444444444
+	mov rbp, 0x5555555555555555
+	mov r8, 0x6666666666666666
+	mov r9, 0x7777777777777777
+	mov r10, 0x8888888888888888
+	mov r12, 0x9999999999999999
+	mov r13, 0xaaaaaaaaaaaaaaaa
+	mov r14, 0xbbbbbbbbbbbbbbbb
+	mov r15, 0xcccccccccccccccc
+	push rsp
+	pop rax
+	mov [rax - 8], rax              ; rsp, to compare after
+	mov eax, SYS_sched_yield
+	syscall
+	mov eax, 400                    ; -ENOSYS path too
+	syscall
+	cmp rax, -38
+	jne .bad
+	lea rax, [rsp - 8]
+	cmp [rax], rsp
+	jne .bad
+	mov rax, 0x1111111111111111
+	cmp rbx, rax
+	jne .bad
+	mov rax, 0x2222222222222222
+	cmp rdx, rax
+	jne .bad
+	mov rax, 0x3333333333333333
+	cmp rsi, rax
+	jne .bad
+	mov rax, 0x4444444444444444
+	cmp rdi, rax
+	jne .bad
+	mov rax, 0x5555555555555555
+	cmp rbp, rax
+	jne .bad
+	mov rax, 0x6666666666666666
+	cmp r8, rax
+	jne .bad
+	mov rax, 0x7777777777777777
+	cmp r9, rax
+	jne .bad
+	mov rax, 0x8888888888888888
+	cmp r10, rax
+	jne .bad
+	mov rax, 0x9999999999999999
+	cmp r12, rax
+	jne .bad
+	mov rax, 0xaaaaaaaaaaaaaaaa
+	cmp r13, rax
+	jne .bad
+	mov rax, 0xbbbbbbbbbbbbbbbb
+	cmp r14, rax
+	jne .bad
+	mov rax, 0xcccccccccccccccc
+	cmp r15, rax
+	jne .bad
+	xor edi, edi
+	jmp .out
+.bad:
+	mov edi, 1
+.out:
+	mov eax, SYS_exit
+	syscall
+user_regs_end:
