@@ -33,6 +33,7 @@ struct fault_catch {
 };
 
 struct mm;
+struct files_struct;
 
 struct thread {
 	uint64_t arch_sp; /* must be first: saved stack pointer (head.asm) */
@@ -55,6 +56,7 @@ struct thread {
 	struct mm *mm, *active_mm; /* for address spaces (mm/) */
 	struct list_head all_node;
 	uint64_t runtime_ticks;
+	struct files_struct *files; /* fd table (kernel/fdtable.h); NULL: none */
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */

@@ -109,6 +109,10 @@ void fs_statfs(struct sfs_super *out);
 /* Call cb for each entry of the directory at path. */
 int vfs_readdir(const char *path, void (*cb)(const char *name, bool dir, uint64_t size, void *arg),
 		void *arg);
+/* The first entry of directory f at entry slot >= *slot: 1 with *slot,
+ * name, ino and is_dir set; 0 at the end; -ENOTDIR, -EIO, -ENOMEM. */
+int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
+		 bool *is_dir);
 /* Write back, then free unused inodes and clean cached pages. */
 void fs_drop_caches(void);
 

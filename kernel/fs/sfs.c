@@ -831,10 +831,17 @@ int vfs_open(const char *path, int flags, struct file **out)
 	struct inode *dir;
 	const char *name;
 	size_t len;
-	int err = lookup_parent(path, &dir, &name, &len);
+	uint32_t ino = 0;
+	int err;
+	if (!strcmp(path, "/")) { /* the root has no parent: open it directly */
+		if (flags & O_CREAT)
+			return -EISDIR;
+		ino = sb.root_ino;
+		goto opened;
+	}
+	err = lookup_parent(path, &dir, &name, &len);
 	if (err)
 		return err;
-	uint32_t ino = 0;
 	down_write(&fs_lock);
 	if (flags & O_CREAT) {
 		err = create(dir, name, len, SFS_S_IFREG, &ino);
@@ -848,6 +855,7 @@ int vfs_open(const char *path, int flags, struct file **out)
 	inode_put(dir);
 	if (err)
 		return err;
+opened:;
 	struct inode *inode = iget(ino);
 	if (!inode)
 		return -ENOMEM;
@@ -972,6 +980,38 @@ out:
 	else
 		inode_put(dir);
 	return err;
+}
+
+int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
+		 bool *is_dir)
+{
+	struct inode *dir = f->inode;
+	struct sfs_dirent de;
+	if (dir->d.mode != SFS_S_IFDIR)
+		return -ENOTDIR;
+	down_read(&fs_lock);
+	for (uint64_t pos = *slot * DIRENT_SIZE; pos + DIRENT_SIZE <= dir->d.size;
+	     pos += DIRENT_SIZE) {
+		if (cache_read(dir, &de, 0, DIRENT_SIZE, pos) != DIRENT_SIZE) {
+			up_read(&fs_lock);
+			return -EIO;
+		}
+		if (!de.ino)
+			continue;
+		up_read(&fs_lock);
+		memcpy(name, de.name, de.name_len);
+		name[de.name_len] = 0;
+		*ino = de.ino;
+		*slot = pos / DIRENT_SIZE;
+		struct inode *child = iget(de.ino);
+		if (!child)
+			return -ENOMEM;
+		*is_dir = child->d.mode == SFS_S_IFDIR;
+		inode_put(child);
+		return 1;
+	}
+	up_read(&fs_lock);
+	return 0;
 }
 
 /* ---- mount and check ---------------------------------------------------- */
