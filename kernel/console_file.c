@@ -72,9 +72,9 @@ static ssize_t console_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t
 		bool echo;
 		int c = console_getc(&echo);
 		if (c < 0) {
-			if (n)
-				continue; /* a line in progress: wait for its end */
-			if (f->f_flags & O_NONBLOCK)
+			/* nothing yet (O_NONBLOCK: -EAGAIN), or a line in
+			 * progress: wait for its end */
+			if (!n && (f->f_flags & O_NONBLOCK))
 				return -EAGAIN;
 			sleep_ms(10);
 			continue;

@@ -210,8 +210,10 @@ static void __put_unused_fd(struct files_struct *files, unsigned fd)
 {
 	clear_bit64(files->open_fds, fd);
 	clear_bit64(files->close_on_exec, fd);
+#ifndef MUTATION_FD_NEXT_NOT_LOWERED
 	if (fd < files->next_fd)
-		files->next_fd = fd;
+		files->next_fd = fd; /* the lowest free fd is handed out next */
+#endif
 }
 
 void put_unused_fd(struct files_struct *files, unsigned fd)

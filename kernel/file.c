@@ -48,6 +48,8 @@ int kfile_nr_live(void)
 
 static ssize_t sfs_kread(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *pos)
 {
+	if (!len)
+		return 0; /* O_DIRECT too (SFS's alignment check would say -EINVAL) */
 	ssize_t r = vfs_pread_user(f->sfs, ubuf, len, *pos);
 	if (r > 0)
 		*pos += (uint64_t)r;
@@ -56,6 +58,8 @@ static ssize_t sfs_kread(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *p
 
 static ssize_t sfs_kwrite(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *pos)
 {
+	if (!len)
+		return 0;
 	if (f->f_flags & O_APPEND)
 		*pos =
 		    vfs_size(f->sfs); /* TODO: under i_rwsem, as Linux (racy vs other appenders) */

@@ -102,17 +102,21 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 	size_t done = 0;
 	int err = 0;
 	down_write(&p->mutex);
+#ifndef MUTATION_PIPE_WRITE_NO_READER_CHECK
 	if (!p->readers) {
 		err = -EPIPE;
 		goto out;
 	}
+#endif
 	if (!len)
 		goto out;
 	for (;;) {
+#ifndef MUTATION_PIPE_WRITE_NO_READER_CHECK
 		if (!p->readers) {
 			err = -EPIPE;
 			break;
 		}
+#endif
 		uint64_t room = PIPE_SIZE - (p->head - p->tail), left = len - done;
 #ifdef MUTATION_PIPE_BUF_NOT_ATOMIC
 		/* a small write goes in piece by piece like a large one */

@@ -56,7 +56,11 @@ static long getname(uint64_t upath, char *buf, bool empty_ok)
 	size_t done = 0;
 	while (done < PATH_MAX) {
 		uint64_t a = upath + done;
+#ifdef MUTATION_GETNAME_WHOLE_PATH
+		size_t chunk = PATH_MAX; /* one copy: faults on a page past the name */
+#else
 		size_t chunk = MIN(PATH_MAX - done, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
+#endif
 		if (a < upath || copy_from_user(buf + done, a, chunk))
 			return -EFAULT;
 		for (size_t i = 0; i < chunk; i++)
@@ -261,8 +265,12 @@ static long do_rw(struct kfile *f, uint64_t buf, uint64_t count, int64_t *ppos, 
 		return -EBADF;
 	if (!(write ? f->f_op->write : f->f_op->read))
 		return -EINVAL;
+#ifndef MUTATION_RW_NO_ACCESS_OK
+	/* the whole range first: a wrapping or kernel range is -EFAULT even
+	 * when the transfer would stop before reaching its bad part */
 	if (!access_ok(buf, count))
 		return -EFAULT;
+#endif
 	count = MIN(count, MAX_RW_COUNT);
 	long r;
 	if (ppos) {
@@ -719,7 +727,11 @@ long sys_getdents64(unsigned fd, uint64_t dirp, unsigned count)
 			break;
 		}
 		uint8_t rec[ALIGN_UP(sizeof(struct linux_dirent64) + SFS_NAME_MAX + 1, 8)];
-		memset(rec, 0, reclen);
+#ifdef MUTATION_DIRENT_PAD_UNINIT
+		memset(rec, 0, sizeof(struct linux_dirent64)); /* the padding keeps old bytes */
+#else
+		memset(rec, 0, reclen); /* no kernel byte leaks through the padding */
+#endif
 		struct linux_dirent64 *d = (struct linux_dirent64 *)rec;
 		d->d_ino = ino;
 		d->d_off = (int64_t)next;

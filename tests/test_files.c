@@ -226,7 +226,7 @@ static void bad_user_pointers(struct ktest *t)
 	KEXPECT_EQ(t, sys_read((unsigned)k[0], kaddr, 8), -EFAULT);
 	KEXPECT_EQ(t, kernel_target[0], 0x5a);
 	/* lengths that wrap or run past the user half */
-	KEXPECT_EQ(t, sys_read((unsigned)k[0], x.u, ~0ull), -EFAULT);
+	KASSERT_EQ(t, sys_read((unsigned)k[0], x.u, ~0ull), -EFAULT); /* else it took the data */
 	KEXPECT_EQ(t, sys_write((unsigned)k[1], x.u, ~0ull - x.u + 2), -EFAULT);
 	KEXPECT_EQ(t, sys_write((unsigned)k[1], x.u, USER_SPACE_END - x.u + 1), -EFAULT);
 	KEXPECT_EQ(t, sys_write((unsigned)k[1], x.u, 0x7fffffffffffull), -EFAULT);
@@ -303,10 +303,17 @@ static void file_calls(struct ktest *t)
 	KEXPECT_EQ(t, sys_open(dir, O_RDWR | O_TMPFILE | O_DIRECTORY, 0), -EOPNOTSUPP);
 	KEXPECT_EQ(t, sys_open(dir, O_RDONLY | O_TMPFILE | O_DIRECTORY, 0), -EINVAL);
 	/* write, read back through the position, pread, pwrite */
+	KEXPECT_EQ(t, sys_write(0, buf, 0), 0);
+	KEXPECT_EQ(t, sys_read(0, buf, 0), 0);
+	KEXPECT_EQ(t, sys_write(0, x.hole, 8), -EFAULT);
+	KEXPECT_EQ(t, sys_write(0, (uint64_t)&x, 8), -EFAULT);
+	KEXPECT_EQ(t, sys_lseek(0, 0, SEEK_END), 0);
 	uput(buf, "hello, world", 12);
 	KEXPECT_EQ(t, sys_write(0, buf, 12), 12);
 	KEXPECT_EQ(t, sys_lseek(0, 0, SEEK_CUR), 12);
 	KEXPECT_EQ(t, sys_read(0, buf + 100, 12), 0); /* at the end */
+	KEXPECT_EQ(t, sys_pread64(0, x.hole, 12, 0), -EFAULT);
+	KEXPECT_EQ(t, sys_pread64(0, (uint64_t)&x, 12, 0), -EFAULT);
 	KEXPECT_EQ(t, sys_lseek(0, 7, SEEK_SET), 7);
 	KEXPECT_EQ(t, sys_read(0, buf + 100, 100), 5);
 	char k[16] = { 0 };

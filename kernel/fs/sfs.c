@@ -520,15 +520,18 @@ static ssize_t cache_write(struct inode *inode, const void *kbuf, uint64_t ubuf,
 		filemap_invalidate_unlock_shared(m);
 	}
 	size_t done = 0;
+	int err = -EIO;
 	while (done < len) {
 		uint64_t off = (pos + done) & (PAGE_SIZE - 1);
 		size_t n = MIN(len - done, PAGE_SIZE - off);
 		filemap_invalidate_lock_shared(m);
 		struct page *p = find_or_read_page(m, (pos + done) >> PAGE_SHIFT);
 		filemap_invalidate_unlock_shared(m);
-		if (!p)
+		if (!p) {
+			err = -EIO;
 			break;
-		int err = 0;
+		}
+		err = 0;
 		if (kbuf)
 			memcpy((char *)page_address(p) + off, (const char *)kbuf + done, n);
 		else
@@ -541,7 +544,8 @@ static ssize_t cache_write(struct inode *inode, const void *kbuf, uint64_t ubuf,
 	}
 	if (done && pos + done > inode->d.size)
 		set_size(inode, pos + done);
-	return done ? (ssize_t)done : -EIO;
+	/* nothing written: the copy's -EFAULT (a bad user buffer), else -EIO */
+	return done ? (ssize_t)done : (err ? err : -EIO);
 }
 
 ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t pos)
