@@ -60,9 +60,13 @@ static ssize_t sfs_kwrite(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 {
 	if (!len)
 		return 0;
+#ifndef MUTATION_APPEND_SIZE_UNLOCKED
 	if (f->f_flags & O_APPEND)
-		*pos =
-		    vfs_size(f->sfs); /* TODO: under i_rwsem, as Linux (racy vs other appenders) */
+		return vfs_append_user(f->sfs, ubuf, len, pos); /* the end, under the inode lock */
+#else
+	if (f->f_flags & O_APPEND)
+		*pos = vfs_size(f->sfs); /* read before the lock: appenders overwrite each other */
+#endif
 	ssize_t r = vfs_pwrite_user(f->sfs, ubuf, len, *pos);
 	if (r > 0)
 		*pos += (uint64_t)r;

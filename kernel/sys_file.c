@@ -23,8 +23,6 @@
  *     regular file and then failed with -ENOTDIR);
  *   - O_TMPFILE is -EOPNOTSUPP (SFS has no tmpfile); pipe2(O_DIRECT)
  *     (packet mode) is -EINVAL;
- *   - O_APPEND writes read the size outside the inode lock: two appenders
- *     at once can overwrite each other;
  *   - no signals: blocking pipe and console reads cannot be interrupted,
  *     and SIGPIPE is only a hook (pipe_sigpipe_hook).
  */

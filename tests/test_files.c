@@ -30,6 +30,10 @@
  *       PIPE_BUF bytes into one pipe while a reader drains it in odd-sized
  *       pieces, keeping it full: no record is split by another (kills
  *       PIPE_BUF_NOT_ATOMIC).
+ *   append_smp: every CPU appends records through its own O_APPEND open
+ *       of one file: none is lost or torn (kills APPEND_SIZE_UNLOCKED).
+ *   shared_table_smp: threads on every CPU share one fd table (pipe2,
+ *       dup, dup2 onto high fds that grow the table, read, close).
  *   console: stdio on the console: write, a line read, TCGETS and
  *       TIOCGWINSZ answered, other ioctls -ENOTTY, -ESPIPE, O_NONBLOCK.
  */
@@ -952,6 +956,167 @@ static void pipe_buf_atomic(struct ktest *t)
 	fx_teardown(t, &x);
 }
 
+/* ---- shared tables and O_APPEND on every CPU ------------------------------------ */
+
+#define REC 64
+struct smp_arg {
+	struct fx *x;
+	uint64_t path;
+	int nr_cpus;
+	uint32_t records[64];
+	long err[64];
+};
+
+static void enter(struct fx *x)
+{
+	use_mm(x->mm);
+	get_files(x->files);
+	set_current_files(x->files);
+}
+
+static void leave(struct fx *x)
+{
+	put_files(set_current_files(NULL));
+	unuse_mm(x->mm);
+}
+
+/* Each CPU appends records [cpu, seq, fill...] through its own open file
+ * description: only O_APPEND keeps them from overwriting each other. */
+static void appender(void *p, int cpu)
+{
+	struct smp_arg *a = p;
+	enter(a->x);
+	uint64_t ub = a->x->u + (2 + (uint64_t)cpu) * PAGE_SIZE;
+	long fd = sys_open(a->path, O_WRONLY | O_APPEND, 0);
+	uint8_t rec[REC];
+	uint64_t start = ktime_get_ns();
+	uint32_t seq = 0;
+	for (; fd >= 0 && ktest_stress_more(start, seq, 300, 5000); seq++) {
+		memset(rec, (int)(cpu * 7 + seq) & 0xff, REC);
+		memcpy(rec, &cpu, 4);
+		memcpy(rec + 4, &seq, 4);
+		copy_to_user(ub, rec, REC);
+		long r = sys_write((unsigned)fd, ub, REC);
+		if (r != REC) {
+			a->err[cpu] = r;
+			break;
+		}
+	}
+	a->records[cpu] = seq;
+	if (fd < 0)
+		a->err[cpu] = fd;
+	else
+		sys_close((unsigned)fd);
+	leave(a->x);
+}
+
+static void append_smp(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	struct fx x;
+	fx_setup(&x);
+	struct smp_arg *a = kzalloc(sizeof(*a));
+	KASSERT_NOT_NULL(t, a);
+	a->x = &x;
+	a->path = ustr(&x, 0, "/files_append");
+	KASSERT_EQ(t, sys_open(a->path, O_CREAT | O_RDWR | O_TRUNC, 0644), 0);
+	ktest_on_each_cpu_thread(appender, a);
+	uint64_t total = 0;
+	for (int c = 0; c < 64; c++) {
+		KEXPECT_EQ(t, a->err[c], 0);
+		total += a->records[c];
+	}
+	KEXPECT_EQ(t, sys_lseek(0, 0, SEEK_END), (long)(total * REC));
+	/* every record whole, each CPU's in order */
+	uint32_t next[64] = { 0 };
+	uint8_t rec[REC];
+	uint64_t ub = x.u + PAGE_SIZE, bad = 0;
+	for (uint64_t i = 0; i < total; i++) {
+		if (sys_pread64(0, ub, REC, (int64_t)(i * REC)) != REC) {
+			bad++;
+			break;
+		}
+		uget(rec, ub, REC);
+		uint32_t cpu, seq;
+		memcpy(&cpu, rec, 4);
+		memcpy(&seq, rec + 4, 4);
+		if (cpu >= 64 || seq != next[cpu]) {
+			bad++;
+			continue;
+		}
+		for (int j = 8; j < REC; j++)
+			if (rec[j] != ((cpu * 7 + seq) & 0xff)) {
+				bad++;
+				break;
+			}
+		next[cpu]++;
+	}
+	KEXPECT_EQ(t, bad, 0);
+	ktest_log(t, "%lu records appended", total);
+	KEXPECT_EQ(t, sys_close(0), 0);
+	KEXPECT_EQ(t, sys_unlink(a->path), 0);
+	kfree(a);
+	fx_teardown(t, &x);
+}
+
+/* Threads on every CPU share one table (CLONE_FILES): pipe2, write, dup,
+ * dup2 onto a high fd (the table grows under them), read, close. */
+static void table_user(void *p, int cpu)
+{
+	struct smp_arg *a = p;
+	enter(a->x);
+	uint64_t ub = a->x->u + (2 + (uint64_t)cpu) * PAGE_SIZE;
+	uint64_t start = ktime_get_ns();
+	uint32_t round = 0;
+	long err = 0;
+	for (; ktest_stress_more(start, round, 100, 20000); round++) {
+		int k[2];
+		if ((err = sys_pipe2(ub, round & 1 ? O_CLOEXEC : 0)))
+			break;
+		copy_from_user(k, ub, 8);
+		uint8_t c = (uint8_t)(cpu + round);
+		copy_to_user(ub + 64, &c, 1);
+		unsigned high = 900 + (unsigned)cpu;
+		long d = sys_dup((unsigned)k[0]);
+		if (sys_write((unsigned)k[1], ub + 64, 1) != 1 || d < 0 ||
+		    sys_dup2((unsigned)d, high) != high || sys_read(high, ub + 65, 1) != 1 ||
+		    sys_fcntl(high, F_GETFD, 0) != 0) {
+			err = -1000;
+			break;
+		}
+		uint8_t back;
+		copy_from_user(&back, ub + 65, 1);
+		if (back != c) {
+			err = -2000;
+			break;
+		}
+		if (sys_close((unsigned)k[0]) || sys_close((unsigned)k[1]) ||
+		    sys_close((unsigned)d) || sys_close(high)) {
+			err = -3000;
+			break;
+		}
+	}
+	a->records[cpu] = round;
+	a->err[cpu] = err;
+	leave(a->x);
+}
+
+static void shared_table_smp(struct ktest *t)
+{
+	struct fx x;
+	fx_setup(&x);
+	struct smp_arg *a = kzalloc(sizeof(*a));
+	KASSERT_NOT_NULL(t, a);
+	a->x = &x;
+	ktest_on_each_cpu_thread(table_user, a);
+	for (int c = 0; c < 64; c++)
+		KEXPECT_EQ(t, a->err[c], 0);
+	KEXPECT_EQ(t, files_count_open(x.files), 0);
+	KEXPECT_EQ(t, x.files->max_fds, NR_OPEN_DEFAULT);
+	kfree(a);
+	fx_teardown(t, &x);
+}
+
 /* ---- console ---------------------------------------------------------------------- */
 
 static char captured[128];
@@ -1020,4 +1185,5 @@ static void console(struct ktest *t)
 
 KTEST_SUITE(files, KTEST_CASE(fd_numbering), KTEST_CASE(bad_user_pointers), KTEST_CASE(file_calls),
 	    KTEST_CASE(stat_layout), KTEST_CASE(getdents_layout), KTEST_CASE(pipe_semantics),
-	    KTEST_CASE(pipe_stream_smp), KTEST_CASE(pipe_buf_atomic), KTEST_CASE(console));
+	    KTEST_CASE(pipe_stream_smp), KTEST_CASE(pipe_buf_atomic), KTEST_CASE(append_smp),
+	    KTEST_CASE(shared_table_smp), KTEST_CASE(console));

@@ -599,6 +599,21 @@ ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos
 	return r;
 }
 
+ssize_t vfs_append_user(struct file *f, uint64_t uaddr, size_t len, uint64_t *pos)
+{
+	if (!(f->flags & (O_WRONLY | O_RDWR)))
+		return -EBADF;
+	if (f->flags & O_DIRECT)
+		return -EINVAL; /* not yet: O_APPEND|O_DIRECT */
+	down_write(&f->inode->i_rwsem);
+	*pos = i_size_read(f->inode); /* under i_rwsem: no other writer moves the end */
+	ssize_t r = cache_write(f->inode, NULL, uaddr, len, *pos);
+	up_write(&f->inode->i_rwsem);
+	if (r > 0)
+		*pos += (uint64_t)r;
+	return r;
+}
+
 uint64_t vfs_size(struct file *f)
 {
 	return i_size_read(f->inode);
