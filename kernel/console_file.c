@@ -145,7 +145,7 @@ static const struct file_operations console_ops = {
 struct kfile *console_file_open(int flags)
 {
 	return kfile_alloc(&console_ops, KFILE_CONSOLE, FMODE_READ | FMODE_WRITE,
-			   O_RDWR | (flags & (O_NONBLOCK | O_APPEND)));
+			   O_RDWR | O_LARGEFILE | (flags & (O_NONBLOCK | O_APPEND)));
 }
 
 int console_install_stdio(struct files_struct *files)

@@ -11,6 +11,13 @@
  * write with no reader left fails with -EPIPE (pipe_sigpipe_hook is where
  * SIGPIPE will be sent). Sleeps are not interruptible yet (no signals).
  *
+ * Capacity is counted in bytes (64 KiB), not in page slots as Linux does:
+ * Linux puts a write that does not fit the last page's tail into a fresh
+ * slot, so how much a full pipe holds depends there on the write sizes
+ * (16 writes of 3000 bytes fill it); here it always holds 64 KiB. What a
+ * program may rely on is the same: PIPE_BUF atomicity, at least 4096 bytes
+ * of room, and that O_NONBLOCK small writes that do not fit fail whole.
+ *
  * Locks: pipe->mutex (sleeping: held across the copy to or from user
  * memory, which may fault) guards the ring, readers and writers; the two
  * wait queues are woken after every change.
