@@ -33,6 +33,7 @@ struct fault_catch {
 };
 
 struct mm;
+struct files_struct;
 
 struct thread {
 	uint64_t arch_sp; /* must be first: saved stack pointer (head.asm) */
@@ -63,6 +64,7 @@ struct thread {
 	int exit_status;       /* Linux wait status once a user thread ended */
 	void (*exit_notify)(struct thread *t, void *arg); /* at user exit, before dying */
 	void *exit_arg;
+	struct files_struct *files; /* fd table (kernel/fdtable.h); NULL: none */
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */

@@ -82,6 +82,9 @@ int vfs_fsync(struct file *f);	   /* data and inode */
 int vfs_fdatasync(struct file *f); /* data */
 /* POSIX_FADV_DONTNEED: drop the clean, unmapped, unpinned cached pages. */
 uint64_t vfs_fadvise_dontneed(struct file *f, uint64_t pos, uint64_t len);
+/* O_APPEND: write at the end of the file, found under the inode lock so
+ * appenders never overwrite each other; *pos becomes the end of the data. */
+ssize_t vfs_append_user(struct file *f, uint64_t uaddr, size_t len, uint64_t *pos);
 uint64_t vfs_size(struct file *f);
 /* The file position: SEEK_SET, SEEK_CUR or SEEK_END plus offset, anywhere
  * in 0 .. SFS_MAX_FILE_SIZE (past the end too: a write there leaves a
@@ -109,6 +112,10 @@ void fs_statfs(struct sfs_super *out);
 /* Call cb for each entry of the directory at path. */
 int vfs_readdir(const char *path, void (*cb)(const char *name, bool dir, uint64_t size, void *arg),
 		void *arg);
+/* The first entry of directory f at entry slot >= *slot: 1 with *slot,
+ * name, ino and is_dir set; 0 at the end; -ENOTDIR, -EIO, -ENOMEM. */
+int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
+		 bool *is_dir);
 /* Write back, then free unused inodes and clean cached pages. */
 void fs_drop_caches(void);
 

@@ -520,15 +520,18 @@ static ssize_t cache_write(struct inode *inode, const void *kbuf, uint64_t ubuf,
 		filemap_invalidate_unlock_shared(m);
 	}
 	size_t done = 0;
+	int err = -EIO;
 	while (done < len) {
 		uint64_t off = (pos + done) & (PAGE_SIZE - 1);
 		size_t n = MIN(len - done, PAGE_SIZE - off);
 		filemap_invalidate_lock_shared(m);
 		struct page *p = find_or_read_page(m, (pos + done) >> PAGE_SHIFT);
 		filemap_invalidate_unlock_shared(m);
-		if (!p)
+		if (!p) {
+			err = -EIO;
 			break;
-		int err = 0;
+		}
+		err = 0;
 		if (kbuf)
 			memcpy((char *)page_address(p) + off, (const char *)kbuf + done, n);
 		else
@@ -541,7 +544,8 @@ static ssize_t cache_write(struct inode *inode, const void *kbuf, uint64_t ubuf,
 	}
 	if (done && pos + done > inode->d.size)
 		set_size(inode, pos + done);
-	return done ? (ssize_t)done : -EIO;
+	/* nothing written: the copy's -EFAULT (a bad user buffer), else -EIO */
+	return done ? (ssize_t)done : (err ? err : -EIO);
 }
 
 ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t pos)
@@ -592,6 +596,21 @@ ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos
 			? generic_file_direct_write(&f->inode->mapping, uaddr, len, pos)
 			: cache_write(f->inode, NULL, uaddr, len, pos);
 	up_write(&f->inode->i_rwsem);
+	return r;
+}
+
+ssize_t vfs_append_user(struct file *f, uint64_t uaddr, size_t len, uint64_t *pos)
+{
+	if (!(f->flags & (O_WRONLY | O_RDWR)))
+		return -EBADF;
+	if (f->flags & O_DIRECT)
+		return -EINVAL; /* not yet: O_APPEND|O_DIRECT */
+	down_write(&f->inode->i_rwsem);
+	*pos = i_size_read(f->inode); /* under i_rwsem: no other writer moves the end */
+	ssize_t r = cache_write(f->inode, NULL, uaddr, len, *pos);
+	up_write(&f->inode->i_rwsem);
+	if (r > 0)
+		*pos += (uint64_t)r;
 	return r;
 }
 
@@ -831,10 +850,17 @@ int vfs_open(const char *path, int flags, struct file **out)
 	struct inode *dir;
 	const char *name;
 	size_t len;
-	int err = lookup_parent(path, &dir, &name, &len);
+	uint32_t ino = 0;
+	int err;
+	if (!strcmp(path, "/")) { /* the root has no parent: open it directly */
+		if (flags & O_CREAT)
+			return -EISDIR;
+		ino = sb.root_ino;
+		goto opened;
+	}
+	err = lookup_parent(path, &dir, &name, &len);
 	if (err)
 		return err;
-	uint32_t ino = 0;
 	down_write(&fs_lock);
 	if (flags & O_CREAT) {
 		err = create(dir, name, len, SFS_S_IFREG, &ino);
@@ -848,6 +874,7 @@ int vfs_open(const char *path, int flags, struct file **out)
 	inode_put(dir);
 	if (err)
 		return err;
+opened:;
 	struct inode *inode = iget(ino);
 	if (!inode)
 		return -ENOMEM;
@@ -972,6 +999,38 @@ out:
 	else
 		inode_put(dir);
 	return err;
+}
+
+int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
+		 bool *is_dir)
+{
+	struct inode *dir = f->inode;
+	struct sfs_dirent de;
+	if (dir->d.mode != SFS_S_IFDIR)
+		return -ENOTDIR;
+	down_read(&fs_lock);
+	for (uint64_t pos = *slot * DIRENT_SIZE; pos + DIRENT_SIZE <= dir->d.size;
+	     pos += DIRENT_SIZE) {
+		if (cache_read(dir, &de, 0, DIRENT_SIZE, pos) != DIRENT_SIZE) {
+			up_read(&fs_lock);
+			return -EIO;
+		}
+		if (!de.ino)
+			continue;
+		up_read(&fs_lock);
+		memcpy(name, de.name, de.name_len);
+		name[de.name_len] = 0;
+		*ino = de.ino;
+		*slot = pos / DIRENT_SIZE;
+		struct inode *child = iget(de.ino);
+		if (!child)
+			return -ENOMEM;
+		*is_dir = child->d.mode == SFS_S_IFDIR;
+		inode_put(child);
+		return 1;
+	}
+	up_read(&fs_lock);
+	return 0;
 }
 
 /* ---- mount and check ---------------------------------------------------- */
