@@ -84,11 +84,11 @@ int elf_plan(const Elf64_Ehdr *eh, const Elf64_Phdr *ph, uint64_t file_size, uin
 			uint64_t end = p->p_vaddr + p->p_memsz;
 			if (plan->nr_load == 0)
 				lo = p->p_vaddr & ~(ELF_PAGE - 1);
+			else if (p->p_vaddr < prev_end) {
 #ifndef MUTATION_ELF_OVERLAP_ALLOWED
-			else if (p->p_vaddr < prev_end)
-				return bad(
-				    plan, "PT_LOAD segments overlap or are not in ascending order");
+				return bad(plan, "PT_LOAD segments overlap or go down");
 #endif
+			}
 			prev_end = end;
 			hi = (end + ELF_PAGE - 1) & ~(ELF_PAGE - 1);
 			if (!phdr_found && p->p_offset <= eh->e_phoff &&

@@ -727,12 +727,17 @@ static void bss_and_stack_exec(struct ktest *t)
 
 static void e2big(struct ktest *t)
 {
+	struct exec_result r;
+	/* fill the inode and page caches of the files used below */
+	kernel_execve_prepare("/hello.txt", NULL, NULL, &r);
+	kernel_execve_prepare("/bin/nonexistent", NULL, NULL, &r);
+	if (!kernel_execve_prepare("/bin/hello", NULL, NULL, &r))
+		exec_result_release(&r);
 	uint64_t pages, heap = heap_and_pages(&pages);
 	char *big = kmalloc(MAX_ARG_STRLEN + 1);
 	KASSERT_NOT_NULL(t, big);
 	memset(big, 'a', MAX_ARG_STRLEN);
 	big[MAX_ARG_STRLEN] = 0; /* 131072 characters + NUL: one too many */
-	struct exec_result r;
 	char *argv[20] = { "/bin/hello", big, NULL };
 	KEXPECT_EQ(t, kernel_execve_prepare("/bin/hello", argv, NULL, &r), -E2BIG);
 	char *envp[] = { big, NULL };
