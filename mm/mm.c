@@ -472,10 +472,11 @@ uint64_t vm_brk(struct mm *mm, uint64_t newbrk)
 		goto out;
 	}
 	struct vm_area_struct *next = find_vma(mm, oldpg);
+	if (next && newpg + PAGE_SIZE > next->vm_start) {
 #ifndef MUTATION_BRK_NO_OVERLAP_CHECK
-	if (next && newpg + PAGE_SIZE > next->vm_start)
 		goto out; /* would reach another mapping or its guard page */
 #endif
+	}
 	struct vm_area_struct *vma = kzalloc(sizeof(*vma));
 	if (!vma)
 		goto out;
