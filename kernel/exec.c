@@ -264,7 +264,7 @@ static int read_headers(struct exec_ctx *x)
 	if (n < 0)
 		return (int)n;
 	x->plan.why = NULL;
-	if ((uint64_t)n < sizeof(x->eh) || elf_check_ehdr(&x->eh, size, &x->plan))
+	if (elf_check_ehdr(&x->eh, size, &x->plan) || (uint64_t)n < sizeof(x->eh))
 		return log_enoexec(x);
 	uint64_t phsize = (uint64_t)x->eh.e_phnum * sizeof(Elf64_Phdr); /* <= 64 KiB */
 	x->ph = kmalloc(phsize);
