@@ -85,6 +85,11 @@ struct kjmp_buf {
 int ksetjmp(struct kjmp_buf *jb) __attribute__((returns_twice));
 void klongjmp(struct kjmp_buf *jb, int val) __noreturn;
 
+/* execve (arch/x86_64/elf_arch.c): AT_HWCAP (CPUID 1 EDX, as Linux), and
+ * a hardware random number (RDRAND) if the CPU has one. */
+uint64_t arch_elf_hwcap(void);
+bool arch_get_random_u64(uint64_t *out);
+
 /* Backtrace from a frame pointer; prints one line per frame. */
 void arch_backtrace(uint64_t rbp, uint64_t rip);
 void arch_dump_stack(void);

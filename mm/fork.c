@@ -128,6 +128,13 @@ struct mm *dup_mm(struct mm *oldmm, int *err)
 		return NULL;
 	}
 	down_write(&oldmm->mmap_lock);
+	mm->start_brk = oldmm->start_brk;
+	mm->brk = oldmm->brk;
+	mm->start_stack = oldmm->start_stack;
+	mm->arg_start = oldmm->arg_start;
+	mm->arg_end = oldmm->arg_end;
+	mm->env_start = oldmm->env_start;
+	mm->env_end = oldmm->env_end;
 	write_seqcount_begin(&oldmm->write_protect_seq);
 	struct vm_area_struct *v;
 	list_for_each_entry (v, &oldmm->vmas, vm_node) {

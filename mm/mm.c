@@ -445,6 +445,58 @@ int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
 	return err;
 }
 
+/*
+ * brk (Linux's sys_brk, mm/mmap.c): the break moves within [start_brk, ...);
+ * the pages from ALIGN_UP(start_brk) to ALIGN_UP(brk) are anonymous private
+ * memory. Growing needs the range up to the new break plus one guard page
+ * free of other mappings (Linux: newbrk + PAGE_SIZE > vm_start_gap(next));
+ * shrinking unmaps the whole pages above the new break, so growing again
+ * gives zeros. Every refusal returns the old break, as Linux. One VMA per
+ * growth (VMAs are never merged here); they are anonymous, so fork and
+ * munmap treat them as any other.
+ */
+uint64_t vm_brk(struct mm *mm, uint64_t newbrk)
+{
+	down_write(&mm->mmap_lock);
+	uint64_t ret = mm->brk;
+	if (newbrk < mm->start_brk || newbrk > USER_TOP - PAGE_SIZE)
+		goto out;
+	uint64_t newpg = ALIGN_UP(newbrk, PAGE_SIZE), oldpg = ALIGN_UP(mm->brk, PAGE_SIZE);
+	if (newpg == oldpg) {
+		mm->brk = ret = newbrk;
+		goto out;
+	}
+	if (newpg < oldpg) {
+		if (do_munmap(mm, newpg, oldpg) == 0)
+			mm->brk = ret = newbrk;
+		goto out;
+	}
+	struct vm_area_struct *next = find_vma(mm, oldpg);
+	if (next && newpg + PAGE_SIZE > next->vm_start) {
+#ifndef MUTATION_BRK_NO_OVERLAP_CHECK
+		goto out; /* would reach another mapping or its guard page */
+#endif
+	}
+	struct vm_area_struct *vma = kzalloc(sizeof(*vma));
+	if (!vma)
+		goto out;
+#ifdef MUTATION_BRK_NO_OVERLAP_CHECK
+	if (do_munmap(mm, oldpg, newpg)) {
+		kfree(vma);
+		goto out;
+	}
+#endif
+	vma->vm_mm = mm;
+	vma->vm_start = oldpg;
+	vma->vm_end = newpg;
+	vma->vm_flags = VM_READ | VM_WRITE | VM_MAY_ALL;
+	insert_vma(mm, vma);
+	mm->brk = ret = newbrk;
+out:
+	up_write(&mm->mmap_lock);
+	return ret;
+}
+
 /* Every page of [start, end) is covered by VMAs. */
 static bool fully_mapped(struct mm *mm, uint64_t start, uint64_t end)
 {

@@ -97,6 +97,12 @@ struct mm {
 	/* Odd while fork write-protects this mm's PTEs: a FOLL_PIN GUP-fast
 	 * that overlaps it backs off to the slow path (mm/gup.c, seed 003). */
 	seqcount_t write_protect_seq;
+	/* The program break and the stack, set by execve (kernel/exec.c) and
+	 * copied by fork; mmap_lock. brk's VMAs cover [start_brk,
+	 * ALIGN_UP(brk, PAGE_SIZE)). */
+	uint64_t start_brk, brk;
+	uint64_t start_stack;				 /* the initial stack pointer (argc) */
+	uint64_t arg_start, arg_end, env_start, env_end; /* the strings */
 };
 
 extern struct mm init_mm; /* the kernel's tables; what lazy CPUs fall back to */
@@ -120,6 +126,11 @@ int64_t vm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot, int f
 int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
 int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
+/* brk(2) as Linux's sys_brk: moves the break to newbrk and returns the new
+ * break, or returns the old one unchanged when it cannot (below start_brk,
+ * past the user half, into another mapping with a guard page, or no
+ * memory): never an error code. */
+uint64_t vm_brk(struct mm *mm, uint64_t newbrk);
 
 struct vm_area_struct *find_vma(struct mm *mm, uint64_t addr); /* first with end > addr */
 struct vm_area_struct *vma_dup(const struct vm_area_struct *v);

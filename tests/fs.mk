@@ -18,6 +18,9 @@
 SFS_FORMAT := kernel/fs/sfs_format.c kernel/fs/sfs_format.h
 SFS_MKFS_LIB := tools/sfs_mkfs_lib.c tools/sfs_mkfs_lib.h
 SFS_CORPUS := tests/host/sfs_corpus
+
+# The user programs (tests/user.mk) go into the initrd's /bin.
+include tests/user.mk
 SFS_HOST_CFLAGS = $(HOST_CFLAGS) -DSFS_HOST
 
 $(BUILD)/host/mkfs_sfs: tools/mkfs_sfs.c $(SFS_MKFS_LIB) $(SFS_FORMAT)
@@ -49,19 +52,21 @@ host-tests: $(BUILD)/host/sfs_test $(BUILD)/host/mkfs_sfs $(BUILD)/host/fsck_sfs
 #   /hello.txt    "hello from the RAM disk\n"
 #   /pattern.bin  65536 bytes, byte i = i & 0xff
 #   /docs/        an empty directory
+#   /bin/         the user programs of tests/user.mk (the exec suite)
 INITRD_DIR := $(BUILD)/initrd.d
 INITRD_MAX_SIZE ?= 16G
 
 all: $(BUILD)/initrd.img
 
-$(BUILD)/initrd.img: $(BUILD)/host/mkfs_sfs $(BUILD)/host/fsck_sfs tests/fs.mk
+$(BUILD)/initrd.img: $(BUILD)/host/mkfs_sfs $(BUILD)/host/fsck_sfs tests/fs.mk $(USER_BINS)
 	@mkdir -p $(INITRD_DIR)
 	@$(if $(Q),echo "  MKFS    $@")
 	$(Q)printf 'hello from the RAM disk\n' > $(INITRD_DIR)/hello.txt
 	$(Q)$(PYTHON) -c 'import sys; sys.stdout.buffer.write(bytes(i & 0xff for i in range(65536)))' \
 		> $(INITRD_DIR)/pattern.bin
 	$(Q)$(BUILD)/host/mkfs_sfs $@.tmp 4096 --max-size $(INITRD_MAX_SIZE) --mkdir /docs \
-		$(INITRD_DIR)/hello.txt:/hello.txt $(INITRD_DIR)/pattern.bin:/pattern.bin >/dev/null
+		$(INITRD_DIR)/hello.txt:/hello.txt $(INITRD_DIR)/pattern.bin:/pattern.bin \
+		$(USER_INITRD_FILES) >/dev/null
 	$(Q)$(BUILD)/host/fsck_sfs $@.tmp >/dev/null
 	$(Q)mv $@.tmp $@
 

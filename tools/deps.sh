@@ -7,7 +7,8 @@
 # and exits 1. `make run`, `make test`, `make image` and `make debug` call it.
 set -euo pipefail
 
-PACKAGES=(gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools gdisk python3)
+PACKAGES=(gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools gdisk python3
+	musl-tools libc6-dev)
 
 missing=()
 # dpkg-query prints one "name status" line per known package; unknown ones
