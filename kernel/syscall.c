@@ -19,6 +19,8 @@
  * the calling thread).
  */
 #include "kernel/syscall.h"
+#include "kernel/sys_file.h"
+#include "kernel/fdtable.h"
 #include "kernel/sched.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
@@ -31,10 +33,97 @@
 
 #define SYSCALL(nr, fn) [nr] = (syscall_fn_t)(void (*)(void))(fn)
 
+/* Until the process model: one thread, whose tid is its pid. */
+static long sys_getpid(void)
+{
+	return current->tid;
+}
+
+static long sys_set_tid_address(uint64_t tidptr)
+{
+	(void)tidptr; /* CLONE_CHILD_CLEARTID comes with threads */
+	return current->tid;
+}
+
+static long sys_brk(uint64_t brk)
+{
+	return (long)vm_brk(current->mm, brk);
+}
+
+/* Anonymous mappings only until file descriptors can name a mappable file. */
+static long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off)
+{
+	if (!(flags & MAP_ANONYMOUS))
+		return -ENODEV;
+	(void)fd;
+	(void)off;
+	return vm_mmap(current->mm, addr, len, prot, flags);
+}
+
+static long sys_munmap(uint64_t addr, uint64_t len)
+{
+	return vm_munmap(current->mm, addr, len);
+}
+
+static long sys_mprotect(uint64_t addr, uint64_t len, int prot)
+{
+	return vm_mprotect(current->mm, addr, len, prot);
+}
+
+static long sys_madvise(uint64_t addr, uint64_t len, int advice)
+{
+	return vm_madvise(current->mm, addr, len, advice);
+}
+
 static syscall_fn_t syscall_table[NR_SYSCALLS] = {
-	SYSCALL(__NR_sched_yield, sys_sched_yield), SYSCALL(__NR_exit, sys_exit),
-	SYSCALL(__NR_arch_prctl, sys_arch_prctl),   SYSCALL(__NR_iopl, sys_iopl),
-	SYSCALL(__NR_ioperm, sys_ioperm),	    SYSCALL(__NR_exit_group, sys_exit_group),
+	/* kernel/syscall.c */
+	SYSCALL(__NR_sched_yield, sys_sched_yield),
+	SYSCALL(__NR_exit, sys_exit),
+	SYSCALL(__NR_arch_prctl, sys_arch_prctl),
+	SYSCALL(__NR_iopl, sys_iopl),
+	SYSCALL(__NR_ioperm, sys_ioperm),
+	SYSCALL(__NR_exit_group, sys_exit_group),
+	SYSCALL(__NR_getpid, sys_getpid),
+	SYSCALL(__NR_gettid, sys_getpid),
+	SYSCALL(__NR_set_tid_address, sys_set_tid_address),
+	SYSCALL(__NR_brk, sys_brk),
+	SYSCALL(__NR_mmap, sys_mmap),
+	SYSCALL(__NR_munmap, sys_munmap),
+	SYSCALL(__NR_mprotect, sys_mprotect),
+	SYSCALL(__NR_madvise, sys_madvise),
+	/* kernel/sys_file.c */
+	SYSCALL(__NR_read, sys_read),
+	SYSCALL(__NR_write, sys_write),
+	SYSCALL(__NR_open, sys_open),
+	SYSCALL(__NR_close, sys_close),
+	SYSCALL(__NR_stat, sys_stat),
+	SYSCALL(__NR_fstat, sys_fstat),
+	SYSCALL(__NR_lstat, sys_lstat),
+	SYSCALL(__NR_lseek, sys_lseek),
+	SYSCALL(__NR_ioctl, sys_ioctl),
+	SYSCALL(__NR_pread64, sys_pread64),
+	SYSCALL(__NR_pwrite64, sys_pwrite64),
+	SYSCALL(__NR_readv, sys_readv),
+	SYSCALL(__NR_writev, sys_writev),
+	SYSCALL(__NR_pipe, sys_pipe),
+	SYSCALL(__NR_dup, sys_dup),
+	SYSCALL(__NR_dup2, sys_dup2),
+	SYSCALL(__NR_fcntl, sys_fcntl),
+	SYSCALL(__NR_fsync, sys_fsync),
+	SYSCALL(__NR_fdatasync, sys_fdatasync),
+	SYSCALL(__NR_ftruncate, sys_ftruncate),
+	SYSCALL(__NR_mkdir, sys_mkdir),
+	SYSCALL(__NR_rmdir, sys_rmdir),
+	SYSCALL(__NR_creat, sys_creat),
+	SYSCALL(__NR_unlink, sys_unlink),
+	SYSCALL(__NR_getdents64, sys_getdents64),
+	SYSCALL(__NR_fadvise64, sys_fadvise64),
+	SYSCALL(__NR_openat, sys_openat),
+	SYSCALL(__NR_mkdirat, sys_mkdirat),
+	SYSCALL(__NR_newfstatat, sys_newfstatat),
+	SYSCALL(__NR_unlinkat, sys_unlinkat),
+	SYSCALL(__NR_dup3, sys_dup3),
+	SYSCALL(__NR_pipe2, sys_pipe2),
 };
 
 int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
@@ -59,6 +148,7 @@ syscall_fn_t syscall_set_hook(unsigned nr, syscall_fn_t fn)
 struct user_start {
 	struct mm *mm;
 	uint64_t rip, rsp;
+	struct files_struct *files;
 	void (*notify)(struct thread *t, void *arg);
 	void *arg;
 };
@@ -70,18 +160,20 @@ static void user_thread_fn(void *p)
 	struct thread *t = current;
 	t->exit_notify = us.notify;
 	t->exit_arg = us.arg;
+	set_current_files(us.files); /* the reference is the thread's now */
 	use_mm(us.mm);
 	mmput(us.mm); /* use_mm took the thread's own reference */
 	arch_enter_user(us.rip, us.rsp);
 }
 
-struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
-				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg)
+struct thread *user_thread_create_files(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
+					struct files_struct *files, int cpu,
+					void (*notify)(struct thread *t, void *arg), void *arg)
 {
 	struct user_start *us = kmalloc(sizeof(*us));
 	if (!us)
 		return NULL;
-	*us = (struct user_start){ mm, rip, rsp, notify, arg };
+	*us = (struct user_start){ mm, rip, rsp, files, notify, arg };
 	mmget(mm); /* until the thread holds its own */
 	struct thread *t = thread_create(name, user_thread_fn, us, cpu);
 	if (!t) {
@@ -91,11 +183,20 @@ struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip,
 	return t;
 }
 
+struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
+				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg)
+{
+	return user_thread_create_files(name, mm, rip, rsp, NULL, cpu, notify, arg);
+}
+
 __noreturn void user_exit(int status)
 {
 	struct thread *t = current;
 	local_irq_enable();
 	t->exit_status = status;
+	struct files_struct *files = set_current_files(NULL);
+	if (files)
+		put_files(files); /* closes what the thread left open */
 	if (t->exit_notify)
 		t->exit_notify(t, t->exit_arg);
 	thread_exit();

@@ -14,14 +14,54 @@
 
 #include "kernel/compiler.h"
 
-#define __NR_sched_yield 24
-#define __NR_exit	 60
-#define __NR_arch_prctl	 158
-#define __NR_iopl	 172
-#define __NR_ioperm	 173
-#define __NR_exit_group	 231
-#define NR_SYSCALLS	 512 /* the table's size; Linux 6.1 has 451 */
-#define __NR_ktest_hook	 511 /* a slot tests may fill (syscall_set_hook) */
+#define __NR_read	     0
+#define __NR_write	     1
+#define __NR_open	     2
+#define __NR_close	     3
+#define __NR_stat	     4
+#define __NR_fstat	     5
+#define __NR_lstat	     6
+#define __NR_lseek	     8
+#define __NR_mmap	     9
+#define __NR_mprotect	     10
+#define __NR_munmap	     11
+#define __NR_brk	     12
+#define __NR_ioctl	     16
+#define __NR_pread64	     17
+#define __NR_pwrite64	     18
+#define __NR_readv	     19
+#define __NR_writev	     20
+#define __NR_pipe	     22
+#define __NR_sched_yield     24
+#define __NR_madvise	     28
+#define __NR_dup	     32
+#define __NR_dup2	     33
+#define __NR_getpid	     39
+#define __NR_exit	     60
+#define __NR_fcntl	     72
+#define __NR_fsync	     74
+#define __NR_fdatasync	     75
+#define __NR_ftruncate	     77
+#define __NR_mkdir	     83
+#define __NR_rmdir	     84
+#define __NR_creat	     85
+#define __NR_unlink	     87
+#define __NR_arch_prctl	     158
+#define __NR_iopl	     172
+#define __NR_ioperm	     173
+#define __NR_gettid	     186
+#define __NR_getdents64	     217
+#define __NR_set_tid_address 218
+#define __NR_fadvise64	     221
+#define __NR_exit_group	     231
+#define __NR_openat	     257
+#define __NR_mkdirat	     258
+#define __NR_newfstatat	     262
+#define __NR_unlinkat	     263
+#define __NR_dup3	     292
+#define __NR_pipe2	     293
+#define NR_SYSCALLS	     512 /* the table's size; Linux 6.1 has 451 */
+#define __NR_ktest_hook	     511 /* a slot tests may fill (syscall_set_hook) */
 
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
@@ -54,6 +94,12 @@ struct trap_frame;
 /* A thread that runs in mm from rip with rsp in ring 3. notify(t, arg) is
  * called on the thread when its user life ends, with t->exit_status set
  * (Linux wait status: code << 8, or the signal number). NULL: no memory. */
+struct files_struct;
+/* user_thread_create with an fd table: the thread takes over the reference
+ * to files (NULL: none) and drops it when it exits. */
+struct thread *user_thread_create_files(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
+					struct files_struct *files, int cpu,
+					void (*notify)(struct thread *t, void *arg), void *arg);
 struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
 				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg);
 /* End the current user thread with a wait status. */

@@ -1,0 +1,139 @@
+/*
+ * tests/test_user.c - unmodified static programs in ring 3 (issue 11).
+ *
+ * Each case loads a program of the initrd's /bin with execve's loader
+ * (kernel/exec.c), runs it in a user thread with stdin, stdout and stderr on
+ * the console (kernel/console_file.c; the output is captured, then repeated
+ * here as diagnostics), waits for it to end, and checks its wait status and
+ * the KTAP lines it printed. Until the process model exists a program is one
+ * thread whose tid is its pid.
+ *
+ *   hello_musl: /bin/hello (musl static) prints its KTAP report, exits 0.
+ *   args_musl: /bin/args checks argv, envp and the auxv it was given.
+ */
+#include "tests/ktest_mm.h"
+#include "kernel/exec.h"
+#include "kernel/fdtable.h"
+#include "kernel/console_file.h"
+#include "kernel/syscall.h"
+#include "kernel/string.h"
+
+static bool contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!memcmp(hay, needle, n))
+			return true;
+	return false;
+}
+
+static char out_buf[8192];
+static volatile size_t out_len;
+static spinlock_t out_lock;
+
+static void capture(const char *s, size_t n)
+{
+	spin_lock(&out_lock);
+	size_t room = sizeof(out_buf) - 1 - out_len;
+	n = MIN(n, room);
+	memcpy(out_buf + out_len, s, n);
+	out_len += n;
+	out_buf[out_len] = 0;
+	spin_unlock(&out_lock);
+}
+
+struct prog_exit {
+	struct completion done;
+	volatile int status;
+};
+
+static void note_exit(struct thread *th, void *arg)
+{
+	struct prog_exit *e = arg;
+	e->status = th->exit_status;
+	complete(&e->done);
+}
+
+/* Run path with argv (NULL-terminated); its wait status, or -1. */
+static int run_program(struct ktest *t, const char *path, char *const argv[])
+{
+	static char *const envp[] = { "HOME=/", "TERM=dumb", NULL };
+	struct exec_result r;
+	int err = kernel_execve_prepare(path, argv, envp, &r);
+	if (err) {
+		ktest_fail(t, __FILE__, __LINE__, "execve of %s: %d", path, err);
+		return -1;
+	}
+	struct files_struct *files = files_alloc();
+	if (!files || console_install_stdio(files)) {
+		ktest_fail(t, __FILE__, __LINE__, "no fd table");
+		if (files)
+			put_files(files);
+		exec_result_release(&r);
+		return -1;
+	}
+	spin_lock_init(&out_lock, "user-out");
+	out_len = 0;
+	out_buf[0] = 0;
+	console_output_sink = capture;
+	struct prog_exit e = { .status = -1 };
+	init_completion(&e.done);
+	int threads = sched_thread_count();
+	struct thread *th =
+	    user_thread_create_files("prog", r.mm, r.entry, r.sp, files, CPU_ANY, note_exit, &e);
+	exec_result_release(&r); /* the thread holds the mm now */
+	if (!th) {
+		put_files(files);
+		console_output_sink = NULL;
+		ktest_fail(t, __FILE__, __LINE__, "no user thread");
+		return -1;
+	}
+	bool ended = wait_for_completion_timeout(&e.done, 20000);
+	ktest_wait_threads(threads);
+	console_output_sink = NULL;
+	for (char *line = out_buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl) {
+			ktest_log(t, "%s: %s", path, line);
+			break;
+		}
+		*nl = 0;
+		ktest_log(t, "%s: %s", path, line);
+		*nl = '\n';
+	}
+	if (!ended) {
+		ktest_fail(t, __FILE__, __LINE__, "%s did not end", path);
+		return -1;
+	}
+	return e.status;
+}
+
+static void hello_musl(struct ktest *t)
+{
+	static char *const argv[] = { "/bin/hello", NULL };
+	KEXPECT_EQ(t, run_program(t, "/bin/hello", argv), 0); /* exited 0 */
+	KEXPECT_TRUE(t, contains(out_buf, "KTAP version 1\n1..1\nok 1 /bin/hello\n"));
+	/* Again, now that the file's pages are cached: nothing else stays. */
+	uint64_t before = ktest_free_pages();
+	KEXPECT_EQ(t, run_program(t, "/bin/hello", argv), 0);
+	KEXPECT_EQ(t, ktest_free_pages(), before); /* the mm and the fds went */
+}
+
+static void args_musl(struct ktest *t)
+{
+	static char *const argv[] = { "/bin/args", "argc=6",	    "arg=1=argc=6",
+				      "envc=2",	   "env=TERM=dumb", "execfn=/bin/args",
+				      NULL };
+	KEXPECT_EQ(t, run_program(t, "/bin/args", argv), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "ok 1"));
+}
+
+static void hello_glibc(struct ktest *t)
+{
+	static char *const argv[] = { "/bin/hello-glibc", NULL };
+	KEXPECT_EQ(t, run_program(t, "/bin/hello-glibc", argv), 0);
+	KEXPECT_TRUE(t, contains(out_buf, "ok 1 /bin/hello-glibc\n"));
+}
+
+KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc));
