@@ -38,6 +38,7 @@
  *       TIOCGWINSZ answered, other ioctls -ENOTTY, -ESPIPE, O_NONBLOCK.
  */
 #include "tests/ktest_mm.h"
+#include "tests/ktest_fs.h"
 #include "kernel/sys_file.h"
 #include "kernel/file.h"
 #include "kernel/fdtable.h"
@@ -100,17 +101,6 @@ static void uget(void *k, uint64_t a, size_t n)
 	copy_from_user(k, a, n);
 }
 
-#define REQUIRE_FS(t)                                                            \
-	do {                                                                     \
-		if (fs_mounted())                                                \
-			break;                                                   \
-		if (ramdisk_initrd_given()) {                                    \
-			ktest_fail(t, __FILE__, __LINE__,                        \
-				   "initrd.img was given but does not mount");   \
-			return;                                                  \
-		}                                                                \
-		KTEST_SKIP(t, "no file system on the RAM disk (no initrd.img)"); \
-	} while (0)
 
 /* ---- fd numbering ---------------------------------------------------------- */
 

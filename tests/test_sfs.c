@@ -30,6 +30,7 @@
  *       vmalloc area (what a disk of more than ~1M blocks needs) works too.
  */
 #include "tests/ktest_mm.h"
+#include "tests/ktest_fs.h"
 #include "kernel/fs/fs.h"
 #include "kernel/string.h"
 #include "kernel/printk.h"
@@ -40,17 +41,6 @@
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/uaccess.h"
 
-#define REQUIRE_FS(t)                                                                             \
-	do {                                                                                      \
-		if (fs_mounted())                                                                 \
-			break;                                                                    \
-		if (ramdisk_initrd_given()) {                                                     \
-			ktest_fail(t, __FILE__, __LINE__,                                         \
-				   "initrd.img was given but does not mount (see the boot log)"); \
-			return;                                                                   \
-		}                                                                                 \
-		KTEST_SKIP(t, "no file system on the RAM disk (no initrd.img)");                  \
-	} while (0)
 
 #define GIB (1ull << 30)
 

@@ -10,23 +10,13 @@
  *      SPLIT_VMA_UNLOCKED.
  */
 #include "tests/ktest_mm.h"
+#include "tests/ktest_fs.h"
 #include "kernel/fs/fs.h"
 #include "kernel/pause.h"
 #include "kernel/string.h"
 #include "drivers/ramdisk.h"
 #include "mm/filemap.h"
 
-#define REQUIRE_FS(t)                                                                             \
-	do {                                                                                      \
-		if (fs_mounted())                                                                 \
-			break;                                                                    \
-		if (ramdisk_initrd_given()) {                                                     \
-			ktest_fail(t, __FILE__, __LINE__,                                         \
-				   "initrd.img was given but does not mount (see the boot log)"); \
-			return;                                                                   \
-		}                                                                                 \
-		KTEST_SKIP(t, "no file system (no initrd.img)");                                  \
-	} while (0)
 
 enum { SPLIT_PAGES = 4, SPLIT_AT = 2 };
 
