@@ -10,8 +10,13 @@
  *
  *   hello_musl: /bin/hello (musl static) prints its KTAP report, exits 0.
  *   args_musl: /bin/args checks argv, envp and the auxv it was given.
+ *   hello_glibc: /bin/hello-glibc (glibc static) prints and exits 0.
+ *   files_musl: /bin/files makes the file calls from ring 3 through libc and
+ *       raw syscalls: results, and errno for bad fds, NULL, kernel
+ *       addresses and wrapping lengths.
  */
 #include "tests/ktest_mm.h"
+#include "tests/ktest_fs.h"
 #include "kernel/exec.h"
 #include "kernel/fdtable.h"
 #include "kernel/console_file.h"
@@ -136,4 +141,14 @@ static void hello_glibc(struct ktest *t)
 	KEXPECT_TRUE(t, contains(out_buf, "ok 1 /bin/hello-glibc\n"));
 }
 
-KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc));
+static void files_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	static char *const argv[] = { "/bin/files", NULL };
+	KEXPECT_EQ(t, run_program(t, "/bin/files", argv), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "ok 16 "));
+}
+
+KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
+	    KTEST_CASE(files_musl));
