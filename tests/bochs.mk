@@ -59,8 +59,12 @@ BOCHS_TIMEOUT ?= 900
 BOCHS_IPS ?=
 BOCHS_LOG = $(BUILD)/test-bochs-$(BOCHS_SMP)cpu.log
 BOCHS_ISO := $(BUILD)/boot-test.iso
-BOCHS_CMDLINE = ktest.run=1$(if $(BOCHS_FILTER), ktest.filter=$(BOCHS_FILTER))$(if $(CMDLINE), $(CMDLINE))
-ISO_QEMU_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if $(CMDLINE), $(CMDLINE))
+# The RAM disk as `make test` sizes it (RAMDISK_SIZE, tests/host.mk): the
+# 4 MiB image alone is nearly full with the user programs in /bin.
+BOCHS_CMDLINE = ktest.run=1$(if $(BOCHS_FILTER), ktest.filter=$(BOCHS_FILTER))$(if \
+	$(RAMDISK_SIZE), $(RAMDISK_CMDLINE))$(if $(CMDLINE), $(CMDLINE))
+ISO_QEMU_CMDLINE = ktest.run=1 qemu_exit=1$(if $(FILTER), ktest.filter=$(FILTER))$(if \
+	$(RAMDISK_SIZE), $(RAMDISK_CMDLINE))$(if $(CMDLINE), $(CMDLINE))
 
 # The stub runs in long mode, identity-mapped below 4 GiB, linked at 1 MiB:
 # plain non-PIC code, no SSE, no red zone. boot/elf_check.c, boot/paging.c
