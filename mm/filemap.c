@@ -199,20 +199,26 @@ bool clear_page_dirty_for_io(struct page *page)
 	return test_clear_page_dirty(page);
 }
 
+int writeback_page(struct address_space *m, struct page *p)
+{
+	if (!clear_page_dirty_for_io(p))
+		return 0;
+	int e = m->a_ops->writepage(m, p);
+	if (e < 0)
+		set_page_dirty(p); /* keep the data: retry later */
+	count_event(EV_WRITEBACK_PAGES);
+	return e < 0 ? e : 0;
+}
+
 int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64_t end)
 {
 	int err = 0;
 	down_write(&m->wb_lock);
 	struct page *p;
 	for (uint64_t i = start; (p = find_get_next_page(m, &i, end)); i++) {
-		if (clear_page_dirty_for_io(p)) {
-			int e = m->a_ops->writepage(m, p);
-			if (e < 0) {
-				set_page_dirty(p); /* keep the data: retry later */
-				err = e;
-			}
-			count_event(EV_WRITEBACK_PAGES);
-		}
+		int e = writeback_page(m, p);
+		if (e < 0)
+			err = e;
 		put_page(p);
 	}
 	up_write(&m->wb_lock);

@@ -100,6 +100,8 @@ bool clear_page_dirty_for_io(struct page *page);
 /* Write-protect and clean every PTE mapping page (flushed); true if any was dirty. */
 int page_mkclean(struct page *page);
 
+/* Write p back if it is dirty (wb_lock held): 0, or -errno with p dirty again. */
+int writeback_page(struct address_space *m, struct page *p);
 /* Write back the dirty pages of [start, end) page indexes; 0 or -errno. */
 int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64_t end);
 

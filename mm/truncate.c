@@ -168,17 +168,12 @@ int invalidate_inode_pages2_range(struct address_space *m, uint64_t start, uint6
 	for (uint64_t i = start; (p = find_get_next_page(m, &i, end)); i++) {
 		/* Dirty (a write through a mapping before the unmap): the data
 		 * is older than what comes next, it goes to the disk first. */
-		if (clear_page_dirty_for_io(p)) {
-			int e = m->a_ops->writepage(m, p);
-			count_event(EV_WRITEBACK_PAGES);
-			if (e < 0) {
-				set_page_dirty(p);
-				err = e;
-				put_page(p);
-				continue;
-			}
-		}
+		int e = writeback_page(m, p);
 		put_page(p);
+		if (e < 0) {
+			err = e; /* kept dirty, so kept cached */
+			continue;
+		}
 		/* Nothing can map it again (invalidate_lock); a pin or a read()
 		 * still copying from it keeps its own reference to the page. */
 		if (remove_page(m, i, false))

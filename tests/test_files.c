@@ -101,7 +101,6 @@ static void uget(void *k, uint64_t a, size_t n)
 	copy_from_user(k, a, n);
 }
 
-
 /* ---- fd numbering ---------------------------------------------------------- */
 
 static void fd_numbering(struct ktest *t)

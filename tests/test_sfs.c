@@ -41,7 +41,6 @@
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/uaccess.h"
 
-
 #define GIB (1ull << 30)
 
 /* Free blocks once everything is written back (blocks are allocated at

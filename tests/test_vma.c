@@ -17,7 +17,6 @@
 #include "drivers/ramdisk.h"
 #include "mm/filemap.h"
 
-
 enum { SPLIT_PAGES = 4, SPLIT_AT = 2 };
 
 struct splitter {
