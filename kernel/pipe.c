@@ -91,7 +91,8 @@ static ssize_t pipe_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *p
 			return -EAGAIN;
 		}
 		up_write(&p->mutex);
-		wait_event(p->rd_wait, pipe_readable(p));
+		if (wait_event_killable(p->rd_wait, pipe_readable(p)))
+			return -EINTR; /* dying: the value is never seen */
 		down_write(&p->mutex);
 	}
 }
@@ -142,8 +143,12 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 			break;
 		}
 		up_write(&p->mutex);
-		wait_event(p->wr_wait, pipe_writable(p, need));
+		int killed = wait_event_killable(p->wr_wait, pipe_writable(p, need));
 		down_write(&p->mutex);
+		if (killed) {
+			err = killed;
+			break;
+		}
 	}
 out:
 	up_write(&p->mutex);

@@ -329,6 +329,29 @@ bool wake_up_thread(struct thread *t)
 	return woke;
 }
 
+/*
+ * A thread changes sleep_killable only while RUNNING: set before it sets
+ * SLEEPING, cleared after it is RUNNING again. So under the rq lock a
+ * SLEEPING state read together with sleep_killable describes one sleep, and
+ * an ordinary sleep is never woken here. kill_pending is stored, then a full
+ * barrier, then the state read; the sleeper stores its state, a full
+ * barrier, then reads kill_pending: one of the two sees the other.
+ */
+void kill_thread(struct thread *t)
+{
+	WRITE_ONCE(t->kill_pending, true);
+	smp_mb();
+	unsigned long f = local_irq_save();
+	struct runqueue *rq = thread_rq_lock(t);
+	if (t->state == THREAD_SLEEPING && t->sleep_killable)
+		__wake_up_thread(rq, t);
+	int on = READ_ONCE(t->on_cpu);
+	if (on && on - 1 != cpu_id())
+		resched_cpu(on - 1); /* running, maybe in user mode: enter the kernel now */
+	rq_unlock(rq);
+	local_irq_restore(f);
+}
+
 static void timer_remove(struct thread *t)
 {
 	unsigned long f = local_irq_save();
@@ -594,9 +617,17 @@ void prepare_to_wait(struct waitq *wq, struct waiter *w)
 	spin_unlock_irqrestore(&wq->lock, f);
 }
 
+void prepare_to_wait_killable(struct waitq *wq, struct waiter *w)
+{
+	current->sleep_killable = true; /* before the state: kill_thread reads both */
+	prepare_to_wait(wq, w);
+	smp_mb(); /* the state stored before the caller reads kill_pending */
+}
+
 void finish_wait(struct waitq *wq, struct waiter *w)
 {
 	current->state = THREAD_RUNNING;
+	current->sleep_killable = false; /* after the state (see kill_thread) */
 	unsigned long f = spin_lock_irqsave(&wq->lock);
 	if (w->node.next)
 		list_del(&w->node); /* leaves next == NULL */

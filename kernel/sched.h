@@ -15,6 +15,7 @@
 #include "kernel/compiler.h"
 #include "kernel/list.h"
 #include "kernel/spinlock.h"
+#include "kernel/errno.h"
 #include "arch/arch.h"
 
 #define CPU_ANY		   (-1)
@@ -65,6 +66,14 @@ struct thread {
 	void (*exit_notify)(struct thread *t, void *arg); /* at user exit, before dying */
 	void *exit_arg;
 	struct files_struct *files; /* fd table (kernel/fdtable.h); NULL: none */
+	/* Processes (kernel/process.h). A kernel thread has proc == NULL. */
+	struct process *proc;	     /* thread group; NULL for kernel threads */
+	struct list_head group_node; /* proc->threads, under tasklist_lock */
+	int pid;		     /* user-visible thread id (Linux's tid); 0: kernel */
+	volatile bool kill_pending;  /* fatal signal: die on the way to user mode */
+	bool sleep_killable;	     /* sleeping in a killable wait (set by the thread) */
+	uint64_t clear_child_tid;    /* CLONE_CHILD_CLEARTID / set_tid_address */
+	uint64_t robust_list, robust_len; /* set_robust_list, recorded */
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */
@@ -106,6 +115,19 @@ struct waiter {
 void waitq_init(struct waitq *wq);
 void prepare_to_wait(struct waitq *wq, struct waiter *w);
 void finish_wait(struct waitq *wq, struct waiter *w);
+/* prepare_to_wait for a sleep that a fatal signal ends (Linux's
+ * TASK_KILLABLE): kill_thread() wakes only such sleeps, so a thread in an
+ * ordinary sleep (an rwsem, a page lock) never sees a spurious wake-up. */
+void prepare_to_wait_killable(struct waitq *wq, struct waiter *w);
+/* A fatal signal is pending for t: it leaves at its next return to user
+ * mode; killable sleeps give up with -EINTR. */
+static inline bool fatal_signal_pending(struct thread *t)
+{
+	return READ_ONCE(t->kill_pending);
+}
+/* Mark t killed: wake it if in a killable sleep, and make the CPU running
+ * it (in user mode, maybe) enter the kernel at once (an IPI). */
+void kill_thread(struct thread *t);
 void wake_up_all(struct waitq *wq);
 uint64_t ktime_get_ns(void);
 
@@ -136,6 +158,51 @@ uint64_t ktime_get_ns(void);
 		}                                                           \
 		finish_wait(&(wq), &__w);                                   \
 		__ok;                                                       \
+	})
+/* Sleep until cond, or a fatal signal: 0 or -EINTR. */
+#define wait_event_killable(wq, cond)                                 \
+	({                                                            \
+		struct waiter __w = { 0 };                            \
+		int __ret = 0;                                        \
+		for (;;) {                                            \
+			prepare_to_wait_killable(&(wq), &__w);        \
+			if (cond)                                     \
+				break;                                \
+			if (fatal_signal_pending(current)) {          \
+				__ret = -EINTR;                       \
+				break;                                \
+			}                                             \
+			schedule();                                   \
+		}                                                     \
+		finish_wait(&(wq), &__w);                             \
+		__ret;                                                \
+	})
+/* The same with an absolute deadline on ktime_get_ns() (0: none):
+ * 0, -EINTR or -ETIMEDOUT (cond is checked first). */
+#define wait_event_killable_deadline(wq, cond, deadline_ns)               \
+	({                                                                \
+		struct waiter __w = { 0 };                                \
+		uint64_t __dl = (deadline_ns);                            \
+		int __ret = 0;                                            \
+		for (;;) {                                                \
+			prepare_to_wait_killable(&(wq), &__w);            \
+			if (cond)                                         \
+				break;                                    \
+			if (fatal_signal_pending(current)) {              \
+				__ret = -EINTR;                           \
+				break;                                    \
+			}                                                 \
+			if (__dl && ktime_get_ns() >= __dl) {             \
+				__ret = -ETIMEDOUT;                       \
+				break;                                    \
+			}                                                 \
+			if (__dl)                                         \
+				schedule_timeout_deadline(__dl);          \
+			else                                              \
+				schedule();                               \
+		}                                                         \
+		finish_wait(&(wq), &__w);                                 \
+		__ret;                                                    \
 	})
 /* Sleep (state already set) until woken or the deadline passes. */
 void schedule_timeout_deadline(uint64_t deadline_ns);

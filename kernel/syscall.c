@@ -202,6 +202,11 @@ __noreturn void user_exit(int status)
 	thread_exit();
 }
 
+__noreturn void user_exit_killed(void)
+{
+	user_exit(SIGKILL);
+}
+
 static const char *signame(int sig)
 {
 	switch (sig) {

@@ -104,6 +104,9 @@ struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip,
 				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg);
 /* End the current user thread with a wait status. */
 void user_exit(int status) __noreturn;
+/* End it because a fatal signal is pending (kill_thread): exit_group of
+ * another thread, or a kill. */
+void user_exit_killed(void) __noreturn;
 /* End it because of a fault (sig: SIGSEGV, ...); logs what and where. */
 void user_exit_signal(int sig, const struct trap_frame *f, uint64_t cr2) __noreturn;
 

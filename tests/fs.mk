@@ -64,7 +64,7 @@ $(BUILD)/initrd.img: $(BUILD)/host/mkfs_sfs $(BUILD)/host/fsck_sfs tests/fs.mk $
 	$(Q)printf 'hello from the RAM disk\n' > $(INITRD_DIR)/hello.txt
 	$(Q)$(PYTHON) -c 'import sys; sys.stdout.buffer.write(bytes(i & 0xff for i in range(65536)))' \
 		> $(INITRD_DIR)/pattern.bin
-	$(Q)$(BUILD)/host/mkfs_sfs $@.tmp 4096 --max-size $(INITRD_MAX_SIZE) --mkdir /docs \
+	$(Q)$(BUILD)/host/mkfs_sfs $@.tmp 12288 --max-size $(INITRD_MAX_SIZE) --mkdir /docs \
 		$(INITRD_DIR)/hello.txt:/hello.txt $(INITRD_DIR)/pattern.bin:/pattern.bin \
 		$(USER_INITRD_FILES) >/dev/null
 	$(Q)$(BUILD)/host/fsck_sfs $@.tmp >/dev/null
