@@ -77,6 +77,13 @@ void arch_set_user_base(bool gs, uint64_t base);
 uint64_t arch_get_user_base(bool gs);
 /* Free a thread's arch state (FPU area). */
 void arch_thread_free(struct thread *t);
+/* Process model (arch/x86_64/cpu.c). The user registers of the current
+ * thread (the frame at the top of its kernel stack). */
+struct trap_frame;
+struct trap_frame *current_user_regs(void);
+int arch_dup_user_state(struct thread *child); /* clone: FPU and FS/GS copied */
+void arch_ret_from_fork(const struct trap_frame *regs) __noreturn;
+void arch_exec_user_state(struct trap_frame *regs, uint64_t rip, uint64_t rsp);
 
 /* Recoverable faults for tests: see arch/x86_64/trap.c. */
 struct kjmp_buf {

@@ -38,6 +38,10 @@
  * returned; get_user_pages takes its mmap_lock for each page written.
  */
 #include "kernel/exec.h"
+#include "kernel/sched.h"
+#include "kernel/sys_file.h"
+#include "kernel/fdtable.h"
+#include "kernel/process.h"
 #include "kernel/elf.h"
 #include "kernel/errno.h"
 #include "kernel/errname.h"
@@ -563,4 +567,54 @@ void exec_result_release(struct exec_result *r)
 	if (r->mm)
 		mmput(r->mm);
 	r->mm = NULL;
+}
+
+/* ---- the system call ---------------------------------------------------- */
+
+/* Before the new program runs: an fd table of its own (shared ones are
+ * copied, as Linux's unshare_files), close-on-exec fds closed. */
+static void exec_files(void)
+{
+	struct files_struct *files = current_files();
+	if (!files)
+		return;
+	if (atomic_read(&files->count) > 1) {
+		int err;
+		struct files_struct *copy = dup_fd(files, &err);
+		if (copy) {
+			put_files(set_current_files(copy));
+			files = copy;
+		} /* else: keep sharing (Linux fails the exec earlier) */
+	}
+	do_close_on_exec(files);
+}
+
+int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
+{
+	char *path = kmalloc(PATH_MAX);
+	if (!path)
+		return -ENOMEM;
+	long err = getname_resolved(upath, path);
+	struct exec_result r;
+	if (!err)
+		err = execve_prepare_user(path, uargv, uenvp, &r);
+	if (!err) {
+		err = de_thread();
+		if (err)
+			exec_result_release(&r);
+	}
+	if (err) {
+		kfree(path);
+		return err; /* the old program carries on */
+	}
+	/* The point of no return. */
+	struct thread *t = current;
+	mm_release(t);
+	exec_files();
+	exec_mmap(r.mm);
+	const char *base = strrchr(path, '/');
+	strlcpy(t->name, base ? base + 1 : path, sizeof(t->name));
+	kfree(path);
+	arch_exec_user_state(current_user_regs(), r.entry, r.sp);
+	return 0;
 }

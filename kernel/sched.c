@@ -483,7 +483,7 @@ static int pick_cpu(void)
 	return best;
 }
 
-struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
+struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int cpu)
 {
 	struct thread *t = kzalloc(sizeof(*t));
 	if (!t)
@@ -500,7 +500,9 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 	t->pinned_cpu = cpu;
 	t->migrate_to = -1;
 	t->state = THREAD_RUNNING;
+	t->cpu = cpu == CPU_ANY ? cpu_id() : cpu; /* valid for thread_rq_lock until queued */
 	INIT_LIST_HEAD(&t->timer_node);
+	INIT_LIST_HEAD(&t->group_node);
 	arch_thread_init(t, thread_start);
 
 	spin_lock(&all_threads_lock);
@@ -508,7 +510,12 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 	list_add_tail(&t->all_node, &all_threads);
 	__atomic_add_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
 	spin_unlock(&all_threads_lock);
+	return t;
+}
 
+void thread_wake_new(struct thread *t)
+{
+	int cpu = t->pinned_cpu;
 	if (cpu == CPU_ANY)
 		cpu = pick_cpu();
 	BUG_ON(cpu < 0 || cpu >= nr_cpus || !cpus[cpu].online);
@@ -520,6 +527,13 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 	rq_unlock(&cpus[cpu].rq);
 	resched_cpu(cpu);
 	local_irq_restore(f);
+}
+
+struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
+{
+	struct thread *t = thread_alloc(name, fn, arg, cpu);
+	if (t)
+		thread_wake_new(t);
 	return t;
 }
 

@@ -58,26 +58,31 @@ struct thread {
 	struct list_head all_node;
 	uint64_t runtime_ticks;
 	/* Ring 3 (kernel/syscall.c, arch/x86_64): the thread's own. */
-	bool user;	       /* entered user mode: fs/gs bases and FPU are live */
-	uint64_t user_fs_base; /* saved on switch out, loaded on switch in */
-	uint64_t user_gs_base; /* the user's GS base (MSR_KERNEL_GS_BASE in the kernel) */
-	void *fpu;	       /* FXSAVE/XSAVE area of a user thread, or NULL */
-	int exit_status;       /* Linux wait status once a user thread ended */
-	void (*exit_notify)(struct thread *t, void *arg); /* at user exit, before dying */
-	void *exit_arg;
+	bool user;		    /* entered user mode: fs/gs bases and FPU are live */
+	uint64_t user_fs_base;	    /* saved on switch out, loaded on switch in */
+	uint64_t user_gs_base;	    /* the user's GS base (MSR_KERNEL_GS_BASE in the kernel) */
+	void *fpu;		    /* FXSAVE/XSAVE area of a user thread, or NULL */
+	int exit_status;	    /* Linux wait status once a user thread ended */
 	struct files_struct *files; /* fd table (kernel/fdtable.h); NULL: none */
 	/* Processes (kernel/process.h). A kernel thread has proc == NULL. */
-	struct process *proc;	     /* thread group; NULL for kernel threads */
-	struct list_head group_node; /* proc->threads, under tasklist_lock */
-	int pid;		     /* user-visible thread id (Linux's tid); 0: kernel */
-	volatile bool kill_pending;  /* fatal signal: die on the way to user mode */
-	bool sleep_killable;	     /* sleeping in a killable wait (set by the thread) */
-	uint64_t clear_child_tid;    /* CLONE_CHILD_CLEARTID / set_tid_address */
+	struct process *proc;		  /* thread group; NULL for kernel threads */
+	struct list_head group_node;	  /* proc->threads, under tasklist_lock */
+	int pid;			  /* user-visible thread id (Linux's tid); 0: kernel */
+	volatile bool kill_pending;	  /* fatal signal: die on the way to user mode */
+	bool sleep_killable;		  /* sleeping in a killable wait (set by the thread) */
+	uint64_t clear_child_tid;	  /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uint64_t robust_list, robust_len; /* set_robust_list, recorded */
+	struct completion *vfork_done;	  /* CLONE_VFORK: the parent waits on it */
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, int cpu);
+/* thread_create in two steps (Linux's copy_process + wake_up_new_task):
+ * a thread that does not run until thread_wake_new, so its creator can
+ * finish setting it up (clone). A thread never woken cannot be freed:
+ * wake it, and let it exit if the set-up failed. */
+struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int cpu);
+void thread_wake_new(struct thread *t);
 void thread_exit(void) __noreturn;
 static inline struct thread *current_thread(void);
 void schedule(void);
@@ -160,49 +165,49 @@ uint64_t ktime_get_ns(void);
 		__ok;                                                       \
 	})
 /* Sleep until cond, or a fatal signal: 0 or -EINTR. */
-#define wait_event_killable(wq, cond)                                 \
-	({                                                            \
-		struct waiter __w = { 0 };                            \
-		int __ret = 0;                                        \
-		for (;;) {                                            \
-			prepare_to_wait_killable(&(wq), &__w);        \
-			if (cond)                                     \
-				break;                                \
-			if (fatal_signal_pending(current)) {          \
-				__ret = -EINTR;                       \
-				break;                                \
-			}                                             \
-			schedule();                                   \
-		}                                                     \
-		finish_wait(&(wq), &__w);                             \
-		__ret;                                                \
+#define wait_event_killable(wq, cond)                          \
+	({                                                     \
+		struct waiter __w = { 0 };                     \
+		int __ret = 0;                                 \
+		for (;;) {                                     \
+			prepare_to_wait_killable(&(wq), &__w); \
+			if (cond)                              \
+				break;                         \
+			if (fatal_signal_pending(current)) {   \
+				__ret = -EINTR;                \
+				break;                         \
+			}                                      \
+			schedule();                            \
+		}                                              \
+		finish_wait(&(wq), &__w);                      \
+		__ret;                                         \
 	})
 /* The same with an absolute deadline on ktime_get_ns() (0: none):
  * 0, -EINTR or -ETIMEDOUT (cond is checked first). */
-#define wait_event_killable_deadline(wq, cond, deadline_ns)               \
-	({                                                                \
-		struct waiter __w = { 0 };                                \
-		uint64_t __dl = (deadline_ns);                            \
-		int __ret = 0;                                            \
-		for (;;) {                                                \
-			prepare_to_wait_killable(&(wq), &__w);            \
-			if (cond)                                         \
-				break;                                    \
-			if (fatal_signal_pending(current)) {              \
-				__ret = -EINTR;                           \
-				break;                                    \
-			}                                                 \
-			if (__dl && ktime_get_ns() >= __dl) {             \
-				__ret = -ETIMEDOUT;                       \
-				break;                                    \
-			}                                                 \
-			if (__dl)                                         \
-				schedule_timeout_deadline(__dl);          \
-			else                                              \
-				schedule();                               \
-		}                                                         \
-		finish_wait(&(wq), &__w);                                 \
-		__ret;                                                    \
+#define wait_event_killable_deadline(wq, cond, deadline_ns)      \
+	({                                                       \
+		struct waiter __w = { 0 };                       \
+		uint64_t __dl = (deadline_ns);                   \
+		int __ret = 0;                                   \
+		for (;;) {                                       \
+			prepare_to_wait_killable(&(wq), &__w);   \
+			if (cond)                                \
+				break;                           \
+			if (fatal_signal_pending(current)) {     \
+				__ret = -EINTR;                  \
+				break;                           \
+			}                                        \
+			if (__dl && ktime_get_ns() >= __dl) {    \
+				__ret = -ETIMEDOUT;              \
+				break;                           \
+			}                                        \
+			if (__dl)                                \
+				schedule_timeout_deadline(__dl); \
+			else                                     \
+				schedule();                      \
+		}                                                \
+		finish_wait(&(wq), &__w);                        \
+		__ret;                                           \
 	})
 /* Sleep (state already set) until woken or the deadline passes. */
 void schedule_timeout_deadline(uint64_t deadline_ns);

@@ -69,6 +69,17 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
+char *strrchr(const char *s, int c)
+{
+	const char *last = NULL;
+	for (;; s++) {
+		if (*s == (char)c)
+			last = s;
+		if (!*s)
+			return (char *)last;
+	}
+}
+
 char *strchr(const char *s, int c)
 {
 	for (; *s; s++)

@@ -13,6 +13,7 @@ size_t strnlen(const char *s, size_t max);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
+char *strrchr(const char *s, int c);
 size_t strlcpy(char *d, const char *s, size_t size);
 /* Parses an unsigned number (base 0: 0x prefix = hex); *end past the digits. */
 unsigned long strtoul(const char *s, const char **end, int base);

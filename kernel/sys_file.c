@@ -149,6 +149,19 @@ static int probe(const char *path, bool *is_dir, uint32_t *ino)
 	return 0;
 }
 
+long getname_resolved(uint64_t upath, char *out)
+{
+	char *name = kmalloc(PATH_MAX);
+	if (!name)
+		return -ENOMEM;
+	long n = getname(upath, name, false);
+	bool dir_only;
+	if (n >= 0)
+		n = resolve(AT_FDCWD, name, out, &dir_only);
+	kfree(name);
+	return n;
+}
+
 /* Both a kernel buffer of PATH_MAX for the name and one for the path. */
 struct pathbufs {
 	char name[PATH_MAX], path[PATH_MAX];

@@ -18,6 +18,11 @@
 #define AT_EMPTY_PATH	    0x1000
 #define AT_STATX_SYNC_TYPE  0x6000
 
+/* The absolute path (in out[PATH_MAX]) of the user's path name upath,
+ * relative to the working directory: 0, or -EFAULT, -ENAMETOOLONG,
+ * -ENOENT (empty), -ENOMEM. For execve. */
+long getname_resolved(uint64_t upath, char *out);
+
 #define F_DUPFD		0
 #define F_GETFD		1
 #define F_SETFD		2

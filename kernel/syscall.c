@@ -1,5 +1,5 @@
 /*
- * kernel/syscall.c - the system-call table and the minimal user-thread life.
+ * kernel/syscall.c - the system-call table, and how a fault ends a process.
  *
  * The entry (arch/x86_64/trap_entry.asm, entry_syscall_64) saves a
  * trap_frame as Linux saves pt_regs and calls do_syscall (arch), which calls
@@ -13,15 +13,16 @@
  * request to raise the level or to enable ports, 0 for a no-op request
  * (iopl(0), ioperm(..., 0)), -EINVAL for a bad level or range.
  *
- * A user thread is a kernel thread that entered ring 3 (arch_enter_user);
- * it ends by exit/exit_group or when a fault kills it, with its Linux wait
- * status in thread->exit_status (no process model yet: exit_group ends only
- * the calling thread).
+ * A user thread is a kernel thread that entered ring 3 (arch_enter_user
+ * for a program the kernel starts, arch_ret_from_fork for a clone child);
+ * processes, exit and wait are kernel/process.h's. A fault that cannot be
+ * resolved kills the whole process with Linux's signal for it.
  */
 #include "kernel/syscall.h"
 #include "kernel/sys_file.h"
 #include "kernel/fdtable.h"
 #include "kernel/sched.h"
+#include "kernel/process.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
@@ -32,18 +33,6 @@
 #include "arch/x86_64/uaccess.h"
 
 #define SYSCALL(nr, fn) [nr] = (syscall_fn_t)(void (*)(void))(fn)
-
-/* Until the process model: one thread, whose tid is its pid. */
-static long sys_getpid(void)
-{
-	return current->tid;
-}
-
-static long sys_set_tid_address(uint64_t tidptr)
-{
-	(void)tidptr; /* CLONE_CHILD_CLEARTID comes with threads */
-	return current->tid;
-}
 
 static long sys_brk(uint64_t brk)
 {
@@ -83,9 +72,21 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_iopl, sys_iopl),
 	SYSCALL(__NR_ioperm, sys_ioperm),
 	SYSCALL(__NR_exit_group, sys_exit_group),
+	/* kernel/process.c, kernel/exit.c, kernel/clone.c, kernel/exec.c */
 	SYSCALL(__NR_getpid, sys_getpid),
-	SYSCALL(__NR_gettid, sys_getpid),
+	SYSCALL(__NR_gettid, sys_gettid),
+	SYSCALL(__NR_getppid, sys_getppid),
+	SYSCALL(__NR_getpgrp, sys_getpgrp),
+	SYSCALL(__NR_getpgid, sys_getpgid),
+	SYSCALL(__NR_getsid, sys_getsid),
 	SYSCALL(__NR_set_tid_address, sys_set_tid_address),
+	SYSCALL(__NR_clone, sys_clone),
+	SYSCALL(__NR_fork, sys_fork),
+	SYSCALL(__NR_vfork, sys_vfork),
+	SYSCALL(__NR_clone3, sys_clone3),
+	SYSCALL(__NR_execve, sys_execve),
+	SYSCALL(__NR_wait4, sys_wait4),
+	SYSCALL(__NR_waitid, sys_waitid),
 	SYSCALL(__NR_brk, sys_brk),
 	SYSCALL(__NR_mmap, sys_mmap),
 	SYSCALL(__NR_munmap, sys_munmap),
@@ -143,68 +144,27 @@ syscall_fn_t syscall_set_hook(unsigned nr, syscall_fn_t fn)
 	return old;
 }
 
-/* ---- the user thread's life --------------------------------------------- */
-
-struct user_start {
-	struct mm *mm;
-	uint64_t rip, rsp;
-	struct files_struct *files;
-	void (*notify)(struct thread *t, void *arg);
-	void *arg;
-};
-
-static void user_thread_fn(void *p)
-{
-	struct user_start us = *(struct user_start *)p;
-	kfree(p);
-	struct thread *t = current;
-	t->exit_notify = us.notify;
-	t->exit_arg = us.arg;
-	set_current_files(us.files); /* the reference is the thread's now */
-	use_mm(us.mm);
-	mmput(us.mm); /* use_mm took the thread's own reference */
-	arch_enter_user(us.rip, us.rsp);
-}
+/* ---- programs started by the kernel (tests) ------------------------------ */
 
 struct thread *user_thread_create_files(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
 					struct files_struct *files, int cpu,
 					void (*notify)(struct thread *t, void *arg), void *arg)
 {
-	struct user_start *us = kmalloc(sizeof(*us));
-	if (!us)
-		return NULL;
-	*us = (struct user_start){ mm, rip, rsp, files, notify, arg };
-	mmget(mm); /* until the thread holds its own */
-	struct thread *t = thread_create(name, user_thread_fn, us, cpu);
-	if (!t) {
-		mmput(mm);
-		kfree(us);
-	}
-	return t;
+	return process_start(name, mm, rip, rsp, files, cpu, false, notify, arg);
 }
 
 struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
 				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg)
 {
-	return user_thread_create_files(name, mm, rip, rsp, NULL, cpu, notify, arg);
+	return process_start(name, mm, rip, rsp, NULL, cpu, false, notify, arg);
 }
 
-__noreturn void user_exit(int status)
-{
-	struct thread *t = current;
-	local_irq_enable();
-	t->exit_status = status;
-	struct files_struct *files = set_current_files(NULL);
-	if (files)
-		put_files(files); /* closes what the thread left open */
-	if (t->exit_notify)
-		t->exit_notify(t, t->exit_arg);
-	thread_exit();
-}
-
+/* Killed by exit_group, a fatal fault of another thread, or de_thread:
+ * the group's status if there is one (the thread's own does not count). */
 __noreturn void user_exit_killed(void)
 {
-	user_exit(SIGKILL);
+	struct process *p = current->proc;
+	do_exit(READ_ONCE(p->group_exit) ? p->group_exit_code : SIGKILL);
 }
 
 static const char *signame(int sig)
@@ -233,20 +193,10 @@ __noreturn void user_exit_signal(int sig, const struct trap_frame *f, uint64_t c
 	if (f->vector == EXC_PF)
 		printk(" address %#lx", cr2);
 	printk("\n");
-	user_exit(sig); /* no core dumps: RLIMIT_CORE is 0 as Linux's default */
+	do_group_exit(sig); /* no core dumps: RLIMIT_CORE is 0 as Linux's default */
 }
 
 /* ---- the system calls --------------------------------------------------- */
-
-int64_t sys_exit(int code)
-{
-	user_exit((code & 0xff) << 8);
-}
-
-int64_t sys_exit_group(int code)
-{
-	user_exit((code & 0xff) << 8); /* one thread per group for now */
-}
 
 int64_t sys_sched_yield(void)
 {

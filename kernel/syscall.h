@@ -1,6 +1,6 @@
 /*
- * kernel/syscall.h - the system-call dispatcher and the minimal life of a
- * user thread (until the process model of issue 11 replaces it).
+ * kernel/syscall.h - the system-call dispatcher, and starting user
+ * programs from the kernel (the process model is kernel/process.h).
  *
  * System calls are numbered as Linux x86-64 (arch/x86/entry/syscalls/
  * syscall_64.tbl); the table in kernel/syscall.c maps a number to its
@@ -37,7 +37,12 @@
 #define __NR_dup	     32
 #define __NR_dup2	     33
 #define __NR_getpid	     39
+#define __NR_clone	     56
+#define __NR_fork	     57
+#define __NR_vfork	     58
+#define __NR_execve	     59
 #define __NR_exit	     60
+#define __NR_wait4	     61
 #define __NR_fcntl	     72
 #define __NR_fsync	     74
 #define __NR_fdatasync	     75
@@ -46,6 +51,10 @@
 #define __NR_rmdir	     84
 #define __NR_creat	     85
 #define __NR_unlink	     87
+#define __NR_getppid	     110
+#define __NR_getpgrp	     111
+#define __NR_getpgid	     121
+#define __NR_getsid	     124
 #define __NR_arch_prctl	     158
 #define __NR_iopl	     172
 #define __NR_ioperm	     173
@@ -54,12 +63,14 @@
 #define __NR_set_tid_address 218
 #define __NR_fadvise64	     221
 #define __NR_exit_group	     231
+#define __NR_waitid	     247
 #define __NR_openat	     257
 #define __NR_mkdirat	     258
 #define __NR_newfstatat	     262
 #define __NR_unlinkat	     263
 #define __NR_dup3	     292
 #define __NR_pipe2	     293
+#define __NR_clone3	     435
 #define NR_SYSCALLS	     512 /* the table's size; Linux 6.1 has 451 */
 #define __NR_ktest_hook	     511 /* a slot tests may fill (syscall_set_hook) */
 
@@ -75,6 +86,7 @@
 #define SIGFPE	8
 #define SIGKILL 9
 #define SIGSEGV 11
+#define SIGCHLD 17
 
 typedef int64_t (*syscall_fn_t)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
@@ -102,17 +114,13 @@ struct thread *user_thread_create_files(const char *name, struct mm *mm, uint64_
 					void (*notify)(struct thread *t, void *arg), void *arg);
 struct thread *user_thread_create(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
 				  int cpu, void (*notify)(struct thread *t, void *arg), void *arg);
-/* End the current user thread with a wait status. */
-void user_exit(int status) __noreturn;
 /* End it because a fatal signal is pending (kill_thread): exit_group of
  * another thread, or a kill. */
 void user_exit_killed(void) __noreturn;
-/* End it because of a fault (sig: SIGSEGV, ...); logs what and where. */
+/* End its process because of a fault (sig: SIGSEGV, ...); logs what and where. */
 void user_exit_signal(int sig, const struct trap_frame *f, uint64_t cr2) __noreturn;
 
-/* The minimal system calls of the entry code. */
-int64_t sys_exit(int code);
-int64_t sys_exit_group(int code);
+/* The system calls of the entry code. */
 int64_t sys_sched_yield(void);
 int64_t sys_arch_prctl(int code, uint64_t addr);
 int64_t sys_iopl(unsigned level);

@@ -174,6 +174,18 @@ void use_mm(struct mm *mm)
 	local_irq_restore(f);
 }
 
+void exec_mmap(struct mm *mm)
+{
+	struct thread *t = current;
+	struct mm *old = t->mm;
+	unsigned long f = local_irq_save();
+	t->mm = mm;
+	switch_mm_irqs_off(mm);
+	local_irq_restore(f);
+	if (old)
+		mmput(old);
+}
+
 bool uaccess_mm_ok(void)
 {
 #ifdef MUTATION_UACCESS_ANY_MM

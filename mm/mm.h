@@ -117,6 +117,9 @@ void mmdrop(struct mm *mm); /* last one: free the PML4 and the struct */
 /* The current thread (a kernel thread) starts/stops running in mm. */
 void use_mm(struct mm *mm);
 void unuse_mm(struct mm *mm);
+/* execve: the calling thread's address space becomes mm (the caller's
+ * reference passes to the thread); the old one is put. */
+void exec_mmap(struct mm *mm);
 
 /* The system calls, as kernel functions. Return the address or -errno. */
 int64_t vm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags);

@@ -8,6 +8,7 @@
  */
 #include "tests/ktest_mm.h"
 #include "kernel/syscall.h"
+#include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -243,8 +244,8 @@ struct bad_ss {
 static void bad_ss_thread(void *arg)
 {
 	struct bad_ss *b = arg;
-	current->exit_notify = note_exit;
-	current->exit_arg = b->r;
+	if (process_attach_current(note_exit, b->r))
+		return; /* no memory: the test sees no status */
 	use_mm(b->mm);
 	arch_enter_user_ss(CODE, STACK + PAGE_SIZE, 0x40 | 3); /* past the GDT */
 }

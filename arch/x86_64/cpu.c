@@ -36,6 +36,7 @@
 #include "mm/page.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/syscall.h"
+#include "kernel/process.h"
 
 struct cpu_features boot_cpu_features;
 
@@ -245,15 +246,20 @@ static void fpu_restore(const void *area)
 		__asm__ __volatile__("fxrstor64 (%0)" ::"r"(area) : "memory");
 }
 
-/* A clean FPU state for a new user thread: FCW 0x37f, MXCSR 0x1f80, every
- * register empty/zero (XSTATE_BV 0: XRSTOR puts the rest in init state). */
-static void *fpu_alloc_init(void)
+/* A clean FPU state: FCW 0x37f, MXCSR 0x1f80, every register empty/zero
+ * (XSTATE_BV 0: XRSTOR puts the rest in init state). */
+static void fpu_init_state(uint8_t *a)
 {
-	uint8_t *a = get_free_pages(__GFP_ZERO, 0);
-	if (!a)
-		return NULL;
+	memset(a, 0, PAGE_SIZE);
 	*(uint16_t *)(a + 0) = 0x37f;	/* FCW */
 	*(uint32_t *)(a + 24) = 0x1f80; /* MXCSR */
+}
+
+static void *fpu_alloc_init(void)
+{
+	uint8_t *a = get_free_pages(0, 0);
+	if (a)
+		fpu_init_state(a);
 	return a;
 }
 
@@ -312,7 +318,7 @@ __noreturn void arch_enter_user_ss(uint64_t rip, uint64_t rsp, uint16_t ss)
 		t->fpu = fpu_alloc_init();
 	if (!t->fpu) {
 		printk("user: thread %d (%s): no memory for its FPU state\n", t->tid, t->name);
-		user_exit(SIGKILL); /* as Linux's OOM kill: never a panic */
+		do_group_exit(SIGKILL); /* as Linux's OOM kill: never a panic */
 	}
 	struct trap_frame f;
 	memset(&f, 0, sizeof(f));
@@ -332,6 +338,68 @@ __noreturn void arch_enter_user_ss(uint64_t rip, uint64_t rsp, uint16_t ss)
 	arch_set_kernel_stack(cpu_id(), top);
 	t->user = true;
 	arch_enter_user_frame(&f, top);
+}
+
+struct trap_frame *current_user_regs(void)
+{
+	return (struct trap_frame *)((uint64_t)current->stack + THREAD_STACK_SIZE) - 1;
+}
+
+/* clone: the child (not running yet) gets a copy of the caller's FPU
+ * registers (saved now: they are live in the CPU) and FS/GS bases. */
+int arch_dup_user_state(struct thread *child)
+{
+	struct thread *t = current;
+	child->fpu = get_free_pages(0, 0);
+	if (!child->fpu)
+		return -ENOMEM;
+	unsigned long fl = local_irq_save();
+	fpu_save(t->fpu);
+	memcpy(child->fpu, t->fpu, PAGE_SIZE);
+	child->user_fs_base = rdmsr(MSR_FS_BASE);
+	child->user_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+	local_irq_restore(fl);
+	return 0;
+}
+
+/* The clone child's first return to user mode, with regs and the state
+ * arch_dup_user_state gave it; pending work is checked on the way. */
+__noreturn void arch_ret_from_fork(const struct trap_frame *regs)
+{
+	struct thread *t = current;
+	uint64_t top = (uint64_t)t->stack + THREAD_STACK_SIZE;
+	local_irq_disable();
+	wrmsr(MSR_FS_BASE, t->user_fs_base);
+	wrmsr(MSR_KERNEL_GS_BASE, t->user_gs_base);
+	fpu_restore(t->fpu);
+	this_cpu()->entry_stack_top = top;
+	arch_set_kernel_stack(cpu_id(), top);
+	t->user = true;
+	arch_enter_user_frame(regs, top);
+}
+
+/* execve: the new program starts with a clean FPU, FS/GS bases 0, and
+ * regs = every register 0 but rip/rsp, IF set (glibc's _start hands %rdx
+ * to atexit: it must be 0). */
+void arch_exec_user_state(struct trap_frame *regs, uint64_t rip, uint64_t rsp)
+{
+	struct thread *t = current;
+	unsigned long fl = local_irq_save();
+	fpu_init_state(t->fpu);
+	fpu_restore(t->fpu);
+	t->user_fs_base = 0;
+	t->user_gs_base = 0;
+	wrmsr(MSR_FS_BASE, 0);
+	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	local_irq_restore(fl);
+	memset(regs, 0, sizeof(*regs));
+	regs->rip = rip;
+	regs->rsp = rsp;
+	regs->cs = GDT_USER_CS;
+	regs->ss = GDT_USER_DS;
+	regs->rflags = RFLAGS_IF | 2;
+	regs->vector = VEC_SYSCALL_FRAME;
+	regs->error_code = (uint64_t)-1; /* orig_ax: no system call to restart */
 }
 
 /* BSP, first thing: the firmware's GDT and IDT live in memory we reuse.

@@ -1,0 +1,145 @@
+/*
+ * kernel/process.h - processes, thread groups and their life (Linux's
+ * signal_struct + the parts of task_struct that make a process).
+ *
+ * A process is a thread group: the threads made by clone(CLONE_THREAD)
+ * share one struct process, one pid (Linux's tgid: the first thread's id)
+ * and one exit status. Each thread also has its own user-visible id,
+ * thread->pid (Linux's tid; gettid). Kernel threads have no process and pid
+ * 0. Ids come from one counter (kernel/process.c): 1 is kept for the
+ * init= program, the rest count up from 2 and are never reused while the
+ * kernel runs (4 million of them before the counter wraps, as Linux's
+ * pid_max on 64-bit; past it clone fails with -EAGAIN).
+ *
+ * Life of a process:
+ *   ALIVE   threads running; nr_threads counts them.
+ *   ZOMBIE  the last thread left (kernel/exit.c): mm and files already
+ *           released, the exit status kept for the parent's wait4/waitid.
+ *   freed   reaped by the parent, or at once when nobody will wait: a
+ *           process started by the kernel (parent NULL, its exit_notify
+ *           called instead) or an orphan with no init to inherit it.
+ * When a process dies its children go to the child reaper (the init=
+ * process, pid 1) as on Linux, or have no parent if there is none.
+ *
+ * exit_group (and a fault that kills, and execve's de_thread) ends the
+ * other threads with kill_thread (kernel/sched.h): the flag is seen on the
+ * way back to user mode (an IPI brings a thread running user code on
+ * another CPU there at once), and killable sleeps (pipe, futex, wait4,
+ * nanosleep) give up. A thread in the middle of a page fault or an
+ * uninterruptible kernel sleep finishes it first, then leaves.
+ *
+ * Lock: tasklist_lock (a spinlock, never taken from interrupts) guards
+ * every list here (all processes, children, threads), the parent pointers,
+ * nr_threads, state and the exit fields. It nests outside the scheduler's
+ * rq locks (kill_thread under it) and outside waitq locks.
+ */
+#ifndef KERNEL_PROCESS_H
+#define KERNEL_PROCESS_H
+
+#include "kernel/compiler.h"
+#include "kernel/list.h"
+#include "kernel/sched.h"
+#include "kernel/spinlock.h"
+
+#define PID_MAX_LIMIT (4 * 1024 * 1024) /* Linux's pid_max ceiling on 64-bit */
+
+enum process_state { PROC_ALIVE, PROC_ZOMBIE };
+
+struct process {
+	int pid;		    /* Linux's tgid */
+	int pgid, sid;		    /* inherited; init's are 1 (issue 15 adds setsid/setpgid) */
+	enum process_state state;   /* tasklist_lock */
+	struct process *parent;	    /* NULL: started by the kernel, or orphaned */
+	struct list_head children;  /* struct process.sibling */
+	struct list_head sibling;   /* in parent->children */
+	struct list_head threads;   /* struct thread.group_node: live threads */
+	struct list_head all_node;  /* all_processes */
+	struct thread *leader;	    /* the thread whose id is pid (NULL once it left) */
+	int nr_threads;		    /* live threads */
+	int exit_signal;	    /* sent to the parent at death (SIGCHLD, or clone's) */
+	bool group_exit;	    /* exit_group or a fatal signal: all threads leave */
+	int group_exit_code;	    /* wait status then */
+	int leader_exit_code;	    /* wait status the leader left with (sys_exit) */
+	int exit_code;		    /* ZOMBIE: the wait status wait4 reports */
+	struct thread *exec_thread; /* running de_thread: the others must leave */
+	uint64_t child_events;	    /* bumped when a child changes state */
+	struct waitq wait_chldexit; /* wait4/waitid sleep here */
+	struct waitq group_wq;	    /* de_thread waits here for the others to leave */
+	uint64_t cputime_dead_ns;   /* CPU time of threads that already left */
+	/* A process started by the kernel (no parent): called by its last
+	 * thread, with t->exit_status = the process's wait status. */
+	void (*exit_notify)(struct thread *t, void *arg);
+	void *exit_arg;
+};
+
+extern spinlock_t tasklist_lock;
+
+/* The init= process once started: orphans are given to it, and signals
+ * it has no handler for are not delivered to it. NULL: none. */
+extern struct process *child_reaper;
+
+/* ---- lookups (tasklist_lock held) ---------------------------------------- */
+struct process *find_process(int pid);
+struct thread *find_thread(int tid); /* a live user thread by its tid */
+
+/* ---- starting programs from the kernel ----------------------------------- */
+struct files_struct;
+struct mm;
+/*
+ * A new process (no parent) entering user mode in mm at rip with rsp (from
+ * kernel_execve_prepare: r.mm, r.entry, r.sp), with the fd table `files`
+ * (the reference passes to it; NULL: none), one thread on `cpu` (or
+ * CPU_ANY). notify(t, arg) runs when the process dies, t->exit_status
+ * holding its wait status. as_init: it gets pid 1 and becomes the child
+ * reaper. The caller keeps its mm reference. The thread, or NULL (no
+ * memory: nothing left behind, files still the caller's).
+ */
+struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
+			     struct files_struct *files, int cpu, bool as_init,
+			     void (*notify)(struct thread *t, void *arg), void *arg);
+
+/* Tests that enter user mode by hand: the calling kernel thread becomes
+ * the only thread of a new process (no parent). 0 or -ENOMEM/-EAGAIN. */
+int process_attach_current(void (*notify)(struct thread *t, void *arg), void *arg);
+
+/* ---- the life of threads and processes (kernel/exit.c, kernel/clone.c) --- */
+/* End the calling thread with a wait status (the process's if it is the
+ * last, unless a group exit set one). */
+void do_exit(int status) __noreturn;
+/* End the whole process with a wait status: the other threads are killed. */
+void do_group_exit(int status) __noreturn;
+/* Kill every other thread of current's process (for exit_group and
+ * de_thread); the count of threads killed. tasklist_lock held. */
+int zap_other_threads(struct process *p);
+/* execve's de_thread: end the other threads and wait until they are gone.
+ * 0, or -EINTR (another thread is exiting or execing the group). */
+int de_thread(void);
+/* execve, past the point of no return: the CLONE_CHILD_CLEARTID store and
+ * wake, and the vfork parent let go (Linux's mm_release). */
+void mm_release(struct thread *t);
+/* A user thread's CPU time so far, and its whole process's (sys_time.c). */
+uint64_t process_cputime_ns(struct thread *t);
+
+/* The calls (Linux's signatures; user pointers as uint64_t). */
+int64_t sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t child_tid,
+		  uint64_t tls);
+int64_t sys_fork(void);
+int64_t sys_vfork(void);
+int64_t sys_clone3(uint64_t uargs, uint64_t size);
+int64_t sys_wait4(int pid, uint64_t ustatus, int options, uint64_t urusage);
+int64_t sys_waitid(int which, int id, uint64_t uinfo, int options, uint64_t urusage);
+int64_t sys_getpid(void);
+int64_t sys_gettid(void);
+int64_t sys_getppid(void);
+int64_t sys_getpgrp(void);
+int64_t sys_getpgid(int pid);
+int64_t sys_getsid(int pid);
+int64_t sys_set_tid_address(uint64_t tidptr);
+int64_t sys_exit(int code);
+int64_t sys_exit_group(int code);
+int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp);
+
+/* Tests: processes alive or zombie (not yet freed). */
+int process_count(void);
+
+#endif
