@@ -168,9 +168,11 @@ static void pipe_release(struct kfile *f)
 	if (f->f_mode & FMODE_WRITE)
 		p->writers--;
 	bool last = !p->readers && !p->writers;
-	up_write(&p->mutex);
+	/* Under the mutex, as Linux: the other end's release may free p as
+	 * soon as we drop it. */
 	wake_up_all(&p->rd_wait);
 	wake_up_all(&p->wr_wait);
+	up_write(&p->mutex);
 	if (!last)
 		return;
 	for (int i = 0; i < PIPE_DEF_BUFFERS; i++)

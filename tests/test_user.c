@@ -150,5 +150,26 @@ static void files_musl(struct ktest *t)
 	KEXPECT_TRUE(t, contains(out_buf, "ok 16 "));
 }
 
+/* Every check of /bin/proc passed: its last line counts them. */
+static void run_checks(struct ktest *t, const char *path, const char *last)
+{
+	char *const argv[] = { (char *)path, NULL };
+	KEXPECT_EQ(t, run_program(t, path, argv), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, last));
+}
+
+static void proc_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	run_checks(t, "/bin/proc", "every check ran");
+}
+
+static void proc_glibc(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	run_checks(t, "/bin/proc-glibc", "every check ran");
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
-	    KTEST_CASE(files_musl));
+	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc));
