@@ -346,8 +346,12 @@ void kill_thread(struct thread *t)
 	if (t->state == THREAD_SLEEPING && t->sleep_killable)
 		__wake_up_thread(rq, t);
 	int on = READ_ONCE(t->on_cpu);
+#ifndef MUTATION_KILL_NO_IPI
 	if (on && on - 1 != cpu_id())
 		resched_cpu(on - 1); /* running, maybe in user mode: enter the kernel now */
+#else
+	(void)on; /* it notices at its next timer tick */
+#endif
 	rq_unlock(rq);
 	local_irq_restore(f);
 }

@@ -46,7 +46,9 @@
 	X(EV_WRITEBACK_PAGES, "writeback_pages")                      \
 	X(EV_PAGECACHE_DROPPED, "pagecache_pages_dropped")            \
 	X(EV_FLUSHER_PASSES, "flusher_passes")                        \
-	X(EV_DELAYED_RMAP, "delayed_rmaps")
+	X(EV_DELAYED_RMAP, "delayed_rmaps")                                  \
+	X(EV_KILL_ON_IPI, "kills_on_resched_ipi") /* left user mode by kill_thread's IPI */ \
+	X(EV_KILL_ON_OTHER, "kills_on_other_entry")
 
 enum event {
 #define X(e, s) e,

@@ -21,6 +21,9 @@
 #include "kernel/fdtable.h"
 #include "kernel/console_file.h"
 #include "kernel/syscall.h"
+#include "kernel/process.h"
+#include "kernel/stats.h"
+#include "kernel/smp.h"
 #include "kernel/string.h"
 
 static bool contains(const char *hay, const char *needle)
@@ -59,8 +62,9 @@ static void note_exit(struct thread *th, void *arg)
 	complete(&e->done);
 }
 
-/* Run path with argv (NULL-terminated); its wait status, or -1. */
-static int run_program(struct ktest *t, const char *path, char *const argv[])
+/* Run path with argv (NULL-terminated); its wait status, or -1. as_init:
+ * as pid 1, the child reaper. */
+static int run_program_as(struct ktest *t, const char *path, char *const argv[], bool as_init)
 {
 	static char *const envp[] = { "HOME=/", "TERM=dumb", NULL };
 	struct exec_result r;
@@ -84,8 +88,8 @@ static int run_program(struct ktest *t, const char *path, char *const argv[])
 	struct prog_exit e = { .status = -1 };
 	init_completion(&e.done);
 	int threads = sched_thread_count();
-	struct thread *th =
-	    user_thread_create_files("prog", r.mm, r.entry, r.sp, files, CPU_ANY, note_exit, &e);
+	struct thread *th = process_start("prog", r.mm, r.entry, r.sp, files, CPU_ANY, as_init,
+					  note_exit, &e);
 	exec_result_release(&r); /* the thread holds the mm now */
 	if (!th) {
 		put_files(files);
@@ -111,6 +115,11 @@ static int run_program(struct ktest *t, const char *path, char *const argv[])
 		return -1;
 	}
 	return e.status;
+}
+
+static int run_program(struct ktest *t, const char *path, char *const argv[])
+{
+	return run_program_as(t, path, argv, false);
 }
 
 static void hello_musl(struct ktest *t)
@@ -171,5 +180,47 @@ static void proc_glibc(struct ktest *t)
 	run_checks(t, "/bin/proc-glibc", "every check ran");
 }
 
+static void threads_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	run_checks(t, "/bin/threads", "every check ran");
+}
+
+static void threads_glibc(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	run_checks(t, "/bin/threads-glibc", "every check ran");
+}
+
+/* As pid 1 (the init= program), /bin/proc's orphan is handed to it: the
+ * orphan reads ppid 1 (without init it reads 0: no parent). */
+static void proc_as_init(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	char *const argv[] = { "/bin/proc", NULL };
+	KEXPECT_EQ(t, run_program_as(t, "/bin/proc", argv, true), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "# orphan's new ppid: 1\n"));
+}
+
+/* exit_group while sibling threads spin in user mode (no system calls) on
+ * other CPUs: kill_thread's IPI brings each into the kernel at once, not
+ * at its next timer tick (kills_on_resched_ipi counts those). */
+static void exit_group_ipis_spinners(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus < 4)
+		KTEST_SKIP(t, "needs 4 CPUs: three spinners and the main thread");
+	char *const argv[] = { "/bin/threads", "spin-exit", "3", NULL };
+	uint64_t ipi = event_sum(EV_KILL_ON_IPI), other = event_sum(EV_KILL_ON_OTHER);
+	KEXPECT_EQ(t, run_program(t, "/bin/threads", argv), 5 << 8);
+	ipi = event_sum(EV_KILL_ON_IPI) - ipi;
+	other = event_sum(EV_KILL_ON_OTHER) - other;
+	ktest_log(t, "spinners killed: %lu on the IPI, %lu on another entry", ipi, other);
+	KEXPECT_GE(t, ipi, 1);
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
-	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc));
+	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
+	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
+	    KTEST_CASE(exit_group_ipis_spinners));

@@ -252,9 +252,9 @@ void fixup_bad_iret(struct trap_frame *f)
  * meanwhile waits for the next interrupt. */
 void exit_to_user_mode(struct trap_frame *f)
 {
-	(void)f;
 	for (;;) {
 		if (fatal_signal_pending(current)) {
+			count_event(f->vector == VEC_RESCHEDULE ? EV_KILL_ON_IPI : EV_KILL_ON_OTHER);
 			local_irq_enable();
 			user_exit_killed();
 		}

@@ -1,0 +1,306 @@
+/*
+ * tests/user/threads.c - POSIX threads from ring 3 (musl and glibc): create,
+ * join, detach, mutexes and condition variables under contention, thread
+ * exit while others run, exit_group while siblings spin in user mode, fork
+ * and execve from a multithreaded process. One KTAP case per check; exit
+ * status 0 if every check passed, 1 otherwise.
+ *
+ *   threads spin-exit N   N threads spin in user mode (no system calls)
+ *                         and the main thread calls exit(5) once all of
+ *                         them run: exit_group must end them wherever they
+ *                         are (the kernel test counts how).
+ *   threads exec-spin     threads spin, the main thread execve's /bin/proc
+ *                         exec-child 100 1 (exit 42): de_thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NCHECKS	 11
+#define NTHREADS 8
+
+static int n, failed;
+
+static void check(int ok, const char *what)
+{
+	n++;
+	if (!ok)
+		failed++;
+	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
+}
+
+static long tid(void)
+{
+	return syscall(SYS_gettid);
+}
+
+/* ---- create, join, ids ------------------------------------------------- */
+
+struct work {
+	long tid;
+	uint64_t sum;
+	int index;
+};
+
+static void *sum_thread(void *arg)
+{
+	struct work *w = arg;
+	w->tid = tid();
+	for (uint64_t i = 0; i <= 100000; i++)
+		w->sum += i * (uint64_t)(w->index + 1);
+	return w;
+}
+
+static void create_join(void)
+{
+	pthread_t th[NTHREADS];
+	struct work w[NTHREADS];
+	memset(w, 0, sizeof(w));
+	int ok = 1;
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i].index = i;
+		ok &= pthread_create(&th[i], NULL, sum_thread, &w[i]) == 0;
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		void *ret = NULL;
+		ok &= pthread_join(th[i], &ret) == 0 && ret == &w[i];
+	}
+	check(ok, "pthread_create and pthread_join of 8 threads");
+	ok = 1;
+	for (int i = 0; i < NTHREADS; i++)
+		ok &= w[i].sum == 5000050000ull * (uint64_t)(i + 1);
+	check(ok, "each thread computed its own sum");
+	ok = 1;
+	for (int i = 0; i < NTHREADS; i++) {
+		ok &= w[i].tid != getpid() && w[i].tid > 0;
+		for (int j = 0; j < i; j++)
+			ok &= w[i].tid != w[j].tid;
+	}
+	check(ok && tid() == getpid(), "every thread has its own tid; the main one's is the pid");
+}
+
+/* ---- mutexes and condition variables -------------------------------------- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int queue[16], qhead, qtail, produced_done;
+
+static void *inc_thread(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20000; i++) {
+		pthread_mutex_lock(&lock);
+		counter++;
+		pthread_mutex_unlock(&lock);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	long *got = arg;
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		while (qhead == qtail && !produced_done)
+			pthread_cond_wait(&cond, &lock);
+		if (qhead == qtail && produced_done) {
+			pthread_mutex_unlock(&lock);
+			return NULL;
+		}
+		*got += queue[qhead++ % 16];
+		pthread_cond_broadcast(&cond); /* room for the producer */
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+static void sync_objects(void)
+{
+	pthread_t th[4];
+	counter = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, inc_thread, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	check(counter == 80000, "a mutex under contention: no increment lost");
+
+	long got[3] = { 0, 0, 0 };
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, consumer, &got[i]);
+	long sent = 0;
+	for (int v = 1; v <= 5000; v++) {
+		pthread_mutex_lock(&lock);
+		while (qtail - qhead == 16)
+			pthread_cond_wait(&cond, &lock);
+		queue[qtail++ % 16] = v;
+		sent += v;
+		pthread_cond_broadcast(&cond);
+		pthread_mutex_unlock(&lock);
+	}
+	pthread_mutex_lock(&lock);
+	produced_done = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	check(got[0] + got[1] + got[2] == sent,
+	      "condition variables: 3 consumers got every item once");
+}
+
+/* ---- detach, exit while others run -------------------------------------- */
+
+static atomic_int detached_done;
+
+static void *detached(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&detached_done, 1);
+	return NULL;
+}
+
+static void *exits_early(void *arg)
+{
+	(void)arg;
+	pthread_exit((void *)7);
+}
+
+static void detach_and_exit(void)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int ok = 1;
+	for (int i = 0; i < 4; i++) {
+		pthread_t th;
+		ok &= pthread_create(&th, &a, detached, NULL) == 0;
+	}
+	for (int i = 0; i < 100000 && atomic_load(&detached_done) < 4; i++)
+		sched_yield();
+	check(ok && atomic_load(&detached_done) == 4, "detached threads run and leave");
+	pthread_t th;
+	void *ret = NULL;
+	pthread_create(&th, NULL, exits_early, NULL);
+	check(pthread_join(th, &ret) == 0 && ret == (void *)7, "pthread_exit's value reaches join");
+}
+
+/* ---- exit_group, fork and execve with threads ------------------------------- */
+
+static atomic_int spinning;
+
+static void *spin_forever(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&spinning, 1);
+	for (;;)
+		__asm__ __volatile__("" ::: "memory");
+	return NULL;
+}
+
+static void start_spinners(int count)
+{
+	for (int i = 0; i < count; i++) {
+		pthread_t th;
+		pthread_create(&th, NULL, spin_forever, NULL);
+	}
+	while (atomic_load(&spinning) < count)
+		sched_yield();
+}
+
+static int spin_exit(int count)
+{
+	start_spinners(count);
+	exit(5); /* exit_group: the spinners are in user mode, maybe on other CPUs */
+}
+
+static int exec_spin(char *self)
+{
+	(void)self;
+	start_spinners(3);
+	char *argv[] = { "/bin/proc", "exec-child", "100", "1", NULL };
+	execve(argv[0], argv, NULL);
+	return 2;
+}
+
+static int status_of(pid_t pid)
+{
+	int st = -1;
+	return waitpid(pid, &st, 0) == pid ? st : -1;
+}
+
+static void *fork_from_thread(void *arg)
+{
+	(void)arg;
+	pid_t c = fork();
+	if (c == 0) {
+		/* One thread here: a new thread works, then the process ends. */
+		pthread_t th;
+		struct work w = { .index = 0 };
+		int ok = pthread_create(&th, NULL, sum_thread, &w) == 0 &&
+			 pthread_join(th, NULL) == 0 && w.sum == 5000050000ull;
+		_exit(ok ? 11 : 1);
+	}
+	return (void *)(intptr_t)status_of(c);
+}
+
+static void group_calls(char *self)
+{
+	pid_t c = fork();
+	if (c == 0)
+		spin_exit(3);
+	int st = status_of(c);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 5, "exit_group ends threads spinning in user mode");
+
+	c = fork();
+	if (c == 0) {
+		char *argv[] = { self, "exec-spin", NULL };
+		execve(self, argv, NULL);
+		_exit(2);
+	}
+	st = status_of(c);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 42,
+	      "execve from a multithreaded process ends the other threads");
+
+	pthread_t th;
+	void *ret = NULL;
+	pthread_create(&th, NULL, fork_from_thread, NULL);
+	pthread_join(th, &ret);
+	st = (int)(intptr_t)ret;
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 11,
+	      "fork from a second thread: the child runs threads of its own");
+
+	/* The last thread to leave does not choose the status: the leader's. */
+	c = fork();
+	if (c == 0) {
+		pthread_t t2;
+		pthread_create(&t2, NULL, sum_thread, &(struct work){ .index = 1 });
+		pthread_exit(NULL); /* the leader leaves first, status 0 */
+	}
+	st = status_of(c);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "leader's pthread_exit, then the last thread: status 0");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && !strcmp(argv[1], "spin-exit"))
+		return spin_exit(atoi(argv[2]));
+	if (argc > 1 && !strcmp(argv[1], "exec-spin"))
+		return exec_spin(argv[0]);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	printf("KTAP version 1\n1..%d\n", NCHECKS + 1);
+	create_join();
+	sync_objects();
+	detach_and_exit();
+	group_calls(argv[0]);
+	check(n == NCHECKS, "every check ran");
+	return failed ? 1 : 0;
+}
