@@ -88,8 +88,8 @@ static int run_program_as(struct ktest *t, const char *path, char *const argv[],
 	struct prog_exit e = { .status = -1 };
 	init_completion(&e.done);
 	int threads = sched_thread_count();
-	struct thread *th = process_start("prog", r.mm, r.entry, r.sp, files, CPU_ANY, as_init,
-					  note_exit, &e);
+	struct thread *th =
+	    process_start("prog", r.mm, r.entry, r.sp, files, CPU_ANY, as_init, note_exit, &e);
 	exec_result_release(&r); /* the thread holds the mm now */
 	if (!th) {
 		put_files(files);
@@ -180,7 +180,7 @@ static void proc_glibc(struct ktest *t)
 	run_checks(t, "/bin/proc-glibc", "every check ran");
 }
 
-static __attribute__((unused)) void threads_musl(struct ktest *t)
+static void threads_musl(struct ktest *t)
 {
 	REQUIRE_FS(t);
 	run_checks(t, "/bin/threads", "every check ran");
@@ -222,5 +222,5 @@ static void exit_group_ipis_spinners(struct ktest *t)
 
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
-	    /* threads_musl, threads_glibc: with futex (in progress) */ KTEST_CASE(proc_as_init),
+	    KTEST_CASE(threads_musl), KTEST_CASE(proc_as_init),
 	    KTEST_CASE(exit_group_ipis_spinners));

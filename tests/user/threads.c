@@ -11,6 +11,8 @@
  *                         are (the kernel test counts how).
  *   threads exec-spin     threads spin, the main thread execve's /bin/proc
  *                         exec-child 100 1 (exit 42): de_thread.
+ *   threads leader-exit   the main thread pthread_exits while another
+ *                         computes; the process's status is then 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -257,7 +259,8 @@ static void group_calls(char *self)
 	if (c == 0)
 		spin_exit(3);
 	int st = status_of(c);
-	check(WIFEXITED(st) && WEXITSTATUS(st) == 5, "exit_group ends threads spinning in user mode");
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 5,
+	      "exit_group ends threads spinning in user mode");
 
 	c = fork();
 	if (c == 0) {
@@ -277,20 +280,33 @@ static void group_calls(char *self)
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 11,
 	      "fork from a second thread: the child runs threads of its own");
 
-	/* The last thread to leave does not choose the status: the leader's. */
+	/* The last thread to leave does not choose the status: the leader's.
+	 * In a fresh program: musl's main thread registers its
+	 * CLONE_CHILD_CLEARTID word (the thread-list lock) at start-up, and a
+	 * forked child inherits none (Linux's copy_process). */
 	c = fork();
 	if (c == 0) {
-		pthread_t t2;
-		pthread_create(&t2, NULL, sum_thread, &(struct work){ .index = 1 });
-		pthread_exit(NULL); /* the leader leaves first, status 0 */
+		char *argv[] = { self, "leader-exit", NULL };
+		execve(self, argv, NULL);
+		_exit(2);
 	}
 	st = status_of(c);
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "leader's pthread_exit, then the last thread: status 0");
 }
 
+static int leader_exit(void)
+{
+	static struct work w = { .index = 1 };
+	pthread_t t2;
+	pthread_create(&t2, NULL, sum_thread, &w);
+	pthread_exit(NULL); /* the leader leaves first, with status 0 */
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "leader-exit"))
+		return leader_exit();
 	if (argc > 2 && !strcmp(argv[1], "spin-exit"))
 		return spin_exit(atoi(argv[2]));
 	if (argc > 1 && !strcmp(argv[1], "exec-spin"))
