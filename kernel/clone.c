@@ -150,7 +150,13 @@ static int copy_mm_files(uint64_t flags, struct clone_start *cs)
 	struct files_struct *files = current_files();
 	if (!files) {
 		cs->files = NULL;
+#ifdef MUTATION_CLONE_FILES_ALWAYS_SHARED
+	} else if (true) {
+#elif defined(MUTATION_CLONE_FILES_COPIED)
+	} else if (false) {
+#else
 	} else if (flags & CLONE_FILES) {
+#endif
 		get_files(files);
 		cs->files = files;
 	} else {
@@ -242,8 +248,10 @@ static int64_t do_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uin
 		copy_to_user(parent_tid, &v, sizeof(v)); /* Linux ignores a fault here too */
 	}
 	thread_wake_new(child);
+#ifndef MUTATION_VFORK_NO_WAIT
 	if (flags & CLONE_VFORK)
 		wait_vfork_done(child, &vfork);
+#endif
 	return pid;
 
 fail_thread:

@@ -586,7 +586,9 @@ static void exec_files(void)
 			files = copy;
 		} /* else: keep sharing (Linux fails the exec earlier) */
 	}
+#ifndef MUTATION_EXEC_NO_CLOEXEC
 	do_close_on_exec(files);
+#endif
 }
 
 int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)

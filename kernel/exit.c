@@ -46,8 +46,9 @@ void mm_release(struct thread *t)
 {
 	if (t->clear_child_tid && t->mm && atomic_read(&t->mm->mm_users) > 1) {
 		uint32_t zero = 0;
-		copy_to_user(t->clear_child_tid, &zero,
-			     sizeof(zero)); /* + futex wake: with futex */
+#ifndef MUTATION_CLEARTID_NOT_CLEARED
+		copy_to_user(t->clear_child_tid, &zero, sizeof(zero)); /* futex wake: with futex */
+#endif
 	}
 	t->clear_child_tid = 0;
 	spin_lock(&tasklist_lock);
@@ -62,6 +63,9 @@ void mm_release(struct thread *t)
 static void forget_children(struct process *p)
 {
 	struct process *reaper = child_reaper;
+#ifdef MUTATION_REPARENT_TO_NOBODY
+	reaper = NULL;
+#endif
 	if (reaper == p || (reaper && reaper->state != PROC_ALIVE))
 		reaper = NULL;
 	while (!list_empty(&p->children)) {
@@ -114,6 +118,9 @@ __noreturn void do_exit(int status)
 		p->leader_exit_code = status;
 		p->leader = NULL;
 	}
+#ifdef MUTATION_STATUS_OF_LAST_THREAD
+	p->leader_exit_code = status; /* whoever leaves last decides */
+#endif
 	p->cputime_dead_ns += thread_cputime_ns(t);
 	if (p->exec_thread)
 		wake_up_all(&p->group_wq);
@@ -275,7 +282,9 @@ static int do_wait(struct wait_opts *wo)
 				continue;
 			wo->pid = c->pid;
 			wo->status = c->exit_code;
+#ifndef MUTATION_WNOWAIT_REAPS
 			if (!(wo->options & WNOWAIT))
+#endif
 				process_release(c);
 			spin_unlock(&tasklist_lock);
 			return 1;

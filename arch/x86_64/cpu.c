@@ -354,8 +354,12 @@ int arch_dup_user_state(struct thread *child)
 	if (!child->fpu)
 		return -ENOMEM;
 	unsigned long fl = local_irq_save();
+#ifdef MUTATION_FORK_NO_FPU_COPY
+	fpu_init_state(child->fpu); /* the child starts with a clean FPU */
+#else
 	fpu_save(t->fpu);
 	memcpy(child->fpu, t->fpu, PAGE_SIZE);
+#endif
 	child->user_fs_base = rdmsr(MSR_FS_BASE);
 	child->user_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
 	local_irq_restore(fl);
@@ -385,8 +389,10 @@ void arch_exec_user_state(struct trap_frame *regs, uint64_t rip, uint64_t rsp)
 {
 	struct thread *t = current;
 	unsigned long fl = local_irq_save();
+#ifndef MUTATION_EXEC_KEEPS_FPU
 	fpu_init_state(t->fpu);
 	fpu_restore(t->fpu);
+#endif
 	t->user_fs_base = 0;
 	t->user_gs_base = 0;
 	wrmsr(MSR_FS_BASE, 0);

@@ -20,7 +20,7 @@
 #include <sched.h>
 #include <unistd.h>
 
-#define NCHECKS 30
+#define NCHECKS 32
 
 static int n, failed;
 
@@ -38,10 +38,31 @@ static long raw(long nr, long a, long b, long c, long d, long e)
 	return r < 0 ? -errno : r;
 }
 
+static unsigned get_mxcsr(void)
+{
+	unsigned v;
+	__asm__ __volatile__("stmxcsr %0" : "=m"(v));
+	return v;
+}
+
+static void set_mxcsr(unsigned v)
+{
+	__asm__ __volatile__("ldmxcsr %0" ::"m"(v));
+}
+
+static unsigned short get_fcw(void)
+{
+	unsigned short v;
+	__asm__ __volatile__("fnstcw %0" : "=m"(v));
+	return v;
+}
+
 static int exec_child(int argc, char **argv)
 {
 	if (argc < 4)
 		return 1;
+	if (get_mxcsr() != 0x1f80 || get_fcw() != 0x37f)
+		return 3; /* execve did not reset the FPU */
 	int closed = fcntl(atoi(argv[2]), F_GETFD) < 0 && errno == EBADF;
 	int kept = fcntl(atoi(argv[3]), F_GETFD) == 0;
 	return closed && kept ? 42 : 1;
@@ -126,6 +147,42 @@ static void nohang_and_errors(void)
 	check(raw(SYS_wait4, c, (long)0xffff800000001000ull, 0, 0, 0) == -EFAULT,
 	      "wait4 into a kernel address: EFAULT");
 	check(waitpid(c, &st, 0) < 0 && errno == ECHILD, "... and the child was reaped anyway");
+}
+
+/* fork copies the FPU state (control registers and data registers);
+ * execve resets it (exec_child checks MXCSR and the x87 control word). */
+static void fpu_state(void)
+{
+	unsigned saved = get_mxcsr();
+	set_mxcsr(0x7f80); /* round toward zero, exceptions masked */
+	volatile double x = 1.0;
+	double third;
+	__asm__ __volatile__("" ::: "memory");
+	third = x / 3.0; /* held in xmm registers across the fork */
+	pid_t c = fork();
+	if (c == 0)
+		_exit(get_mxcsr() == 0x7f80 && third == x / 3.0 ? 0 : 1);
+	int st = wait_status(c);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fork: the child has the parent's FPU state");
+	set_mxcsr(saved);
+}
+
+/* fork copies the fd table: a close in the child leaves the parent's. */
+static void fd_table_copied(void)
+{
+	int p[2];
+	pipe(p);
+	pid_t c = fork();
+	if (c == 0) {
+		close(p[0]);
+		close(p[1]);
+		_exit(0);
+	}
+	wait_status(c);
+	check(fcntl(p[0], F_GETFD) == 0 && write(p[1], "x", 1) == 1,
+	      "fork copies the fd table: the child's close leaves the parent's fds");
+	close(p[0]);
+	close(p[1]);
 }
 
 static void pipes_and_vfork(void)
@@ -250,6 +307,8 @@ int main(int argc, char **argv)
 	fork_and_wait();
 	nohang_and_errors();
 	pipes_and_vfork();
+	fpu_state();
+	fd_table_copied();
 	execs(argv[0]);
 	clones();
 	orphans();

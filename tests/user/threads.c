@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -25,9 +26,10 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define NCHECKS	 11
+#define NCHECKS	 13
 #define NTHREADS 8
 
 static int n, failed;
@@ -253,6 +255,62 @@ static void *fork_from_thread(void *arg)
 	return (void *)(intptr_t)status_of(c);
 }
 
+static int shared_fd = -1;
+
+static void *open_in_thread(void *arg)
+{
+	(void)arg;
+	int p[2];
+	if (pipe(p) == 0) {
+		shared_fd = p[1];
+		close(p[0]);
+	}
+	return NULL;
+}
+
+static pid_t waited_for;
+
+static void *wait_in_thread(void *arg)
+{
+	int st;
+	*(int *)arg = waitpid(waited_for, &st, 0) == waited_for ? 1 : (errno == ECHILD ? 0 : -1);
+	return NULL;
+}
+
+/* Threads share the fd table (CLONE_FILES); two threads waiting for one
+ * child: one reaps it, the other gets ECHILD. */
+static void shared_tables(void)
+{
+	pthread_t th;
+	pthread_create(&th, NULL, open_in_thread, NULL);
+	pthread_join(th, NULL);
+	check(shared_fd >= 0 && fcntl(shared_fd, F_GETFD) == 0,
+	      "threads share the fd table: a thread's pipe fd is the main thread's");
+	close(shared_fd);
+
+	int p[2];
+	pipe(p);
+	waited_for = fork();
+	if (waited_for == 0) {
+		char b;
+		close(p[1]);
+		read(p[0], &b, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	int got[2] = { -1, -1 };
+	pthread_t w[2];
+	pthread_create(&w[0], NULL, wait_in_thread, &got[0]);
+	pthread_create(&w[1], NULL, wait_in_thread, &got[1]);
+	for (int i = 0; i < 1000; i++)
+		sched_yield(); /* both asleep in wait4, probably */
+	close(p[1]);
+	pthread_join(w[0], NULL);
+	pthread_join(w[1], NULL);
+	check(got[0] + got[1] == 1 && got[0] >= 0 && got[1] >= 0,
+	      "two threads wait for one child: one reaps it, the other gets ECHILD");
+}
+
 static void group_calls(char *self)
 {
 	pid_t c = fork();
@@ -292,14 +350,24 @@ static void group_calls(char *self)
 	}
 	st = status_of(c);
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "leader's pthread_exit, then the last thread: status 0");
+	      "the leader leaves with 0, the last thread with 3: status 0 (the leader's)");
+}
+
+static void *exit_3(void *arg)
+{
+	(void)arg;
+	struct timespec ts = { 0, 20000000 };
+	nanosleep(&ts, NULL); /* let the leader leave first (or spin if no nanosleep) */
+	for (int i = 0; i < 100000; i++)
+		sched_yield();
+	syscall(SYS_exit, 3); /* this thread only: the last one, with 3 */
+	return NULL;
 }
 
 static int leader_exit(void)
 {
-	static struct work w = { .index = 1 };
 	pthread_t t2;
-	pthread_create(&t2, NULL, sum_thread, &w);
+	pthread_create(&t2, NULL, exit_3, NULL);
 	pthread_exit(NULL); /* the leader leaves first, with status 0 */
 }
 
@@ -316,6 +384,7 @@ int main(int argc, char **argv)
 	create_join();
 	sync_objects();
 	detach_and_exit();
+	shared_tables();
 	group_calls(argv[0]);
 	check(n == NCHECKS, "every check ran");
 	return failed ? 1 : 0;
