@@ -6,6 +6,8 @@
  */
 #include "kernel/process.h"
 #include "kernel/fdtable.h"
+#include "kernel/exec.h"
+#include "kernel/console_file.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
@@ -154,6 +156,26 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 	spin_unlock(&tasklist_lock);
 	thread_wake_new(t);
 	return t;
+}
+
+int process_spawn(const char *path, char *const argv[], char *const envp[], bool as_init,
+		  void (*notify)(struct thread *t, void *arg), void *arg)
+{
+	struct exec_result r;
+	int err = kernel_execve_prepare(path, argv, envp, &r);
+	if (err)
+		return err;
+	struct files_struct *files = files_alloc();
+	err = files ? console_install_stdio(files) : -ENOMEM;
+	const char *base = strrchr(path, '/');
+	struct thread *t = NULL;
+	if (!err)
+		t = process_start(base ? base + 1 : path, r.mm, r.entry, r.sp, files, CPU_ANY,
+				  as_init, notify, arg);
+	if (!t && files)
+		put_files(files);
+	exec_result_release(&r); /* the thread holds the mm now */
+	return t ? 0 : err ? err : -ENOMEM;
 }
 
 int process_attach_current(void (*notify)(struct thread *t, void *arg), void *arg)

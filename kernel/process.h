@@ -98,6 +98,12 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 			     struct files_struct *files, int cpu, bool as_init,
 			     void (*notify)(struct thread *t, void *arg), void *arg);
 
+/* The program at path (kernel_execve_prepare: argv and envp kernel
+ * strings) as a new process with stdin, stdout and stderr on the console
+ * (tests, benchmarks, init=): 0, or execve's errno, -ENOMEM. */
+int process_spawn(const char *path, char *const argv[], char *const envp[], bool as_init,
+		  void (*notify)(struct thread *t, void *arg), void *arg);
+
 /* Tests that enter user mode by hand: the calling kernel thread becomes
  * the only thread of a new process (no parent). 0 or -ENOMEM/-EAGAIN. */
 int process_attach_current(void (*notify)(struct thread *t, void *arg), void *arg);

@@ -16,6 +16,9 @@
  *   fs_read           MB/s of read() from the page cache
  *   zap_dirty_flush   TLB flushes per MADV_DONTNEED of 1 and 512 dirty pages
  *                     of a shared file mapping (the forced flush of R2)
+ *   user              /bin/ubench in ring 3: system-call round trip, pipe
+ *                     ping-pong between two processes on two CPUs, futex
+ *                     wake-up latency (tests/user/ubench.c)
  */
 #include "tests/bench.h"
 #include "tests/ktest_mm.h"
@@ -24,6 +27,7 @@
 #include "kernel/stats.h"
 #include "mm/gup.h"
 #include "kernel/fs/fs.h"
+#include "kernel/process.h"
 
 #define REGION 0x40000000ull
 
@@ -300,10 +304,36 @@ static void bench_fs(void)
 	vfs_unlink("/bench.dat");
 }
 
+static void ubench_done(struct thread *t, void *arg)
+{
+	(void)t;
+	complete(arg);
+}
+
+/* /bin/ubench (tests/user/ubench.c) prints its own figures from ring 3. */
+static void bench_user(void)
+{
+	if (!fs_mounted()) {
+		printk("bench: user: skipped (no file system)\n");
+		return;
+	}
+	char *const argv[] = { "/bin/ubench", NULL };
+	struct completion done;
+	init_completion(&done);
+	int err = process_spawn("/bin/ubench", argv, NULL, false, ubench_done, &done);
+	if (err) {
+		printk("bench: user: /bin/ubench: error %d\n", err);
+		return;
+	}
+	if (!wait_for_completion_timeout(&done, 120000))
+		printk("bench: user: /bin/ubench did not end in 120 s\n");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } benches[] = {
+	{ "user", bench_user },
 	{ "fs", bench_fs },
 	{ "tlb_munmap", bench_tlb_munmap },
 	{ "tlb_shootdown", bench_tlb_shootdown },

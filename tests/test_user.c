@@ -67,20 +67,6 @@ static void note_exit(struct thread *th, void *arg)
 static int run_program_as(struct ktest *t, const char *path, char *const argv[], bool as_init)
 {
 	static char *const envp[] = { "HOME=/", "TERM=dumb", NULL };
-	struct exec_result r;
-	int err = kernel_execve_prepare(path, argv, envp, &r);
-	if (err) {
-		ktest_fail(t, __FILE__, __LINE__, "execve of %s: %d", path, err);
-		return -1;
-	}
-	struct files_struct *files = files_alloc();
-	if (!files || console_install_stdio(files)) {
-		ktest_fail(t, __FILE__, __LINE__, "no fd table");
-		if (files)
-			put_files(files);
-		exec_result_release(&r);
-		return -1;
-	}
 	spin_lock_init(&out_lock, "user-out");
 	out_len = 0;
 	out_buf[0] = 0;
@@ -88,13 +74,10 @@ static int run_program_as(struct ktest *t, const char *path, char *const argv[],
 	struct prog_exit e = { .status = -1 };
 	init_completion(&e.done);
 	int threads = sched_thread_count();
-	struct thread *th =
-	    process_start("prog", r.mm, r.entry, r.sp, files, CPU_ANY, as_init, note_exit, &e);
-	exec_result_release(&r); /* the thread holds the mm now */
-	if (!th) {
-		put_files(files);
+	int err = process_spawn(path, argv, envp, as_init, note_exit, &e);
+	if (err) {
 		console_output_sink = NULL;
-		ktest_fail(t, __FILE__, __LINE__, "no user thread");
+		ktest_fail(t, __FILE__, __LINE__, "starting %s: %d", path, err);
 		return -1;
 	}
 	bool ended = wait_for_completion_timeout(&e.done, 20000);
