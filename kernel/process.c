@@ -124,6 +124,11 @@ static void process_start_fn(void *arg)
 	arch_enter_user(a.rip, a.rsp);
 }
 
+static void process_start_abort(void *arg)
+{
+	(void)arg; /* thread_start calls thread_exit next */
+}
+
 struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
 			     struct files_struct *files, int cpu, bool as_init,
 			     void (*notify)(struct thread *t, void *arg), void *arg)
@@ -144,10 +149,14 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 	int pid = alloc_pid(as_init);
 	if (pid < 0 && as_init)
 		pid = alloc_pid(false);
-	if (pid < 0) {
-		/* never: 4 million kernel-started programs */
+	if (pid < 0) { /* out of ids: the thread never ran, let it go */
 		spin_unlock(&tasklist_lock);
-		panic("process_start: out of process ids");
+		mmput(mm);
+		kfree(a);
+		kfree(p);
+		t->fn = process_start_abort;
+		thread_wake_new(t);
+		return NULL;
 	}
 	process_link(p, t, pid, NULL);
 	p->pgid = p->sid = pid;

@@ -91,7 +91,7 @@ struct mm;
  * (the reference passes to it; NULL: none), one thread on `cpu` (or
  * CPU_ANY). notify(t, arg) runs when the process dies, t->exit_status
  * holding its wait status. as_init: it gets pid 1 and becomes the child
- * reaper. The caller keeps its mm reference. The thread, or NULL (no
+ * reaper. The caller keeps its mm reference. The thread, or NULL (no ids or no
  * memory: nothing left behind, files still the caller's).
  */
 struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,

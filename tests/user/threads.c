@@ -5,10 +5,10 @@
  * and execve from a multithreaded process. One KTAP case per check; exit
  * status 0 if every check passed, 1 otherwise.
  *
- *   threads spin-exit N   N threads spin in user mode (no system calls)
- *                         and the main thread calls exit(5) once all of
- *                         them run: exit_group must end them wherever they
- *                         are (the kernel test counts how).
+ *   threads spin-exit N   N threads spin in user mode (no system calls),
+ *                         then the main thread spins too and one more
+ *                         thread calls exit(5): exit_group must end them
+ *                         wherever they are (the kernel test counts how).
  *   threads exec-spin     threads spin, the main thread execve's /bin/proc
  *                         exec-child 100 1 (exit 42): de_thread.
  *   threads leader-exit   the main thread pthread_exits while another
@@ -219,10 +219,19 @@ static void start_spinners(int count)
 		sched_yield();
 }
 
-static int spin_exit(int count)
+static __attribute__((noreturn)) void *exit_5(void *arg)
+{
+	(void)arg;
+	exit(5); /* exit_group from a thread: the others spin in user mode */
+}
+
+static __attribute__((noreturn)) int spin_exit(int count)
 {
 	start_spinners(count);
-	exit(5); /* exit_group: the spinners are in user mode, maybe on other CPUs */
+	pthread_t th;
+	pthread_create(&th, NULL, exit_5, NULL);
+	for (;;) /* the main thread spins too */
+		__asm__ __volatile__("" ::: "memory");
 }
 
 static int exec_spin(char *self)
