@@ -355,6 +355,7 @@ int arch_dup_user_state(struct thread *child)
 		return -ENOMEM;
 	unsigned long fl = local_irq_save();
 #ifdef MUTATION_FORK_NO_FPU_COPY
+	(void)t;
 	fpu_init_state(child->fpu); /* the child starts with a clean FPU */
 #else
 	fpu_save(t->fpu);
