@@ -109,6 +109,13 @@ static void clone_abort_fn(void *arg)
  */
 static void wait_vfork_done(struct thread *child, struct completion *vfork)
 {
+#ifdef MUTATION_VFORK_NO_WAIT
+	spin_lock(&tasklist_lock); /* the parent runs on at once */
+	if (!vfork->done)
+		child->vfork_done = NULL;
+	spin_unlock(&tasklist_lock);
+	return;
+#endif
 	if (!wait_event_killable(vfork->wq, READ_ONCE(vfork->done)))
 		return;
 	spin_lock(&tasklist_lock);
@@ -248,10 +255,8 @@ static int64_t do_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uin
 		copy_to_user(parent_tid, &v, sizeof(v)); /* Linux ignores a fault here too */
 	}
 	thread_wake_new(child);
-#ifndef MUTATION_VFORK_NO_WAIT
 	if (flags & CLONE_VFORK)
 		wait_vfork_done(child, &vfork);
-#endif
 	return pid;
 
 fail_thread:

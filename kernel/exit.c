@@ -44,12 +44,12 @@ static uint64_t thread_cputime_ns(struct thread *t)
  * (mm_users > 1); a vfork parent is let go. Also at execve. */
 void mm_release(struct thread *t)
 {
+#ifndef MUTATION_CLEARTID_NOT_CLEARED
 	if (t->clear_child_tid && t->mm && atomic_read(&t->mm->mm_users) > 1) {
 		uint32_t zero = 0;
-#ifndef MUTATION_CLEARTID_NOT_CLEARED
 		copy_to_user(t->clear_child_tid, &zero, sizeof(zero)); /* futex wake: with futex */
-#endif
 	}
+#endif
 	t->clear_child_tid = 0;
 	spin_lock(&tasklist_lock);
 	struct completion *vfork = t->vfork_done;

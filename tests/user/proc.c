@@ -224,6 +224,11 @@ static void execs(char *self)
 	snprintf(b, sizeof(b), "%d", kept);
 	pid_t c = fork();
 	if (c == 0) {
+		/* A state execve must not hand on: round toward zero, x87
+		 * double precision. */
+		set_mxcsr(0x7f80);
+		unsigned short fcw = 0x27f;
+		__asm__ __volatile__("fldcw %0" ::"m"(fcw));
 		char *argv[] = { self, "exec-child", a, b, NULL };
 		char *envp[] = { "X=1", NULL };
 		execve(self, argv, envp);
