@@ -398,12 +398,17 @@ static void futex_sleep(struct futex_q *q, uint64_t deadline)
 {
 	struct thread *t = current;
 	for (;;) {
+#ifndef MUTATION_FUTEX_SLEEP_NOT_KILLABLE
 		t->sleep_killable = true; /* before the state (kill_thread) */
+#endif
 		WRITE_ONCE(t->state, THREAD_SLEEPING);
 		smp_mb(); /* the state stored before lock_ptr and kill_pending are read */
-		if (!READ_ONCE(q->lock_ptr) || fatal_signal_pending(t) ||
-		    (deadline && ktime_get_ns() >= deadline))
+		if (!READ_ONCE(q->lock_ptr) || (deadline && ktime_get_ns() >= deadline))
 			break;
+#ifndef MUTATION_FUTEX_SLEEP_NOT_KILLABLE
+		if (fatal_signal_pending(t))
+			break;
+#endif
 		if (deadline)
 			schedule_timeout_deadline(deadline);
 		else

@@ -304,8 +304,12 @@ static void pingpong_waiter(void *p)
 {
 	struct pingpong *pp = p;
 	use_mm(pp->mm);
+	uint64_t seed = 777;
 	for (uint32_t i = 0; !pp->stop; i++) {
 		smp_store_release(&pp->ready, i);
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		for (unsigned d = (seed >> 33) % 256; d; d--) /* vary where the store lands */
+			cpu_relax();
 		while (READ_ONCE(*pp->kw) == i && !pp->stop) {
 			int r = futex_wait(pp->uaddr, PRIV, i, NULL, 1u << (i % 32));
 			if (r == 0)
