@@ -171,7 +171,7 @@ static void threads_musl(struct ktest *t)
 	run_checks(t, "/bin/threads", "every check ran");
 }
 
-static __attribute__((unused)) void threads_glibc(struct ktest *t)
+static void threads_glibc(struct ktest *t)
 {
 	REQUIRE_FS(t);
 	run_checks(t, "/bin/threads-glibc", "every check ran");
@@ -215,5 +215,5 @@ static void futex_musl(struct ktest *t)
 
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
-	    KTEST_CASE(threads_musl), KTEST_CASE(proc_as_init),
+	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
 	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(futex_musl));
