@@ -22,6 +22,7 @@
  * the scan and the sleep is not missed.
  */
 #include "kernel/process.h"
+#include "kernel/futex.h"
 #include "kernel/fdtable.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -47,7 +48,11 @@ void mm_release(struct thread *t)
 #ifndef MUTATION_CLEARTID_NOT_CLEARED
 	if (t->clear_child_tid && t->mm && atomic_read(&t->mm->mm_users) > 1) {
 		uint32_t zero = 0;
-		copy_to_user(t->clear_child_tid, &zero, sizeof(zero)); /* futex wake: with futex */
+		copy_to_user(t->clear_child_tid, &zero, sizeof(zero));
+#ifndef MUTATION_CLEARTID_NO_FUTEX_WAKE
+		/* Shared, as Linux: glibc's pthread_join waits without FUTEX_PRIVATE_FLAG. */
+		do_futex(t->clear_child_tid, FUTEX_WAKE, 1, NULL, 0, 0, 0);
+#endif
 	}
 #endif
 	t->clear_child_tid = 0;

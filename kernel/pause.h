@@ -28,6 +28,7 @@ enum pause_id {
 	PAUSE_CLEAN_FOR_IO,    /* clear_page_dirty_for_io: PTEs cleaned, PG_dirty not yet cleared */
 	PAUSE_SWITCH_MM,       /* switch_mm_irqs_off: left prev's cpumask, CR3 still prev's */
 	PAUSE_SPLIT_VMA,       /* split_vma: new VMA's start moved, its offset not yet */
+	PAUSE_FUTEX_WAIT_SETUP, /* futex_wait_setup: value read and compared, not yet queued */
 	NR_PAUSE_POINTS
 };
 

@@ -20,6 +20,7 @@
  */
 #include "kernel/syscall.h"
 #include "kernel/sys_file.h"
+#include "kernel/futex.h"
 #include "kernel/fdtable.h"
 #include "kernel/sched.h"
 #include "kernel/process.h"
@@ -92,6 +93,8 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_munmap, sys_munmap),
 	SYSCALL(__NR_mprotect, sys_mprotect),
 	SYSCALL(__NR_madvise, sys_madvise),
+	/* kernel/futex.c */
+	SYSCALL(__NR_futex, sys_futex),
 	/* kernel/sys_file.c */
 	SYSCALL(__NR_read, sys_read),
 	SYSCALL(__NR_write, sys_write),

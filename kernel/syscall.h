@@ -59,6 +59,7 @@
 #define __NR_iopl	     172
 #define __NR_ioperm	     173
 #define __NR_gettid	     186
+#define __NR_futex	     202
 #define __NR_getdents64	     217
 #define __NR_set_tid_address 218
 #define __NR_fadvise64	     221

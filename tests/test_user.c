@@ -14,6 +14,8 @@
  *   files_musl: /bin/files makes the file calls from ring 3 through libc and
  *       raw syscalls: results, and errno for bad fds, NULL, kernel
  *       addresses and wrapping lengths.
+ *   futex_musl: /bin/futex makes futex(2) calls from ring 3 (raw syscall):
+ *       EAGAIN, ETIMEDOUT, EFAULT, EINVAL, ENOSYS as Linux 6.1 gives them.
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
@@ -169,7 +171,7 @@ static void threads_musl(struct ktest *t)
 	run_checks(t, "/bin/threads", "every check ran");
 }
 
-static __attribute__((unused)) void threads_glibc(struct ktest *t)
+static void threads_glibc(struct ktest *t)
 {
 	REQUIRE_FS(t);
 	run_checks(t, "/bin/threads-glibc", "every check ran");
@@ -203,7 +205,15 @@ static void exit_group_ipis_spinners(struct ktest *t)
 	KEXPECT_GE(t, ipi, 1);
 }
 
+static void futex_musl(struct ktest *t)
+{
+	static char *const argv[] = { "/bin/futex", NULL };
+	KEXPECT_EQ(t, run_program(t, "/bin/futex", argv), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "ok 18 "));
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
-	    KTEST_CASE(threads_musl), KTEST_CASE(proc_as_init),
-	    KTEST_CASE(exit_group_ipis_spinners));
+	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
+	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(futex_musl));

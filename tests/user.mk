@@ -18,7 +18,7 @@ USER_CFLAGS := -O2 -g0 -s -Wall -Wextra -Werror -fno-stack-protector
 USER_MUSL_CC ?= musl-gcc
 USER_GLIBC_CC ?= gcc
 
-USER_PROGS := hello args files proc threads ubench
+USER_PROGS := hello args files proc threads ubench futex
 USER_GLIBC_PROGS := hello args proc threads
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \
