@@ -160,6 +160,18 @@ int zap_other_threads(struct process *p)
 	return n;
 }
 
+void zap_process(struct process *p, int status)
+{
+	assert_spin_locked(&tasklist_lock);
+	if (p->group_exit)
+		return;
+	p->group_exit = true;
+	p->group_exit_code = status;
+	struct thread *t;
+	list_for_each_entry (t, &p->threads, group_node)
+		kill_thread(t);
+}
+
 __noreturn void do_group_exit(int status)
 {
 	struct process *p = current->proc;

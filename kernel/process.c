@@ -184,7 +184,31 @@ int process_spawn(const char *path, char *const argv[], char *const envp[], bool
 	if (!t && files)
 		put_files(files);
 	exec_result_release(&r); /* the thread holds the mm now */
-	return t ? 0 : err ? err : -ENOMEM;
+	return t ? t->pid : err ? err : -ENOMEM;
+}
+
+/* q is p or descends from it; tasklist_lock held. */
+static bool descends_from(struct process *q, struct process *p)
+{
+	for (; q; q = q->parent)
+		if (q == p)
+			return true;
+	return false;
+}
+
+int kill_process_tree(int pid, int status)
+{
+	int n = 0;
+	spin_lock(&tasklist_lock);
+	struct process *p = find_process(pid), *q;
+	if (p)
+		list_for_each_entry (q, &all_processes, all_node)
+			if (q->state == PROC_ALIVE && descends_from(q, p)) {
+				zap_process(q, status);
+				n++;
+			}
+	spin_unlock(&tasklist_lock);
+	return n;
 }
 
 int process_attach_current(void (*notify)(struct thread *t, void *arg), void *arg)

@@ -100,7 +100,7 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 
 /* The program at path (kernel_execve_prepare: argv and envp kernel
  * strings) as a new process with stdin, stdout and stderr on the console
- * (tests, benchmarks, init=): 0, or execve's errno, -ENOMEM. */
+ * (tests, benchmarks, init=): its pid, or execve's errno, -ENOMEM. */
 int process_spawn(const char *path, char *const argv[], char *const envp[], bool as_init,
 		  void (*notify)(struct thread *t, void *arg), void *arg);
 
@@ -117,6 +117,13 @@ void do_group_exit(int status) __noreturn;
 /* Kill every other thread of current's process (for exit_group and
  * de_thread); the count of threads killed. tasklist_lock held. */
 int zap_other_threads(struct process *p);
+/* Kill every thread of p, which dies with `status` unless it is dying
+ * already (Linux's zap_process, what a fatal signal does). tasklist_lock
+ * held. */
+void zap_process(struct process *p, int status);
+/* Kill process pid and every process descended from it (a test's hung
+ * program and its children): how many. */
+int kill_process_tree(int pid, int status);
 /* execve's de_thread: end the other threads and wait until they are gone.
  * 0, or -EINTR (another thread is exiting or execing the group). */
 int de_thread(void);

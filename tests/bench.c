@@ -321,7 +321,7 @@ static void bench_user(void)
 	struct completion done;
 	init_completion(&done);
 	int err = process_spawn("/bin/ubench", argv, NULL, false, ubench_done, &done);
-	if (err) {
+	if (err < 0) {
 		printk("bench: user: /bin/ubench: error %d\n", err);
 		return;
 	}

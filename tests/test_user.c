@@ -76,13 +76,18 @@ static int run_program_as(struct ktest *t, const char *path, char *const argv[],
 	struct prog_exit e = { .status = -1 };
 	init_completion(&e.done);
 	int threads = sched_thread_count();
-	int err = process_spawn(path, argv, envp, as_init, note_exit, &e);
-	if (err) {
+	int pid = process_spawn(path, argv, envp, as_init, note_exit, &e);
+	if (pid < 0) {
 		console_output_sink = NULL;
-		ktest_fail(t, __FILE__, __LINE__, "starting %s: %d", path, err);
+		ktest_fail(t, __FILE__, __LINE__, "starting %s: %d", path, pid);
 		return -1;
 	}
 	bool ended = wait_for_completion_timeout(&e.done, 20000);
+	if (!ended) { /* hung: kill it and its children, so the run goes on */
+		ktest_log(t, "%s did not end in 20 s: killed (%d processes)", path,
+			  kill_process_tree(pid, SIGKILL));
+		wait_for_completion_timeout(&e.done, 5000);
+	}
 	ktest_wait_threads(threads);
 	console_output_sink = NULL;
 	for (char *line = out_buf, *nl; *line; line = nl + 1) {
