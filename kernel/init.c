@@ -14,17 +14,14 @@
  * "Attempted to kill init!").
  *
  * The process is made by start_init_process (kernel/process.c's
- * process_start with as_init: pid 1, the child reaper that orphans go to)
+ * process_spawn with as_init: pid 1, the child reaper that orphans go to)
  * and waited for by wait_init_process: it has no parent to wait4 for it,
  * so its exit notifier, run when the last thread of the process has gone,
  * hands the wait status over.
  */
 #include "kernel/init.h"
-#include "kernel/exec.h"
 #include "kernel/syscall.h"
 #include "kernel/process.h"
-#include "kernel/fdtable.h"
-#include "kernel/console_file.h"
 #include "kernel/cmdline.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
@@ -47,33 +44,14 @@ static void init_exited(struct thread *t, void *arg)
 
 int start_init_process(const char *path, char *const argv[], char *const envp[])
 {
-	struct exec_result r;
-	int err = kernel_execve_prepare(path, argv, envp, &r);
-	if (err)
-		return err;
-	struct files_struct *files = files_alloc();
-	err = files ? console_install_stdio(files) : -ENOMEM;
-	if (err) {
-		if (files)
-			put_files(files);
-		exec_result_release(&r);
-		return err;
-	}
-	init_completion(&init_done);
-	init_status = -1;
 #ifndef MUTATION_INIT_NOT_PID1
 	bool as_init = true;
 #else
 	bool as_init = false; /* an ordinary process: orphans have nowhere to go */
 #endif
-	struct thread *t =
-	    process_start("init", r.mm, r.entry, r.sp, files, CPU_ANY, as_init, init_exited, NULL);
-	exec_result_release(&r); /* the thread holds the mm now */
-	if (!t) {
-		put_files(files);
-		return -ENOMEM;
-	}
-	return 0;
+	init_completion(&init_done);
+	init_status = -1;
+	return process_spawn(path, argv, envp, as_init, init_exited, NULL);
 }
 
 int wait_init_process(void)
