@@ -1,6 +1,10 @@
 /*
  * kernel/cmdline.c - the kernel command line: kept whole up to CMDLINE_MAX
  * bytes, looked up by scanning its words (no limit on their number).
+ *
+ * As Linux's parse_args, the word "--" ends the kernel's options: the words
+ * after it are not looked up (an `init=/bin/x -- qemu_exit=1` does not set
+ * qemu_exit) and become the arguments of init (cmdline_init_args).
  */
 #include "kernel/cmdline.h"
 #include "kernel/string.h"
@@ -42,11 +46,37 @@ const char *cmdline_lookup(const struct cmdline *c, const char *key)
 		if (!*w)
 			continue;
 		size_t wlen = strlen(w);
+#ifndef MUTATION_CMDLINE_PAST_DASHES
+		if (!strcmp(w, "--"))
+			break; /* the rest is init's */
+#endif
 		if (!strncmp(w, key, klen) && (w[klen] == 0 || w[klen] == '='))
 			value = w[klen] ? w + klen + 1 : w + klen; /* the last one wins */
 		w += wlen;
 	}
 	return value;
+}
+
+int cmdline_args_after_dashes(const struct cmdline *c, const char **out, int max)
+{
+	const char *end = c->words + c->len;
+	bool after = false;
+	int n = 0;
+	for (const char *w = c->words; w < end; w++) {
+		if (!*w)
+			continue;
+		if (after && n < max)
+			out[n++] = w;
+		else if (!after && !strcmp(w, "--"))
+			after = true;
+		w += strlen(w);
+	}
+	return n;
+}
+
+int cmdline_init_args(const char **out, int max)
+{
+	return cmdline_args_after_dashes(&boot, out, max);
 }
 
 void cmdline_init(const char *s, size_t len)

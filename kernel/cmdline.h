@@ -6,6 +6,11 @@
  *   ktest.filter=G[,G...]  run only cases whose "suite.case" matches a glob
  *   ktest.timeout=S        per-case timeout in seconds (default 60)
  *   qemu_exit=1            exit QEMU through isa-debug-exit with the verdict
+ *                          (of the suite, or of init: kernel/init.c)
+ *   init=/bin/prog         run this program of the RAM disk as the first
+ *                          user process (kernel/init.c)
+ *   -- WORD...             the words after "--" are not the kernel's: they
+ *                          are init's arguments (argv[1], ...), as Linux
  *
  * The limit is CMDLINE_MAX bytes (Linux x86 has COMMAND_LINE_SIZE 2048,
  * NUL included; we take twice that, NUL excluded); any number of words fits.
@@ -37,6 +42,9 @@ const char *cmdline_raw(void);
 void cmdline_print(void);
 /* The boot command line was longer than CMDLINE_MAX and lost its tail. */
 bool cmdline_truncated(void);
+/* The words after "--" (init's arguments): up to max pointers into the
+ * kept line; returns how many there are (at most max). */
+int cmdline_init_args(const char **out, int max);
 
 /* One parsed command line; the boot one is a static instance of this, the
  * tests parse their own. */
@@ -49,6 +57,7 @@ struct cmdline {
 };
 void cmdline_parse(struct cmdline *c, const char *s, size_t len);
 const char *cmdline_lookup(const struct cmdline *c, const char *key);
+int cmdline_args_after_dashes(const struct cmdline *c, const char **out, int max);
 #endif
 
 #endif

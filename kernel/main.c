@@ -6,7 +6,7 @@
  * before the kernel's own page tables; ACPI, LAPIC and clock calibration
  * before the timer and the APs. The BSP then becomes CPU 0's idle thread and
  * the "main" thread runs the command line's job: the test suite or the
- * monitor.
+ * monitor, after the init= program if the command line names one.
  */
 #include "boot/boot_info.h"
 #include "kernel/percpu.h"
@@ -17,6 +17,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/string.h"
 #include "kernel/monitor.h"
+#include "kernel/init.h"
 #include "mm/page.h"
 #include "mm/kmalloc.h"
 #include "mm/vmalloc.h"
@@ -105,6 +106,7 @@ static void main_thread(void *arg)
 		if (cmdline_flag("qemu_exit"))
 			arch_qemu_exit(failed ? 1 : 0);
 	}
+	run_init_from_cmdline(); /* init=: the first user process (kernel/init.c) */
 	monitor_run();
 }
 

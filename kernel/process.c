@@ -167,7 +167,7 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 	return t;
 }
 
-int process_spawn(const char *path, char *const argv[], char *const envp[], bool as_init,
+int process_spawn(const char *path, char *const argv[], char *const envp[], int cpu, bool as_init,
 		  void (*notify)(struct thread *t, void *arg), void *arg)
 {
 	struct exec_result r;
@@ -179,8 +179,8 @@ int process_spawn(const char *path, char *const argv[], char *const envp[], bool
 	const char *base = strrchr(path, '/');
 	struct thread *t = NULL;
 	if (!err)
-		t = process_start(base ? base + 1 : path, r.mm, r.entry, r.sp, files, CPU_ANY,
-				  as_init, notify, arg);
+		t = process_start(base ? base + 1 : path, r.mm, r.entry, r.sp, files, cpu, as_init,
+				  notify, arg);
 	if (!t && files)
 		put_files(files);
 	exec_result_release(&r); /* the thread holds the mm now */

@@ -99,9 +99,10 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 			     void (*notify)(struct thread *t, void *arg), void *arg);
 
 /* The program at path (kernel_execve_prepare: argv and envp kernel
- * strings) as a new process with stdin, stdout and stderr on the console
- * (tests, benchmarks, init=): its pid, or execve's errno, -ENOMEM. */
-int process_spawn(const char *path, char *const argv[], char *const envp[], bool as_init,
+ * strings) as a new process with stdin, stdout and stderr on the console,
+ * its thread on cpu or CPU_ANY (tests, benchmarks, init=): its pid, or
+ * execve's errno, -ENOMEM. */
+int process_spawn(const char *path, char *const argv[], char *const envp[], int cpu, bool as_init,
 		  void (*notify)(struct thread *t, void *arg), void *arg);
 
 /* Tests that enter user mode by hand: the calling kernel thread becomes

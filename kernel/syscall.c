@@ -21,6 +21,7 @@
 #include "kernel/syscall.h"
 #include "kernel/sys_file.h"
 #include "kernel/futex.h"
+#include "kernel/sys_mm.h"
 #include "kernel/fdtable.h"
 #include "kernel/sched.h"
 #include "kernel/process.h"
@@ -34,36 +35,6 @@
 #include "arch/x86_64/uaccess.h"
 
 #define SYSCALL(nr, fn) [nr] = (syscall_fn_t)(void (*)(void))(fn)
-
-static long sys_brk(uint64_t brk)
-{
-	return (long)vm_brk(current->mm, brk);
-}
-
-/* Anonymous mappings only until file descriptors can name a mappable file. */
-static long sys_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off)
-{
-	if (!(flags & MAP_ANONYMOUS))
-		return -ENODEV;
-	(void)fd;
-	(void)off;
-	return vm_mmap(current->mm, addr, len, prot, flags);
-}
-
-static long sys_munmap(uint64_t addr, uint64_t len)
-{
-	return vm_munmap(current->mm, addr, len);
-}
-
-static long sys_mprotect(uint64_t addr, uint64_t len, int prot)
-{
-	return vm_mprotect(current->mm, addr, len, prot);
-}
-
-static long sys_madvise(uint64_t addr, uint64_t len, int advice)
-{
-	return vm_madvise(current->mm, addr, len, advice);
-}
 
 static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	/* kernel/syscall.c */
@@ -88,6 +59,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_execve, sys_execve),
 	SYSCALL(__NR_wait4, sys_wait4),
 	SYSCALL(__NR_waitid, sys_waitid),
+	/* kernel/sys_mm.c */
 	SYSCALL(__NR_brk, sys_brk),
 	SYSCALL(__NR_mmap, sys_mmap),
 	SYSCALL(__NR_munmap, sys_munmap),

@@ -320,7 +320,7 @@ static void bench_user(void)
 	char *const argv[] = { "/bin/ubench", NULL };
 	struct completion done;
 	init_completion(&done);
-	int err = process_spawn("/bin/ubench", argv, NULL, false, ubench_done, &done);
+	int err = process_spawn("/bin/ubench", argv, NULL, CPU_ANY, false, ubench_done, &done);
 	if (err < 0) {
 		printk("bench: user: /bin/ubench: error %d\n", err);
 		return;

@@ -133,3 +133,4 @@ test-image: deps image
 -include tests/flaky.mk
 -include tests/fs.mk
 -include tests/selftest.mk
+-include tests/run_user.mk

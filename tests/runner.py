@@ -12,6 +12,13 @@ Modes:
                   console line that starts with `bench:` and pass when the
                   kernel prints `# bench: done` (and, with qemu_exit=1, then
                   exits QEMU with isa-debug-exit code 0).
+  --init          headless run of a user program as the first process
+                  (`init=/bin/prog ... qemu_exit=1` in --cmdline; make
+                  run-user): echo the console from `init: starting` on, and
+                  exit with the program's outcome as a shell reports it: its
+                  exit status, 128+S if signal S killed it, 127 if it could
+                  not be started; 125 (with a `runner:` line on stderr) if
+                  the boot itself went wrong (panic, timeout, no init line).
   --interactive   QEMU with the serial console on this terminal (Ctrl-A X quits,
                   Ctrl-A C toggles the QEMU monitor).
   --gdb           like --interactive, but QEMU waits for gdb on :1234.
@@ -674,7 +681,7 @@ def qemu_command(args, disk, vars_copy, mode):
            "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" %
            DEBUG_EXIT_PORT,
            "-nic", "none"]
-    if mode in ("test", "expect", "bench"):
+    if mode in ("test", "expect", "bench", "init"):
         # A reset (triple fault, the monitor's `reboot`) ends a headless run
         # (QEMU exits with status 0) instead of booting again unseen.
         cmd += ["-no-reboot", "-display", "none", "-serial", "stdio",
@@ -974,6 +981,71 @@ def run_headless(args, cmd, out):
     return 0 if counts[1] == 0 else 1
 
 
+INIT_START_RE = re.compile(r"^init: starting ")
+INIT_EXIT_RE = re.compile(r"^init: (\S+) exited with status (\d+)\s*$")
+INIT_KILLED_RE = re.compile(r"^init: (\S+) killed by signal (\d+)\b")
+INIT_CANNOT_RE = re.compile(r"^init: cannot run ")
+INIT_BOOT_FAILED = 125
+
+
+def init_outcome(line):
+    """The shell-style exit code an `init:` console line reports, or None."""
+    m = INIT_EXIT_RE.match(line)
+    if m:
+        return int(m.group(2))
+    m = INIT_KILLED_RE.match(line)
+    if m:
+        return 128 + int(m.group(2))
+    if INIT_CANNOT_RE.match(line):
+        return 127
+    return None
+
+
+def run_init(args, cmd):
+    """--init: echo the program's console, return its outcome (see above)."""
+    sess = Session(cmd, args.log, os.path.join(args.tmpdir, "qemu.stderr"))
+    deadline = sess.start + args.timeout
+    echo = False
+    outcome = None
+    error = None
+    try:
+        while outcome is None and error is None:
+            lines = sess.read_lines(deadline)
+            for line in lines:
+                text = clean_line(line)
+                if panic_kind(text):
+                    error = "kernel panic: %s" % text
+                    break
+                if not echo and INIT_START_RE.match(text):
+                    echo = True
+                if echo:
+                    print(line, flush=True)
+                outcome = init_outcome(text)
+                if outcome is not None:
+                    break
+            if outcome is None and error is None:
+                if sess.eof:
+                    error = "QEMU exited (%s) before init ended" % \
+                        describe_exit(sess.wait(10))
+                elif not lines and time.monotonic() >= deadline:
+                    error = "timed out after %d s" % args.timeout
+        if outcome is not None and args.qemu_exit:
+            status = sess.wait(args.exit_grace)
+            want = 1 if outcome == 0 else 3
+            if status != want:
+                error = "QEMU exited with %s, expected isa-debug-exit " \
+                    "status %d" % (describe_exit(status), want)
+    finally:
+        sess.close()
+    if error is not None:
+        print("runner: %s (log: %s)" % (error, shortpath(args.log)),
+              file=sys.stderr)
+        for x in sess.tail(10):
+            print("runner:   | %s" % x, file=sys.stderr)
+        return INIT_BOOT_FAILED
+    return outcome
+
+
 def replay(path, out):
     """--parse: the verdict of a saved console log, without QEMU."""
     parser = KtapParser(emit=out.result)
@@ -1057,6 +1129,9 @@ def parse_args(argv):
     ap.add_argument("--bench", action="store_true",
                     help="benchmark run: print the `bench:` lines, pass on "
                     "`# bench: done` (no KTAP)")
+    ap.add_argument("--init", action="store_true",
+                    help="run the init= program of --cmdline; exit with its "
+                    "outcome (status, 128+signal)")
     ap.add_argument("--parse", default=None, metavar="LOG",
                     help="no QEMU: print the verdict of a saved console log")
     ap.add_argument("--interactive", action="store_true")
@@ -1089,6 +1164,8 @@ def parse_args(argv):
     if args.log is None:
         if args.bench:
             name = "bench-%dcpu" % args.smp
+        elif args.init:
+            name = "run-user"
         elif args.expect is not None:
             name = "test-image"
         else:
@@ -1101,7 +1178,7 @@ def main(argv=None):
     args = parse_args(argv)
     mode = "gdb" if args.gdb else "interactive" if args.interactive else \
         "expect" if args.expect is not None else \
-        "bench" if args.bench else "test"
+        "bench" if args.bench else "init" if args.init else "test"
     out = Printer()
     if args.parse:
         return replay(args.parse, out)
@@ -1147,6 +1224,8 @@ def main(argv=None):
             return 0
         if mode in ("interactive", "gdb"):
             return run_interactive(args, cmd, mode)
+        if mode == "init":
+            return run_init(args, cmd)
         what = "boot check, waiting for %r" % args.expect \
             if mode == "expect" else "%scmdline %r" % (
                 "benchmarks, " if mode == "bench" else "", args.cmdline)

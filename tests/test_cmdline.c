@@ -3,7 +3,8 @@
  * values, the last one wins, blanks of every kind, more words than the old
  * fixed table held, and the limit: a line of CMDLINE_MAX bytes is kept
  * whole, a longer one is cut before its first word that does not fit and
- * says so. The boot command line itself must not have been cut.
+ * says so. The boot command line itself must not have been cut. The words
+ * after "--" are init's arguments, not the kernel's options.
  */
 #include "tests/ktest.h"
 #include "kernel/cmdline.h"
@@ -178,5 +179,35 @@ static void boot_line_whole(struct ktest *t)
 	KEXPECT_LE(t, strlen(cmdline_raw()), CMDLINE_MAX);
 }
 
+/* "--" ends the kernel's options: what follows is init's argv[1..] and is
+ * never looked up (init=/bin/x -- qemu_exit=1 must not set qemu_exit). */
+static void init_args_after_dashes(struct ktest *t)
+{
+	const char *s = "init=/bin/args a=1 -- qemu_exit=1 b  --  c";
+	struct cmdline *c = parse(s, strlen(s));
+	KASSERT_NOT_NULL(t, c);
+	EXPECT_VALUE(t, c, "init", "/bin/args");
+	EXPECT_VALUE(t, c, "a", "1");
+	EXPECT_ABSENT(t, c, "qemu_exit");
+	EXPECT_ABSENT(t, c, "b");
+	const char *args[8];
+	int n = cmdline_args_after_dashes(c, args, 8);
+	KEXPECT_EQ(t, n, 4);
+	if (n == 4) {
+		KEXPECT_EQ(t, strcmp(args[0], "qemu_exit=1"), 0);
+		KEXPECT_EQ(t, strcmp(args[1], "b"), 0);
+		KEXPECT_EQ(t, strcmp(args[2], "--"), 0); /* a second one is an argument */
+		KEXPECT_EQ(t, strcmp(args[3], "c"), 0);
+	}
+	KEXPECT_EQ(t, cmdline_args_after_dashes(c, args, 2), 2); /* at most max */
+	cmdline_parse(c, "init=/bin/x --", 14);
+	KEXPECT_EQ(t, cmdline_args_after_dashes(c, args, 8), 0);
+	cmdline_parse(c, "init=/bin/x --y", 15);
+	KEXPECT_EQ(t, cmdline_args_after_dashes(c, args, 8), 0); /* "--y" is a word */
+	EXPECT_VALUE(t, c, "--y", "");
+	kfree(c);
+}
+
 KTEST_SUITE(cmdline, KTEST_CASE(keys_and_values), KTEST_CASE(last_one_wins), KTEST_CASE(blanks),
-	    KTEST_CASE(many_words), KTEST_CASE(limit), KTEST_CASE(boot_line_whole));
+	    KTEST_CASE(many_words), KTEST_CASE(limit), KTEST_CASE(boot_line_whole),
+	    KTEST_CASE(init_args_after_dashes));

@@ -1233,5 +1233,18 @@ class EndToEndTest(unittest.TestCase):
             return False
 
 
+class InitOutcomeTest(unittest.TestCase):
+    """--init: the `init:` console line becomes a shell-style exit code."""
+
+    def test_outcomes(self):
+        f = runner.init_outcome
+        self.assertEqual(f("init: /bin/x exited with status 0"), 0)
+        self.assertEqual(f("init: /bin/x exited with status 3"), 3)
+        self.assertEqual(f("init: /bin/x killed by signal 11 (SIGSEGV)"), 139)
+        self.assertEqual(f("init: cannot run /bin/x: ENOENT (-2)"), 127)
+        self.assertIsNone(f("init: starting /bin/x with 0 arguments"))
+        self.assertIsNone(f("user: init: /bin/x exited with status 0"))
+
+
 if __name__ == "__main__":
     unittest.main()

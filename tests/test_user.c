@@ -16,6 +16,21 @@
  *       addresses and wrapping lengths.
  *   futex_musl: /bin/futex makes futex(2) calls from ring 3 (raw syscall):
  *       EAGAIN, ETIMEDOUT, EFAULT, EINVAL, ENOSYS as Linux 6.1 gives them.
+ *   mmap_musl: /bin/mmap maps files by fd (kernel/sys_mm.c): shared writes
+ *       reach the file (read() after munmap, O_DIRECT after fsync), the
+ *       mapping outlives close and unlink, Linux's errno for bad arguments;
+ *       no kfile is left behind.
+ *   faults_musl: /bin/fault raises each CPU exception from ring 3 (one run
+ *       per exception, on CPUs in turn): each ends with Linux 6.1's signal
+ *       in the wait status, and the kernel carries on (/bin/fault none
+ *       exits 0 after them).
+ *   sysret_musl: /bin/sysret runs `syscall` from the last two bytes below
+ *       TASK_SIZE_MAX: SIGSEGV at the return address, the kernel carries on.
+ *   fpu_musl: copies of /bin/fpu on every CPU at once (two per CPU, each
+ *       with its own seed, CPU_ANY so they migrate), yielding thousands of
+ *       times: all get bit-exact x87 and SSE results.
+ *   init_process: kernel/init.c's start_init_process/wait_init_process run
+ *       /bin/args with arguments as pid 1 (what init= does at boot).
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
@@ -27,6 +42,10 @@
 #include "kernel/stats.h"
 #include "kernel/smp.h"
 #include "kernel/string.h"
+#include "kernel/file.h"
+#include "kernel/init.h"
+#include "kernel/printk.h"
+#include "mm/kmalloc.h"
 
 static bool contains(const char *hay, const char *needle)
 {
@@ -64,47 +83,110 @@ static void note_exit(struct thread *th, void *arg)
 	complete(&e->done);
 }
 
-/* Run path with argv (NULL-terminated); its wait status, or -1. as_init:
- * as pid 1, the child reaper. */
-static int run_program_as(struct ktest *t, const char *path, char *const argv[], bool as_init)
+/* ---- programs started by the test, one or many at once ------------------- */
+
+struct prog_run {
+	struct prog_exit e;
+	int pid; /* > 0 once started */
+};
+
+/* Start path with argv on cpu (as pid 1 if as_init), output captured (the
+ * caller reset it). */
+static bool start_program(struct ktest *t, const char *path, char *const argv[], int cpu,
+			  bool as_init, struct prog_run *run)
 {
 	static char *const envp[] = { "HOME=/", "TERM=dumb", NULL };
+	run->e.status = -1;
+	init_completion(&run->e.done);
+	run->pid = process_spawn(path, argv, envp, cpu, as_init, note_exit, &run->e);
+	if (run->pid < 0)
+		ktest_fail(t, __FILE__, __LINE__, "starting %s: %d", path, run->pid);
+	return run->pid > 0;
+}
+
+/* Its wait status, or -1 if it did not end within timeout_ms: then it is
+ * killed with its children, so the run goes on. */
+static int wait_program(struct ktest *t, const char *path, struct prog_run *run,
+			uint64_t timeout_ms)
+{
+	if (run->pid <= 0)
+		return -1;
+	if (wait_for_completion_timeout(&run->e.done, timeout_ms))
+		return run->e.status;
+	ktest_fail(t, __FILE__, __LINE__, "%s did not end in %lu ms: killed (%d processes)", path,
+		   timeout_ms, kill_process_tree(run->pid, SIGKILL));
+	wait_for_completion_timeout(&run->e.done, 5000);
+	return -1;
+}
+
+static void capture_begin(void)
+{
 	spin_lock_init(&out_lock, "user-out");
 	out_len = 0;
 	out_buf[0] = 0;
 	console_output_sink = capture;
-	struct prog_exit e = { .status = -1 };
-	init_completion(&e.done);
-	int threads = sched_thread_count();
-	int pid = process_spawn(path, argv, envp, as_init, note_exit, &e);
-	if (pid < 0) {
-		console_output_sink = NULL;
-		ktest_fail(t, __FILE__, __LINE__, "starting %s: %d", path, pid);
-		return -1;
-	}
-	bool ended = wait_for_completion_timeout(&e.done, 20000);
-	if (!ended) { /* hung: kill it and its children, so the run goes on */
-		ktest_log(t, "%s did not end in 20 s: killed (%d processes)", path,
-			  kill_process_tree(pid, SIGKILL));
-		wait_for_completion_timeout(&e.done, 5000);
-	}
-	ktest_wait_threads(threads);
+}
+
+/* Stop capturing and repeat the output as diagnostics. */
+static void capture_end(struct ktest *t)
+{
 	console_output_sink = NULL;
 	for (char *line = out_buf, *nl; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (!nl) {
-			ktest_log(t, "%s: %s", path, line);
+			ktest_log(t, "%s", line);
 			break;
 		}
 		*nl = 0;
-		ktest_log(t, "%s: %s", path, line);
+		ktest_log(t, "%s", line);
 		*nl = '\n';
 	}
-	if (!ended) {
-		ktest_fail(t, __FILE__, __LINE__, "%s did not end", path);
-		return -1;
+}
+
+/* Run nr programs at once (argvs[i], on cpus[i]); their wait statuses in
+ * status[] (-1: did not start or did not end within timeout_ms). */
+static void run_programs(struct ktest *t, int nr, char *const *argvs[], const int cpus[],
+			 int status[], uint64_t timeout_ms)
+{
+	struct prog_run *runs = kzalloc(sizeof(*runs) * (size_t)nr);
+	if (!runs) {
+		ktest_fail(t, __FILE__, __LINE__, "no memory");
+		return;
 	}
-	return e.status;
+	int threads = sched_thread_count();
+	capture_begin();
+	for (int i = 0; i < nr; i++)
+		start_program(t, argvs[i][0], argvs[i], cpus[i], false, &runs[i]);
+	uint64_t deadline = ktime_get_ns() + timeout_ms * 1000000ull;
+	for (int i = 0; i < nr; i++) {
+		uint64_t now = ktime_get_ns(), left = now < deadline ? deadline - now : 0;
+		status[i] = wait_program(t, argvs[i][0], &runs[i], left / 1000000 + 1);
+	}
+	ktest_wait_threads(threads);
+	capture_end(t);
+	kfree(runs);
+}
+
+static int run_on(struct ktest *t, char *const argv[], int cpu)
+{
+	int status;
+	char *const *argvs[1] = { argv };
+	run_programs(t, 1, argvs, &cpu, &status, 20000);
+	return status;
+}
+
+/* Run path with argv (NULL-terminated); its wait status, or -1. as_init:
+ * as pid 1, the child reaper. */
+static int run_program_as(struct ktest *t, const char *path, char *const argv[], bool as_init)
+{
+	struct prog_run run;
+	int threads = sched_thread_count();
+	capture_begin();
+	start_program(t, path, argv, CPU_ANY, as_init, &run);
+	int status = wait_program(t, path, &run, 20000);
+	ktest_wait_threads(threads);
+	capture_end(t);
+	return status;
 }
 
 static int run_program(struct ktest *t, const char *path, char *const argv[])
@@ -218,7 +300,108 @@ static void futex_musl(struct ktest *t)
 	KEXPECT_TRUE(t, contains(out_buf, "ok 18 "));
 }
 
+static void mmap_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	static char *const argv[] = { "/bin/mmap", NULL };
+	int files = kfile_nr_live();
+	KEXPECT_EQ(t, run_on(t, argv, CPU_ANY), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "ok 46 "));
+	KEXPECT_EQ(t, kfile_nr_live(), files); /* mmap put the fd's reference */
+}
+
+#define SKIPPED_HERE (77 << 8) /* /bin/fault: the exception cannot be raised here */
+
+/* Linux 6.1's signal for each (arch/x86/kernel/traps.c). */
+static void faults_musl(struct ktest *t)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} cases[] = {
+		{ "de", SIGFPE },  { "ud", SIGILL },   { "gp", SIGSEGV },  { "pf", SIGSEGV },
+		{ "bp", SIGTRAP }, { "of", SIGSEGV },  { "ss", SIGBUS },   { "np", SIGBUS },
+		{ "ac", SIGBUS },  { "mf", SIGFPE },   { "xm", SIGFPE },   { "db", SIGTRAP },
+		{ "io", SIGSEGV }, { "hlt", SIGSEGV }, { "cli", SIGSEGV },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *argv[] = { "/bin/fault", (char *)cases[i].name, NULL };
+		int cpu = ktest_other_cpu(cpu_id(), (int)i);
+		int st = run_on(t, argv, cpu);
+		const char *name = cases[i].name;
+		bool may_skip = !strcmp(name, "np") || !strcmp(name, "ac") || !strcmp(name, "xm");
+		if (st == SKIPPED_HERE && may_skip)
+			ktest_log(t, "fault %s: not raised on this CPU/emulator (see above)", name);
+		else if (!strcmp(name, "ss") && st == SIGSEGV)
+			ktest_log(t, "fault ss: SIGSEGV: the CPU raised #GP for the non-canonical "
+				     "stack reference (QEMU's TCG does; a CPU raises #SS: SIGBUS)");
+		else if (st != cases[i].sig)
+			ktest_fail(t, __FILE__, __LINE__, "fault %s on CPU %d: status %#x, want %d",
+				   cases[i].name, cpu, st, cases[i].sig);
+	}
+	static char *const none[] = { "/bin/fault", "none", NULL };
+	KEXPECT_EQ(t, run_on(t, none, CPU_ANY), 0); /* the kernel carries on */
+}
+
+static void sysret_musl(struct ktest *t)
+{
+	static char *const argv[] = { "/bin/sysret", NULL };
+	uint64_t irets = __atomic_load_n(&syscall_iret_returns, __ATOMIC_RELAXED);
+	KEXPECT_EQ(t, run_on(t, argv, CPU_ANY), SIGSEGV);
+	KEXPECT_TRUE(t, contains(out_buf, "ok 2 map the last user page"));
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_GT(t, __atomic_load_n(&syscall_iret_returns, __ATOMIC_RELAXED), irets);
+	static char *const hello[] = { "/bin/hello", NULL };
+	KEXPECT_EQ(t, run_on(t, hello, CPU_ANY), 0);
+}
+
+#define FPU_PER_CPU 2
+#define FPU_ROUNDS  "1500"
+
+static void fpu_musl(struct ktest *t)
+{
+	int nr = nr_cpus_online * FPU_PER_CPU;
+	static char seeds[NR_CPUS * FPU_PER_CPU][8];
+	static char *argv[NR_CPUS * FPU_PER_CPU][4];
+	static char *const *argvs[NR_CPUS * FPU_PER_CPU];
+	static int cpus[NR_CPUS * FPU_PER_CPU], status[NR_CPUS * FPU_PER_CPU];
+	for (int i = 0; i < nr; i++) {
+		snprintf(seeds[i], sizeof(seeds[i]), "%d", 3 + 7 * i);
+		argv[i][0] = "/bin/fpu";
+		argv[i][1] = seeds[i];
+		argv[i][2] = FPU_ROUNDS;
+		argv[i][3] = NULL;
+		argvs[i] = argv[i];
+		/* half pinned to each CPU, half free to migrate */
+		cpus[i] = i % FPU_PER_CPU ? CPU_ANY : i / FPU_PER_CPU;
+	}
+	run_programs(t, nr, argvs, cpus, status, 120000);
+	for (int i = 0; i < nr; i++)
+		if (status[i] != 0)
+			ktest_fail(t, __FILE__, __LINE__, "fpu seed %s (cpu %d): status %#x",
+				   seeds[i], cpus[i], status[i]);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+}
+
+static void init_process(struct ktest *t)
+{
+	static char *const argv[] = { "/bin/args", "argc=4", "arg=3=envc=2", "envc=2", NULL };
+	static char *const envp[] = { "HOME=/", "TERM=linux", NULL };
+	capture_begin();
+	int err = start_init_process("/bin/args", argv, envp);
+	int status = err ? -1 : wait_init_process();
+	capture_end(t);
+	KEXPECT_EQ(t, err, 0);
+	KEXPECT_EQ(t, status, 0);
+	KEXPECT_EQ(t, init_process_pid(), 1); /* the child reaper */
+	KEXPECT_TRUE(t, contains(out_buf, "ok 3 "));
+	KEXPECT_EQ(t, start_init_process("/bin/none", argv, envp), -ENOENT);
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
 	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
-	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(futex_musl));
+	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
+	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
+	    KTEST_CASE(futex_musl));

@@ -126,6 +126,7 @@ static inline void clac(void)
 #define CR0_EM	       (1ul << 2)
 #define CR0_TS	       (1ul << 3)
 #define CR0_NE	       (1ul << 5)
+#define CR0_AM	       (1ul << 18) /* alignment checks at CPL 3 when RFLAGS.AC is set */
 #define CR4_PCIDE      (1ul << 17)
 #define CR4_SMEP       (1ul << 20)
 #define CR4_SMAP       (1ul << 21)

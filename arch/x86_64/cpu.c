@@ -170,8 +170,11 @@ static void setup_control_regs(void)
 	struct cpu_features *f = &boot_cpu_features;
 	if (f->nx)
 		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
-	/* An AP comes out of reset with caching disabled (CD, NW): enable it. */
-	write_cr0((read_cr0() | CR0_WP) & ~(CR0_CD | CR0_NW));
+	/* An AP comes out of reset with caching disabled (CD, NW): enable it.
+	 * CR0.AM as Linux (CR0_STATE): user code that sets RFLAGS.AC gets #AC
+	 * (SIGBUS) for a misaligned access; the kernel's own AC (stac) is
+	 * unaffected, alignment checks apply at CPL 3 only. */
+	write_cr0((read_cr0() | CR0_WP | CR0_AM) & ~(CR0_CD | CR0_NW));
 	setup_fpu();
 	setup_syscall_msrs();
 	uint64_t cr4 = read_cr4();
