@@ -384,6 +384,19 @@ static void fpu_musl(struct ktest *t)
 	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
 }
 
+/* One process, a thread per CPU and one more (so they are preempted and
+ * migrate), each computing its own x87/SSE series: threads of one mm switch
+ * without a CR3 change, and each must keep its own FPU state. */
+static void fpu_threads_musl(struct ktest *t)
+{
+	char nthreads[8];
+	snprintf(nthreads, sizeof(nthreads), "%d", nr_cpus_online + 1);
+	char *const argv[] = { "/bin/fpu", "5", "800", nthreads, NULL };
+	KEXPECT_EQ(t, run_on(t, argv, CPU_ANY), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "ok 4 "));
+}
+
 static void init_process(struct ktest *t)
 {
 	static char *const argv[] = { "/bin/args", "argc=4", "arg=3=envc=2", "envc=2", NULL };
@@ -404,4 +417,4 @@ KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hell
 	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
 	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
 	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
-	    KTEST_CASE(futex_musl));
+	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl));

@@ -7,7 +7,11 @@
  * with its own seed, so a state saved into or restored from the wrong
  * thread, or not at all, changes some copy's numbers.
  *
- *   fpu [SEED [ROUNDS]]     (defaults 1 and 2000)
+ *   fpu [SEED [ROUNDS [THREADS]]]     (defaults 1, 2000 and 1)
+ *
+ * With THREADS > 1, that many threads (pthreads) each run the rounds with
+ * seed SEED + 1000 * i, at once, so the FPU state of threads of one
+ * process (one mm, so no CR3 switch between them) must not be mixed up.
  *
  * Each round checks:
  *   1. SSE: a sum of sqrt() in doubles (sqrtsd, addsd), compared with the
@@ -22,10 +26,10 @@
  *      back unchanged.
  * One KTAP case per check over all rounds; exit 0 if all passed.
  *
- * The work is one worker(struct worker *) call: the pthreads version (a
- * THREADS argument, when clone exists) runs one worker per thread.
+ * The work is one worker(struct worker *) call per thread.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,24 +137,48 @@ static void worker(struct worker *w)
 	}
 }
 
+static void *worker_thread(void *arg)
+{
+	worker(arg);
+	return NULL;
+}
+
+#define MAX_THREADS 16
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	struct worker w = { .seed = argc > 1 ? (unsigned)atoi(argv[1]) : 1,
-			    .rounds = argc > 2 ? atol(argv[2]) : 2000 };
+	unsigned seed = argc > 1 ? (unsigned)atoi(argv[1]) : 1;
+	long rounds = argc > 2 ? atol(argv[2]) : 2000;
+	int threads = argc > 3 ? atoi(argv[3]) : 1;
+	if (threads < 1 || threads > MAX_THREADS)
+		threads = 1;
+	static struct worker w[MAX_THREADS];
+	pthread_t th[MAX_THREADS];
 	static const char *const what[4] = {
 		"SSE sqrt series bit-exact",
 		"x87 fsqrt/fsin series bit-exact (live in st(0) across a syscall)",
 		"integer-exact double sums",
 		"xmm0-15, st(0-1), MXCSR and FCW across sched_yield",
 	};
-	printf("KTAP version 1\n1..4\n# fpu: seed %u, %ld rounds\n", w.seed, w.rounds);
-	worker(&w);
+	printf("KTAP version 1\n1..4\n# fpu: seed %u, %ld rounds, %d threads\n", seed, rounds,
+	       threads);
+	for (int i = 0; i < threads; i++) {
+		w[i] = (struct worker){ .seed = seed + 1000u * (unsigned)i, .rounds = rounds };
+		if (i && pthread_create(&th[i], NULL, worker_thread, &w[i]))
+			return 2;
+	}
+	worker(&w[0]);
+	for (int i = 1; i < threads; i++)
+		pthread_join(th[i], NULL);
 	int failed = 0;
-	for (int i = 0; i < 4; i++) {
-		failed |= w.bad[i] != 0;
-		printf("%sok %d %s (seed %u: %ld of %ld rounds wrong)\n", w.bad[i] ? "not " : "",
-		       i + 1, what[i], w.seed, w.bad[i], w.rounds);
+	for (int c = 0; c < 4; c++) {
+		long bad = 0;
+		for (int i = 0; i < threads; i++)
+			bad += w[i].bad[c];
+		failed |= bad != 0;
+		printf("%sok %d %s (seed %u: %ld of %ld rounds wrong in %d threads)\n",
+		       bad ? "not " : "", c + 1, what[c], seed, bad, rounds * threads, threads);
 	}
 	return failed;
 }
