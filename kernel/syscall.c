@@ -155,6 +155,8 @@ static const char *signame(int sig)
 		return "SIGFPE";
 	case SIGSEGV:
 		return "SIGSEGV";
+	case SIGKILL:
+		return "SIGKILL (out of memory)";
 	}
 	return "signal";
 }

@@ -621,12 +621,12 @@ int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 
 /* ---- faults ------------------------------------------------------------ */
 
-bool do_user_fault(uint64_t addr, unsigned flags)
+int do_user_fault(uint64_t addr, unsigned flags)
 {
 	struct thread *t = current;
 	struct mm *mm = t->mm;
 	if (!mm || addr >= USER_SPACE_END || t->preempt_count)
-		return false; /* no mm, kernel address, or atomic context: cannot sleep */
+		return -EFAULT; /* no mm, kernel address, or atomic context: cannot sleep */
 	down_read(&mm->mmap_lock);
 	struct vm_area_struct *vma = find_vma(mm, addr);
 	int err = -EFAULT;
@@ -634,9 +634,8 @@ bool do_user_fault(uint64_t addr, unsigned flags)
 		unsigned long need = flags & FAULT_FLAG_WRITE	? VM_WRITE
 				     : flags & FAULT_FLAG_INSTR ? VM_EXEC
 								: VM_READ;
-		if (vma->vm_flags & need)
-			err = handle_mm_fault(vma, addr, flags);
+		err = vma->vm_flags & need ? handle_mm_fault(vma, addr, flags) : -EACCES;
 	}
 	up_read(&mm->mmap_lock);
-	return err == 0;
+	return err;
 }

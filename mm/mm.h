@@ -145,8 +145,12 @@ struct vm_area_struct *vma_dup(const struct vm_area_struct *v);
  * mapped read-only (Linux 5.19+, mm/rmap.h). Only private mappings. */
 #define FAULT_FLAG_UNSHARE 4u
 int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags);
-/* Resolve a user page fault of the current thread; false if it is a bad access. */
-bool do_user_fault(uint64_t addr, unsigned flags);
+/* Resolve a user page fault of the current thread: 0, or why not, as
+ * Linux's fault handler tells its callers: -EFAULT (no VMA there: SIGSEGV,
+ * SEGV_MAPERR), -EACCES (the VMA forbids the access: SEGV_ACCERR),
+ * VM_FAULT_SIGBUS (a file page past EOF: SIGBUS), -ENOMEM (out of memory:
+ * Linux's OOM killer ends the process). */
+int do_user_fault(uint64_t addr, unsigned flags);
 
 /* The page-table walker (mm/memory.c): the PTE slot for addr, or NULL.
  * walk_pte: page_table_lock or mmap_lock held (tables cannot go away);

@@ -397,6 +397,17 @@ static void fpu_threads_musl(struct ktest *t)
 	KEXPECT_TRUE(t, contains(out_buf, "ok 4 "));
 }
 
+/* A child eats all memory: killed (SIGKILL), never a kernel panic, and the
+ * memory comes back (the leak check after the suite agrees). */
+static void oom_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	static char *const argv[] = { "/bin/oom", NULL };
+	KEXPECT_EQ(t, run_on(t, argv, CPU_ANY), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "ok 3 "));
+}
+
 static void init_process(struct ktest *t)
 {
 	static char *const argv[] = { "/bin/args", "argc=4", "arg=3=envc=2", "envc=2", NULL };
@@ -417,4 +428,4 @@ KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hell
 	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
 	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
 	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
-	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl));
+	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl));

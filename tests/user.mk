@@ -21,7 +21,7 @@ USER_GLIBC_CC ?= gcc
 USER_PROGS := hello args files proc threads ubench futex
 # mmap: file mappings by fd; fault: one CPU exception per run; sysret: syscall
 # at the user limit; fpu: x87/SSE state across yields (tests/test_user.c)
-USER_PROGS += mmap fault sysret fpu
+USER_PROGS += mmap fault sysret fpu oom
 USER_GLIBC_PROGS := hello args proc threads
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \

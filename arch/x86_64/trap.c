@@ -35,6 +35,7 @@
 #include "kernel/ksyms.h"
 #include "arch/x86_64/uaccess.h"
 #include "mm/mm.h"
+#include "mm/filemap.h"
 #include "kernel/syscall.h"
 
 struct idt_gate {
@@ -79,7 +80,7 @@ static void set_gate(int vec, uint64_t handler, int ist)
 	g->sel = GDT_KERNEL_CS;
 	g->ist = ist;
 	g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-	/* Only int3 and into may be raised by user code with int n (Linux's
+			     /* Only int3 and into may be raised by user code with int n (Linux's
 	 * DPL3 gates); int n on any other vector from ring 3 is a #GP. */
 #ifdef MUTATION_ALL_GATES_DPL3
 	g->type_attr = 0xee;
@@ -199,7 +200,7 @@ static bool user_fault(struct trap_frame *f, uint64_t addr)
 	if (f->error_code & PF_RSVD)
 		return false;
 	local_irq_enable();
-	bool ok = do_user_fault(addr, flags);
+	bool ok = do_user_fault(addr, flags) == 0;
 	local_irq_disable();
 	return ok;
 }
@@ -213,20 +214,33 @@ static const uint8_t user_exception_signal[32] = {
 	[21] = SIGSEGV,
 };
 
+/* A user page fault the mm could not resolve: Linux's signal for why. Out
+ * of memory ends the process as Linux's OOM killer would (SIGKILL: this
+ * kernel has no reclaim, so the faulting process is the one to go). */
+static int page_fault_signal(int err)
+{
+	if (err == -ENOMEM) {
+#ifdef MUTATION_OOM_FAULT_PANICS
+		panic("out of memory in a user page fault");
+#endif
+		return SIGKILL;
+	}
+	return err == VM_FAULT_SIGBUS ? SIGBUS : SIGSEGV;
+}
+
 static void handle_user_exception(struct trap_frame *f, uint64_t cr2)
 {
-	if (f->vector == EXC_PF) {
-		if (!(f->error_code & PF_RSVD)) {
-			unsigned flags = (f->error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0) |
-					 (f->error_code & PF_INSTR ? FAULT_FLAG_INSTR : 0);
-			local_irq_enable();
-			bool ok = do_user_fault(cr2, flags);
-			local_irq_disable();
-			if (ok)
-				return;
-		}
-	}
 	int sig = user_exception_signal[f->vector] ? user_exception_signal[f->vector] : SIGSEGV;
+	if (f->vector == EXC_PF && !(f->error_code & PF_RSVD)) {
+		unsigned flags = (f->error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0) |
+				 (f->error_code & PF_INSTR ? FAULT_FLAG_INSTR : 0);
+		local_irq_enable();
+		int err = do_user_fault(cr2, flags);
+		local_irq_disable();
+		if (!err)
+			return;
+		sig = page_fault_signal(err);
+	}
 	user_exit_signal(sig, f, cr2);
 }
 
@@ -254,7 +268,8 @@ void exit_to_user_mode(struct trap_frame *f)
 {
 	for (;;) {
 		if (fatal_signal_pending(current)) {
-			count_event(f->vector == VEC_RESCHEDULE ? EV_KILL_ON_IPI : EV_KILL_ON_OTHER);
+			count_event(f->vector == VEC_RESCHEDULE ? EV_KILL_ON_IPI
+								: EV_KILL_ON_OTHER);
 			local_irq_enable();
 			user_exit_killed();
 		}
