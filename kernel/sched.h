@@ -164,26 +164,8 @@ uint64_t ktime_get_ns(void);
 		finish_wait(&(wq), &__w);                                   \
 		__ok;                                                       \
 	})
-/* Sleep until cond, or a fatal signal: 0 or -EINTR. */
-#define wait_event_killable(wq, cond)                          \
-	({                                                     \
-		struct waiter __w = { 0 };                     \
-		int __ret = 0;                                 \
-		for (;;) {                                     \
-			prepare_to_wait_killable(&(wq), &__w); \
-			if (cond)                              \
-				break;                         \
-			if (fatal_signal_pending(current)) {   \
-				__ret = -EINTR;                \
-				break;                         \
-			}                                      \
-			schedule();                            \
-		}                                              \
-		finish_wait(&(wq), &__w);                      \
-		__ret;                                         \
-	})
-/* The same with an absolute deadline on ktime_get_ns() (0: none):
- * 0, -EINTR or -ETIMEDOUT (cond is checked first). */
+/* Sleep until cond, or a fatal signal, or an absolute deadline on
+ * ktime_get_ns() (0: none): 0, -EINTR or -ETIMEDOUT (cond is checked first). */
 #define wait_event_killable_deadline(wq, cond, deadline_ns)      \
 	({                                                       \
 		struct waiter __w = { 0 };                       \
@@ -209,6 +191,8 @@ uint64_t ktime_get_ns(void);
 		finish_wait(&(wq), &__w);                        \
 		__ret;                                           \
 	})
+/* Sleep until cond, or a fatal signal: 0 or -EINTR. */
+#define wait_event_killable(wq, cond) wait_event_killable_deadline(wq, cond, 0)
 /* Sleep (state already set) until woken or the deadline passes. */
 void schedule_timeout_deadline(uint64_t deadline_ns);
 

@@ -37,13 +37,13 @@ the Debian package $(2) (make deps does, as root: sudo apt-get install $(2))"; e
 .PHONY: user
 user: $(USER_BINS)
 
-$(BUILD)/user/%: tests/user/%.c tests/user.mk
+$(BUILD)/user/%: tests/user/%.c tests/user/ktap.h tests/user.mk
 	@mkdir -p $(dir $@)
 	$(call USER_CC_CHECK,$(USER_MUSL_CC),musl-tools)
 	@$(if $(Q),echo "  MUSL    $@")
 	$(Q)$(USER_MUSL_CC) -static $(USER_CFLAGS) $< -o $@
 
-$(BUILD)/user/%-glibc: tests/user/%.c tests/user.mk
+$(BUILD)/user/%-glibc: tests/user/%.c tests/user/ktap.h tests/user.mk
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GLIBC   $@")
 	$(Q)$(USER_GLIBC_CC) -static $(USER_CFLAGS) $< -o $@

@@ -13,15 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
+#include "ktap.h"
 
 /* A raw system call, so libc cannot catch a bad argument first. */
 static long raw(long nr, long a, long b, long c)

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define FUTEX_WAIT	       0
 #define FUTEX_WAKE	       1
 #define FUTEX_REQUEUE	       3
@@ -27,16 +29,6 @@
 #define FUTEX_CLOCK_REALTIME   256
 #define FUTEX_BITSET_MATCH_ANY 0xffffffffu
 #define P		       FUTEX_PRIVATE_FLAG
-
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
 
 /* futex(2): the result, or -errno. */
 static long futex(void *uaddr, int op, uint32_t val, const void *ts, void *uaddr2, uint32_t val3)

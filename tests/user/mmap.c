@@ -18,6 +18,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
 #endif
@@ -27,16 +29,6 @@
 
 #define PG	4096
 #define NCHECKS 46
-
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
 
 /* mmap as the system call answers it: an address or -errno. */
 static long sys_mmap(unsigned long addr, unsigned long len, long prot, long flags, long fd,

@@ -12,15 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
+#include "ktap.h"
 
 #define CHUNK (64ul << 20)
 

@@ -20,17 +20,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define NCHECKS 32
-
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
 
 static long raw(long nr, long a, long b, long c, long d, long e)
 {

@@ -29,18 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define NCHECKS	 13
 #define NTHREADS 8
-
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
 
 static long tid(void)
 {
