@@ -58,7 +58,13 @@ enum ipi_vector {
 void arch_send_ipi(int cpu, int vector);
 void arch_send_nmi_allbutself(void);
 
+/* The wall clock at this moment, in seconds since 1970-01-01 UTC, from the
+ * battery-backed clock (the CMOS RTC on PCs), or -1 if there is none. Slow
+ * (port I/O, waits out an update): read once at boot (kernel/sys_time.c). */
+int64_t arch_read_wall_clock(void);
+
 /* Per-CPU timer tick */
+#define ARCH_TIMER_HZ 100      /* ticks per second: sleeps end on a tick */
 void arch_timer_init(int cpu); /* start the periodic tick on this CPU */
 extern uint64_t tsc_khz;       /* TSC frequency, calibrated at boot */
 

@@ -218,9 +218,10 @@ static int64_t do_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uin
 	err = -ENOMEM;
 	if (!cs || (!(flags & CLONE_THREAD) && !newp))
 		goto fail;
-	child = thread_alloc(t->name, clone_child_fn, cs, t->pinned_cpu);
+	child = thread_alloc(t->name, clone_child_fn, cs, CPU_ANY);
 	if (!child)
 		goto fail;
+	child->cpus_allowed = t->cpus_allowed; /* inherited, as Linux */
 	err = arch_dup_user_state(child);
 	if (err)
 		goto fail_thread;

@@ -32,12 +32,6 @@
 
 void process_release(struct process *p);
 
-/* CPU time of a thread (until the scheduler counts nanoseconds: ticks). */
-static uint64_t thread_cputime_ns(struct thread *t)
-{
-	return READ_ONCE(t->runtime_ticks) * 10000000ull;
-}
-
 /* ---- ending a thread ---------------------------------------------------- */
 
 /* Linux's mm_release: the CLONE_CHILD_CLEARTID word is zeroed and its

@@ -32,6 +32,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/clock.h"
+#include "kernel/sys_time.h"
 #include "tests/ktest.h"
 #include "tests/bench.h"
 
@@ -142,6 +143,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 		printk("acpi: unusable tables: running on one CPU\n");
 	lapic_init();
 	clock_init();
+	timekeeping_init(); /* the wall clock, from the RTC */
 	for (int i = 0; i < NR_CPUS; i++)
 		smp_init_cpu(i);
 	c->online = true;

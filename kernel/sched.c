@@ -16,6 +16,24 @@
  * incoming thread runs finish_task_switch(); so a thread is never enqueued
  * anywhere, stolen or woken while its registers are still being saved.
  *
+ * Affinity (cpus_allowed): a thread is queued only on a CPU its mask
+ * allows. thread_create picks one; steal_thread takes a thread only to a
+ * CPU its mask allows; a wake-up queues it where it slept, which its mask
+ * allowed. When the mask changes under a thread (set_cpus_allowed), the
+ * thread moves itself: __schedule() sends a RUNNING prev whose CPU is not
+ * in its mask to an allowed CPU (finish_task_switch queues it there); a
+ * thread whose mask another thread changed (recheck_cpus) and that resumes
+ * on such a CPU (it slept there, or was queued before the change) schedules
+ * again at once, so it never returns to its own code there. A preempted
+ * sleeper (SLEEPING, its timer on this rq) is not moved: it asks for a
+ * resched and moves at its next switch as RUNNING. Only a changed mask is
+ * rechecked at resume: anywhere else, a thread on a CPU outside its mask
+ * is a scheduler bug that the tests must see, not one this hides.
+ *
+ * CPU time: at each switch the outgoing thread is charged the time since
+ * its stint began (exec_start_ns), under the rq lock; a reader adds the
+ * running stint (thread_cputime_ns).
+ *
  * Sleeping: set state SLEEPING (prepare_to_wait), re-check the condition,
  * schedule(). wake_up_thread() sets RUNNING and enqueues only if the thread
  * has left the run queue, so a wake-up between the check and schedule() just
@@ -43,6 +61,7 @@ static int next_tid = 1;
 static int nr_threads;
 
 static void __schedule(bool preempt);
+static struct runqueue *thread_rq_lock(struct thread *t);
 
 void preempt_disable(void)
 {
@@ -100,7 +119,60 @@ static void resched_cpu(int cpu)
 	}
 }
 
-/* Steal one migratable queued thread from another CPU; called with our rq locked. */
+/* May thread t be taken to CPU cpu by a stealing CPU? */
+static bool steal_allowed(const struct thread *t, int cpu)
+{
+#ifdef MUTATION_AFFINITY_IGNORED_BY_STEAL
+	return cpumask_weight(&t->cpus_allowed) > 1; /* "not pinned": any CPU will do */
+#else
+	return thread_cpu_allowed(t, cpu);
+#endif
+}
+
+/* The least loaded online CPU that t's mask allows, or -1. */
+static int pick_allowed_cpu(const struct thread *t)
+{
+	int best = -1, best_load = 1 << 30;
+	for_each_online_cpu (i) {
+		if (!thread_cpu_allowed(t, i))
+			continue;
+		int load = READ_ONCE(cpus[i].rq.nr_queued) + (cpus[i].curr != cpus[i].idle);
+		if (load < best_load) {
+			best = i;
+			best_load = load;
+		}
+	}
+	return best;
+}
+
+/* Charge prev its stint on this CPU and start next's; rq lock held. */
+static void account_switch(struct thread *prev, struct thread *next)
+{
+	uint64_t now = ktime_get_ns();
+	prev->sum_exec_ns += now - prev->exec_start_ns;
+#ifdef MUTATION_CPUTIME_COUNTS_SLEEP
+	prev->exec_start_ns = now; /* next's clock ran on while it was off the CPU */
+	(void)next;
+#else
+	next->exec_start_ns = now;
+#endif
+}
+
+uint64_t thread_cputime_ns(struct thread *t)
+{
+	unsigned long f = local_irq_save();
+	struct runqueue *rq = thread_rq_lock(t);
+	uint64_t ns = t->sum_exec_ns;
+#ifndef MUTATION_CPUTIME_STALE_WHILE_RUNNING
+	if (READ_ONCE(t->on_cpu))
+		ns += ktime_get_ns() - t->exec_start_ns;
+#endif
+	rq_unlock(rq);
+	local_irq_restore(f);
+	return ns;
+}
+
+/* Steal one queued thread that may run here from another CPU; called with our rq locked. */
 static struct thread *steal_thread(struct cpu *me)
 {
 	for (int i = 1; i < nr_cpus; i++) {
@@ -112,7 +184,7 @@ static struct thread *steal_thread(struct cpu *me)
 		struct thread *t, *found = NULL;
 		list_for_each_entry (t, &o->rq.queue, rq_node) {
 			/* Not a preempted sleeper: its timer is on o's list. */
-			if (t->pinned_cpu == CPU_ANY && t->state == THREAD_RUNNING) {
+			if (steal_allowed(t, me->id) && t->state == THREAD_RUNNING) {
 				found = t;
 				break;
 			}
@@ -209,6 +281,30 @@ static void finish_task_switch(void)
 	}
 }
 
+/* Resumed on a CPU the mask no longer allows (it slept here, or was queued
+ * here when another thread changed its mask): move before returning to the
+ * thread's code. */
+static void resume_check_affinity(bool preempt)
+{
+	struct thread *t = current;
+#ifdef MUTATION_AFFINITY_NO_RESUME_CHECK
+	return; /* runs on where it was queued until it next switches */
+#endif
+	if (likely(!READ_ONCE(t->recheck_cpus)))
+		return;
+	/* Cleared before the mask is read: a newer change sets it again. */
+	WRITE_ONCE(t->recheck_cpus, false);
+	smp_mb();
+	if (thread_cpu_allowed(t, cpu_id()))
+		return;
+	if (t->state == THREAD_RUNNING)
+		__schedule(preempt); /* sends it to an allowed CPU */
+	else {
+		WRITE_ONCE(t->recheck_cpus, true);	    /* a preempted sleeper: */
+		WRITE_ONCE(this_cpu()->need_resched, true); /* at its next switch */
+	}
+}
+
 /* Pick the next thread and switch to it. preempt: called from an interrupt. */
 static void __schedule(bool preempt)
 {
@@ -224,7 +320,8 @@ static void __schedule(bool preempt)
 	c->need_resched = false;
 	c->prev_migrating = false;
 	if (prev != c->idle) {
-		if (prev->migrate_to >= 0 && !preempt && prev->state == THREAD_RUNNING) {
+		if (prev->state == THREAD_RUNNING && !thread_cpu_allowed(prev, c->id) &&
+		    (prev->migrate_to = pick_allowed_cpu(prev)) >= 0) {
 			prev->on_rq = false; /* finish_task_switch moves it */
 			c->prev_migrating = true;
 		} else if (preempt || prev->state == THREAD_RUNNING)
@@ -256,11 +353,13 @@ static void __schedule(bool preempt)
 	else
 		enter_lazy_tlb(); /* kernel thread: keep whatever tables are loaded (R8) */
 	count_event(EV_CONTEXT_SWITCH);
+	account_switch(prev, next);
 	arch_switch_user_state(prev, next);
 	arch_switch_to(prev, next);
 	/* Resumed, possibly on another CPU. */
 	finish_task_switch();
 	local_irq_restore(flags);
+	resume_check_affinity(preempt);
 }
 
 void schedule(void)
@@ -280,15 +379,48 @@ void sched_irq_exit(bool irqs_were_on)
 		__schedule(true);
 }
 
+/* The mask for thread_create's and sched_migrate's `cpu` (CPU_ANY: all). */
+static void cpu_to_mask(cpumask_t *m, int cpu)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(m->bits); i++)
+		m->bits[i] = cpu == CPU_ANY ? ~0ull : 0;
+	if (cpu != CPU_ANY)
+		m->bits[cpu / 64] = 1ull << (cpu % 64);
+}
+
 void sched_migrate(int cpu)
 {
 	struct thread *t = current;
-	t->pinned_cpu = cpu;
-	if (cpu == CPU_ANY || cpu == cpu_id())
-		return;
-	BUG_ON(cpu < 0 || cpu >= nr_cpus || !cpus[cpu].online);
-	t->migrate_to = cpu;
-	schedule();
+	BUG_ON(cpu != CPU_ANY && (cpu < 0 || cpu >= nr_cpus || !cpus[cpu].online));
+	cpu_to_mask(&t->cpus_allowed, cpu); /* our own: no lock (we are on no queue) */
+	if (!thread_cpu_allowed(t, cpu_id()))
+		schedule(); /* __schedule moves us */
+}
+
+int set_cpus_allowed(struct thread *t, const cpumask_t *mask)
+{
+	cpumask_t m;
+	cpumask_clear(&m);
+	for_each_online_cpu (i)
+		if (cpumask_test(mask, i))
+			m.bits[i / 64] |= 1ull << (i % 64);
+	if (!cpumask_weight(&m))
+		return -EINVAL;
+	unsigned long f = local_irq_save();
+	struct runqueue *rq = thread_rq_lock(t);
+	t->cpus_allowed = m;
+	if (t != current)
+		WRITE_ONCE(t->recheck_cpus, true); /* after the mask: see resume_check_affinity */
+	int on = READ_ONCE(t->on_cpu);
+	if (t != current && on && !cpumask_test(&m, on - 1))
+		resched_cpu(on - 1); /* running elsewhere: its next switch moves it */
+	rq_unlock(rq);
+	local_irq_restore(f);
+#ifndef MUTATION_AFFINITY_NO_MIGRATE
+	if (t == current && !thread_cpu_allowed(t, cpu_id()))
+		schedule(); /* move now (sched_migrate-like) */
+#endif
+	return 0;
 }
 
 /* Lock the run queue that owns t (t->cpu may change until we hold it). */
@@ -436,6 +568,7 @@ static void reap_zombies(void)
 		spin_unlock(&all_threads_lock);
 		free_thread_stack(t->stack);
 		arch_thread_free(t);
+		kfree(t->rlim);
 		kfree(t);
 		/* Counted down only once freed: "no threads left" means "all memory back". */
 		__atomic_sub_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
@@ -460,6 +593,7 @@ static void thread_start(void)
 {
 	finish_task_switch();
 	local_irq_enable();
+	resume_check_affinity(false); /* its mask may have changed before it first ran */
 	current->fn(current->arg);
 	thread_exit();
 }
@@ -472,19 +606,6 @@ __noreturn void thread_exit(void)
 	current->state = THREAD_DEAD;
 	schedule();
 	panic("dead thread %d rescheduled", current->tid);
-}
-
-static int pick_cpu(void)
-{
-	int best = cpu_id(), best_load = 1 << 30;
-	for_each_online_cpu (i) {
-		int load = READ_ONCE(cpus[i].rq.nr_queued) + (cpus[i].curr != cpus[i].idle);
-		if (load < best_load) {
-			best = i;
-			best_load = load;
-		}
-	}
-	return best;
 }
 
 struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int cpu)
@@ -501,7 +622,7 @@ struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int
 	strlcpy(t->name, name, sizeof(t->name));
 	t->fn = fn;
 	t->arg = arg;
-	t->pinned_cpu = cpu;
+	cpu_to_mask(&t->cpus_allowed, cpu);
 	t->migrate_to = -1;
 	t->state = THREAD_RUNNING;
 	t->cpu = cpu == CPU_ANY ? cpu_id() : cpu; /* valid for thread_rq_lock until queued */
@@ -519,9 +640,7 @@ struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int
 
 void thread_wake_new(struct thread *t)
 {
-	int cpu = t->pinned_cpu;
-	if (cpu == CPU_ANY)
-		cpu = pick_cpu();
+	int cpu = pick_allowed_cpu(t); /* the least loaded CPU of its mask */
 	BUG_ON(cpu < 0 || cpu >= nr_cpus || !cpus[cpu].online);
 	unsigned long f = local_irq_save();
 	rq_lock(&cpus[cpu].rq);
@@ -553,7 +672,8 @@ void sched_dump(void)
 	struct thread *t;
 	list_for_each_entry (t, &all_threads, all_node)
 		printk("  %4d %-22s cpu %d %s%s ticks %lu\n", t->tid, t->name, t->cpu,
-		       states[t->state], t->pinned_cpu >= 0 ? " pinned" : "", t->runtime_ticks);
+		       states[t->state], cpumask_weight(&t->cpus_allowed) == 1 ? " pinned" : "",
+		       t->runtime_ticks);
 	spin_unlock(&all_threads_lock);
 }
 
@@ -602,7 +722,7 @@ void sched_init_cpu(int id)
 	t->tid = 0;
 	snprintf(t->name, sizeof(t->name), "idle/%d", id);
 	t->cpu = id;
-	t->pinned_cpu = id;
+	cpu_to_mask(&t->cpus_allowed, id);
 	t->migrate_to = -1;
 	t->state = THREAD_RUNNING;
 	t->on_rq = true;

@@ -2,9 +2,12 @@
  * kernel/sched.h - kernel threads, a preemptive round-robin scheduler,
  * sleeping and waking.
  *
- * Each CPU has a run queue (struct runqueue in kernel/percpu.h). A thread is
- * pinned to one CPU (pinned_cpu >= 0) or may migrate (CPU_ANY): an idle CPU
- * steals migratable threads from busy ones. The timer tick gives 10 ms time
+ * Each CPU has a run queue (struct runqueue in kernel/percpu.h). A thread
+ * runs only on the CPUs of its affinity mask (cpus_allowed, Linux's
+ * cpus_mask): one CPU for a pinned thread, every CPU for CPU_ANY, any set
+ * for sched_setaffinity. An idle CPU steals queued threads from busy ones
+ * whose mask allows it; a thread that finds itself on a CPU its mask no
+ * longer allows moves at its next switch, before it returns to its own code. The timer tick gives 10 ms time
  * slices; preemption happens on return from an interrupt when the thread's
  * preempt_count is 0. Sleeping: wait queues and completions, with the usual
  * "set state, check condition, schedule" pattern, so no wake-up is lost.
@@ -16,6 +19,7 @@
 #include "kernel/list.h"
 #include "kernel/spinlock.h"
 #include "kernel/errno.h"
+#include "kernel/percpu.h" /* cpumask_t */
 #include "arch/arch.h"
 
 #define CPU_ANY		   (-1)
@@ -35,6 +39,7 @@ struct fault_catch {
 
 struct mm;
 struct files_struct;
+struct rlimit64;
 
 struct thread {
 	uint64_t arch_sp; /* must be first: saved stack pointer (head.asm) */
@@ -43,8 +48,7 @@ struct thread {
 	volatile int state;  /* enum thread_state */
 	int preempt_count;   /* >0: may not be preempted */
 	int cpu;	     /* runqueue that owns us; changes under that rq lock */
-	int pinned_cpu;	     /* CPU_ANY or the CPU we must run on */
-	int migrate_to;	     /* -1, or the CPU sched_migrate() moves us to */
+	int migrate_to;	     /* -1, or the CPU __schedule() moves us to */
 	bool on_rq;	     /* runnable (queued or running), under rq lock */
 	volatile int on_cpu; /* 1 + the CPU it runs on, 0 once switched out */
 	struct list_head rq_node;
@@ -73,6 +77,12 @@ struct thread {
 	uint64_t clear_child_tid;	  /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uint64_t robust_list, robust_len; /* set_robust_list, recorded */
 	struct completion *vfork_done;	  /* CLONE_VFORK: the parent waits on it */
+	/* Affinity and CPU time (kernel/sched.c), limits (kernel/sys_info.c). */
+	cpumask_t cpus_allowed;	    /* written by itself, or under its rq lock */
+	volatile bool recheck_cpus; /* its mask changed under it: check where it resumes */
+	uint64_t sum_exec_ns;	    /* CPU time of its finished stints on a CPU */
+	uint64_t exec_start_ns;	    /* ktime_get_ns() when its current stint began */
+	struct rlimit64 *rlim;	    /* RLIM_NLIMITS entries, or NULL: the defaults */
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */
@@ -89,6 +99,17 @@ void schedule(void);
 void yield(void);
 /* Move the current thread to `cpu` and pin it there (CPU_ANY: unpin). */
 void sched_migrate(int cpu);
+/* t may run only on the online CPUs of mask: -EINVAL if there is none.
+ * The current thread moves at once if its CPU is not in the mask; another
+ * thread before it next runs its own code (any thread: clone can give a
+ * child its parent's mask right after thread_create). */
+int set_cpus_allowed(struct thread *t, const cpumask_t *mask);
+static inline bool thread_cpu_allowed(const struct thread *t, int cpu)
+{
+	return cpumask_test(&t->cpus_allowed, cpu);
+}
+/* Nanoseconds t has run on a CPU (Linux's sum_exec_runtime), up to now. */
+uint64_t thread_cputime_ns(struct thread *t);
 bool wake_up_thread(struct thread *t);
 void sleep_ms(uint64_t ms);
 void sched_init_cpu(int cpu);		/* the code running now becomes cpu's idle thread */
@@ -206,7 +227,6 @@ void complete(struct completion *c);
 void wait_for_completion(struct completion *c);
 bool wait_for_completion_timeout(struct completion *c, uint64_t ms);
 
-#include "kernel/percpu.h"
 /* One load (see arch_impl.h): `this_cpu()->curr` could be preempted between
  * its two loads, the thread moved to another CPU, and the other CPU's
  * running thread returned. Seen as a CPU_ANY thread that, stolen right after

@@ -22,6 +22,8 @@
 #include "kernel/sys_file.h"
 #include "kernel/futex.h"
 #include "kernel/sys_mm.h"
+#include "kernel/sys_info.h"
+#include "kernel/sys_time.h"
 #include "kernel/fdtable.h"
 #include "kernel/sched.h"
 #include "kernel/process.h"
@@ -100,6 +102,43 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_unlinkat, sys_unlinkat),
 	SYSCALL(__NR_dup3, sys_dup3),
 	SYSCALL(__NR_pipe2, sys_pipe2),
+	/* kernel/sys_time.c */
+	SYSCALL(__NR_nanosleep, sys_nanosleep),
+	SYSCALL(__NR_gettimeofday, sys_gettimeofday),
+	SYSCALL(__NR_time, sys_time),
+	SYSCALL(__NR_clock_gettime, sys_clock_gettime),
+	SYSCALL(__NR_clock_getres, sys_clock_getres),
+	SYSCALL(__NR_clock_nanosleep, sys_clock_nanosleep),
+	/* kernel/sys_info.c */
+	SYSCALL(__NR_uname, sys_uname),
+	SYSCALL(__NR_getrlimit, sys_getrlimit),
+	SYSCALL(__NR_sysinfo, sys_sysinfo),
+	SYSCALL(__NR_getuid, sys_getuid),
+	SYSCALL(__NR_getgid, sys_getgid),
+	SYSCALL(__NR_setuid, sys_setuid),
+	SYSCALL(__NR_setgid, sys_setgid),
+	SYSCALL(__NR_geteuid, sys_geteuid),
+	SYSCALL(__NR_getegid, sys_getegid),
+	SYSCALL(__NR_getgroups, sys_getgroups),
+	SYSCALL(__NR_setgroups, sys_setgroups),
+	SYSCALL(__NR_setresuid, sys_setresuid),
+	SYSCALL(__NR_getresuid, sys_getresuid),
+	SYSCALL(__NR_setresgid, sys_setresgid),
+	SYSCALL(__NR_getresgid, sys_getresgid),
+	SYSCALL(__NR_sched_getparam, sys_sched_getparam),
+	SYSCALL(__NR_sched_getscheduler, sys_sched_getscheduler),
+	SYSCALL(__NR_sched_get_priority_max, sys_sched_get_priority_max),
+	SYSCALL(__NR_sched_get_priority_min, sys_sched_get_priority_min),
+	SYSCALL(__NR_prctl, sys_prctl),
+	SYSCALL(__NR_setrlimit, sys_setrlimit),
+	SYSCALL(__NR_sched_setaffinity, sys_sched_setaffinity),
+	SYSCALL(__NR_sched_getaffinity, sys_sched_getaffinity),
+	SYSCALL(__NR_set_robust_list, sys_set_robust_list),
+	SYSCALL(__NR_get_robust_list, sys_get_robust_list),
+	SYSCALL(__NR_prlimit64, sys_prlimit64),
+	SYSCALL(__NR_getcpu, sys_getcpu),
+	SYSCALL(__NR_getrandom, sys_getrandom),
+	SYSCALL(__NR_rseq, sys_rseq),
 };
 
 int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,

@@ -75,6 +75,43 @@
 #define NR_SYSCALLS	     512 /* the table's size; Linux 6.1 has 451 */
 #define __NR_ktest_hook	     511 /* a slot tests may fill (syscall_set_hook) */
 
+/* kernel/sys_time.c and kernel/sys_info.c */
+#define __NR_nanosleep		    35
+#define __NR_uname		    63
+#define __NR_gettimeofday	    96
+#define __NR_getrlimit		    97
+#define __NR_sysinfo		    99
+#define __NR_getuid		    102
+#define __NR_getgid		    104
+#define __NR_setuid		    105
+#define __NR_setgid		    106
+#define __NR_geteuid		    107
+#define __NR_getegid		    108
+#define __NR_getgroups		    115
+#define __NR_setgroups		    116
+#define __NR_setresuid		    117
+#define __NR_getresuid		    118
+#define __NR_setresgid		    119
+#define __NR_getresgid		    120
+#define __NR_sched_getparam	    143
+#define __NR_sched_getscheduler	    145
+#define __NR_sched_get_priority_max 146
+#define __NR_sched_get_priority_min 147
+#define __NR_prctl		    157
+#define __NR_setrlimit		    160
+#define __NR_time		    201
+#define __NR_sched_setaffinity	    203
+#define __NR_sched_getaffinity	    204
+#define __NR_clock_gettime	    228
+#define __NR_clock_getres	    229
+#define __NR_clock_nanosleep	    230
+#define __NR_set_robust_list	    273
+#define __NR_get_robust_list	    274
+#define __NR_prlimit64		    302
+#define __NR_getcpu		    309
+#define __NR_getrandom		    318
+#define __NR_rseq		    334
+
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003

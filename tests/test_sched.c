@@ -3,12 +3,16 @@
  * put, a thread migrates to every CPU on request, timer preemption shares a
  * CPU between busy threads, completions and wait queues lose no wake-up
  * across CPUs, unpinned threads spread over CPUs, and finished threads are
- * reaped.
+ * reaped. Affinity masks: threads with a mask of two CPUs (one with fewer
+ * CPUs) never run elsewhere while idle CPUs steal, yet do move between the
+ * CPUs of the mask; a mask changed under a sleeping or queued thread moves
+ * it before it runs its own code again.
  */
 #include "tests/ktest.h"
 #include "kernel/smp.h"
 #include "kernel/stats.h"
 #include "kernel/printk.h"
+#include "kernel/string.h"
 
 static struct ktest *cur_t;
 
@@ -37,7 +41,7 @@ static void migrate_everywhere(struct ktest *t)
 		}
 	}
 	sched_migrate(CPU_ANY);
-	KEXPECT_EQ(t, current->pinned_cpu, CPU_ANY);
+	KEXPECT_EQ(t, cpumask_weight(&current->cpus_allowed), NR_CPUS); /* CPU_ANY */
 }
 
 struct spin_ctx {
@@ -250,7 +254,123 @@ static void current_is_self_across_migration(struct ktest *t)
 		  event_sum(EV_THREAD_STEAL) - steals);
 }
 
+/* The k-th online CPU other than `except`, or -1. */
+static int online_cpu_except(int k, int except)
+{
+	for_each_online_cpu (i)
+		if (i != except && k-- == 0)
+			return i;
+	return -1;
+}
+
+#define AFF_WORKERS 3
+
+struct aff_ctx {
+	cpumask_t mask;
+	volatile bool stop;
+	volatile int bad_cpu; /* -1, or a CPU outside the mask a worker ran on */
+	volatile bool seen[NR_CPUS];
+	struct completion done[AFF_WORKERS];
+	int next;
+};
+
+static void aff_worker(void *arg)
+{
+	struct aff_ctx *c = arg;
+	int me = __atomic_fetch_add(&c->next, 1, __ATOMIC_SEQ_CST);
+	while (!READ_ONCE(c->stop)) {
+		int cpu = cpu_id();
+		if (!cpumask_test(&c->mask, cpu))
+			c->bad_cpu = cpu;
+		c->seen[cpu] = true;
+		for (volatile int i = 0; i < 2000; i++)
+			;
+		yield();
+	}
+	complete(&c->done[me]);
+}
+
+/* Workers queued on CPU a with the mask {a, b}: the CPUs outside the mask
+ * go idle and steal, and must never take them; b may (and does). */
+static void affinity_mask_respected_while_stealing(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	static struct aff_ctx c;
+	memset((void *)&c, 0, sizeof(c));
+	c.bad_cpu = -1;
+	int me = cpu_id(), a = online_cpu_except(0, me);
+	int b = nr_cpus_online >= 3 ? online_cpu_except(1, me) : -1;
+	cpumask_set(&c.mask, a);
+	if (b >= 0)
+		cpumask_set(&c.mask, b);
+	uint64_t steals = event_sum(EV_THREAD_STEAL);
+	for (int i = 0; i < AFF_WORKERS; i++) {
+		init_completion(&c.done[i]);
+		struct thread *w = thread_create("aff", aff_worker, &c, a);
+		KASSERT_TRUE(t, w != NULL);
+		KEXPECT_EQ(t, set_cpus_allowed(w, &c.mask), 0);
+	}
+	uint64_t start = ktime_get_ns();
+	for (uint64_t r = 0; ktest_stress_more(start, r, 10, 1000); r++)
+		sleep_ms(20); /* our CPU idles (and steals) meanwhile */
+	c.stop = true;
+	for (int i = 0; i < AFF_WORKERS; i++)
+		wait_for_completion(&c.done[i]);
+	ktest_log(t, "mask {%d, %d}: %lu steals in all; ran on b: %d", a, b,
+		  event_sum(EV_THREAD_STEAL) - steals, b >= 0 ? c.seen[b] : -1);
+	KEXPECT_EQ(t, c.bad_cpu, -1);
+	KEXPECT_TRUE(t, c.seen[a]);
+	if (b >= 0)
+		KEXPECT_TRUE(t, c.seen[b]); /* stealing within the mask works */
+}
+
+struct moved_ctx {
+	struct completion ready, go, done;
+	volatile int woke_on;
+};
+
+static void sleeper(void *arg)
+{
+	struct moved_ctx *m = arg;
+	complete(&m->ready);
+	wait_for_completion(&m->go);
+	m->woke_on = cpu_id();
+	complete(&m->done);
+}
+
+/* A thread sleeping on CPU a has its mask changed to {b}: it wakes on b. */
+static void affinity_change_moves_sleeper(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	static struct moved_ctx m;
+	init_completion(&m.ready);
+	init_completion(&m.go);
+	init_completion(&m.done);
+	m.woke_on = -1;
+	int me = cpu_id(), a = online_cpu_except(0, me);
+	int b = nr_cpus_online >= 3 ? online_cpu_except(1, me) : me;
+	struct thread *s = thread_create("sleeper", sleeper, &m, a);
+	KASSERT_TRUE(t, s != NULL);
+	wait_for_completion(&m.ready);
+	cpumask_t mb;
+	cpumask_clear(&mb);
+	cpumask_set(&mb, b);
+	KEXPECT_EQ(t, set_cpus_allowed(s, &mb), 0);
+	complete(&m.go);
+	wait_for_completion(&m.done);
+	KEXPECT_EQ(t, m.woke_on, b);
+	cpumask_t none;
+	cpumask_clear(&none);
+	cpumask_set(&none, NR_CPUS - 1);
+	if (!cpus[NR_CPUS - 1].online)
+		KEXPECT_EQ(t, set_cpus_allowed(current, &none), -EINVAL); /* no online CPU */
+}
+
 KTEST_SUITE(sched, KTEST_CASE(pinned_threads_stay), KTEST_CASE(migrate_everywhere),
 	    KTEST_CASE(preemption_shares_cpu), KTEST_CASE(wakeups_not_lost),
 	    KTEST_CASE(completion_timeout), KTEST_CASE(unpinned_threads_spread),
-	    KTEST_CASE(threads_are_reaped), KTEST_CASE(current_is_self_across_migration));
+	    KTEST_CASE(threads_are_reaped), KTEST_CASE(current_is_self_across_migration),
+	    KTEST_CASE(affinity_mask_respected_while_stealing),
+	    KTEST_CASE(affinity_change_moves_sleeper));

@@ -31,6 +31,10 @@
  *       times: all get bit-exact x87 and SSE results.
  *   init_process: kernel/init.c's start_init_process/wait_init_process run
  *       /bin/args with arguments as pid 1 (what init= does at boot).
+ *   time_musl, time_glibc: /bin/time and /bin/time-glibc: the clocks, sleeps
+ *       and CPU-time clocks (tests/user/time.c) through each libc.
+ *   misc_musl: /bin/misc: ids, uname, getrandom, sysinfo, rlimits, robust
+ *       list, rseq, prctl, sched_* queries and affinity on every CPU.
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
@@ -423,9 +427,26 @@ static void init_process(struct ktest *t)
 	KEXPECT_EQ(t, start_init_process("/bin/none", argv, envp), -ENOENT);
 }
 
+/* The programs print their KTAP plan at the end: it ran to the end. */
+static void time_musl(struct ktest *t)
+{
+	run_checks(t, "/bin/time", "\n1..");
+}
+
+static void time_glibc(struct ktest *t)
+{
+	run_checks(t, "/bin/time-glibc", "\n1..");
+}
+
+static void misc_musl(struct ktest *t)
+{
+	run_checks(t, "/bin/misc", "\n1..");
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
 	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
 	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
 	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
-	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl));
+	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl),
+	    KTEST_CASE(time_musl), KTEST_CASE(time_glibc), KTEST_CASE(misc_musl));

@@ -18,11 +18,11 @@ USER_CFLAGS := -O2 -g0 -s -Wall -Wextra -Werror -fno-stack-protector
 USER_MUSL_CC ?= musl-gcc
 USER_GLIBC_CC ?= gcc
 
-USER_PROGS := hello args files proc threads ubench futex
+USER_PROGS := hello args files proc threads ubench futex misc time
 # mmap: file mappings by fd; fault: one CPU exception per run; sysret: syscall
 # at the user limit; fpu: x87/SSE state across yields (tests/test_user.c)
 USER_PROGS += mmap fault sysret fpu oom
-USER_GLIBC_PROGS := hello args proc threads
+USER_GLIBC_PROGS := hello args proc threads time
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \
 	$(BUILD)/user/hello-glibc-pie $(BUILD)/user/hello-dynamic

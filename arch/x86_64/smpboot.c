@@ -44,7 +44,7 @@
 
 #define AP_TIMEOUT_MS 10000 /* default of smp.ap_timeout_ms */
 static uint64_t ap_timeout_ms;
-#define TIMER_HZ 100
+#define TIMER_HZ ARCH_TIMER_HZ
 
 struct trampoline_data {
 	uint32_t cr3, efer;
