@@ -15,7 +15,8 @@
  * resolution of 1 ns, as Linux with high-resolution timers reports. The
  * alarm clocks read as their base clocks (Linux: only with an RTC, which we
  * have). CPU-time clocks: THREAD is thread_cputime_ns() (the scheduler
- * charges each stint at the switch), PROCESS is process_cputime_ns(); a
+ * charges each stint at the switch), PROCESS is process_cputime_ns() (the
+ * sum over the thread group, kernel/exit.c); a
  * negative id names another thread's or process's CPU clock as Linux
  * encodes it (~pid << 3 | which), found by syscall_target_thread (the
  * caller only, for now: any other pid is -EINVAL, as Linux answers a pid
@@ -211,11 +212,14 @@ int64_t sys_time(uint64_t tloc)
 
 /* ---- sleeping ---------------------------------------------------------- */
 
-/* Sleep until ktime_get_ns() >= deadline: 0, or -EINTR on a fatal signal. */
-static int64_t sleep_until_ktime(uint64_t deadline)
+int64_t sleep_until_ktime(uint64_t deadline)
 {
 	struct waitq wq; /* nobody wakes it: the timer or a kill does */
 	waitq_init(&wq);
+#ifdef MUTATION_NANOSLEEP_NOT_KILLABLE
+	wait_event_timeout(wq, false, (deadline - MIN(deadline, ktime_get_ns())) / 1000000);
+	return 0; /* an ordinary sleep: exit_group waits for it to end */
+#endif
 	int err = wait_event_killable_deadline(wq, false, MAX(deadline, 1));
 	return err == -ETIMEDOUT ? 0 : err;
 }

@@ -49,6 +49,10 @@ int64_t ktime_real_offset_ns(void);
  * thread_group_cputime); kernel/exit.c, declared in kernel/process.h too. */
 uint64_t process_cputime_ns(struct thread *t);
 
+/* The sleep of nanosleep: until ktime_get_ns() >= deadline_ns (0), or a
+ * fatal signal (kill_thread: -EINTR), whichever comes first. */
+int64_t sleep_until_ktime(uint64_t deadline_ns);
+
 int64_t sys_clock_gettime(int64_t clk, uint64_t tp);
 int64_t sys_clock_getres(int64_t clk, uint64_t tp);
 int64_t sys_clock_nanosleep(int64_t clk, int64_t flags, uint64_t req, uint64_t rem);

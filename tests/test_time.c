@@ -4,10 +4,12 @@
  * modes (synthetic registers, so every encoding is covered whatever the
  * machine's chip uses), the calendar arithmetic, CLOCK_REALTIME = boot
  * wall time + monotonic, and a thread's CPU time that grows while it runs
- * and not while it sleeps.
+ * and not while it sleeps, and nanosleep's sleep ended by a kill (as
+ * exit_group of another thread ends it).
  */
 #include "tests/ktest.h"
 #include "kernel/sys_time.h"
+#include "kernel/errno.h"
 #include "arch/x86_64/rtc.h"
 
 /* 2026-12-02 16:38:08 UTC and 1999-12-31 23:59:59 UTC. */
@@ -69,6 +71,49 @@ static void cputime_counts_running_not_sleeping(struct ktest *t)
 	KEXPECT_LT(t, thread_cputime_ns(current) - c0, 20000000);
 }
 
+struct sleep_ctx {
+	struct completion started, done;
+	volatile int64_t ret;
+	volatile uint64_t slept_ns;
+};
+
+static void long_sleeper(void *arg)
+{
+	struct sleep_ctx *c = arg;
+	uint64_t t0 = ktime_get_ns();
+	complete(&c->started);
+	c->ret = sleep_until_ktime(t0 + 30 * NSEC_PER_SEC);
+	c->slept_ns = ktime_get_ns() - t0;
+	complete(&c->done);
+}
+
+/* A 30 s nanosleep ends at once, with -EINTR, when the thread is killed. */
+static void nanosleep_is_killable(struct ktest *t)
+{
+	static struct sleep_ctx c;
+	init_completion(&c.started);
+	init_completion(&c.done);
+	c.ret = 1;
+	struct thread *s = thread_create("sleeper", long_sleeper, &c, CPU_ANY);
+	KASSERT_TRUE(t, s != NULL);
+	wait_for_completion(&c.started);
+	sleep_ms(20); /* asleep by now (a kill before the sleep ends it too) */
+	kill_thread(s);
+	KEXPECT_TRUE(t, wait_for_completion_timeout(&c.done, 10000));
+	KEXPECT_EQ(t, c.ret, -EINTR);
+	KEXPECT_LT(t, c.slept_ns, 10 * NSEC_PER_SEC);
+}
+
+/* A deadline already past returns 0 at once. */
+static void sleep_to_past_deadline_returns(struct ktest *t)
+{
+	KEXPECT_EQ(t, sleep_until_ktime(1), 0);
+	uint64_t t0 = ktime_get_ns();
+	KEXPECT_EQ(t, sleep_until_ktime(t0 + 15000000), 0);
+	KEXPECT_GE(t, ktime_get_ns() - t0, 15000000); /* never early */
+}
+
 KTEST_SUITE(time, KTEST_CASE(rtc_decodes_bcd_and_binary), KTEST_CASE(rtc_decodes_12_hour),
 	    KTEST_CASE(calendar_arithmetic), KTEST_CASE(realtime_is_wall_plus_monotonic),
-	    KTEST_CASE(cputime_counts_running_not_sleeping));
+	    KTEST_CASE(cputime_counts_running_not_sleeping), KTEST_CASE(nanosleep_is_killable),
+	    KTEST_CASE(sleep_to_past_deadline_returns));
