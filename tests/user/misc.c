@@ -25,18 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define KERNEL_ADDR 0xffff800000000000L
 #define NO_PID	    99999
 
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
 
 static long raw(long nr, long a, long b, long c, long d)
 {

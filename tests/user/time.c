@@ -17,18 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define NS	    1000000000LL
 #define KERNEL_ADDR 0xffff800000000000L
 
-static int n, failed;
-
-static void check(int ok, const char *what)
-{
-	n++;
-	if (!ok)
-		failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", n, what);
-}
 
 /* A raw system call, so libc cannot catch a bad argument first. */
 static long raw(long nr, long a, long b, long c, long d)
