@@ -563,16 +563,23 @@ static void reap_zombies(void)
 		local_irq_restore(f);
 		if (!t)
 			return;
-		spin_lock(&all_threads_lock);
-		list_del(&t->all_node);
-		spin_unlock(&all_threads_lock);
-		free_thread_stack(t->stack);
-		arch_thread_free(t);
-		kfree(t->rlim);
-		kfree(t);
-		/* Counted down only once freed: "no threads left" means "all memory back". */
-		__atomic_sub_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
+		put_thread(t); /* the reference of its life */
 	}
+}
+
+void put_thread(struct thread *t)
+{
+	if (__atomic_sub_fetch(&t->usage, 1, __ATOMIC_ACQ_REL))
+		return;
+	spin_lock(&all_threads_lock);
+	list_del(&t->all_node);
+	spin_unlock(&all_threads_lock);
+	free_thread_stack(t->stack);
+	arch_thread_free(t);
+	kfree(t->rlim);
+	kfree(t);
+	/* Counted down only once freed: "no threads left" means "all memory back". */
+	__atomic_sub_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Each CPU's idle loop: reap, run anything runnable, otherwise halt. */
@@ -625,6 +632,7 @@ struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int
 	cpu_to_mask(&t->cpus_allowed, cpu);
 	t->migrate_to = -1;
 	t->state = THREAD_RUNNING;
+	t->usage = 1; /* its life's: dropped by the reaper once it is dead */
 	t->cpu = cpu == CPU_ANY ? cpu_id() : cpu; /* valid for thread_rq_lock until queued */
 	INIT_LIST_HEAD(&t->timer_node);
 	INIT_LIST_HEAD(&t->group_node);

@@ -77,6 +77,7 @@ struct thread {
 	uint64_t clear_child_tid;	  /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uint64_t robust_list, robust_len; /* set_robust_list, recorded */
 	struct completion *vfork_done;	  /* CLONE_VFORK: the parent waits on it */
+	int usage;			  /* references (get_thread): 1 for its life, freed at 0 */
 	/* Affinity and CPU time (kernel/sched.c), limits (kernel/sys_info.c). */
 	cpumask_t cpus_allowed;	    /* written by itself, or under its rq lock */
 	volatile bool recheck_cpus; /* its mask changed under it: check where it resumes */
@@ -94,6 +95,14 @@ struct thread *thread_create(const char *name, void (*fn)(void *), void *arg, in
 struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int cpu);
 void thread_wake_new(struct thread *t);
 void thread_exit(void) __noreturn;
+/* Keep a thread's struct (not its life) past its death: Linux's
+ * get_task_struct/put_task_struct. get_thread only on a thread known to
+ * be alive (found under tasklist_lock in its group); the last put frees. */
+static inline void get_thread(struct thread *t)
+{
+	__atomic_add_fetch(&t->usage, 1, __ATOMIC_RELAXED);
+}
+void put_thread(struct thread *t);
 static inline struct thread *current_thread(void);
 void schedule(void);
 void yield(void);

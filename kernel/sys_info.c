@@ -36,13 +36,13 @@
  * CPU left the mask; sched_getaffinity answers the mask and the online
  * CPUs, 8 bytes (our cpumask_size()).
  *
- * A pid argument other than 0 or the caller's own id finds nothing yet
- * (syscall_target_thread): -ESRCH.
+ * A pid argument names a thread (syscall_target_get): -ESRCH if none.
  *
  * Locks: the fd table's lock to update its rlimit; the run-queue lock
  * inside set_cpus_allowed; nothing else.
  */
 #include "kernel/sys_info.h"
+#include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/percpu.h"
 #include "kernel/errno.h"
@@ -90,12 +90,19 @@ enum {
 	RLIMIT_RTPRIO = 14,
 };
 
-struct thread *syscall_target_thread(int pid)
+struct thread *syscall_target_get(int pid)
 {
-	struct thread *me = current;
-	if (pid == 0 || pid == thread_vtid(me))
-		return me;
-	return NULL; /* the process model looks other pids up here */
+	struct thread *t = current;
+	if (pid != 0 && pid != thread_vtid(t)) {
+		spin_lock(&tasklist_lock);
+		t = pid > 0 ? find_thread(pid) : NULL;
+		if (t)
+			get_thread(t); /* alive: it is still in its group */
+		spin_unlock(&tasklist_lock);
+		return t;
+	}
+	get_thread(t);
+	return t;
 }
 
 /* ---- credentials ------------------------------------------------------- */
@@ -373,10 +380,11 @@ int64_t sys_prlimit64(int64_t pid, uint64_t resource, uint64_t new_rlim, uint64_
 	struct rlimit64 nr, old;
 	if (new_rlim && copy_from_user(&nr, new_rlim, sizeof(nr)))
 		return -EFAULT;
-	struct thread *t = syscall_target_thread((int)pid);
+	struct thread *t = syscall_target_get((int)pid);
 	if (!t)
 		return -ESRCH;
 	int err = do_prlimit(t, (unsigned)resource, new_rlim ? &nr : NULL, old_rlim ? &old : NULL);
+	put_thread(t);
 	if (!err && old_rlim && copy_to_user(old_rlim, &old, sizeof(old)))
 		err = -EFAULT;
 	return err;
@@ -395,12 +403,14 @@ int64_t sys_set_robust_list(uint64_t head, uint64_t len)
 
 int64_t sys_get_robust_list(int64_t pid, uint64_t head_ptr, uint64_t len_ptr)
 {
-	struct thread *t = syscall_target_thread((int)pid);
+	struct thread *t = syscall_target_get((int)pid);
 	if (!t)
 		return -ESRCH;
+	uint64_t head = t->robust_list;
+	put_thread(t);
 	if (put_user_u64(len_ptr, ROBUST_HEAD_SZ))
 		return -EFAULT;
-	return put_user_u64(head_ptr, t->robust_list) ? -EFAULT : 0;
+	return put_user_u64(head_ptr, head) ? -EFAULT : 0;
 }
 
 /* Restartable sequences are not implemented: glibc registers one at start
@@ -461,10 +471,12 @@ int64_t sys_sched_setaffinity(int64_t pid, uint64_t len, uint64_t mask)
 	len = (unsigned)len;				   /* Linux: unsigned int len */
 	if (copy_from_user(&m, mask, MIN(len, sizeof(m)))) /* a short mask: the rest 0 */
 		return -EFAULT;
-	struct thread *t = syscall_target_thread((int)pid);
+	struct thread *t = syscall_target_get((int)pid);
 	if (!t)
 		return -ESRCH;
-	return set_cpus_allowed(t, &m); /* -EINVAL: no online CPU in it */
+	int err = set_cpus_allowed(t, &m); /* -EINVAL: no online CPU in it */
+	put_thread(t);
+	return err;
 }
 
 int64_t sys_sched_getaffinity(int64_t pid, uint64_t len, uint64_t mask)
@@ -472,7 +484,7 @@ int64_t sys_sched_getaffinity(int64_t pid, uint64_t len, uint64_t mask)
 	len = (unsigned)len;
 	if (len * 8 < (uint64_t)nr_cpus || (len & 7))
 		return -EINVAL;
-	struct thread *t = syscall_target_thread((int)pid);
+	struct thread *t = syscall_target_get((int)pid);
 	if (!t)
 		return -ESRCH;
 	cpumask_t m;
@@ -480,22 +492,32 @@ int64_t sys_sched_getaffinity(int64_t pid, uint64_t len, uint64_t mask)
 	for_each_online_cpu (i)
 		if (thread_cpu_allowed(t, i))
 			m.bits[i / 64] |= 1ull << (i % 64);
+	put_thread(t);
 	uint64_t n = MIN(len, sizeof(m));
 	return copy_to_user(mask, &m, n) ? -EFAULT : (int64_t)n;
+}
+
+/* 0: pid names a thread, else -ESRCH. */
+static int thread_exists(int pid)
+{
+	struct thread *t = syscall_target_get(pid);
+	if (t)
+		put_thread(t);
+	return t ? 0 : -ESRCH;
 }
 
 int64_t sys_sched_getscheduler(int64_t pid)
 {
 	if ((int)pid < 0)
 		return -EINVAL;
-	return syscall_target_thread((int)pid) ? SCHED_OTHER : -ESRCH;
+	return thread_exists((int)pid) ?: SCHED_OTHER;
 }
 
 int64_t sys_sched_getparam(int64_t pid, uint64_t param)
 {
 	if (!param || (int)pid < 0)
 		return -EINVAL;
-	if (!syscall_target_thread((int)pid))
+	if (thread_exists((int)pid))
 		return -ESRCH;
 	int prio = 0; /* struct sched_param: SCHED_OTHER's priority */
 	return copy_to_user(param, &prio, sizeof(prio)) ? -EFAULT : 0;

@@ -33,12 +33,13 @@ static inline int thread_vtid(const struct thread *t)
 /*
  * The thread a pid argument names (sched_setaffinity, sched_getparam,
  * prlimit64, get_robust_list, the CPU-time clocks): 0 or the caller's own
- * id gives current; any other id is not found (NULL: -ESRCH, or -EINVAL
- * for a clock) until kernel/process.c can look pids up.
- * TO EXTEND with the process table: look pid up and return the thread
- * (keeping it alive for the caller: a reference, or tasklist_lock held).
+ * id gives current; another id the live user thread with that id (a
+ * process's id is its leader's thread id), looked up under tasklist_lock.
+ * The thread comes with a reference (get_thread): it cannot be freed
+ * before the caller's put_thread, even if it dies meanwhile. NULL: no
+ * such thread (-ESRCH, or -EINVAL for a clock).
  */
-struct thread *syscall_target_thread(int pid);
+struct thread *syscall_target_get(int pid);
 
 /* The limit `resource` of t (defaults unless set): Linux's task_rlimit. */
 struct rlimit64 thread_rlimit(struct thread *t, unsigned resource);

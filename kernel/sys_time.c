@@ -18,9 +18,8 @@
  * charges each stint at the switch), PROCESS is process_cputime_ns() (the
  * sum over the thread group, kernel/exit.c); a
  * negative id names another thread's or process's CPU clock as Linux
- * encodes it (~pid << 3 | which), found by syscall_target_thread (the
- * caller only, for now: any other pid is -EINVAL, as Linux answers a pid
- * that names nothing). Linux's user/system split (CPUCLOCK_PROF/VIRT) is
+ * encodes it (~pid << 3 | which), found by syscall_target_get (-EINVAL,
+ * as Linux answers a pid that names nothing). Linux's user/system split (CPUCLOCK_PROF/VIRT) is
  * not kept: all three read the total. File-descriptor clocks (id & 7 == 3)
  * name no clock here: -EINVAL (-EOPNOTSUPP to sleep on).
  *
@@ -87,7 +86,7 @@ static struct thread *cpu_clock_thread(int clk)
 	if ((clk & 7) == CLOCKFD || CPUCLOCK_WHICH(clk) >= CPUCLOCK_MAX)
 		return NULL;
 	int pid = CPUCLOCK_PID(clk);
-	return syscall_target_thread(pid); /* 0 or our own id: us */
+	return syscall_target_get(pid); /* with a reference: put_thread it */
 }
 
 static int64_t ns_coarse(uint64_t ns)
@@ -127,6 +126,7 @@ static int64_t clock_now_ns(int clk, uint64_t *ns)
 	if (clk >= 0 || !(t = cpu_clock_thread(clk)))
 		return -EINVAL;
 	*ns = CPUCLOCK_PERTHREAD(clk) ? thread_cputime_ns(t) : process_cputime_ns(t);
+	put_thread(t);
 	return 0;
 }
 
@@ -140,7 +140,10 @@ static int64_t clock_res_ns(int clk, uint64_t *ns)
 	case 10:
 		return -EINVAL; /* Linux's removed CLOCK_SGI_CYCLE */
 	}
-	if ((clk >= 0 && clk <= CLOCK_TAI) || (clk < 0 && cpu_clock_thread(clk))) {
+	struct thread *t = clk < 0 ? cpu_clock_thread(clk) : NULL;
+	if (t)
+		put_thread(t);
+	if ((clk >= 0 && clk <= CLOCK_TAI) || t) {
 		*ns = 1;
 		return 0;
 	}
@@ -263,12 +266,20 @@ int64_t sys_nanosleep(uint64_t req, uint64_t rem)
 static int64_t cpu_clock_nanosleep(int clk, bool abs, uint64_t ns)
 {
 	struct thread *t = current;
-	if (clk < 0) {
+	if (clk >= 0) {
+		get_thread(t);
+	} else {
 		t = cpu_clock_thread(clk);
-		if (!t || CPUCLOCK_PERTHREAD(clk))
-			return -EINVAL; /* no such clock, or our own thread's */
+		if (t && CPUCLOCK_PERTHREAD(clk)) {
+			put_thread(t);
+			t = NULL;
+		}
+		if (!t)
+			return -EINVAL; /* no such clock, or a thread's */
 	}
-	return sleep_until_cputime(t, abs ? ns : add_sat(process_cputime_ns(t), ns));
+	int64_t ret = sleep_until_cputime(t, abs ? ns : add_sat(process_cputime_ns(t), ns));
+	put_thread(t);
+	return ret;
 }
 
 /* Linux's clockid_to_kclock: -EINVAL for no clock, -EOPNOTSUPP for a clock

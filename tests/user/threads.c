@@ -31,7 +31,7 @@
 
 #include "ktap.h"
 
-#define NCHECKS	 13
+#define NCHECKS	 15
 #define NTHREADS 8
 
 static long tid(void)
@@ -312,6 +312,46 @@ static void shared_tables(void)
 	      "two threads wait for one child: one reaps it, the other gets ECHILD");
 }
 
+static atomic_long sibling_tid;
+static atomic_int sibling_go, sibling_cpu = -1;
+
+static void *pinned_sibling(void *arg)
+{
+	(void)arg;
+	atomic_store(&sibling_tid, tid());
+	while (!atomic_load(&sibling_go))
+		sched_yield();
+	sched_yield(); /* a switch: the new mask applies */
+	unsigned cpu = 0;
+	syscall(SYS_getcpu, &cpu, NULL, NULL);
+	atomic_store(&sibling_cpu, (int)cpu);
+	return NULL;
+}
+
+/* Another thread's affinity, named by its tid: set, read back, obeyed. */
+static void sibling_affinity(void)
+{
+	cpu_set_t all, one;
+	sched_getaffinity(0, sizeof(all), &all);
+	int target = CPU_COUNT(&all) > 1 ? 1 : 0;
+	pthread_t th;
+	pthread_create(&th, NULL, pinned_sibling, NULL);
+	while (!atomic_load(&sibling_tid))
+		sched_yield();
+	CPU_ZERO(&one);
+	CPU_SET(target, &one);
+	int set = sched_setaffinity((pid_t)atomic_load(&sibling_tid), sizeof(one), &one);
+	cpu_set_t got;
+	CPU_ZERO(&got);
+	int get = sched_getaffinity((pid_t)atomic_load(&sibling_tid), sizeof(got), &got);
+	atomic_store(&sibling_go, 1);
+	pthread_join(th, NULL);
+	check(set == 0 && get == 0 && CPU_EQUAL(&got, &one) && atomic_load(&sibling_cpu) == target,
+	      "sched_setaffinity of a sibling by tid: read back, and it runs there");
+	check(sched_setaffinity(0x3fffffff, sizeof(one), &one) < 0 && errno == ESRCH,
+	      "sched_setaffinity of no thread: ESRCH");
+}
+
 static void group_calls(char *self)
 {
 	pid_t c = fork();
@@ -386,6 +426,7 @@ int main(int argc, char **argv)
 	sync_objects();
 	detach_and_exit();
 	shared_tables();
+	sibling_affinity();
 	group_calls(argv[0]);
 	check(n == NCHECKS, "every check ran");
 	return failed ? 1 : 0;
