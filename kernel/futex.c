@@ -77,6 +77,7 @@
  * key, a fault on the futex word) is never taken with a bucket lock held.
  */
 #include "kernel/futex.h"
+#include "kernel/sys_time.h"
 #include "kernel/sched.h"
 #include "kernel/errno.h"
 #include "kernel/list.h"
@@ -565,11 +566,6 @@ retry_private:
 }
 
 /* ---- the system call ----------------------------------------------------------- */
-
-__attribute__((weak)) uint64_t ktime_get_real_ns(void)
-{
-	return ktime_get_ns(); /* no wall clock yet: the epoch is the boot */
-}
 
 int64_t do_futex(uint64_t uaddr, int op, uint32_t val, const uint64_t *timeout, uint64_t uaddr2,
 		 uint32_t val2, uint32_t val3)

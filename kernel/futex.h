@@ -59,10 +59,6 @@ int futex_wake(uint64_t uaddr, unsigned flags, int nr_wake, uint32_t bitset);
 int futex_requeue(uint64_t uaddr1, unsigned flags, uint64_t uaddr2, int nr_wake, int nr_requeue,
 		  const uint32_t *cmpval);
 
-/* CLOCK_REALTIME in ns. Until a wall clock exists (kernel/sys_time.c), the
- * monotonic clock: a weak definition that a real one replaces. */
-uint64_t ktime_get_real_ns(void);
-
 /* Tests: how many waiters are queued on uaddr's key (0 or -errno). */
 int futex_nr_waiters(uint64_t uaddr, unsigned flags);
 
