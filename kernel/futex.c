@@ -94,7 +94,6 @@
 #define FUT_OFF_MMSHARED 2u /* key is (mm, address) of a shared futex */
 
 #define FUTEX_HASH_SIZE 1024 /* Linux: 256 per possible CPU, a power of two */
-#define NSEC_PER_SEC	1000000000ull
 #define KTIME_MAX	0x7fffffffffffffffull
 
 struct futex_key {
@@ -600,11 +599,6 @@ static bool futex_cmd_has_timeout(int cmd)
 	return cmd == FUTEX_WAIT || cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2 ||
 	       cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAIT_REQUEUE_PI;
 }
-
-struct kernel_timespec {
-	int64_t tv_sec;
-	int64_t tv_nsec;
-};
 
 /* Linux's futex_init_timeout: the timespec as an absolute time on the
  * op's clock. FUTEX_WAIT's is relative to now on CLOCK_MONOTONIC. */

@@ -34,6 +34,7 @@
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
 #include "kernel/futex.h"
+#include "kernel/sys_time.h"
 #include "kernel/pause.h"
 #include "kernel/printk.h"
 #include "mm/gup.h"
