@@ -31,6 +31,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "arch/arch.h"
@@ -223,6 +224,8 @@ static int64_t do_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uin
 		goto fail;
 	child->cpus_allowed = t->cpus_allowed; /* inherited, as Linux */
 	err = arch_dup_user_state(child);
+	if (!err)
+		err = signal_clone(flags, child, newp); /* mask, altstack, handlers */
 	if (err)
 		goto fail_thread;
 	err = copy_mm_files(flags, cs);
@@ -267,6 +270,8 @@ fail_thread:
 	thread_wake_new(child);
 fail:
 	kfree(cs);
+	if (newp)
+		sighand_put(newp->sighand);
 	kfree(newp);
 	return err;
 }

@@ -57,6 +57,13 @@
 #define EALREADY     114
 #define EINPROGRESS  115
 #define ECANCELED    125
+/* Kernel-internal: a system call interrupted by a signal, turned into
+ * -EINTR or a restart on the way out (kernel/signal.c); never seen by
+ * user code. */
+#define ERESTARTSYS	      512
+#define ERESTARTNOINTR	      513
+#define ERESTARTNOHAND	      514
+#define ERESTART_RESTARTBLOCK 516
 
 /* X(name, text): the text is glibc's strerror() of that Linux errno. */
 #define ERRNO_TABLE(X)                                                 \

@@ -37,6 +37,7 @@
  * Locks: none of its own. The new mm is private to this thread until it is
  * returned; get_user_pages takes its mmap_lock for each page written.
  */
+#include "kernel/signal.h"
 #include "kernel/exec.h"
 #include "kernel/sched.h"
 #include "kernel/sys_file.h"
@@ -602,6 +603,8 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
 		err = execve_prepare_user(path, uargv, uenvp, &r);
 	if (!err) {
 		err = de_thread();
+		if (!err)
+			err = signal_exec(); /* own handler table, handlers reset */
 		if (err)
 			exec_result_release(&r);
 	}

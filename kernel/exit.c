@@ -27,6 +27,7 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
 #include "mm/mm.h"
 #include "arch/x86_64/uaccess.h"
 
@@ -93,9 +94,10 @@ static bool exit_notify(struct process *p)
 	forget_children(p);
 	if (!p->parent)
 		return true;
+	bool autoreap = do_notify_parent(p); /* SIGCHLD (exit_signal) */
 	p->parent->child_events++;
 	wake_up_all(&p->parent->wait_chldexit);
-	return false;
+	return autoreap;
 }
 
 __noreturn void do_exit(int status)
@@ -104,6 +106,7 @@ __noreturn void do_exit(int status)
 	struct process *p = t->proc;
 	local_irq_enable();
 	BUG_ON(!p);
+	signal_exit(); /* no more signals for t: shared ones go to the others */
 	mm_release(t);
 	struct files_struct *files = set_current_files(NULL);
 	if (files)
@@ -276,7 +279,8 @@ static bool eligible_child(const struct wait_opts *wo, const struct process *c)
 	return true;
 }
 
-/* 1 (wo->pid, wo->status filled), 0 (WNOHANG, nothing yet), -ECHILD, -EINTR. */
+/* 1 (wo->pid, wo->status filled), 0 (WNOHANG, nothing yet), -ECHILD,
+ * -ERESTARTSYS (a signal: restarted with SA_RESTART, as Linux). */
 static int do_wait(struct wait_opts *wo)
 {
 	struct process *me = current->proc;
@@ -305,8 +309,8 @@ static int do_wait(struct wait_opts *wo)
 			return -ECHILD;
 		if (wo->options & WNOHANG)
 			return 0;
-		int err =
-		    wait_event_killable(me->wait_chldexit, READ_ONCE(me->child_events) != events);
+		int err = wait_event_interruptible(me->wait_chldexit,
+						   READ_ONCE(me->child_events) != events);
 		if (err)
 			return err;
 	}

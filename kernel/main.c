@@ -8,6 +8,7 @@
  * the "main" thread runs the command line's job: the test suite or the
  * monitor, after the init= program if the command line names one.
  */
+#include "kernel/itimer.h"
 #include "boot/boot_info.h"
 #include "kernel/percpu.h"
 #include "kernel/sched.h"
@@ -157,6 +158,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 		printk("fs: %s: the RAM disk holds no usable file system\n",
 		       ramdisk_initrd_given() ? "error" : "note");
 	flusher_init();
+	itimer_init();
 	dma_engine_init();
 	if (!thread_create("main", main_thread, NULL, 0))
 		panic("cannot create the main thread");

@@ -2,6 +2,8 @@
  * kernel/pipe.c - pipes: a ring of pages, blocking and O_NONBLOCK I/O,
  * PIPE_BUF atomicity, EOF and EPIPE. See pipe.h for the rules.
  */
+#include "kernel/signal.h"
+#include "kernel/process.h"
 #include "kernel/pipe.h"
 #include "kernel/file.h"
 #include "kernel/fs/fs.h"
@@ -91,8 +93,8 @@ static ssize_t pipe_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *p
 			return -EAGAIN;
 		}
 		up_write(&p->mutex);
-		if (wait_event_killable(p->rd_wait, pipe_readable(p)))
-			return -EINTR; /* dying: the value is never seen */
+		if (wait_event_interruptible(p->rd_wait, pipe_readable(p)))
+			return -ERESTARTSYS; /* a signal: -EINTR or restarted */
 		down_write(&p->mutex);
 	}
 }
@@ -143,10 +145,10 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 			break;
 		}
 		up_write(&p->mutex);
-		int killed = wait_event_killable(p->wr_wait, pipe_writable(p, need));
+		int intr = wait_event_interruptible(p->wr_wait, pipe_writable(p, need));
 		down_write(&p->mutex);
-		if (killed) {
-			err = killed;
+		if (intr) {
+			err = -ERESTARTSYS; /* what was written counts (Linux) */
 			break;
 		}
 	}
@@ -154,8 +156,14 @@ out:
 	up_write(&p->mutex);
 	if (done)
 		wake_up_all(&p->rd_wait);
-	if (err == -EPIPE && !done && pipe_sigpipe_hook)
-		pipe_sigpipe_hook(); /* Linux: SIGPIPE to the writer */
+	if (err == -EPIPE && !done) {
+		if (pipe_sigpipe_hook)
+			pipe_sigpipe_hook(); /* tests */
+#ifndef MUTATION_NO_SIGPIPE
+		else if (current->proc)
+			send_sigpipe(); /* Linux: SIGPIPE to the writing thread */
+#endif
+	}
 	return done ? (ssize_t)done : err;
 }
 

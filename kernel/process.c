@@ -11,12 +11,14 @@
 #include "kernel/printk.h"
 #include "kernel/string.h"
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
+#include "kernel/itimer.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 
 DEFINE_SPINLOCK(tasklist_lock);
 struct process *child_reaper;
-static LIST_HEAD(all_processes);
+LIST_HEAD(all_processes);
 static int next_pid = 2; /* 1 is init's */
 static int nr_processes;
 
@@ -69,6 +71,7 @@ struct process *process_alloc(void)
 	INIT_LIST_HEAD(&p->all_node);
 	waitq_init(&p->wait_chldexit);
 	waitq_init(&p->group_wq);
+	INIT_LIST_HEAD(&p->itimer_node);
 	p->exit_signal = SIGCHLD;
 	return p;
 }
@@ -103,6 +106,8 @@ void process_release(struct process *p)
 	nr_processes--;
 	if (child_reaper == p)
 		child_reaper = NULL;
+	itimer_release(p);
+	sighand_put(p->sighand);
 	kfree(p);
 }
 
@@ -135,12 +140,15 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 {
 	struct process_start_args *a = kmalloc(sizeof(*a));
 	struct process *p = process_alloc();
-	struct thread *t = a && p ? thread_alloc(name, process_start_fn, a, cpu) : NULL;
+	struct sighand_struct *sh = sighand_alloc();
+	struct thread *t = a && p && sh ? thread_alloc(name, process_start_fn, a, cpu) : NULL;
 	if (!t) {
 		kfree(a);
 		kfree(p);
+		sighand_put(sh);
 		return NULL;
 	}
+	p->sighand = sh;
 	mmget(mm); /* until the thread holds its own */
 	*a = (struct process_start_args){ mm, rip, rsp, files };
 	p->exit_notify = notify;
@@ -154,14 +162,17 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 		mmput(mm);
 		kfree(a);
 		kfree(p);
+		sighand_put(sh);
 		t->fn = process_start_abort;
 		thread_wake_new(t);
 		return NULL;
 	}
 	process_link(p, t, pid, NULL);
 	p->pgid = p->sid = pid;
-	if (as_init)
+	if (as_init) {
 		child_reaper = p;
+		p->signal_flags |= SIGNAL_UNKILLABLE; /* Linux's global init */
+	}
 	spin_unlock(&tasklist_lock);
 	thread_wake_new(t);
 	return t;
@@ -214,8 +225,12 @@ int kill_process_tree(int pid, int status)
 int process_attach_current(void (*notify)(struct thread *t, void *arg), void *arg)
 {
 	struct process *p = process_alloc();
-	if (!p)
+	if (p)
+		p->sighand = sighand_alloc();
+	if (!p || !p->sighand) {
+		kfree(p);
 		return -ENOMEM;
+	}
 	p->exit_notify = notify;
 	p->exit_arg = arg;
 	spin_lock(&tasklist_lock);
@@ -225,8 +240,10 @@ int process_attach_current(void (*notify)(struct thread *t, void *arg), void *ar
 		p->pgid = p->sid = pid;
 	}
 	spin_unlock(&tasklist_lock);
-	if (pid < 0)
+	if (pid < 0) {
+		sighand_put(p->sighand);
 		kfree(p);
+	}
 	return pid < 0 ? pid : 0;
 }
 

@@ -40,6 +40,7 @@
 #include "kernel/list.h"
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
+#include "kernel/signal_types.h"
 
 #define PID_MAX_LIMIT (4 * 1024 * 1024) /* Linux's pid_max ceiling on 64-bit */
 
@@ -70,9 +71,21 @@ struct process {
 	 * thread, with t->exit_status = the process's wait status. */
 	void (*exit_notify)(struct thread *t, void *arg);
 	void *exit_arg;
+	/* Signals (kernel/signal.c): the handler table (shared with
+	 * CLONE_SIGHAND) and, under its siglock, the process-directed
+	 * pending signals and the flags. */
+	struct sighand_struct *sighand;
+	struct sigpending shared_pending;
+	unsigned signal_flags; /* SIGNAL_UNKILLABLE */
+	/* ITIMER_REAL (kernel/itimer.c): 0 when disarmed; under its lock. */
+	uint64_t it_real_expires_ns, it_real_interval_ns;
+	struct list_head itimer_node;
 };
 
+#define SIGNAL_UNKILLABLE 0x1u /* init: signals it has no handler for are dropped */
+
 extern spinlock_t tasklist_lock;
+extern struct list_head all_processes; /* struct process.all_node */
 
 /* The init= process once started: orphans are given to it, and signals
  * it has no handler for are not delivered to it. NULL: none. */

@@ -469,13 +469,13 @@ bool wake_up_thread(struct thread *t)
  * barrier, then the state read; the sleeper stores its state, a full
  * barrier, then reads kill_pending: one of the two sees the other.
  */
-void kill_thread(struct thread *t)
+void signal_wake_up_state(struct thread *t, bool killable)
 {
-	WRITE_ONCE(t->kill_pending, true);
-	smp_mb();
+	smp_mb(); /* the caller's flag stored before the state is read */
 	unsigned long f = local_irq_save();
 	struct runqueue *rq = thread_rq_lock(t);
-	if (t->state == THREAD_SLEEPING && t->sleep_killable)
+	if (t->state == THREAD_SLEEPING &&
+	    (t->sleep_interruptible || (killable && t->sleep_killable)))
 		__wake_up_thread(rq, t);
 	int on = READ_ONCE(t->on_cpu);
 #ifndef MUTATION_KILL_NO_IPI
@@ -486,6 +486,12 @@ void kill_thread(struct thread *t)
 #endif
 	rq_unlock(rq);
 	local_irq_restore(f);
+}
+
+void kill_thread(struct thread *t)
+{
+	WRITE_ONCE(t->kill_pending, true);
+	signal_wake_up_state(t, true);
 }
 
 static void timer_remove(struct thread *t)
@@ -770,10 +776,19 @@ void prepare_to_wait_killable(struct waitq *wq, struct waiter *w)
 	smp_mb(); /* the state stored before the caller reads kill_pending */
 }
 
+void prepare_to_wait_interruptible(struct waitq *wq, struct waiter *w)
+{
+	current->sleep_killable = true; /* before the state (see kill_thread) */
+	current->sleep_interruptible = true;
+	prepare_to_wait(wq, w);
+	smp_mb(); /* the state stored before the caller reads sigpending */
+}
+
 void finish_wait(struct waitq *wq, struct waiter *w)
 {
 	current->state = THREAD_RUNNING;
 	current->sleep_killable = false; /* after the state (see kill_thread) */
+	current->sleep_interruptible = false;
 	unsigned long f = spin_lock_irqsave(&wq->lock);
 	if (w->node.next)
 		list_del(&w->node); /* leaves next == NULL */

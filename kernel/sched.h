@@ -20,6 +20,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/errno.h"
 #include "kernel/percpu.h" /* cpumask_t */
+#include "kernel/signal_types.h"
 #include "arch/arch.h"
 
 #define CPU_ANY		   (-1)
@@ -74,6 +75,9 @@ struct thread {
 	int pid;			  /* user-visible thread id (Linux's tid); 0: kernel */
 	volatile bool kill_pending;	  /* fatal signal: die on the way to user mode */
 	bool sleep_killable;		  /* sleeping in a killable wait (set by the thread) */
+	bool sleep_interruptible;	  /* ... an interruptible one: any signal ends it */
+	volatile bool sigpending;	  /* Linux's TIF_SIGPENDING (kernel/signal.c) */
+	struct thread_signal sig;	  /* masks, pending, altstack (kernel/signal.c) */
 	uint64_t clear_child_tid;	  /* CLONE_CHILD_CLEARTID / set_tid_address */
 	uint64_t robust_list, robust_len; /* set_robust_list, recorded */
 	struct completion *vfork_done;	  /* CLONE_VFORK: the parent waits on it */
@@ -154,15 +158,28 @@ void finish_wait(struct waitq *wq, struct waiter *w);
  * TASK_KILLABLE): kill_thread() wakes only such sleeps, so a thread in an
  * ordinary sleep (an rwsem, a page lock) never sees a spurious wake-up. */
 void prepare_to_wait_killable(struct waitq *wq, struct waiter *w);
+/* prepare_to_wait for a sleep that any signal ends (Linux's
+ * TASK_INTERRUPTIBLE): signal_wake_up_state() wakes it. */
+void prepare_to_wait_interruptible(struct waitq *wq, struct waiter *w);
 /* A fatal signal is pending for t: it leaves at its next return to user
  * mode; killable sleeps give up with -EINTR. */
 static inline bool fatal_signal_pending(struct thread *t)
 {
 	return READ_ONCE(t->kill_pending);
 }
+/* A signal is pending for t (or it is being killed): interruptible sleeps
+ * give up, and the way back to user mode delivers it (kernel/signal.c). */
+static inline bool signal_pending(struct thread *t)
+{
+	return READ_ONCE(t->sigpending) || READ_ONCE(t->kill_pending);
+}
 /* Mark t killed: wake it if in a killable sleep, and make the CPU running
  * it (in user mode, maybe) enter the kernel at once (an IPI). */
 void kill_thread(struct thread *t);
+/* t->sigpending (or kill_pending) was just set: wake it from an
+ * interruptible sleep (a killable one too if `killable`), and kick the CPU
+ * running it into the kernel (Linux's signal_wake_up_state). */
+void signal_wake_up_state(struct thread *t, bool killable);
 void wake_up_all(struct waitq *wq);
 uint64_t ktime_get_ns(void);
 
@@ -223,6 +240,35 @@ uint64_t ktime_get_ns(void);
 	})
 /* Sleep until cond, or a fatal signal: 0 or -EINTR. */
 #define wait_event_killable(wq, cond) wait_event_killable_deadline(wq, cond, 0)
+/* Sleep until cond, or any signal (Linux's wait_event_interruptible), with
+ * an absolute deadline on ktime_get_ns() (0: none): 0, -ERESTARTSYS or
+ * -ETIMEDOUT (cond is checked first). */
+#define wait_event_interruptible_deadline(wq, cond, deadline_ns)  \
+	({                                                        \
+		struct waiter __w = { 0 };                        \
+		uint64_t __dl = (deadline_ns);                    \
+		int __ret = 0;                                    \
+		for (;;) {                                        \
+			prepare_to_wait_interruptible(&(wq), &__w); \
+			if (cond)                                 \
+				break;                            \
+			if (signal_pending(current)) {            \
+				__ret = -ERESTARTSYS;             \
+				break;                            \
+			}                                         \
+			if (__dl && ktime_get_ns() >= __dl) {     \
+				__ret = -ETIMEDOUT;               \
+				break;                            \
+			}                                         \
+			if (__dl)                                 \
+				schedule_timeout_deadline(__dl);  \
+			else                                      \
+				schedule();                       \
+		}                                                 \
+		finish_wait(&(wq), &__w);                         \
+		__ret;                                            \
+	})
+#define wait_event_interruptible(wq, cond) wait_event_interruptible_deadline(wq, cond, 0)
 /* Sleep (state already set) until woken or the deadline passes. */
 void schedule_timeout_deadline(uint64_t deadline_ns);
 

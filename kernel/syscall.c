@@ -27,6 +27,8 @@
 #include "kernel/fdtable.h"
 #include "kernel/sched.h"
 #include "kernel/process.h"
+#include "kernel/signal.h"
+#include "kernel/itimer.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
@@ -139,6 +141,22 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_getcpu, sys_getcpu),
 	SYSCALL(__NR_getrandom, sys_getrandom),
 	SYSCALL(__NR_rseq, sys_rseq),
+	/* kernel/signal.c, arch/x86_64/signal.c */
+	SYSCALL(__NR_rt_sigaction, sys_rt_sigaction),
+	SYSCALL(__NR_rt_sigprocmask, sys_rt_sigprocmask),
+	SYSCALL(__NR_rt_sigreturn, sys_rt_sigreturn),
+	SYSCALL(__NR_rt_sigpending, sys_rt_sigpending),
+	SYSCALL(__NR_rt_sigsuspend, sys_rt_sigsuspend),
+	SYSCALL(__NR_rt_sigtimedwait, sys_rt_sigtimedwait),
+	SYSCALL(__NR_sigaltstack, sys_sigaltstack),
+	SYSCALL(__NR_pause, sys_pause),
+	SYSCALL(__NR_kill, sys_kill),
+	SYSCALL(__NR_tkill, sys_tkill),
+	SYSCALL(__NR_tgkill, sys_tgkill),
+	/* kernel/itimer.c */
+	SYSCALL(__NR_alarm, sys_alarm),
+	SYSCALL(__NR_setitimer, sys_setitimer),
+	SYSCALL(__NR_getitimer, sys_getitimer),
 };
 
 int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,

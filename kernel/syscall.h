@@ -26,6 +26,9 @@
 #define __NR_mprotect	     10
 #define __NR_munmap	     11
 #define __NR_brk	     12
+#define __NR_rt_sigaction    13
+#define __NR_rt_sigprocmask  14
+#define __NR_rt_sigreturn    15
 #define __NR_ioctl	     16
 #define __NR_pread64	     17
 #define __NR_pwrite64	     18
@@ -36,6 +39,10 @@
 #define __NR_madvise	     28
 #define __NR_dup	     32
 #define __NR_dup2	     33
+#define __NR_pause	     34
+#define __NR_getitimer	     36
+#define __NR_alarm	     37
+#define __NR_setitimer	     38
 #define __NR_getpid	     39
 #define __NR_clone	     56
 #define __NR_fork	     57
@@ -43,6 +50,7 @@
 #define __NR_execve	     59
 #define __NR_exit	     60
 #define __NR_wait4	     61
+#define __NR_kill	     62
 #define __NR_fcntl	     72
 #define __NR_fsync	     74
 #define __NR_fdatasync	     75
@@ -52,6 +60,10 @@
 #define __NR_creat	     85
 #define __NR_unlink	     87
 #define __NR_getppid	     110
+#define __NR_rt_sigpending   127
+#define __NR_rt_sigtimedwait 128
+#define __NR_rt_sigsuspend   130
+#define __NR_sigaltstack     131
 #define __NR_getpgrp	     111
 #define __NR_getpgid	     121
 #define __NR_getsid	     124
@@ -59,11 +71,13 @@
 #define __NR_iopl	     172
 #define __NR_ioperm	     173
 #define __NR_gettid	     186
+#define __NR_tkill	     200
 #define __NR_futex	     202
 #define __NR_getdents64	     217
 #define __NR_set_tid_address 218
 #define __NR_fadvise64	     221
 #define __NR_exit_group	     231
+#define __NR_tgkill	     234
 #define __NR_waitid	     247
 #define __NR_openat	     257
 #define __NR_mkdirat	     258

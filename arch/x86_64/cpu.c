@@ -233,7 +233,7 @@ void arch_set_kernel_stack(int cpu, uint64_t rsp0)
 
 /* ---- per-thread user CPU state ------------------------------------------ */
 
-static void fpu_save(void *area)
+void fpu_save(void *area)
 {
 	if (boot_cpu_features.xsave)
 		__asm__ __volatile__("xsave64 (%0)" ::"r"(area), "a"(-1), "d"(-1) : "memory");
@@ -241,7 +241,7 @@ static void fpu_save(void *area)
 		__asm__ __volatile__("fxsave64 (%0)" ::"r"(area) : "memory");
 }
 
-static void fpu_restore(const void *area)
+void fpu_restore(const void *area)
 {
 	if (boot_cpu_features.xsave)
 		__asm__ __volatile__("xrstor64 (%0)" ::"r"(area), "a"(-1), "d"(-1) : "memory");
@@ -251,7 +251,7 @@ static void fpu_restore(const void *area)
 
 /* A clean FPU state: FCW 0x37f, MXCSR 0x1f80, every register empty/zero
  * (XSTATE_BV 0: XRSTOR puts the rest in init state). */
-static void fpu_init_state(uint8_t *a)
+void fpu_init_state(uint8_t *a)
 {
 	memset(a, 0, PAGE_SIZE);
 	*(uint16_t *)(a + 0) = 0x37f;	/* FCW */

@@ -22,5 +22,14 @@ void idt_enable_ist(void);
 void arch_cpu_setup_tables(int cpu);
 void arch_set_kernel_stack(int cpu, uint64_t rsp0);
 void arch_print_features(void);
+/* A user thread's FPU registers (cpu.c): XSAVE/FXSAVE to and from an area
+ * of boot_cpu_features.fpu_size bytes; init: the clean state (a page). */
+void fpu_save(void *area);
+void fpu_restore(const void *area);
+void fpu_init_state(uint8_t *area);
+/* The same restore from an image the user supplied (signal_fpu.asm): a
+ * fault of XRSTOR/FXRSTOR (reserved MXCSR or header bits) is caught by the
+ * exception table: 0 or -EFAULT, and the registers are then undefined. */
+int fpu_restore_checked(const void *area, int use_xsave);
 
 #endif

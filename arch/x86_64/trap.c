@@ -15,9 +15,10 @@
  * NMIs stop the CPU when another CPU panics.
  *
  * From ring 3 (saved CS & 3; trap_entry.asm did the swapgs): a #PF goes to
- * do_user_fault; what it cannot resolve, and every other exception, ends the
- * user thread with Linux's signal for it (user_exit_signal, kernel/syscall.c)
- * and the kernel carries on; #DF and #MC stay fatal. A fault of the kernel's
+ * do_user_fault; what it cannot resolve, and every other exception, sends
+ * the thread Linux's signal for it with Linux's si_code and si_addr
+ * (force_sig_fault, kernel/signal.c): a handler may fix the cause and
+ * return, else the process dies of it; #DF and #MC stay fatal. A fault of the kernel's
  * own iretq to user mode is the user's (fixup_bad_iret). Every return to
  * ring 3 runs exit_to_user_mode() with interrupts off.
  */
@@ -37,6 +38,7 @@
 #include "mm/mm.h"
 #include "mm/filemap.h"
 #include "kernel/syscall.h"
+#include "kernel/signal.h"
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -214,34 +216,114 @@ static const uint8_t user_exception_signal[32] = {
 	[21] = SIGSEGV,
 };
 
-/* A user page fault the mm could not resolve: Linux's signal for why. Out
- * of memory ends the process as Linux's OOM killer would (SIGKILL: this
- * kernel has no reclaim, so the faulting process is the one to go). */
-static int page_fault_signal(int err)
+/* Linux's fpu__exception_code: the si_code of an x87 (#MF) or SIMD (#XM)
+ * exception, from the live user state. */
+static int fpu_exception_code(int vector)
 {
-	if (err == -ENOMEM) {
-#ifdef MUTATION_OOM_FAULT_PANICS
-		panic("out of memory in a user page fault");
-#endif
-		return SIGKILL;
+	unsigned err;
+	if (vector == 19) {
+		uint32_t mxcsr;
+		__asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
+		err = ~(mxcsr >> 7) & mxcsr & 0x3f;
+	} else {
+		uint16_t cwd, swd;
+		__asm__ __volatile__("fnstcw %0; fnstsw %1" : "=m"(cwd), "=m"(swd));
+		err = swd & ~cwd;
 	}
-	return err == VM_FAULT_SIGBUS ? SIGBUS : SIGSEGV;
+	if (err & 0x001)
+		return FPE_FLTINV;
+	if (err & 0x004)
+		return FPE_FLTDIV;
+	if (err & 0x008)
+		return FPE_FLTOVF;
+	if (err & 0x012)
+		return FPE_FLTUND;
+	if (err & 0x020)
+		return FPE_FLTRES;
+	return SI_KERNEL;
 }
 
-static void handle_user_exception(struct trap_frame *f, uint64_t cr2)
+/* si_code and si_addr of a user exception other than #PF, as Linux's
+ * traps.c fills them. */
+static int user_exception_code(struct trap_frame *f, uint64_t *addr)
 {
-	int sig = user_exception_signal[f->vector] ? user_exception_signal[f->vector] : SIGSEGV;
-	if (f->vector == EXC_PF && !(f->error_code & PF_RSVD)) {
+	*addr = 0;
+	switch (f->vector) {
+	case EXC_DE:
+		*addr = f->rip;
+		return FPE_INTDIV;
+	case EXC_UD:
+		*addr = f->rip;
+		return ILL_ILLOPN;
+	case 1: {
+		uint64_t dr6;
+		__asm__ __volatile__("mov %%dr6, %0" : "=r"(dr6));
+		*addr = f->rip;
+		return dr6 & (1ul << 14) ? TRAP_TRACE : TRAP_BRKPT;
+	}
+	case 16:
+	case 19:
+		*addr = f->rip;
+		return fpu_exception_code((int)f->vector);
+	case 17:
+		return BUS_ADRALN;
+	}
+	return SI_KERNEL; /* int3, #GP, #NP, #SS, #TS, into, bound: force_sig */
+}
+
+/* A user #PF: resolved, or the signal Linux sends (SEGV_MAPERR where
+ * nothing is mapped, SEGV_ACCERR where the mapping forbids the access,
+ * SIGBUS BUS_ADRERR beyond the end of a file). */
+static void user_page_fault(struct trap_frame *f, uint64_t cr2)
+{
+	int err = -EFAULT;
+	if (!(f->error_code & PF_RSVD)) {
 		unsigned flags = (f->error_code & PF_WRITE ? FAULT_FLAG_WRITE : 0) |
 				 (f->error_code & PF_INSTR ? FAULT_FLAG_INSTR : 0);
 		local_irq_enable();
-		int err = do_user_fault(cr2, flags);
+		err = do_user_fault(cr2, flags);
 		local_irq_disable();
 		if (!err)
 			return;
-		sig = page_fault_signal(err);
 	}
-	user_exit_signal(sig, f, cr2);
+	if (err == -ENOMEM) {
+		/* Out of memory: as Linux's OOM killer (this kernel has no
+		 * reclaim, so the faulting process is the one to go). */
+#ifdef MUTATION_OOM_FAULT_PANICS
+		panic("out of memory in a user page fault");
+#endif
+		local_irq_enable();
+		force_sig(SIGKILL);
+		local_irq_disable();
+		return;
+	}
+	int sig = SIGSEGV, code = SEGV_ACCERR;
+	if (err == -EFAULT)
+		code = SEGV_MAPERR;
+	else if (err == VM_FAULT_SIGBUS)
+		sig = SIGBUS, code = BUS_ADRERR;
+	local_irq_enable();
+	force_sig_fault(sig, code, cr2, EXC_PF, f->error_code);
+	local_irq_disable();
+}
+
+/* Linux's do_trap etc.: the signal for the thread; it is delivered (or
+ * kills) on the way back to user mode. */
+static void handle_user_exception(struct trap_frame *f, uint64_t cr2)
+{
+	if (f->vector == EXC_PF) {
+		user_page_fault(f, cr2);
+		return;
+	}
+#ifdef MUTATION_FAULT_KILLS
+	user_exit_signal(user_exception_signal[f->vector] ?: SIGSEGV, f, cr2);
+#endif
+	int sig = user_exception_signal[f->vector] ? user_exception_signal[f->vector] : SIGSEGV;
+	uint64_t addr;
+	int code = user_exception_code(f, &addr);
+	local_irq_enable();
+	force_sig_fault(sig, code, addr, (int)f->vector, f->error_code);
+	local_irq_disable();
 }
 
 uint64_t bad_iret_fixups;
@@ -261,9 +343,10 @@ void fixup_bad_iret(struct trap_frame *f)
 	__atomic_add_fetch(&bad_iret_fixups, 1, __ATOMIC_RELAXED);
 }
 
-/* Every return to ring 3, interrupts off: run what is pending (a
- * reschedule), then check again with interrupts off, so nothing set
- * meanwhile waits for the next interrupt. */
+/* Every return to ring 3, interrupts off (Linux's exit_to_user_mode_loop):
+ * run what is pending (a kill, a reschedule, signals to deliver: the
+ * frame is built with interrupts on), then check again with interrupts
+ * off, so nothing set meanwhile waits for the next interrupt. */
 void exit_to_user_mode(struct trap_frame *f)
 {
 	for (;;) {
@@ -281,6 +364,12 @@ void exit_to_user_mode(struct trap_frame *f)
 			continue;
 		}
 #endif
+		if (READ_ONCE(current->sigpending)) { /* Linux's _TIF_SIGPENDING work */
+			local_irq_enable();
+			arch_do_signal_or_restart(f);
+			local_irq_disable();
+			continue;
+		}
 		break;
 	}
 }

@@ -31,6 +31,8 @@ struct trap_frame {
 void trap_dispatch(struct trap_frame *f);
 void fixup_bad_iret(struct trap_frame *f);
 void exit_to_user_mode(struct trap_frame *f);
+/* signal.c: deliver pending signals or restart the call (interrupts on). */
+void arch_do_signal_or_restart(struct trap_frame *regs);
 extern uint64_t bad_iret_fixups; /* how often the kernel's iretq faulted */
 /* trap_frame.vector of a SYSCALL entry (error_code holds orig_ax). */
 #define VEC_SYSCALL_FRAME 0x100
