@@ -864,7 +864,7 @@ int64_t sys_rt_sigtimedwait(uint64_t uset, uint64_t uinfo, uint64_t uts, uint64_
 /* kill/tkill/tgkill checks for a found target (root may signal anyone). */
 static int check_kill(int sig)
 {
-	return valid_signal(sig) ? 0 : -EINVAL;
+	return sig == 0 || valid_signal(sig) ? 0 : -EINVAL; /* 0: existence only */
 }
 
 static int kill_one_process(struct process *p, int sig, const struct ksiginfo *info)

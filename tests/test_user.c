@@ -443,10 +443,39 @@ static void misc_musl(struct ktest *t)
 	run_checks(t, "/bin/misc", "\n1..");
 }
 
+/* /bin/signals (issue 12): handlers and the rt_sigframe, masks, nesting,
+ * SA_* flags, the altstack, fault signals fixed by a handler, interrupted
+ * and restarted calls, timers, SIGCHLD, SIGPIPE, kill errno, fork and
+ * execve, threads on every CPU, hostile rt_sigreturn frames (the kernel
+ * must not fault on any of them). */
+static void signals_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	run_checks(t, "/bin/signals", "every check ran");
+}
+
+static void signals_glibc(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	run_checks(t, "/bin/signals-glibc", "every check ran");
+}
+
+/* As pid 1: signals it has no handler for (SIGKILL too) are dropped, one
+ * it handles is delivered (Linux's SIGNAL_UNKILLABLE). */
+static void signals_init_immune(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	char *const argv[] = { "/bin/signals", "init", NULL };
+	KEXPECT_EQ(t, run_program_as(t, "/bin/signals", argv, true), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "every check ran"));
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
 	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
 	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
 	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
 	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl),
-	    KTEST_CASE(time_musl), KTEST_CASE(time_glibc), KTEST_CASE(misc_musl));
+	    KTEST_CASE(time_musl), KTEST_CASE(time_glibc), KTEST_CASE(misc_musl),
+	    KTEST_CASE(signals_musl), KTEST_CASE(signals_glibc), KTEST_CASE(signals_init_immune));

@@ -22,7 +22,9 @@ USER_PROGS := hello args files proc threads ubench futex misc time
 # mmap: file mappings by fd; fault: one CPU exception per run; sysret: syscall
 # at the user limit; fpu: x87/SSE state across yields (tests/test_user.c)
 USER_PROGS += mmap fault sysret fpu oom
-USER_GLIBC_PROGS := hello args proc threads time
+# signals: issue 12 (tests/test_user.c signals_*)
+USER_PROGS += signals
+USER_GLIBC_PROGS := hello args proc threads time signals
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \
 	$(BUILD)/user/hello-glibc-pie $(BUILD)/user/hello-dynamic

@@ -302,6 +302,26 @@ void arch_do_signal_or_restart(struct trap_frame *regs)
 
 /* ---- rt_sigreturn ------------------------------------------------------- */
 
+/* What XRSTOR/FXRSTOR would refuse with #GP, checked first: not every CPU
+ * model faults (QEMU's TCG loads reserved MXCSR bits), and the result must
+ * be the same everywhere: SIGSEGV, as on hardware. */
+static bool fpu_image_valid(const uint8_t *k)
+{
+	uint32_t mxcsr = *(const uint32_t *)(k + 24);
+	uint32_t mask = *(const uint32_t *)((const uint8_t *)current->fpu + 28); /* MXCSR_MASK, saved */
+	if (mxcsr & ~(mask ? mask : 0xffbf))
+		return false;
+	if (!use_xsave())
+		return true;
+	const uint64_t *hdr = (const uint64_t *)(k + 512);
+	if (hdr[0] & ~boot_cpu_features.xcr0) /* XSTATE_BV */
+		return false;
+	for (int i = 1; i < 8; i++) /* XCOMP_BV (no compaction) and reserved */
+		if (hdr[i])
+			return false;
+	return true;
+}
+
 /* The FPU image at the user's buf (fx_only: just the legacy 512 bytes) into
  * the registers; a refused image gives a clean state and -EFAULT. */
 static int restore_fpu_from_user(uint64_t buf, uint64_t uc_flags)
@@ -334,7 +354,7 @@ static int restore_fpu_from_user(uint64_t buf, uint64_t uc_flags)
 #ifdef MUTATION_FPU_RESTORE_UNCHECKED
 		fpu_restore(k);
 #else
-		err = fpu_restore_checked(k, use_xsave());
+		err = fpu_image_valid(k) ? fpu_restore_checked(k, use_xsave()) : -EFAULT;
 #endif
 		local_irq_restore(fl);
 	}
