@@ -93,7 +93,11 @@ static ssize_t pipe_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *p
 			return -EAGAIN;
 		}
 		up_write(&p->mutex);
+#ifdef MUTATION_PIPE_READ_KILLABLE
+		if (wait_event_killable(p->rd_wait, pipe_readable(p)))
+#else
 		if (wait_event_interruptible(p->rd_wait, pipe_readable(p)))
+#endif
 			return -ERESTARTSYS; /* a signal: -EINTR or restarted */
 		down_write(&p->mutex);
 	}

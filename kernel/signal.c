@@ -160,6 +160,9 @@ static bool sig_task_ignored(struct thread *t, int sig, bool force)
 {
 	struct process *p = t->proc;
 	uint64_t handler = sig_action(p, sig)->handler;
+#ifdef MUTATION_INIT_KILLABLE
+	handler = handler == SIG_DFL ? 2 : handler; /* init treated like anyone */
+#endif
 	if ((p->signal_flags & SIGNAL_UNKILLABLE) && handler == SIG_DFL &&
 	    !(force && sig_in(sig, SIG_KERNEL_ONLY_MASK)))
 		return true;
@@ -212,7 +215,11 @@ static void complete_signal(int sig, struct thread *t, bool shared)
 	struct thread *target = NULL, *o;
 	if (wants_signal(sig, t)) {
 		target = t;
+#ifdef MUTATION_NO_TARGET_SEARCH
+	} else if (true) {
+#else
 	} else if (!shared || p->nr_threads <= 1) {
+#endif
 		return;
 	} else {
 		list_for_each_entry (o, &p->threads, group_node)
@@ -297,9 +304,7 @@ void set_current_blocked(sigset_t set)
 	set &= ~SIG_KERNEL_ONLY_MASK;
 	spin_lock(&tasklist_lock);
 	spin_lock(&t->proc->sighand->siglock);
-#ifndef MUTATION_NO_RETARGET
 	retarget_shared_pending(set & ~t->sig.blocked);
-#endif
 	t->sig.blocked = set;
 	recalc_sigpending();
 	spin_unlock(&t->proc->sighand->siglock);
@@ -468,6 +473,9 @@ bool do_notify_parent(struct process *p)
 			sig = 0;
 	}
 	struct thread *t = process_target(parent);
+#ifdef MUTATION_NO_SIGCHLD
+	t = NULL;
+#endif
 	if (valid_signal(sig) && t)
 		send_signal_locked(sig, &info, t, true, false);
 	spin_unlock(&parent->sighand->siglock);
@@ -525,16 +533,16 @@ bool get_signal(struct ksignal *ksig)
 		if (ka->handler != SIG_DFL) {
 			ksig->sig = sig;
 			ksig->ka = *ka;
+#ifndef MUTATION_RESETHAND_IGNORED
 			if (ka->flags & SA_RESETHAND)
 				ka->handler = SIG_DFL;
+#endif
 			spin_unlock(&sh->siglock);
 			return true;
 		}
 		bool ignore = sig_in(sig, SIG_KERNEL_IGNORE_MASK | SIG_KERNEL_STOP_MASK);
-#ifndef MUTATION_INIT_KILLABLE
 		if ((p->signal_flags & SIGNAL_UNKILLABLE) && !sig_in(sig, SIG_KERNEL_ONLY_MASK))
 			ignore = true;
-#endif
 		spin_unlock(&sh->siglock);
 		if (ignore)
 			continue;
@@ -807,7 +815,9 @@ int64_t sys_rt_sigsuspend(uint64_t uset, uint64_t sigsetsize)
 	set_current_blocked(set);
 	while (!signal_pending(t))
 		sleep_until_signal(0);
+#ifndef MUTATION_SIGSUSPEND_KEEPS_MASK
 	t->sig.restore_sigmask = true; /* after the handler's frame saved it */
+#endif
 	return -ERESTARTNOHAND;
 }
 
@@ -913,6 +923,9 @@ static int64_t do_tkill(int tgid, int tid, int sig)
 	spin_lock(&tasklist_lock);
 	struct thread *t = find_thread(tid);
 	int err = -ESRCH;
+#ifdef MUTATION_TGKILL_ANY_GROUP
+	tgid = 0;
+#endif
 	if (t && (tgid <= 0 || t->proc->pid == tgid)) {
 		err = check_kill(sig);
 		if (!err && sig) {

@@ -167,7 +167,11 @@ static uint64_t get_sigframe(const struct ksignal *ksig, const struct trap_frame
 	uint64_t sp = regs->rsp;
 	bool nested_altstack = on_sig_stack(sp), entering_altstack = false;
 	sp -= 128; /* the red zone */
+#ifdef MUTATION_ONSTACK_IGNORED
+	if (false) {
+#else
 	if ((ksig->ka.flags & SA_ONSTACK) && sas_ss_flags(sp) == 0) {
+#endif
 		sp = t->sig.sas_ss_sp + t->sig.sas_ss_size;
 		entering_altstack = true;
 	}
@@ -352,7 +356,7 @@ static int restore_fpu_from_user(uint64_t buf, uint64_t uc_flags)
 	if (!err) {
 		unsigned long fl = local_irq_save();
 #ifdef MUTATION_FPU_RESTORE_UNCHECKED
-		fpu_restore(k);
+		fpu_restore(k); /* no validation, no exception fixup */
 #else
 		err = fpu_image_valid(k) ? fpu_restore_checked(k, use_xsave()) : -EFAULT;
 #endif

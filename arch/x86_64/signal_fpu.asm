@@ -35,10 +35,8 @@ fpu_restore_checked:
 	fxrstor64 [rdi]
 	xor eax, eax
 	ret
-%ifndef MUTATION_FPU_RESTORE_NO_FIXUP
 	EX_ENTRY .xrstor, fpu_restore_fault
 	EX_ENTRY .fxrstor, fpu_restore_fault
-%endif
 
 fpu_restore_fault:
 	mov eax, -14

@@ -286,6 +286,9 @@ static void user_page_fault(struct trap_frame *f, uint64_t cr2)
 		if (!err)
 			return;
 	}
+#ifdef MUTATION_FAULT_KILLS
+	user_exit_signal(SIGSEGV, f, cr2);
+#endif
 	if (err == -ENOMEM) {
 		/* Out of memory: as Linux's OOM killer (this kernel has no
 		 * reclaim, so the faulting process is the one to go). */
