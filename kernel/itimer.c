@@ -165,8 +165,8 @@ int64_t sys_setitimer(int which, uint64_t unew, uint64_t uold)
 		return -EFAULT;
 	if (which != ITIMER_REAL)
 		return -EINVAL;
-	if (v.value_sec < 0 || v.value_usec < 0 || v.value_usec >= 1000000 ||
-	    v.interval_sec < 0 || v.interval_usec < 0 || v.interval_usec >= 1000000)
+	if (v.value_sec < 0 || v.value_usec < 0 || v.value_usec >= 1000000 || v.interval_sec < 0 ||
+	    v.interval_usec < 0 || v.interval_usec >= 1000000)
 		return -EINVAL;
 	uint64_t left, interval;
 	set_real(tv_ns(v.value_sec, v.value_usec), tv_ns(v.interval_sec, v.interval_usec), &left,

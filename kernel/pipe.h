@@ -8,8 +8,11 @@
  * waits until the whole of it fits and goes in at once, so writers never
  * interleave inside it; a larger one goes in piece by piece as room appears
  * (blocking), or as much as fits (O_NONBLOCK; -EAGAIN if nothing fits). A
- * write with no reader left fails with -EPIPE (pipe_sigpipe_hook is where
- * SIGPIPE will be sent). Sleeps are not interruptible yet (no signals).
+ * write with no reader left fails with -EPIPE and sends SIGPIPE to the
+ * writing thread (kernel/signal.c; tests may set pipe_sigpipe_hook
+ * instead). Sleeps are interruptible: a signal ends them with
+ * -ERESTARTSYS (-EINTR, or restarted with SA_RESTART; a write returns
+ * what it wrote so far).
  *
  * Capacity is counted in bytes (64 KiB), not in page slots as Linux does:
  * Linux puts a write that does not fit the last page's tail into a fresh
@@ -48,7 +51,7 @@ struct pipe_inode_info {
 int create_pipe_files(struct kfile **rd, struct kfile **wr, int flags);
 /* Bytes in the pipe (FIONREAD). */
 unsigned pipe_bytes(struct pipe_inode_info *p);
-/* Called where Linux sends SIGPIPE (a write found no reader); no signals yet. */
+/* Tests: called instead of sending SIGPIPE (a write found no reader). */
 extern void (*pipe_sigpipe_hook)(void);
 /* Pipes that exist (tests: no leak). */
 int pipe_nr_live(void);

@@ -24,9 +24,12 @@
  * exit_group (and a fault that kills, and execve's de_thread) ends the
  * other threads with kill_thread (kernel/sched.h): the flag is seen on the
  * way back to user mode (an IPI brings a thread running user code on
- * another CPU there at once), and killable sleeps (pipe, futex, wait4,
- * nanosleep) give up. A thread in the middle of a page fault or an
- * uninterruptible kernel sleep finishes it first, then leaves.
+ * another CPU there at once), and killable and interruptible sleeps give
+ * up: interruptible (any signal, kernel/signal.c): pipe read/write,
+ * wait4/waitid, pause, rt_sigsuspend, rt_sigtimedwait; killable (fatal
+ * signals only): de_thread, the vfork parent. A thread in the middle of a
+ * page fault or an uninterruptible kernel sleep (rwsem, page lock)
+ * finishes it first, then leaves. Signals: kernel/signal.c.
  *
  * Lock: tasklist_lock (a spinlock, never taken from interrupts) guards
  * every list here (all processes, children, threads), the parent pointers,

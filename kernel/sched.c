@@ -462,12 +462,13 @@ bool wake_up_thread(struct thread *t)
 }
 
 /*
- * A thread changes sleep_killable only while RUNNING: set before it sets
- * SLEEPING, cleared after it is RUNNING again. So under the rq lock a
- * SLEEPING state read together with sleep_killable describes one sleep, and
- * an ordinary sleep is never woken here. kill_pending is stored, then a full
- * barrier, then the state read; the sleeper stores its state, a full
- * barrier, then reads kill_pending: one of the two sees the other.
+ * A thread changes sleep_killable/sleep_interruptible only while RUNNING:
+ * set before it sets SLEEPING, cleared after it is RUNNING again. So under
+ * the rq lock a SLEEPING state read together with them describes one
+ * sleep, and an ordinary sleep is never woken here. The caller stores
+ * kill_pending or sigpending, then a full barrier, then the state is read;
+ * the sleeper stores its state, a full barrier, then reads the flags: one
+ * of the two sees the other.
  */
 void signal_wake_up_state(struct thread *t, bool killable)
 {

@@ -243,30 +243,30 @@ uint64_t ktime_get_ns(void);
 /* Sleep until cond, or any signal (Linux's wait_event_interruptible), with
  * an absolute deadline on ktime_get_ns() (0: none): 0, -ERESTARTSYS or
  * -ETIMEDOUT (cond is checked first). */
-#define wait_event_interruptible_deadline(wq, cond, deadline_ns)  \
-	({                                                        \
-		struct waiter __w = { 0 };                        \
-		uint64_t __dl = (deadline_ns);                    \
-		int __ret = 0;                                    \
-		for (;;) {                                        \
+#define wait_event_interruptible_deadline(wq, cond, deadline_ns)    \
+	({                                                          \
+		struct waiter __w = { 0 };                          \
+		uint64_t __dl = (deadline_ns);                      \
+		int __ret = 0;                                      \
+		for (;;) {                                          \
 			prepare_to_wait_interruptible(&(wq), &__w); \
-			if (cond)                                 \
-				break;                            \
-			if (signal_pending(current)) {            \
-				__ret = -ERESTARTSYS;             \
-				break;                            \
-			}                                         \
-			if (__dl && ktime_get_ns() >= __dl) {     \
-				__ret = -ETIMEDOUT;               \
-				break;                            \
-			}                                         \
-			if (__dl)                                 \
-				schedule_timeout_deadline(__dl);  \
-			else                                      \
-				schedule();                       \
-		}                                                 \
-		finish_wait(&(wq), &__w);                         \
-		__ret;                                            \
+			if (cond)                                   \
+				break;                              \
+			if (signal_pending(current)) {              \
+				__ret = -ERESTARTSYS;               \
+				break;                              \
+			}                                           \
+			if (__dl && ktime_get_ns() >= __dl) {       \
+				__ret = -ETIMEDOUT;                 \
+				break;                              \
+			}                                           \
+			if (__dl)                                   \
+				schedule_timeout_deadline(__dl);    \
+			else                                        \
+				schedule();                         \
+		}                                                   \
+		finish_wait(&(wq), &__w);                           \
+		__ret;                                              \
 	})
 #define wait_event_interruptible(wq, cond) wait_event_interruptible_deadline(wq, cond, 0)
 /* Sleep (state already set) until woken or the deadline passes. */

@@ -65,11 +65,12 @@
 #include "arch/x86_64/uaccess.h"
 #include "arch/x86_64/trap.h"
 
-#define SIG_KERNEL_ONLY_MASK   (sigmask(SIGKILL) | sigmask(SIGSTOP))
-#define SIG_KERNEL_IGNORE_MASK (sigmask(SIGCONT) | sigmask(SIGCHLD) | sigmask(SIGWINCH) | sigmask(SIGURG))
+#define SIG_KERNEL_ONLY_MASK (sigmask(SIGKILL) | sigmask(SIGSTOP))
+#define SIG_KERNEL_IGNORE_MASK \
+	(sigmask(SIGCONT) | sigmask(SIGCHLD) | sigmask(SIGWINCH) | sigmask(SIGURG))
 #define SIG_KERNEL_STOP_MASK \
 	(sigmask(SIGSTOP) | sigmask(SIGTSTP) | sigmask(SIGTTIN) | sigmask(SIGTTOU))
-#define SYNCHRONOUS_MASK                                                                  \
+#define SYNCHRONOUS_MASK                                                           \
 	(sigmask(SIGSEGV) | sigmask(SIGBUS) | sigmask(SIGILL) | sigmask(SIGTRAP) | \
 	 sigmask(SIGFPE) | sigmask(SIGSYS))
 
@@ -675,8 +676,7 @@ int64_t sys_sigaltstack(uint64_t uss, uint64_t uoss)
 
 static bool fault_layout(int sig)
 {
-	return sig == SIGILL || sig == SIGFPE || sig == SIGSEGV || sig == SIGBUS ||
-	       sig == SIGTRAP;
+	return sig == SIGILL || sig == SIGFPE || sig == SIGSEGV || sig == SIGBUS || sig == SIGTRAP;
 }
 
 void ksiginfo_to_user(const struct ksiginfo *info, uint8_t out[128])
@@ -703,7 +703,7 @@ void ksiginfo_to_user(const struct ksiginfo *info, uint8_t out[128])
 
 /* ---- the calls ---------------------------------------------------------- */
 
-#define UAPI_SA_FLAGS                                                                   \
+#define UAPI_SA_FLAGS                                                                      \
 	(SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER | \
 	 SA_RESETHAND | 0x800u /* SA_EXPOSE_TAGBITS */ | SA_RESTORER)
 
@@ -837,8 +837,9 @@ int64_t sys_rt_sigtimedwait(uint64_t uset, uint64_t uinfo, uint64_t uts, uint64_
 			return -EFAULT;
 		if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
 			return -EINVAL;
-		uint64_t ns = ts[0] >= 1000000000 ? (1ull << 62) /* ~146 years: forever */
-						  : (uint64_t)ts[0] * 1000000000ull + (uint64_t)ts[1];
+		uint64_t ns = ts[0] >= 1000000000
+				  ? (1ull << 62) /* ~146 years: forever */
+				  : (uint64_t)ts[0] * 1000000000ull + (uint64_t)ts[1];
 		deadline = ktime_get_ns() + ns;
 	}
 	these &= ~SIG_KERNEL_ONLY_MASK;

@@ -23,8 +23,8 @@
  *     regular file and then failed with -ENOTDIR);
  *   - O_TMPFILE is -EOPNOTSUPP (SFS has no tmpfile); pipe2(O_DIRECT)
  *     (packet mode) is -EINVAL;
- *   - no signals: blocking pipe and console reads cannot be interrupted,
- *     and SIGPIPE is only a hook (pipe_sigpipe_hook).
+ *   - a blocking console read cannot be interrupted by a signal (pipe
+ *     reads and writes can: -EINTR, or restarted with SA_RESTART).
  */
 #include "kernel/sys_file.h"
 #include "kernel/file.h"

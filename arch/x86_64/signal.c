@@ -68,7 +68,7 @@
 #ifdef MUTATION_SIGRETURN_ANY_RFLAGS
 #define FIX_EFLAGS (~0ul)
 #else
-#define FIX_EFLAGS                                                                       \
+#define FIX_EFLAGS                                                                           \
 	(RFLAGS_AC | RFLAGS_OF | RFLAGS_DF | RFLAGS_TF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | \
 	 RFLAGS_PF | RFLAGS_CF | RFLAGS_RF)
 #endif
@@ -195,10 +195,24 @@ static void fill_sigcontext(struct sigcontext_64 *sc, const struct trap_frame *r
 {
 	struct thread *t = current;
 	*sc = (struct sigcontext_64){
-		.r8 = r->r8,   .r9 = r->r9,   .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
-		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi,
-		.rbp = r->rbp, .rbx = r->rbx, .rdx = r->rdx, .rax = r->rax, .rcx = r->rcx,
-		.rsp = r->rsp, .rip = r->rip, .eflags = r->rflags,
+		.r8 = r->r8,
+		.r9 = r->r9,
+		.r10 = r->r10,
+		.r11 = r->r11,
+		.r12 = r->r12,
+		.r13 = r->r13,
+		.r14 = r->r14,
+		.r15 = r->r15,
+		.rdi = r->rdi,
+		.rsi = r->rsi,
+		.rbp = r->rbp,
+		.rbx = r->rbx,
+		.rdx = r->rdx,
+		.rax = r->rax,
+		.rcx = r->rcx,
+		.rsp = r->rsp,
+		.rip = r->rip,
+		.eflags = r->rflags,
 	};
 	sc->cs = (uint16_t)r->cs;
 	sc->ss = (uint16_t)r->ss;
@@ -312,7 +326,8 @@ void arch_do_signal_or_restart(struct trap_frame *regs)
 static bool fpu_image_valid(const uint8_t *k)
 {
 	uint32_t mxcsr = *(const uint32_t *)(k + 24);
-	uint32_t mask = *(const uint32_t *)((const uint8_t *)current->fpu + 28); /* MXCSR_MASK, saved */
+	uint32_t mask =
+	    *(const uint32_t *)((const uint8_t *)current->fpu + 28); /* MXCSR_MASK, saved */
 	if (mxcsr & ~(mask ? mask : 0xffbf))
 		return false;
 	if (!use_xsave())

@@ -162,7 +162,8 @@ static void frame_and_info(void)
 	      "rt_sigaction reads back handler, flags, mask");
 	hits = 0;
 	tgkill_self(SIGUSR1);
-	check(hits == 1 && last_code == SI_TKILL && last_pid == getpid(), "tgkill: si_code SI_TKILL");
+	check(hits == 1 && last_code == SI_TKILL && last_pid == getpid(),
+	      "tgkill: si_code SI_TKILL");
 	dfl(SIGUSR1);
 }
 
@@ -227,7 +228,8 @@ static void masks_and_errors(void)
 	uint64_t m = 0;
 	check(raw(SYS_rt_sigprocmask, SIG_BLOCK, (long)&m, 0, 4) == -EINVAL,
 	      "rt_sigprocmask with sigsetsize 4: EINVAL");
-	check(raw(SYS_rt_sigprocmask, 7, (long)&m, 0, 8) == -EINVAL, "rt_sigprocmask bad how: EINVAL");
+	check(raw(SYS_rt_sigprocmask, 7, (long)&m, 0, 8) == -EINVAL,
+	      "rt_sigprocmask bad how: EINVAL");
 	check(raw(SYS_rt_sigprocmask, SIG_BLOCK, 0xffff800000000000l, 0, 8) == -EFAULT,
 	      "rt_sigprocmask kernel pointer: EFAULT");
 	uint64_t act[4] = { (uint64_t)(uintptr_t)SIG_IGN, 0, 0, 0 };
@@ -270,7 +272,9 @@ static void masks_and_errors(void)
 
 static void default_actions(void)
 {
-	static const int sigs[] = { SIGTERM, SIGQUIT, SIGUSR2, SIGALRM, 40 /* real-time */, SIGKILL };
+	static const int sigs[] = {
+		SIGTERM, SIGQUIT, SIGUSR2, SIGALRM, 40 /* real-time */, SIGKILL
+	};
 	int ok = 1;
 	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		pid_t c = fork();
@@ -300,7 +304,9 @@ static void across_fork_exec(const char *self)
 	sigprocmask(SIG_BLOCK, &s, &old);
 	hits = 0;
 	on(SIGUSR1, record, 0);
-	pid_t c = fork();
+	/* The raw call: musl's fork() blocks every signal around it and sets
+	 * the mask again in the child, which would hide what the kernel did. */
+	pid_t c = (pid_t)syscall(SYS_fork);
 	if (c == 0) {
 		sigset_t b = blocked_now(), p;
 		sigpending(&p);
@@ -479,9 +485,10 @@ static void sse_clobber(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	unsigned mx = 0, fresh;
 	__asm__ __volatile__("stmxcsr %0" : "=m"(fresh));
-	__asm__ __volatile__("pcmpeqd %%xmm0, %%xmm0\n\tmovdqa %%xmm0, %%xmm1\n\t"
-			     "movdqa %%xmm0, %%xmm7\n\tmovdqa %%xmm0, %%xmm15\n\tldmxcsr %0" ::"m"(mx)
-			     : "xmm0", "xmm1", "xmm7", "xmm15");
+	__asm__ __volatile__(
+	    "pcmpeqd %%xmm0, %%xmm0\n\tmovdqa %%xmm0, %%xmm1\n\t"
+	    "movdqa %%xmm0, %%xmm7\n\tmovdqa %%xmm0, %%xmm15\n\tldmxcsr %0" ::"m"(mx)
+	    : "xmm0", "xmm1", "xmm7", "xmm15");
 	hits += fresh == 0x1f80; /* the handler starts with a clean MXCSR */
 }
 
@@ -854,7 +861,8 @@ static int forged(enum forge f)
 
 static void hostile_frames(void)
 {
-	check(killed_by(forged(F_RIP_NONCANON), SIGSEGV), "forged frame, non-canonical RIP: SIGSEGV");
+	check(killed_by(forged(F_RIP_NONCANON), SIGSEGV),
+	      "forged frame, non-canonical RIP: SIGSEGV");
 	check(killed_by(forged(F_RIP_KERNEL), SIGSEGV), "forged frame, kernel RIP: SIGSEGV");
 	int st = forged(F_CS_SS_KERNEL);
 	check((WIFEXITED(st) && WEXITSTATUS(st) == 0) || killed_by(st, SIGSEGV),
@@ -868,10 +876,14 @@ static void hostile_frames(void)
 	check(xsave_enabled() ? killed_by(st, SIGSEGV) : WIFEXITED(st) && !WEXITSTATUS(st),
 	      "forged frame, garbage XSAVE header: SIGSEGV (XSAVE) or ignored (FXSAVE)");
 	st = forged(F_XMM);
-	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a handler's change to xmm0 in the frame is restored");
-	check(killed_by(forged(F_FPSTATE_KERNEL), SIGSEGV), "forged frame, fpstate in the kernel: SIGSEGV");
-	check(killed_by(forged(F_FRAME_KERNEL), SIGSEGV), "rt_sigreturn with rsp in the kernel: SIGSEGV");
-	check(killed_by(forged(F_FRAME_UNMAPPED), SIGSEGV), "rt_sigreturn with rsp unmapped: SIGSEGV");
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a handler's change to xmm0 in the frame is restored");
+	check(killed_by(forged(F_FPSTATE_KERNEL), SIGSEGV),
+	      "forged frame, fpstate in the kernel: SIGSEGV");
+	check(killed_by(forged(F_FRAME_KERNEL), SIGSEGV),
+	      "rt_sigreturn with rsp in the kernel: SIGSEGV");
+	check(killed_by(forged(F_FRAME_UNMAPPED), SIGSEGV),
+	      "rt_sigreturn with rsp unmapped: SIGSEGV");
 	check(killed_by(forged(F_NO_RESTORER), SIGSEGV), "a handler without SA_RESTORER: SIGSEGV");
 }
 
