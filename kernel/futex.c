@@ -47,8 +47,9 @@
  * returns -EFAULT); then the lock is dropped, the word read once more with
  * faults allowed, and everything retried (get_futex_value_locked).
  *
- * Sleeping and waking. The waiter sleeps killably (exit_group and kill end
- * it: -EINTR, which the dying thread never sees) while q->lock_ptr is set.
+ * Sleeping and waking. The waiter sleeps interruptibly (any signal ends it:
+ * -ERESTARTSYS, or -ERESTART_RESTARTBLOCK with a timeout, which the exit
+ * path turns into -EINTR or a restart, as Linux) while q->lock_ptr is set.
  * The waker, under the bucket lock, unlinks q, clears q->lock_ptr (release),
  * wakes the thread, then sets q->wake_done: the waiter, once it sees
  * lock_ptr NULL, waits for wake_done before returning, so the waker never
@@ -393,20 +394,22 @@ static void futex_queue(struct futex_q *q, struct futex_hash_bucket *hb)
 	spin_unlock(&hb->lock);
 }
 
-/* Sleep (killable) until q is woken, the deadline (0: none) or a kill. */
+/* Sleep (interruptible, as Linux's TASK_INTERRUPTIBLE) until q is woken,
+ * the deadline (0: none) or a signal. */
 static void futex_sleep(struct futex_q *q, uint64_t deadline)
 {
 	struct thread *t = current;
 	for (;;) {
 #ifndef MUTATION_FUTEX_SLEEP_NOT_KILLABLE
 		t->sleep_killable = true; /* before the state (kill_thread) */
+		t->sleep_interruptible = true;
 #endif
 		WRITE_ONCE(t->state, THREAD_SLEEPING);
 		smp_mb(); /* the state stored before lock_ptr and kill_pending are read */
 		if (!READ_ONCE(q->lock_ptr) || (deadline && ktime_get_ns() >= deadline))
 			break;
 #ifndef MUTATION_FUTEX_SLEEP_NOT_KILLABLE
-		if (fatal_signal_pending(t))
+		if (signal_pending(t))
 			break;
 #endif
 		if (deadline)
@@ -416,6 +419,15 @@ static void futex_sleep(struct futex_q *q, uint64_t deadline)
 	}
 	WRITE_ONCE(t->state, THREAD_RUNNING);
 	t->sleep_killable = false; /* after the state */
+	t->sleep_interruptible = false;
+}
+
+/* Linux's futex_wait_restart: the same wait, same absolute deadline. */
+static int64_t futex_wait_restart(struct restart_block *rb)
+{
+	uint64_t abs = rb->arg[3];
+	return futex_wait(rb->arg[0], (unsigned)rb->arg[1], (uint32_t)rb->arg[2],
+			  rb->arg[5] ? &abs : NULL, (uint32_t)rb->arg[4]);
 }
 
 /* A CLOCK_REALTIME or CLOCK_MONOTONIC absolute time as a monotonic
@@ -449,7 +461,15 @@ int futex_wait(uint64_t uaddr, unsigned flags, uint32_t val, const uint64_t *abs
 		return 0; /* woken, whatever else happened */
 	if (deadline && ktime_get_ns() >= deadline)
 		return -ETIMEDOUT;
-	return -EINTR; /* killed (Linux: -ERESTARTSYS, never seen by the dying thread) */
+	/* A signal (Linux): with a handler -EINTR (-ERESTARTSYS restarts
+	 * with SA_RESTART only when there is no timeout); with none, the
+	 * wait restarts, a timed one through restart_syscall. */
+	if (!abs_timeout)
+		return -ERESTARTSYS;
+	struct restart_block *rb = &current->sig.restart;
+	*rb = (struct restart_block){ futex_wait_restart,
+				      { uaddr, flags, val, *abs_timeout, bitset, 1 } };
+	return -ERESTART_RESTARTBLOCK;
 }
 
 /* ---- wake ----------------------------------------------------------------------- */

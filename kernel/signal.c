@@ -939,6 +939,16 @@ static int64_t do_tkill(int tgid, int tid, int sig)
 	return err;
 }
 
+/* Linux's restart_syscall: what -ERESTART_RESTARTBLOCK left to redo, once
+ * (Linux's do_no_restart_syscall, -EINTR, afterwards). */
+int64_t sys_restart_syscall(void)
+{
+	struct restart_block *rb = &current->sig.restart;
+	int64_t (*fn)(struct restart_block *) = rb->fn;
+	rb->fn = NULL;
+	return fn ? fn(rb) : -EINTR;
+}
+
 int64_t sys_tkill(int tid, int sig)
 {
 	if (tid <= 0)

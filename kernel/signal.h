@@ -168,5 +168,6 @@ int64_t sys_kill(int pid, int sig);
 int64_t sys_tkill(int tid, int sig);
 int64_t sys_tgkill(int tgid, int tid, int sig);
 int64_t sys_rt_sigreturn(void); /* arch/x86_64/signal.c */
+int64_t sys_restart_syscall(void);
 
 #endif

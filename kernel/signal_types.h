@@ -27,6 +27,14 @@ struct sigpending {
 	struct ksiginfo info[_NSIG]; /* info[sig - 1] */
 };
 
+/* A call to redo after a signal with no handler (Linux's restart_block):
+ * -ERESTART_RESTARTBLOCK makes the exit path re-enter the kernel with
+ * restart_syscall, which runs fn (NULL: -EINTR). */
+struct restart_block {
+	int64_t (*fn)(struct restart_block *rb);
+	uint64_t arg[6];
+};
+
 /* Per thread (Linux's task_struct fields). Guarded by the process's
  * sighand->siglock; blocked is written only by the thread itself. */
 struct thread_signal {
@@ -42,6 +50,7 @@ struct thread_signal {
 	 * thread.trap_nr, error_code, cr2). */
 	int fault_trapno;
 	uint64_t fault_error_code, fault_addr;
+	struct restart_block restart; /* the thread's own */
 };
 
 #endif

@@ -153,6 +153,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_kill, sys_kill),
 	SYSCALL(__NR_tkill, sys_tkill),
 	SYSCALL(__NR_tgkill, sys_tgkill),
+	SYSCALL(__NR_restart_syscall, sys_restart_syscall),
 	/* kernel/itimer.c */
 	SYSCALL(__NR_alarm, sys_alarm),
 	SYSCALL(__NR_setitimer, sys_setitimer),

@@ -75,6 +75,7 @@
 #define __NR_futex	     202
 #define __NR_getdents64	     217
 #define __NR_set_tid_address 218
+#define __NR_restart_syscall 219
 #define __NR_fadvise64	     221
 #define __NR_exit_group	     231
 #define __NR_tgkill	     234

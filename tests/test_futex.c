@@ -22,7 +22,8 @@
  *   timeouts: FUTEX_WAIT relative, WAIT_BITSET absolute on CLOCK_MONOTONIC
  *       and CLOCK_REALTIME: -ETIMEDOUT no earlier than asked
  *       (FUTEX_WAIT_TIMEOUT_ABSOLUTE); a past deadline at once.
- *   kill_ends_waiter: kill_thread ends a waiter with no timeout, -EINTR.
+ *   kill_ends_waiter: kill_thread ends a waiter with no timeout,
+ *       -ERESTARTSYS (the dying thread never sees it).
  *   shared_key_across_mms: a shmem object (and a file, when the RAM disk
  *       has a file system) mapped by two mms at different addresses: a
  *       shared wake in one wakes the waiter of the other, a private one does
@@ -556,7 +557,7 @@ static void kill_ends_waiter(struct ktest *t)
 	if (!done) /* not killable: get it out */
 		futex_wake(fx.base, PRIV, 1, FUTEX_BITSET_MATCH_ANY);
 	fw_finish(t, &w);
-	KEXPECT_EQ(t, w.ret, -EINTR);
+	KEXPECT_EQ(t, w.ret, -ERESTARTSYS);
 	KEXPECT_EQ(t, futex_nr_waiters(fx.base, PRIV), 0); /* it unqueued itself */
 	ktest_wait_threads(threads);
 	fx_teardown(&fx);

@@ -47,9 +47,9 @@
 #include "kernel/sched.h"
 #include "kernel/string.h"
 #include "kernel/errno.h"
+#include "kernel/syscall.h"
 #include "mm/page.h"
 
-#define __NR_restart_syscall 219
 
 #define UC_FP_XSTATE	     0x1
 #define UC_SIGCONTEXT_SS     0x2
@@ -422,6 +422,7 @@ int64_t sys_rt_sigreturn(void)
 	struct rt_sigframe f;
 	if (copy_from_user(&f, frame, sizeof(f)))
 		goto badframe;
+	current->sig.restart.fn = NULL; /* Linux: no restart past a handler */
 	set_current_blocked(f.uc.uc_sigmask);
 	if (restore_sigcontext(regs, &f.uc.uc_mcontext, f.uc.uc_flags))
 		goto badframe;
