@@ -655,6 +655,19 @@ static void interrupted_calls(void)
 	check(raw(SYS_setitimer, 5, (long)&it, 0, 0) == -EINVAL, "setitimer: bad which EINVAL");
 	close(alarm_pipe[0]);
 	close(wr);
+
+	/* futex waits (Linux: -ERESTARTSYS without a timeout, restarted with
+	 * SA_RESTART; -ERESTART_RESTARTBLOCK with one: EINTR with a handler) */
+	static volatile int word;
+	on(SIGALRM, on_alarm, 0);
+	arm_ms(30);
+	long fr = raw(SYS_futex, (long)&word, 0 /* FUTEX_WAIT */, 0, 0);
+	check(fr == -EINTR && alarms == 7, "futex wait interrupted by a handler: EINTR");
+	on(SIGALRM, on_alarm, SA_RESTART);
+	struct timespec fts = { 5, 0 };
+	arm_ms(30);
+	fr = raw(SYS_futex, (long)&word, 0, 0, (long)&fts);
+	check(fr == -EINTR && alarms == 8, "timed futex wait, SA_RESTART handler: EINTR all the same");
 	dfl(SIGALRM);
 
 	/* sigsuspend and sigtimedwait */
