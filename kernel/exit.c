@@ -264,6 +264,7 @@ struct wait_opts {
 	unsigned options;
 	int pid;    /* found: its id */
 	int status; /* its wait status */
+	int why;    /* CLD_STOPPED, CLD_CONTINUED, or 0: it ended */
 };
 
 static bool eligible_child(const struct wait_opts *wo, const struct process *c)
@@ -277,6 +278,32 @@ static bool eligible_child(const struct wait_opts *wo, const struct process *c)
 	if (!(wo->options & __WALL) && ((c->exit_signal != SIGCHLD) ^ !!(wo->options & __WCLONE)))
 		return false;
 	return true;
+}
+
+/* A live child c stopped (WUNTRACED) or continued (WCONTINUED) since the
+ * last report (Linux's wait_task_stopped, wait_task_continued): wo filled,
+ * the report consumed unless WNOWAIT. tasklist_lock held. */
+static bool wait_stop_or_cont(struct wait_opts *wo, struct process *c)
+{
+	bool found = false;
+	spin_lock(&c->sighand->siglock);
+	if ((wo->options & WUNTRACED) && (c->signal_flags & SIGNAL_STOP_STOPPED) && c->stop_code) {
+		wo->status = (c->stop_code << 8) | 0x7f;
+		wo->why = CLD_STOPPED;
+		if (!(wo->options & WNOWAIT))
+			c->stop_code = 0;
+		found = true;
+	} else if ((wo->options & WCONTINUED) && (c->signal_flags & SIGNAL_STOP_CONTINUED)) {
+		wo->status = 0xffff;
+		wo->why = CLD_CONTINUED;
+		if (!(wo->options & WNOWAIT))
+			c->signal_flags &= ~SIGNAL_STOP_CONTINUED;
+		found = true;
+	}
+	spin_unlock(&c->sighand->siglock);
+	if (found)
+		wo->pid = c->pid;
+	return found;
 }
 
 /* 1 (wo->pid, wo->status filled), 0 (WNOHANG, nothing yet), -ECHILD,
@@ -293,10 +320,15 @@ static int do_wait(struct wait_opts *wo)
 			if (!eligible_child(wo, c))
 				continue;
 			any = true;
+			if (c->state == PROC_ALIVE && wait_stop_or_cont(wo, c)) {
+				spin_unlock(&tasklist_lock);
+				return 1;
+			}
 			if (c->state != PROC_ZOMBIE || !(wo->options & WEXITED))
 				continue;
 			wo->pid = c->pid;
 			wo->status = c->exit_code;
+			wo->why = 0;
 #ifndef MUTATION_WNOWAIT_REAPS
 			if (!(wo->options & WNOWAIT))
 #endif
@@ -395,6 +427,10 @@ int64_t sys_waitid(int which, int id, uint64_t uinfo, int options, uint64_t urus
 		head.code = killed ? (wo.status & 0x80 ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
 		body.pid = wo.pid;
 		body.status = killed ? wo.status & 0x7f : (wo.status >> 8) & 0xff;
+		if (wo.why) { /* stopped: the stop signal; continued: SIGCONT */
+			head.code = wo.why;
+			body.status = wo.why == CLD_STOPPED ? (wo.status >> 8) & 0xff : SIGCONT;
+		}
 		if (put_rusage(urusage))
 			return -EFAULT;
 	}

@@ -71,6 +71,7 @@ struct process *process_alloc(void)
 	INIT_LIST_HEAD(&p->all_node);
 	waitq_init(&p->wait_chldexit);
 	waitq_init(&p->group_wq);
+	waitq_init(&p->stop_wq);
 	INIT_LIST_HEAD(&p->itimer_node);
 	p->exit_signal = SIGCHLD;
 	return p;

@@ -79,13 +79,19 @@ struct process {
 	 * pending signals and the flags. */
 	struct sighand_struct *sighand;
 	struct sigpending shared_pending;
-	unsigned signal_flags; /* SIGNAL_UNKILLABLE */
+	unsigned signal_flags; /* SIGNAL_* below */
+	int group_stop_count;  /* threads still to stop (a group stop going on) */
+	int stop_code;	       /* the stop signal; 0 once wait4 reported it */
+	struct waitq stop_wq;  /* stopped threads sleep here until SIGCONT */
 	/* ITIMER_REAL (kernel/itimer.c): 0 when disarmed; under its lock. */
 	uint64_t it_real_expires_ns, it_real_interval_ns;
 	struct list_head itimer_node;
 };
 
-#define SIGNAL_UNKILLABLE 0x1u /* init: signals it has no handler for are dropped */
+#define SIGNAL_UNKILLABLE     0x1u  /* init: signals it has no handler for are dropped */
+#define SIGNAL_STOP_STOPPED   0x2u  /* every thread stopped (a stop signal) */
+#define SIGNAL_STOP_CONTINUED 0x4u  /* continued, not yet reported (WCONTINUED) */
+#define SIGNAL_CLD_CONTINUED  0x10u /* continued: tell the parent (CLD_CONTINUED) */
 
 extern spinlock_t tasklist_lock;
 extern struct list_head all_processes; /* struct process.all_node */

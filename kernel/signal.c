@@ -74,6 +74,9 @@
 	(sigmask(SIGSEGV) | sigmask(SIGBUS) | sigmask(SIGILL) | sigmask(SIGTRAP) | \
 	 sigmask(SIGFPE) | sigmask(SIGSYS))
 
+static void notify_parent_cldstop(struct process *p, int why);
+static bool stop_participate(struct thread *t);
+
 static bool sig_in(int sig, sigset_t mask)
 {
 	return sig < SIGRTMIN && (mask & sigmask(sig));
@@ -126,7 +129,7 @@ static void recalc_sigpending(void)
 {
 	struct thread *t = current;
 	sigset_t pend = t->sig.pending.signal | t->proc->shared_pending.signal;
-	WRITE_ONCE(t->sigpending, (pend & ~t->sig.blocked) != 0);
+	WRITE_ONCE(t->sigpending, (pend & ~t->sig.blocked) != 0 || t->sig.jobctl_stop_pending);
 }
 
 static void signal_wake_up(struct thread *t, bool fatal)
@@ -186,12 +189,45 @@ static bool sig_fatal(struct process *p, int sig)
 	       sig_action(p, sig)->handler == SIG_DFL;
 }
 
+/* A live thread of p to aim a process-directed signal at, or NULL. */
+static struct thread *process_target(struct process *p)
+{
+	if (p->state != PROC_ALIVE || list_empty(&p->threads))
+		return NULL;
+	return p->leader ? p->leader : list_first_entry(&p->threads, struct thread, group_node);
+}
+
 static void flush_all_pending(struct process *p, sigset_t mask)
 {
 	flush_sigqueue_mask(&p->shared_pending, mask);
 	struct thread *o;
 	list_for_each_entry (o, &p->threads, group_node)
 		flush_sigqueue_mask(&o->sig.pending, mask);
+}
+
+/* SIGCONT, whatever its handler (Linux's prepare_signal): pending stops
+ * dropped, a group stop cancelled, stopped threads woken; the parent is
+ * told (CLD_CONTINUED) by the first thread that runs get_signal. Both
+ * locks held. */
+static void continue_group(struct process *p)
+{
+	flush_all_pending(p, SIG_KERNEL_STOP_MASK);
+	bool stopped = p->signal_flags & SIGNAL_STOP_STOPPED;
+	if (!stopped && !p->group_stop_count)
+		return;
+	struct thread *o;
+	list_for_each_entry (o, &p->threads, group_node)
+		o->sig.jobctl_stop_pending = false;
+	p->group_stop_count = 0;
+	p->signal_flags &= ~SIGNAL_STOP_STOPPED;
+	if (stopped) {
+		p->signal_flags |= SIGNAL_STOP_CONTINUED | SIGNAL_CLD_CONTINUED;
+		p->stop_code = 0;
+		struct thread *t = process_target(p);
+		if (t)
+			signal_wake_up(t, false); /* to report CLD_CONTINUED */
+	}
+	wake_up_all(&p->stop_wq);
 }
 
 /* Linux's prepare_signal: false drops the signal. Stop and continue
@@ -204,7 +240,7 @@ static bool prepare_signal(int sig, struct thread *t, bool force)
 	if (sig_in(sig, SIG_KERNEL_STOP_MASK))
 		flush_all_pending(p, sigmask(SIGCONT));
 	else if (sig == SIGCONT)
-		flush_all_pending(p, SIG_KERNEL_STOP_MASK);
+		continue_group(p);
 	return !sig_ignored(t, sig, force);
 }
 
@@ -256,14 +292,6 @@ static void send_signal_locked(int sig, const struct ksiginfo *info, struct thre
 	pending->info[sig - 1].signo = sig;
 	pending->signal |= sigmask(sig);
 	complete_signal(sig, t, shared);
-}
-
-/* A live thread of p to aim a process-directed signal at, or NULL. */
-static struct thread *process_target(struct process *p)
-{
-	if (p->state != PROC_ALIVE || list_empty(&p->threads))
-		return NULL;
-	return p->leader ? p->leader : list_first_entry(&p->threads, struct thread, group_node);
 }
 
 static void group_send_sig_locked(int sig, const struct ksiginfo *info, struct process *p)
@@ -445,7 +473,10 @@ void signal_exit(void)
 	spin_lock(&t->proc->sighand->siglock);
 	t->sig.exiting = true;
 	retarget_shared_pending(~t->sig.blocked);
+	bool stopped = stop_participate(t); /* a group stop need not wait for t */
 	spin_unlock(&t->proc->sighand->siglock);
+	if (stopped)
+		notify_parent_cldstop(t->proc, CLD_STOPPED);
 	spin_unlock(&tasklist_lock);
 }
 
@@ -481,6 +512,91 @@ bool do_notify_parent(struct process *p)
 		send_signal_locked(sig, &info, t, true, false);
 	spin_unlock(&parent->sighand->siglock);
 	return autoreap;
+}
+
+/* ---- stop and continue (Linux's group stop) ------------------------------ */
+
+/* Tell p's parent that p stopped or continued (Linux's
+ * do_notify_parent_cldstop): wait4 sees it, and SIGCHLD unless the parent
+ * asked SA_NOCLDSTOP. tasklist_lock held, p's siglock not. */
+static void notify_parent_cldstop(struct process *p, int why)
+{
+	assert_spin_locked(&tasklist_lock);
+	struct process *parent = p->parent;
+	if (!parent || !parent->sighand)
+		return;
+	struct ksiginfo info = { .signo = SIGCHLD, .code = why, .pid = p->pid };
+	info.status = why == CLD_STOPPED ? READ_ONCE(p->stop_code) : SIGCONT;
+	parent->child_events++;
+	wake_up_all(&parent->wait_chldexit);
+	spin_lock(&parent->sighand->siglock);
+	struct thread *t = process_target(parent);
+	if (t && !(sig_action(parent, SIGCHLD)->flags & SA_NOCLDSTOP))
+		send_signal_locked(SIGCHLD, &info, t, true, false);
+	spin_unlock(&parent->sighand->siglock);
+}
+
+/* A process group with no member whose parent is in another group of the
+ * same session: job-control stops (SIGTSTP, SIGTTIN, SIGTTOU) are
+ * discarded there (POSIX, Linux's is_current_pgrp_orphaned).
+ * tasklist_lock held. */
+static bool pgrp_orphaned(int pgid, int sid)
+{
+	struct process *q;
+	list_for_each_entry (q, &all_processes, all_node)
+		if (q->pgid == pgid && q->state == PROC_ALIVE && q->parent &&
+		    q->parent->pgid != pgid && q->parent->sid == sid)
+			return false;
+	return true;
+}
+
+/* This thread's part in a group stop: counted; the last one makes the
+ * process stopped. Both locks held; true: the stop just completed. */
+static bool stop_participate(struct thread *t)
+{
+	struct process *p = t->proc;
+	if (!t->sig.jobctl_stop_pending)
+		return false;
+	t->sig.jobctl_stop_pending = false;
+	if (--p->group_stop_count > 0)
+		return false;
+	p->signal_flags |= SIGNAL_STOP_STOPPED;
+	return true;
+}
+
+/* Linux's do_signal_stop: start a group stop for sig (0: join one), stop,
+ * and sleep until SIGCONT or a kill. Called with no lock held. */
+static void do_signal_stop(int sig)
+{
+	struct thread *t = current, *o;
+	struct process *p = t->proc;
+	spin_lock(&tasklist_lock);
+	if (sig != SIGSTOP && sig && pgrp_orphaned(p->pgid, p->sid)) {
+		spin_unlock(&tasklist_lock);
+		return; /* discarded */
+	}
+	spin_lock(&p->sighand->siglock);
+	if (sig && !p->group_stop_count && !(p->signal_flags & SIGNAL_STOP_STOPPED) &&
+	    !p->group_exit) {
+		p->stop_code = sig;
+		list_for_each_entry (o, &p->threads, group_node) {
+			if (o->sig.exiting)
+				continue;
+			o->sig.jobctl_stop_pending = true;
+			p->group_stop_count++;
+			if (o != t)
+				signal_wake_up(o, false);
+		}
+	}
+	bool done = stop_participate(t);
+	recalc_sigpending();
+	spin_unlock(&p->sighand->siglock);
+	if (done)
+		notify_parent_cldstop(p, CLD_STOPPED);
+	spin_unlock(&tasklist_lock);
+	/* Stopped: until SIGCONT ends the stop (a kill ends the sleep too). */
+	wait_event_killable(p->stop_wq, !(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
+					    !READ_ONCE(p->group_stop_count));
 }
 
 /* ---- delivery ----------------------------------------------------------- */
@@ -520,7 +636,22 @@ bool get_signal(struct ksignal *ksig)
 	struct process *p = t->proc;
 	for (;;) {
 		struct sighand_struct *sh = p->sighand;
+		if (fatal_signal_pending(t))
+			return false; /* exit_to_user_mode ends the thread */
 		spin_lock(&sh->siglock);
+		if (p->signal_flags & SIGNAL_CLD_CONTINUED) {
+			p->signal_flags &= ~SIGNAL_CLD_CONTINUED;
+			spin_unlock(&sh->siglock);
+			spin_lock(&tasklist_lock);
+			notify_parent_cldstop(p, CLD_CONTINUED);
+			spin_unlock(&tasklist_lock);
+			continue;
+		}
+		if (t->sig.jobctl_stop_pending) {
+			spin_unlock(&sh->siglock);
+			do_signal_stop(0);
+			continue;
+		}
 		int sig = dequeue_signal(t->sig.blocked, &ksig->info);
 		if (!sig) {
 			spin_unlock(&sh->siglock);
@@ -541,12 +672,18 @@ bool get_signal(struct ksignal *ksig)
 			spin_unlock(&sh->siglock);
 			return true;
 		}
-		bool ignore = sig_in(sig, SIG_KERNEL_IGNORE_MASK | SIG_KERNEL_STOP_MASK);
+		bool ignore = sig_in(sig, SIG_KERNEL_IGNORE_MASK);
 		if ((p->signal_flags & SIGNAL_UNKILLABLE) && !sig_in(sig, SIG_KERNEL_ONLY_MASK))
 			ignore = true;
 		spin_unlock(&sh->siglock);
 		if (ignore)
 			continue;
+		if (sig_in(sig, SIG_KERNEL_STOP_MASK)) {
+#ifndef MUTATION_STOP_IGNORED
+			do_signal_stop(sig);
+#endif
+			continue;
+		}
 		if (sig_in(sig, SYNCHRONOUS_MASK))
 			printk("user: thread %d (%s) killed by signal %d (code %d, addr %#lx)\n",
 			       t->pid, t->name, sig, ksig->info.code, ksig->info.addr);

@@ -765,6 +765,50 @@ static void chld_and_pipe(void)
 	dfl(SIGUSR1);
 }
 
+/* ---- stop and continue ---------------------------------------------------- */
+
+static void *stop_spinner(void *arg)
+{
+	(void)arg;
+	for (;;)
+		__asm__ __volatile__("" ::: "memory");
+	return NULL;
+}
+
+static void stop_continue(int threads)
+{
+	chld_hits = 0;
+	on(SIGCHLD, on_chld, SA_RESTART);
+	pid_t c = fork();
+	if (c == 0) {
+		pthread_t th;
+		if (threads)
+			pthread_create(&th, NULL, stop_spinner, NULL);
+		stop_spinner(NULL);
+	}
+	int st = 0;
+	kill(c, SIGSTOP);
+	int r = waitpid(c, &st, WUNTRACED);
+	check(r == c && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP,
+	      threads ? "SIGSTOP stops a child and its other thread: wait4 WUNTRACED"
+		      : "SIGSTOP stops a child spinning in user mode: wait4 WUNTRACED reports it");
+	check(waitpid(c, &st, WUNTRACED | WNOHANG) == 0, "a stop is reported once");
+	check(chld_hits >= 1 && chld_code == CLD_STOPPED && chld_status == SIGSTOP,
+	      "the parent gets SIGCHLD with CLD_STOPPED");
+	kill(c, SIGCONT);
+	r = waitpid(c, &st, WCONTINUED);
+	check(r == c && WIFCONTINUED(st), "SIGCONT: wait4 WCONTINUED reports it");
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	kill(c, SIGSTOP);
+	r = waitid(P_PID, c, &si, WSTOPPED);
+	check(r == 0 && si.si_code == CLD_STOPPED && si.si_status == SIGSTOP && si.si_pid == c,
+	      "waitid WSTOPPED: CLD_STOPPED");
+	kill(c, SIGKILL);
+	check(killed_by(wait_status(c), SIGKILL), "SIGKILL ends a stopped child");
+	dfl(SIGCHLD);
+}
+
 /* ---- hostile rt_sigreturn frames ------------------------------------------ */
 
 enum forge {
@@ -950,6 +994,9 @@ int main(int argc, char **argv)
 		threads_checks();
 	interrupted_calls();
 	chld_and_pipe();
+	stop_continue(0);
+	if (argc == 1)
+		stop_continue(1);
 	hostile_frames();
 	printf("1..%d\n# every check ran\n", n);
 	return failed ? 1 : 0;
