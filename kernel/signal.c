@@ -45,8 +45,14 @@
  * own before the process's. SIG_IGN and ignore-defaults are dropped;
  * terminate and core defaults end the group with the signal in the wait
  * status (no core dumps: RLIMIT_CORE 0, no core bit); stop defaults
- * (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) are NOT implemented: the signal is
- * discarded. A handler gets the frame (arch), then its sa_mask and the
+ * (SIGSTOP; SIGTSTP, SIGTTIN, SIGTTOU unless the process group is
+ * orphaned) start a group stop: every thread is asked to stop
+ * (jobctl_stop_pending), the last one to do so marks the process stopped
+ * and tells the parent (SIGCHLD CLD_STOPPED unless SA_NOCLDSTOP, wait4
+ * WUNTRACED); they sleep killably until SIGCONT, which, whatever its
+ * handler, ends the stop when it is sent (CLD_CONTINUED, WCONTINUED). A
+ * thread created during a group stop does not take part in it (Linux's
+ * does). A handler gets the frame (arch), then its sa_mask and the
  * signal itself (unless SA_NODEFER) are blocked; SA_RESETHAND resets the
  * action to SIG_DFL when it is taken.
  *
