@@ -944,6 +944,144 @@ static void hostile_frames(void)
 	check(killed_by(forged(F_NO_RESTORER), SIGSEGV), "a handler without SA_RESTORER: SIGSEGV");
 }
 
+/* ---- a signal storm ------------------------------------------------------ */
+
+#define STORM_PROCS   3
+#define STORM_THREADS 3 /* per process, the main one included */
+
+struct storm {
+	volatile int pid[STORM_PROCS];
+	volatile int tid[STORM_PROCS][STORM_THREADS];
+	volatile long handled, sent, forks, lost_sigchld;
+};
+static struct storm *storm;
+static volatile long storm_sigchld;
+static int storm_pipe[2];
+static volatile int storm_me;
+
+static void storm_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	if (sig == SIGCHLD)
+		storm_sigchld++;
+	else
+		__atomic_add_fetch(&storm->handled, 1, __ATOMIC_RELAXED);
+}
+
+static unsigned storm_rand(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+/* Send a few signals to threads and processes of the storm. */
+static void storm_send(unsigned *seed)
+{
+	int p = (int)(storm_rand(seed) % STORM_PROCS), t = (int)(storm_rand(seed) % STORM_THREADS);
+	if (storm->pid[p] && storm->tid[p][t]) {
+		if (storm_rand(seed) & 1)
+			syscall(SYS_tgkill, storm->pid[p], storm->tid[p][t], SIGUSR1);
+		else
+			kill(storm->pid[p], SIGUSR2);
+		__atomic_add_fetch(&storm->sent, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void *storm_thread(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	unsigned seed = (unsigned)(storm_me * 31 + t);
+	storm->tid[storm_me][t] = gettid_();
+	for (long i = 0;; i++) {
+		storm_send(&seed);
+		char c = 'x';
+		if (t == 1)
+			read(storm_pipe[0], &c, 1); /* blocks; handlers interrupt it (SA_RESTART) */
+		else
+			write(storm_pipe[1], &c, 1);
+		for (int k = 0; k < 2000; k++)
+			__asm__ __volatile__("" ::: "memory");
+	}
+	return NULL;
+}
+
+/* A storm process: its main thread forks and reaps children, checking
+ * that each exit brought a SIGCHLD; the others signal and block. */
+static void storm_process(int me)
+{
+	storm_me = me;
+	pipe(storm_pipe);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = storm_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL); /* the threads inherit it */
+	pthread_t th;
+	for (int t = 1; t < STORM_THREADS; t++)
+		pthread_create(&th, NULL, storm_thread, (void *)(intptr_t)t);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL); /* only this thread takes SIGCHLD */
+	storm->tid[me][0] = gettid_();
+	unsigned seed = (unsigned)me;
+	for (;;) {
+		storm_send(&seed);
+		long before = storm_sigchld;
+		pid_t c = fork();
+		if (c == 0)
+			_exit(0);
+		if (c > 0) {
+			wait_status(c);
+			__atomic_add_fetch(&storm->forks, 1, __ATOMIC_RELAXED);
+			if (storm_sigchld == before)
+				__atomic_add_fetch(&storm->lost_sigchld, 1, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+static volatile int storm_over;
+
+static void storm_alarm(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	storm_over = 1;
+}
+
+static void storm_run(int ms)
+{
+	storm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	memset((void *)storm, 0, sizeof(*storm));
+	pid_t c[STORM_PROCS];
+	for (int i = 0; i < STORM_PROCS; i++) {
+		c[i] = fork();
+		if (c[i] == 0)
+			storm_process(i);
+		storm->pid[i] = c[i];
+	}
+	on(SIGALRM, storm_alarm, 0);
+	arm_ms(ms);
+	while (!storm_over)
+		pause();
+	int ok = 1;
+	for (int i = 0; i < STORM_PROCS; i++)
+		kill(c[i], SIGKILL);
+	for (int i = 0; i < STORM_PROCS; i++)
+		ok &= killed_by(wait_status(c[i]), SIGKILL);
+	printf("# storm: %ld signals sent, %ld handled, %ld forks, %ld without SIGCHLD\n",
+	       storm->sent, storm->handled, storm->forks, storm->lost_sigchld);
+	check(ok, "signal storm: every process killed by SIGKILL, whatever it was doing");
+	check(storm->handled > 0 && storm->forks > 0 && storm->lost_sigchld == 0,
+	      "signal storm: signals handled, no fork's SIGCHLD lost");
+	dfl(SIGALRM);
+}
+
 /* ---- as init (pid 1) ------------------------------------------------------ */
 
 static int as_init(void)
@@ -998,6 +1136,8 @@ int main(int argc, char **argv)
 	if (argc == 1)
 		stop_continue(1);
 	hostile_frames();
+	if (argc == 1)
+		storm_run(2000);
 	printf("1..%d\n# every check ran\n", n);
 	return failed ? 1 : 0;
 }
