@@ -28,6 +28,7 @@
 #include "kernel/string.h"
 #include "kernel/syscall.h"
 #include "kernel/signal.h"
+#include "kernel/itimer.h"
 #include "mm/mm.h"
 #include "arch/x86_64/uaccess.h"
 
@@ -91,6 +92,7 @@ static bool exit_notify(struct process *p)
 {
 	p->state = PROC_ZOMBIE;
 	p->exit_code = p->group_exit ? p->group_exit_code : p->leader_exit_code;
+	itimer_release(p); /* a dead process's alarm never fires (Linux) */
 	forget_children(p);
 	if (!p->parent)
 		return true;

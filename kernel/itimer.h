@@ -10,7 +10,7 @@
 struct process;
 
 void itimer_init(void); /* the thread that fires the timers (boot) */
-/* p is freed: disarm (tasklist_lock held). */
+/* p died or is freed: disarm (tasklist_lock held). */
 void itimer_release(struct process *p);
 
 int64_t sys_alarm(unsigned seconds);
