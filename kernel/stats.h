@@ -48,7 +48,8 @@
 	X(EV_FLUSHER_PASSES, "flusher_passes")                        \
 	X(EV_DELAYED_RMAP, "delayed_rmaps")                                  \
 	X(EV_KILL_ON_IPI, "kills_on_resched_ipi") /* left user mode by kill_thread's IPI */ \
-	X(EV_KILL_ON_OTHER, "kills_on_other_entry")
+	X(EV_KILL_ON_OTHER, "kills_on_other_entry")                         \
+	X(EV_SIGNAL_ON_IPI, "signals_on_resched_ipi") /* user code left for a signal by its IPI */
 
 enum event {
 #define X(e, s) e,

@@ -451,7 +451,12 @@ static void misc_musl(struct ktest *t)
 static void signals_musl(struct ktest *t)
 {
 	REQUIRE_FS(t);
+	uint64_t ipi = event_sum(EV_SIGNAL_ON_IPI);
 	run_checks(t, "/bin/signals", "every check ran");
+	ipi = event_sum(EV_SIGNAL_ON_IPI) - ipi;
+	ktest_log(t, "signals that brought user code into the kernel by their IPI: %lu", ipi);
+	if (nr_cpus_online >= 2) /* spinners on other CPUs, tgkill'ed */
+		KEXPECT_GE(t, ipi, 1);
 }
 
 static void signals_glibc(struct ktest *t)

@@ -368,6 +368,8 @@ void exit_to_user_mode(struct trap_frame *f)
 		}
 #endif
 		if (READ_ONCE(current->sigpending)) { /* Linux's _TIF_SIGPENDING work */
+			if (f->vector == VEC_RESCHEDULE)
+				count_event(EV_SIGNAL_ON_IPI);
 			local_irq_enable();
 			arch_do_signal_or_restart(f);
 			local_irq_disable();
