@@ -23,11 +23,14 @@
  * not kept: all three read the total. File-descriptor clocks (id & 7 == 3)
  * name no clock here: -EINVAL (-EOPNOTSUPP to sleep on).
  *
- * Sleeps are killable sleeps (wait_event_killable_deadline) on ktime until
- * a deadline: they end at the first scheduler tick at or after it
- * (ARCH_TIMER_HZ, so up to 10 ms late; never early), or with -EINTR when a
- * fatal signal (exit_group of another thread) ends the thread, which then
- * never returns to user mode, so `rem` is not written. An absolute
+ * Sleeps are interruptible sleeps (wait_event_interruptible_deadline) on
+ * ktime until a deadline: they end at the first scheduler tick at or after
+ * it (ARCH_TIMER_HZ, so up to 10 ms late; never early), or when a signal
+ * comes, as Linux's do_nanosleep: an absolute sleep returns
+ * -ERESTARTNOHAND (-EINTR for a handler, else redone as it was); a
+ * relative one writes the time left to `rem` and returns
+ * -ERESTART_RESTARTBLOCK (-EINTR for a handler, else restart_syscall
+ * sleeps on to the same deadline, kernel/signal.c). An absolute
  * REALTIME deadline is converted once to ktime (the offset cannot change).
  * Sleeping on the process CPU clock waits until the group's CPU time reaches
  * the target, checked every tick (a lone thread sleeps until killed, as on
@@ -223,8 +226,39 @@ int64_t sleep_until_ktime(uint64_t deadline)
 	wait_event_timeout(wq, false, (deadline - MIN(deadline, ktime_get_ns())) / 1000000);
 	return 0; /* an ordinary sleep: exit_group waits for it to end */
 #endif
-	int err = wait_event_killable_deadline(wq, false, MAX(deadline, 1));
-	return err == -ETIMEDOUT ? 0 : err;
+	int err = wait_event_interruptible_deadline(wq, false, MAX(deadline, 1));
+	return err == -ETIMEDOUT ? 0 : err ? -EINTR : 0;
+}
+
+static int put_timespec_ns(uint64_t uaddr, uint64_t ns)
+{
+	struct kernel_timespec ts = { (int64_t)(ns / NSEC_PER_SEC), (int64_t)(ns % NSEC_PER_SEC) };
+	return copy_to_user(uaddr, &ts, sizeof(ts));
+}
+
+static int64_t ktime_nanosleep(uint64_t deadline, bool abs, uint64_t rem);
+
+static int64_t ktime_nanosleep_restart(struct restart_block *rb)
+{
+	return ktime_nanosleep(rb->arg[0], false, rb->arg[1]);
+}
+
+/* Sleep to a ktime deadline; a signal ends it as Linux's do_nanosleep
+ * (see the top). */
+static int64_t ktime_nanosleep(uint64_t deadline, bool abs, uint64_t rem)
+{
+	int64_t err = sleep_until_ktime(deadline);
+	if (err != -EINTR)
+		return err;
+	if (abs)
+		return -ERESTARTNOHAND;
+	uint64_t now = ktime_get_ns();
+	if (deadline <= now)
+		return 0;
+	if (rem && put_timespec_ns(rem, deadline - now))
+		return -EFAULT;
+	current->sig.restart = (struct restart_block){ ktime_nanosleep_restart, { deadline, rem } };
+	return -ERESTART_RESTARTBLOCK;
 }
 
 /* Sleep while the process's CPU time is below target (checked every tick). */
@@ -259,11 +293,34 @@ int64_t sys_nanosleep(uint64_t req, uint64_t rem)
 	int err = get_timespec_ns(req, &ns);
 	if (err)
 		return err;
-	(void)rem; /* written only when a handled signal interrupts: none yet */
-	return sleep_until_ktime(relative_deadline(ns));
+	return ktime_nanosleep(relative_deadline(ns), false, rem);
 }
 
-static int64_t cpu_clock_nanosleep(int clk, bool abs, uint64_t ns)
+static int64_t cpu_clock_nanosleep(int clk, bool abs, uint64_t ns, uint64_t rem);
+
+static int64_t cpu_nanosleep_restart(struct restart_block *rb)
+{
+	return cpu_clock_nanosleep((int)rb->arg[0], true, rb->arg[1], rb->arg[2]);
+}
+
+/* A CPU-clock sleep ended by a signal (Linux's posix_cpu_nsleep): as
+ * ktime_nanosleep, the time left being CPU time. */
+static int64_t cpu_nanosleep_interrupted(struct thread *t, int clk, bool abs, uint64_t target,
+					 uint64_t rem)
+{
+	if (abs)
+		return -ERESTARTNOHAND;
+	uint64_t now = process_cputime_ns(t);
+	if (target <= now)
+		return 0;
+	if (rem && put_timespec_ns(rem, target - now))
+		return -EFAULT;
+	current->sig.restart =
+	    (struct restart_block){ cpu_nanosleep_restart, { (uint64_t)(int64_t)clk, target, rem } };
+	return -ERESTART_RESTARTBLOCK;
+}
+
+static int64_t cpu_clock_nanosleep(int clk, bool abs, uint64_t ns, uint64_t rem)
 {
 	struct thread *t = current;
 	if (clk >= 0) {
@@ -277,7 +334,10 @@ static int64_t cpu_clock_nanosleep(int clk, bool abs, uint64_t ns)
 		if (!t)
 			return -EINVAL; /* no such clock, or a thread's */
 	}
-	int64_t ret = sleep_until_cputime(t, abs ? ns : add_sat(process_cputime_ns(t), ns));
+	uint64_t target = abs ? ns : add_sat(process_cputime_ns(t), ns);
+	int64_t ret = sleep_until_cputime(t, target);
+	if (ret == -EINTR) /* a restart sleeps to the same target, absolutely */
+		ret = cpu_nanosleep_interrupted(t, clk, abs, target, rem);
 	put_thread(t);
 	return ret;
 }
@@ -317,14 +377,13 @@ int64_t sys_clock_nanosleep(int64_t clock, int64_t flags, uint64_t req, uint64_t
 		err = get_timespec_ns(req, &ns);
 	if (err)
 		return err;
-	(void)rem; /* written only when a handled signal interrupts: none yet */
 	if (clk == CLOCK_PROCESS_CPUTIME_ID || clk < 0)
-		return cpu_clock_nanosleep(clk, abs, ns);
+		return cpu_clock_nanosleep(clk, abs, ns, rem);
 	if (!abs)
-		return sleep_until_ktime(relative_deadline(ns));
+		return ktime_nanosleep(relative_deadline(ns), false, rem);
 	if (clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_ALARM || clk == CLOCK_TAI) {
 		int64_t mono = (int64_t)ns - real_offset_ns; /* before boot: now */
-		return sleep_until_ktime(mono < 0 ? 0 : (uint64_t)mono);
+		return ktime_nanosleep(mono < 0 ? 0 : (uint64_t)mono, true, 0);
 	}
-	return sleep_until_ktime(ns);
+	return ktime_nanosleep(ns, true, 0);
 }

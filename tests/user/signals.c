@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -809,6 +810,79 @@ static void stop_continue(int threads)
 	dfl(SIGCHLD);
 }
 
+/* ---- sleeps: EINTR with a handler, restarted after a stop without one ---- */
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* In a child: a 300 ms sleep (kind 0 nanosleep, 1 clock_nanosleep
+ * TIMER_ABSTIME, 2 timed futex wait) stopped and continued by the parent
+ * must still end as if nothing happened (Linux restarts it: restart_syscall
+ * for the relative ones, the same call for the absolute one). */
+static int sleep_through_stop(int kind)
+{
+	struct timespec t0, d = { 0, 300 * 1000 * 1000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long r;
+	static volatile int word;
+	if (kind == 0) {
+		r = raw(SYS_nanosleep, (long)&d, 0, 0, 0);
+	} else if (kind == 1) {
+		struct timespec abs = t0;
+		abs.tv_nsec += d.tv_nsec;
+		if (abs.tv_nsec >= 1000000000) {
+			abs.tv_sec++;
+			abs.tv_nsec -= 1000000000;
+		}
+		r = raw(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, (long)&abs, 0);
+	} else {
+		r = raw(SYS_futex, (long)&word, 0, 0, (long)&d);
+		r = r == -ETIMEDOUT ? 0 : r;
+	}
+	return r == 0 && ms_since(&t0) >= 300 ? 0 : 1;
+}
+
+static void sleeps(void)
+{
+	alarms = 0;
+	alarm_pipe[1] = -1;
+	on(SIGALRM, on_alarm, SA_RESTART);
+	struct timespec d = { 1, 0 }, rem = { 0, 0 };
+	arm_ms(30);
+	int r = nanosleep(&d, &rem);
+	check(r < 0 && errno == EINTR && alarms == 1 && rem.tv_sec == 0 && rem.tv_nsec > 500000000,
+	      "nanosleep interrupted by a handler (even SA_RESTART): EINTR, rem = the time left");
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now.tv_sec += 1;
+	arm_ms(30);
+	r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &now, NULL);
+	check(r == EINTR && alarms == 2, "clock_nanosleep TIMER_ABSTIME interrupted: EINTR");
+	dfl(SIGALRM);
+	static const char *const what[] = {
+		"nanosleep stopped and continued: restarted, sleeps its whole time, returns 0",
+		"clock_nanosleep TIMER_ABSTIME stopped and continued: restarted to the same deadline",
+		"timed futex wait stopped and continued: restarted, ETIMEDOUT after its whole time",
+	};
+	for (int kind = 0; kind < 3; kind++) {
+		pid_t c = fork();
+		if (c == 0)
+			_exit(sleep_through_stop(kind));
+		struct timespec p = { 0, 60 * 1000 * 1000 };
+		nanosleep(&p, NULL);
+		int st;
+		kill(c, SIGSTOP);
+		waitpid(c, &st, WUNTRACED);
+		kill(c, SIGCONT);
+		st = wait_status(c);
+		check(WIFEXITED(st) && WEXITSTATUS(st) == 0, what[kind]);
+	}
+}
+
 /* ---- hostile rt_sigreturn frames ------------------------------------------ */
 
 enum forge {
@@ -1133,6 +1207,7 @@ int main(int argc, char **argv)
 	interrupted_calls();
 	chld_and_pipe();
 	stop_continue(0);
+	sleeps();
 	if (argc == 1)
 		stop_continue(1);
 	hostile_frames();
