@@ -250,6 +250,9 @@ static int64_t ktime_nanosleep(uint64_t deadline, bool abs, uint64_t rem)
 	int64_t err = sleep_until_ktime(deadline);
 	if (err != -EINTR)
 		return err;
+#ifdef MUTATION_NANOSLEEP_NO_RESTART
+	return -EINTR; /* seen by the program even when no handler ran */
+#endif
 	if (abs)
 		return -ERESTARTNOHAND;
 	uint64_t now = ktime_get_ns();
