@@ -26,7 +26,8 @@
  * way back to user mode (an IPI brings a thread running user code on
  * another CPU there at once), and killable and interruptible sleeps give
  * up: interruptible (any signal, kernel/signal.c): pipe read/write,
- * wait4/waitid, pause, rt_sigsuspend, rt_sigtimedwait; killable (fatal
+ * wait4/waitid, futex waits, nanosleep/clock_nanosleep, pause,
+ * rt_sigsuspend, rt_sigtimedwait; killable (fatal
  * signals only): de_thread, the vfork parent. A thread in the middle of a
  * page fault or an uninterruptible kernel sleep (rwsem, page lock)
  * finishes it first, then leaves. Signals: kernel/signal.c.
