@@ -42,7 +42,7 @@ struct thread_signal {
 	sigset_t real_blocked;	/* rt_sigtimedwait: blocked before it */
 	sigset_t saved_sigmask; /* rt_sigsuspend: restored after the handler */
 	bool restore_sigmask;
-	bool exiting;		   /* do_exit started: wants no more signals */
+	bool exiting;		  /* do_exit started: wants no more signals */
 	bool jobctl_stop_pending; /* a group stop waits for this thread */
 	struct sigpending pending;
 	uint64_t sas_ss_sp, sas_ss_size; /* sigaltstack; size 0: none */

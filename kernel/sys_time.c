@@ -318,8 +318,8 @@ static int64_t cpu_nanosleep_interrupted(struct thread *t, int clk, bool abs, ui
 		return 0;
 	if (rem && put_timespec_ns(rem, target - now))
 		return -EFAULT;
-	current->sig.restart =
-	    (struct restart_block){ cpu_nanosleep_restart, { (uint64_t)(int64_t)clk, target, rem } };
+	current->sig.restart = (struct restart_block){ cpu_nanosleep_restart,
+						       { (uint64_t)(int64_t)clk, target, rem } };
 	return -ERESTART_RESTARTBLOCK;
 }
 

@@ -50,7 +50,6 @@
 #include "kernel/syscall.h"
 #include "mm/page.h"
 
-
 #define UC_FP_XSTATE	     0x1
 #define UC_SIGCONTEXT_SS     0x2
 #define UC_STRICT_RESTORE_SS 0x4

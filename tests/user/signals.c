@@ -668,7 +668,8 @@ static void interrupted_calls(void)
 	struct timespec fts = { 5, 0 };
 	arm_ms(30);
 	fr = raw(SYS_futex, (long)&word, 0, 0, (long)&fts);
-	check(fr == -EINTR && alarms == 8, "timed futex wait, SA_RESTART handler: EINTR all the same");
+	check(fr == -EINTR && alarms == 8,
+	      "timed futex wait, SA_RESTART handler: EINTR all the same");
 	dfl(SIGALRM);
 
 	/* sigsuspend and sigtimedwait */
@@ -865,7 +866,8 @@ static void sleeps(void)
 	dfl(SIGALRM);
 	static const char *const what[] = {
 		"nanosleep stopped and continued: restarted, sleeps its whole time, returns 0",
-		"clock_nanosleep TIMER_ABSTIME stopped and continued: restarted to the same deadline",
+		"clock_nanosleep TIMER_ABSTIME stopped and continued: restarted to the same "
+		"deadline",
 		"timed futex wait stopped and continued: restarted, ETIMEDOUT after its whole time",
 	};
 	for (int kind = 0; kind < 3; kind++) {
