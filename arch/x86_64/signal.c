@@ -370,6 +370,7 @@ static int restore_fpu_from_user(uint64_t buf, uint64_t uc_flags)
 	if (!err) {
 		unsigned long fl = local_irq_save();
 #ifdef MUTATION_FPU_RESTORE_UNCHECKED
+		(void)fpu_image_valid;
 		fpu_restore(k); /* no validation, no exception fixup */
 #else
 		err = fpu_image_valid(k) ? fpu_restore_checked(k, use_xsave()) : -EFAULT;
