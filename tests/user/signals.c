@@ -7,6 +7,8 @@
  * One KTAP line per check; exit 0 if all passed.
  *
  *   signals                 every check
+ *   signals ipi             only the threads on other CPUs (tests/test_user.c
+ *                           counts the signals their IPI brought in)
  *   signals no-threads      every check but those that need threads
  *                           (glibc's pthread_join needs futex)
  *   signals exec-child      execve'd by a check: exits 42 if the mask and
@@ -1195,6 +1197,11 @@ int main(int argc, char **argv)
 			signal(i, SIG_DFL);
 	if (argc > 1 && !strcmp(argv[1], "init"))
 		return as_init();
+	if (argc > 1 && !strcmp(argv[1], "ipi")) {
+		threads_checks(); /* alone: the only IPIs into user code are tgkill's */
+		printf("1..%d\n# every check ran\n", n);
+		return failed ? 1 : 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "no-threads"))
 		return 2;
 	frame_and_info();
