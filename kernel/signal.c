@@ -593,6 +593,11 @@ static void do_signal_stop(int sig)
 			if (o != t)
 				signal_wake_up(o, false);
 		}
+		/* A thread still asleep in the last stop (woken by SIGCONT but not
+		 * run yet) must see this one: its sleep is killable only. */
+#ifndef MUTATION_STOP_MISSES_RESTOP
+		wake_up_all(&p->stop_wq);
+#endif
 	}
 	bool done = stop_participate(t);
 	recalc_sigpending();
@@ -600,9 +605,16 @@ static void do_signal_stop(int sig)
 	if (done)
 		notify_parent_cldstop(p, CLD_STOPPED);
 	spin_unlock(&tasklist_lock);
-	/* Stopped: until SIGCONT ends the stop (a kill ends the sleep too). */
+	/* Stopped: until SIGCONT ends the stop (a kill ends the sleep too), or
+	 * a new stop wants this thread's part (then get_signal comes back). */
+#ifdef MUTATION_STOP_MISSES_RESTOP
 	wait_event_killable(p->stop_wq, !(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
 					    !READ_ONCE(p->group_stop_count));
+	return;
+#endif
+	wait_event_killable(p->stop_wq, READ_ONCE(t->sig.jobctl_stop_pending) ||
+					    (!(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
+					     !READ_ONCE(p->group_stop_count)));
 }
 
 /* ---- delivery ----------------------------------------------------------- */

@@ -808,6 +808,15 @@ static void stop_continue(int threads)
 	r = waitid(P_PID, c, &si, WSTOPPED);
 	check(r == 0 && si.si_code == CLD_STOPPED && si.si_status == SIGSTOP && si.si_pid == c,
 	      "waitid WSTOPPED: CLD_STOPPED");
+	int ok = 1;
+	for (int i = 0; i < 30 && ok; i++) { /* a new stop right after SIGCONT */
+		kill(c, SIGCONT);
+		if (i & 1)
+			ok &= waitpid(c, &st, WCONTINUED) == c && WIFCONTINUED(st);
+		kill(c, SIGSTOP);
+		ok &= waitpid(c, &st, WUNTRACED) == c && WIFSTOPPED(st);
+	}
+	check(ok, "30 SIGCONT/SIGSTOP rounds: each stop completes and is reported");
 	kill(c, SIGKILL);
 	check(killed_by(wait_status(c), SIGKILL), "SIGKILL ends a stopped child");
 	dfl(SIGCHLD);
