@@ -31,7 +31,7 @@
 
 #include "ktap.h"
 
-#define NCHECKS	 15
+#define NCHECKS	 16
 #define NTHREADS 8
 
 static long tid(void)
@@ -226,6 +226,46 @@ static __attribute__((noreturn)) int spin_exit(int count)
 		__asm__ __volatile__("" ::: "memory");
 }
 
+static pthread_mutex_t never_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never_cond = PTHREAD_COND_INITIALIZER;
+static int block_pipe[2];
+static atomic_int blocked;
+
+static void *block_in_futex(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&never_lock);
+	atomic_fetch_add(&blocked, 1);
+	for (;;)
+		pthread_cond_wait(&never_cond, &never_lock); /* FUTEX_WAIT */
+	return NULL;
+}
+
+static void *block_in_pipe(void *arg)
+{
+	(void)arg;
+	char b;
+	atomic_fetch_add(&blocked, 1);
+	for (;;)
+		read(block_pipe[0], &b, 1); /* nobody writes */
+	return NULL;
+}
+
+/* exit_group while one thread sleeps in FUTEX_WAIT and one in a pipe read:
+ * both sleeps end (killable), the process dies with 6. */
+static __attribute__((noreturn)) int block_exit(void)
+{
+	pipe(block_pipe);
+	pthread_t a, b;
+	pthread_create(&a, NULL, block_in_futex, NULL);
+	pthread_create(&b, NULL, block_in_pipe, NULL);
+	while (atomic_load(&blocked) < 2)
+		sched_yield();
+	for (int i = 0; i < 2000; i++)
+		sched_yield(); /* asleep by now, probably */
+	exit(6);
+}
+
 static int exec_spin(char *self)
 {
 	(void)self;
@@ -370,6 +410,13 @@ static void group_calls(char *self)
 	st = status_of(c);
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 42,
 	      "execve from a multithreaded process ends the other threads");
+
+	c = fork();
+	if (c == 0)
+		block_exit();
+	st = status_of(c);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 6,
+	      "exit_group ends threads asleep in FUTEX_WAIT and in a pipe read");
 
 	pthread_t th;
 	void *ret = NULL;
