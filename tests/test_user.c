@@ -412,6 +412,16 @@ static void oom_musl(struct ktest *t)
 	KEXPECT_TRUE(t, contains(out_buf, "ok 3 "));
 }
 
+/* A handler for every (sender CPU, receiver CPU) pair, the receiver
+ * spinning in user mode (tests/user/sigpairs.c). */
+static void signal_cpu_pairs_musl(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	static char *const argv[] = { "/bin/sigpairs", NULL };
+	KEXPECT_EQ(t, run_on(t, argv, CPU_ANY), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+}
+
 static void init_process(struct ktest *t)
 {
 	static char *const argv[] = { "/bin/args", "argc=4", "arg=3=envc=2", "envc=2", NULL };
@@ -495,6 +505,6 @@ KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hell
 	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
 	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
 	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl),
-	    KTEST_CASE(time_musl), KTEST_CASE(time_glibc), KTEST_CASE(misc_musl),
-	    KTEST_CASE(signals_musl), KTEST_CASE(signals_glibc), KTEST_CASE(signals_init_immune),
-	    KTEST_CASE(signals_ipi_musl));
+	    KTEST_CASE(signal_cpu_pairs_musl), KTEST_CASE(time_musl), KTEST_CASE(time_glibc),
+	    KTEST_CASE(misc_musl), KTEST_CASE(signals_musl), KTEST_CASE(signals_glibc),
+	    KTEST_CASE(signals_init_immune), KTEST_CASE(signals_ipi_musl));

@@ -21,7 +21,7 @@ USER_GLIBC_CC ?= gcc
 USER_PROGS := hello args files proc threads ubench futex misc time
 # mmap: file mappings by fd; fault: one CPU exception per run; sysret: syscall
 # at the user limit; fpu: x87/SSE state across yields (tests/test_user.c)
-USER_PROGS += mmap fault sysret fpu oom
+USER_PROGS += mmap fault sysret fpu oom sigpairs
 # signals: issue 12 (tests/test_user.c signals_*)
 USER_PROGS += signals
 USER_GLIBC_PROGS := hello args proc threads time signals
