@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -251,15 +252,32 @@ static void *block_in_pipe(void *arg)
 	return NULL;
 }
 
-/* exit_group while one thread sleeps in FUTEX_WAIT and one in a pipe read:
- * both sleeps end (killable), the process dies with 6. */
+/* Page faults without end: fresh anonymous pages touched, then dropped. */
+static void *faulting(void *arg)
+{
+	(void)arg;
+	size_t len = 16ul << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	atomic_fetch_add(&blocked, 1);
+	for (;;) {
+		for (size_t i = 0; i < len; i += 4096)
+			p[i] = 1; /* each a fault */
+		madvise(p, len, MADV_DONTNEED);
+	}
+	return NULL;
+}
+
+/* exit_group while one thread sleeps in FUTEX_WAIT, one in a pipe read and
+ * one takes page faults: the sleeps end (killable), the faulting thread
+ * leaves when its fault is done; the process dies with 6. */
 static __attribute__((noreturn)) int block_exit(void)
 {
 	pipe(block_pipe);
-	pthread_t a, b;
+	pthread_t a, b, c;
 	pthread_create(&a, NULL, block_in_futex, NULL);
 	pthread_create(&b, NULL, block_in_pipe, NULL);
-	while (atomic_load(&blocked) < 2)
+	pthread_create(&c, NULL, faulting, NULL);
+	while (atomic_load(&blocked) < 3)
 		sched_yield();
 	for (int i = 0; i < 2000; i++)
 		sched_yield(); /* asleep by now, probably */
@@ -416,7 +434,7 @@ static void group_calls(char *self)
 		block_exit();
 	st = status_of(c);
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 6,
-	      "exit_group ends threads asleep in FUTEX_WAIT and in a pipe read");
+	      "exit_group ends threads in FUTEX_WAIT, in a pipe read and in page faults");
 
 	pthread_t th;
 	void *ret = NULL;
