@@ -279,8 +279,10 @@ static __attribute__((noreturn)) int block_exit(void)
 	pthread_create(&c, NULL, faulting, NULL);
 	while (atomic_load(&blocked) < 3)
 		sched_yield();
-	for (int i = 0; i < 2000; i++)
-		sched_yield(); /* asleep by now, probably */
+	/* Let them fall asleep (a sleep, not yields: on one CPU each yield
+	 * would hand the faulting thread a whole time slice). */
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
 	exit(6);
 }
 
