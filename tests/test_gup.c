@@ -478,7 +478,13 @@ static void random_stress(struct ktest *t)
 	ktest_wait_threads(threads);
 	ktest_log(t, "%lu operations", ops);
 	KEXPECT_EQ(t, pinned_pages_outstanding(), pins);
-	KEXPECT_EQ(t, ktest_free_pages(), before);
+	/* No page lost. Not "equal": in 1.5 s a page freed by something else
+	 * (a thread of an earlier case reaped late) was seen once in CI; the
+	 * exact count is the leaks suite's, after every case. */
+	uint64_t after = ktest_free_pages();
+	if (after != before)
+		ktest_log(t, "free pages %lu before, %lu after", before, after);
+	KEXPECT_GE(t, after, before);
 }
 
 /*
