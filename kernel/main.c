@@ -16,6 +16,7 @@
 #include "kernel/printk.h"
 #include "kernel/panic.h"
 #include "kernel/cmdline.h"
+#include "kernel/pause.h"
 #include "kernel/string.h"
 #include "kernel/monitor.h"
 #include "kernel/init.h"
@@ -145,6 +146,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	lapic_init();
 	clock_init();
 	timekeeping_init(); /* the wall clock, from the RTC */
+	pause_init_delays();
 	for (int i = 0; i < NR_CPUS; i++)
 		smp_init_cpu(i);
 	c->online = true;

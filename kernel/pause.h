@@ -8,6 +8,15 @@
  * needs on other CPUs, and releases it (pause_release). The paused CPU
  * spins (it may hold spinlocks or have interrupts off, exactly as in the
  * real race), so the releasing thread must run on another CPU.
+ *
+ * Delays: `pause.delay=NAME:US[,NAME:US...]` on the kernel command line
+ * (NAME is the id in lower case without PAUSE_, e.g. dio_pinned) makes
+ * every CPU that passes NAME spin for US microseconds there, for the life
+ * of the boot. It widens a race window for user programs that provoke the
+ * race the ordinary way (threads on CPUs, no test hooks): the window is
+ * what it always is, only longer, so a bug in the order of the steps
+ * around it shows within a bounded time. It never changes what the code
+ * does, only when.
  */
 #ifndef KERNEL_PAUSE_H
 #define KERNEL_PAUSE_H
@@ -42,13 +51,14 @@ struct pause_point_state {
 	const volatile uint64_t *watch; /* also resume when *watch changes */
 	uint64_t timeout_ns;		/* also resume after this long (0: never) */
 	volatile uint64_t resumed_ns;	/* ktime when the paused CPU went on */
+	uint32_t delay_us;		/* pause.delay=: spin this long on each pass */
 };
 extern struct pause_point_state pause_points[NR_PAUSE_POINTS];
 
 void __pause_point(enum pause_id id, const void *obj);
 static inline void pause_point(enum pause_id id, const void *obj)
 {
-	if (unlikely(READ_ONCE(pause_points[id].armed)))
+	if (unlikely(READ_ONCE(pause_points[id].armed) | READ_ONCE(pause_points[id].delay_us)))
 		__pause_point(id, obj);
 }
 
@@ -63,5 +73,9 @@ void pause_arm_until(enum pause_id id, const void *obj, const volatile uint64_t 
 /* Wait (sleeping, bounded by ms) until a CPU is paused at id; false on timeout. */
 bool pause_wait_reached(enum pause_id id, uint64_t ms);
 void pause_release(enum pause_id id);
+
+/* Parse pause.delay= (at boot, before other CPUs run); the name of id. */
+void pause_init_delays(void);
+const char *pause_name(enum pause_id id);
 
 #endif
