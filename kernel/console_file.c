@@ -8,7 +8,17 @@
  * done, or -EFAULT). read() returns one line from the serial input, as a
  * terminal in canonical mode: it polls the UART every 10 ms until it has a
  * newline (CR becomes NL, as ICRNL) or the buffer is full, echoing what it
- * reads; O_NONBLOCK returns -EAGAIN when nothing is there. The ioctls a C
+ * reads; O_NONBLOCK returns -EAGAIN when nothing is there.
+ *
+ * A blocking read sleeps interruptibly (Linux's n_tty_read): a signal ends
+ * it with -ERESTARTSYS, which the way back to user mode turns into -EINTR
+ * or a restart (SA_RESTART), as for a pipe. The part of a line typed
+ * before the signal is not lost: it goes back to the head of the input
+ * (already echoed, so not echoed again), as Linux keeps it in the line
+ * discipline's buffer. MUTATION_CONSOLE_READ_UNINTERRUPTIBLE sleeps through
+ * signals (the old behaviour: alarm() cannot interrupt a read of stdin).
+ *
+ * The ioctls a C
  * library asks a terminal answer as a terminal would: TCGETS (glibc's
  * isatty, so stdio line-buffers stdout), TIOCGWINSZ (musl's), TCSETS* are
  * accepted; any other one is -ENOTTY.
@@ -30,6 +40,9 @@ void (*console_output_sink)(const char *s, size_t n);
 static DEFINE_SPINLOCK(inject_lock);
 static char inject_buf[256];
 static size_t inject_len, inject_off;
+/* Input read by an interrupted read, given back first (inject_lock). */
+static char pushback_buf[256];
+static size_t pushback_len, pushback_off;
 
 void console_inject_input(const char *s, size_t n)
 {
@@ -46,7 +59,9 @@ static int console_getc(bool *echo)
 {
 	int c = -1;
 	spin_lock(&inject_lock);
-	if (inject_off < inject_len)
+	if (pushback_off < pushback_len)
+		c = (unsigned char)pushback_buf[pushback_off++];
+	else if (inject_off < inject_len)
 		c = (unsigned char)inject_buf[inject_off++];
 	spin_unlock(&inject_lock);
 	*echo = false;
@@ -63,6 +78,37 @@ static void console_out(const char *s, size_t n)
 		printk("%.*s", (int)n, s);
 }
 
+/* Give the n bytes of an interrupted line back, ahead of anything left. */
+static void console_unread(const char *s, size_t n)
+{
+	spin_lock(&inject_lock);
+	size_t left = pushback_len - pushback_off;
+	char rest[sizeof(pushback_buf)];
+	memcpy(rest, pushback_buf + pushback_off, left);
+	n = MIN(n, sizeof(pushback_buf) - left);
+	memcpy(pushback_buf, s, n);
+	memcpy(pushback_buf + n, rest, left);
+	pushback_len = n + left;
+	pushback_off = 0;
+	spin_unlock(&inject_lock);
+}
+
+/* Wait 10 ms for input: 0, or -ERESTARTSYS for a signal. */
+static int console_wait_input(void)
+{
+	uint64_t deadline = ktime_get_ns() + 10000000ull;
+	struct waitq wq; /* nobody wakes it: a poll with a deadline (no UART IRQ) */
+	waitq_init(&wq);
+#ifdef MUTATION_CONSOLE_READ_UNINTERRUPTIBLE
+	(void)deadline;
+	sleep_ms(10);
+	return 0;
+#else
+	return wait_event_interruptible_deadline(wq, false, deadline) == -ERESTARTSYS ? -ERESTARTSYS
+										      : 0;
+#endif
+}
+
 static ssize_t console_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *pos)
 {
 	char line[256];
@@ -76,7 +122,10 @@ static ssize_t console_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t
 			 * progress: wait for its end */
 			if (!n && (f->f_flags & O_NONBLOCK))
 				return -EAGAIN;
-			sleep_ms(10);
+			if (console_wait_input()) {
+				console_unread(line, n);
+				return -ERESTARTSYS; /* a signal: -EINTR or restarted */
+			}
 			continue;
 		}
 		if (c == '\r')

@@ -22,9 +22,7 @@
  *   - O_CREAT|O_DIRECTORY is -EINVAL (Linux 6.4 and later; 6.1 created a
  *     regular file and then failed with -ENOTDIR);
  *   - O_TMPFILE is -EOPNOTSUPP (SFS has no tmpfile); pipe2(O_DIRECT)
- *     (packet mode) is -EINVAL;
- *   - a blocking console read cannot be interrupted by a signal (pipe
- *     reads and writes can: -EINTR, or restarted with SA_RESTART).
+ *     (packet mode) is -EINVAL.
  */
 #include "kernel/sys_file.h"
 #include "kernel/file.h"

@@ -345,6 +345,33 @@ static void signals_init_immune(struct ktest *t)
 	KEXPECT_TRUE(t, contains(out_buf, "every check ran"));
 }
 
+/* A blocking read of the console ends with EINTR when SIGALRM's handler
+ * has no SA_RESTART, and restarts with it, keeping what was typed before
+ * the signal (tests/user/signals.c console_checks): "abc" is typed before
+ * the program starts, "def\n" once it is blocked in the restarted read. */
+static void signals_console_read(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	char *const argv[] = { "/bin/signals", "console", NULL };
+	struct prog_run run;
+	int threads = sched_thread_count();
+	capture_begin();
+	console_inject_input("abc", 3);
+	if (start_program(t, "/bin/signals", argv, CPU_ANY, false, &run)) {
+		uint64_t deadline = ktime_get_ns() + 10000000000ull;
+		while (!contains(out_buf, "# waiting for def") && ktime_get_ns() < deadline)
+			sleep_ms(10);
+		sleep_ms(300); /* several SIGALRMs restart the read meanwhile */
+		console_inject_input("def\n", 4);
+	}
+	KEXPECT_EQ(t, wait_program(t, "/bin/signals", &run, 20000), 0);
+	ktest_wait_threads(threads);
+	capture_end(t);
+	console_inject_input("", 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "every check ran"));
+}
+
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
 	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
@@ -353,4 +380,5 @@ KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hell
 	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl),
 	    KTEST_CASE(signal_cpu_pairs_musl), KTEST_CASE(time_musl), KTEST_CASE(time_glibc),
 	    KTEST_CASE(misc_musl), KTEST_CASE(signals_musl), KTEST_CASE(signals_glibc),
-	    KTEST_CASE(signals_init_immune), KTEST_CASE(signals_ipi_musl));
+	    KTEST_CASE(signals_init_immune), KTEST_CASE(signals_ipi_musl),
+	    KTEST_CASE(signals_console_read));

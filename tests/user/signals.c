@@ -1195,6 +1195,36 @@ static int as_init(void)
 	return failed ? 1 : 0;
 }
 
+/* Reads of the console (stdin) interrupted by SIGALRM. The test case
+ * (tests/test_user.c signals_console_read) types "abc" before the program
+ * starts and "def\n" once it prints "# waiting for def": the first read
+ * takes "abc", waits for the end of the line and is interrupted; the line
+ * so far must come back to the restarted read. */
+static int console_checks(void)
+{
+	char buf[64];
+	alarm_pipe[1] = -1;
+	alarms = 0;
+	on(SIGALRM, on_alarm, 0);
+	arm_ms(100);
+	ssize_t r = read(0, buf, sizeof(buf));
+	check(r < 0 && errno == EINTR && alarms == 1,
+	      "SIGALRM interrupts a blocking console read: EINTR (no SA_RESTART)");
+	on(SIGALRM, on_alarm, SA_RESTART);
+	struct itimerval it = { { 0, 50000 }, { 0, 50000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	printf("# waiting for def\n");
+	r = read(0, buf, sizeof(buf) - 1);
+	int seen = alarms;
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	buf[r > 0 ? r : 0] = 0;
+	check(r == 7 && !memcmp(buf, "abcdef\n", 7) && seen >= 3,
+	      "SA_RESTART: the console read restarts, keeping the line typed before the signal");
+	printf("1..%d\n# every check ran\n", n);
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "exec-child"))
@@ -1206,6 +1236,8 @@ int main(int argc, char **argv)
 			signal(i, SIG_DFL);
 	if (argc > 1 && !strcmp(argv[1], "init"))
 		return as_init();
+	if (argc > 1 && !strcmp(argv[1], "console"))
+		return console_checks();
 	if (argc > 1 && !strcmp(argv[1], "ipi")) {
 		threads_checks(); /* alone: the only IPIs into user code are tgkill's */
 		printf("1..%d\n# every check ran\n", n);
