@@ -32,6 +32,8 @@
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
+#include "kernel/cmdline.h"
+#include "kernel/string.h"
 #include "mm/kmalloc.h"
 #include "mm/mm.h"
 #include "arch/arch.h"
@@ -160,14 +162,37 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_getitimer, sys_getitimer),
 };
 
+/* syscall.trace=1 on the command line: every call is logged with its
+ * arguments and result (debugging a user program, or a fuzzer's replay);
+ * syscall.trace=PID logs only the calls of process PID. */
+static long trace_pid = -2; /* -2: not read yet, -1: off, 0: all */
+
+static bool tracing(void)
+{
+	long v = READ_ONCE(trace_pid);
+	if (v == -2) {
+		const char *s = cmdline_get("syscall.trace");
+		v = !s || !strcmp(s, "0") ? -1
+		    : !strcmp(s, "1")	  ? 0
+					  : (long)cmdline_ulong("syscall.trace", 0);
+		WRITE_ONCE(trace_pid, v);
+	}
+	return v == 0 || (v > 0 && current->proc && current->proc->pid == v);
+}
+
 int64_t syscall_dispatch(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 			 uint64_t a4, uint64_t a5)
 {
 	unsigned unr = (unsigned)nr;
 	syscall_fn_t fn = unr < NR_SYSCALLS ? READ_ONCE(syscall_table[unr]) : NULL;
-	if (!fn)
-		return -ENOSYS;
-	return fn(a0, a1, a2, a3, a4, a5);
+	bool trace = unlikely(READ_ONCE(trace_pid) != -1) && tracing();
+	if (trace)
+		printk("syscall: %d: %u(%#lx, %#lx, %#lx, %#lx, %#lx, %#lx)\n", current->tid, unr,
+		       a0, a1, a2, a3, a4, a5);
+	int64_t r = fn ? fn(a0, a1, a2, a3, a4, a5) : -ENOSYS;
+	if (trace)
+		printk("syscall: %d: %u = %ld\n", current->tid, unr, r);
+	return r;
 }
 
 syscall_fn_t syscall_set_hook(unsigned nr, syscall_fn_t fn)

@@ -87,6 +87,14 @@ static void namespace(struct ktest *t)
 	KEXPECT_EQ(t, vfs_open("/docs", O_RDWR, &f), -EISDIR);
 	KEXPECT_EQ(t, vfs_mkdir("/ns"), 0);
 	KEXPECT_EQ(t, vfs_mkdir("/ns"), -EEXIST);
+	/* nlink counts directory entries: a subdirectory adds none to its
+	 * parent (SFS has no ".."), and the root keeps 1 (fsck checks both). */
+	KEXPECT_EQ(t, vfs_mkdir("/ns/sub"), 0);
+	char err[160] = "";
+	KEXPECT_EQ(t, fs_sync_and_check(err, sizeof(err)), 0);
+	if (err[0])
+		ktest_log(t, "fsck: %s", err);
+	KEXPECT_EQ(t, vfs_unlink("/ns/sub"), 0);
 	KASSERT_EQ(t, vfs_open("/ns/a.txt", O_RDWR | O_CREAT, &f), 0);
 	KEXPECT_EQ(t, vfs_pwrite(f, "0123456789", 10, 5000), 10); /* a hole before */
 	KEXPECT_EQ(t, vfs_size(f), 5010);
@@ -114,6 +122,7 @@ static void namespace(struct ktest *t)
 	KEXPECT_EQ(t, vfs_unlink("/ns/a.txt"), 0);
 	KEXPECT_EQ(t, vfs_open("/ns/a.txt", O_RDONLY, &f), -ENOENT);
 	KEXPECT_EQ(t, vfs_unlink("/ns"), 0);
+	KEXPECT_EQ(t, fs_sync_and_check(err, sizeof(err)), 0);
 }
 
 /* ---- Nadav Amit's race ------------------------------------------------- */

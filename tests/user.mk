@@ -24,6 +24,8 @@ USER_PROGS := hello args files proc threads ubench futex misc time
 USER_PROGS += mmap fault sysret fpu oom sigpairs
 # signals: issue 12 (tests/test_user.c signals_*)
 USER_PROGS += signals
+# sysfuzz: the system-call fuzzer (tests/test_fuzz.c, make fuzz-syscalls)
+USER_PROGS += sysfuzz
 USER_GLIBC_PROGS := hello args proc threads time signals
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \

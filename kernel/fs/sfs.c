@@ -913,13 +913,10 @@ int vfs_mkdir(const char *path)
 		return err;
 	uint32_t ino;
 	down_write(&fs_lock);
+	/* nlink counts the entries that point at an inode (sfs_format.h):
+	 * SFS has no ".." entries, so a parent's nlink does not change (stat
+	 * shows 1 for a directory, as btrfs does). */
 	err = create(dir, name, len, SFS_S_IFDIR, &ino);
-	if (!err) { /* the new directory's link from its parent counts too (".." ) */
-		spin_lock(&map_lock);
-		dir->d.nlink++;
-		write_disk_inode(dir->ino, &dir->d);
-		spin_unlock(&map_lock);
-	}
 	up_write(&fs_lock);
 	inode_put(dir);
 	return err;
@@ -952,10 +949,6 @@ int vfs_unlink(const char *path)
 	} else {
 		dir_remove(dir, slot);
 		spin_lock(&map_lock);
-		if (victim->d.mode == SFS_S_IFDIR) {
-			dir->d.nlink--;
-			write_disk_inode(dir->ino, &dir->d);
-		}
 		victim->d.nlink = 0;
 		write_disk_inode(victim->ino, &victim->d);
 		spin_unlock(&map_lock);
