@@ -134,4 +134,4 @@ test-image: deps image
 -include tests/fs.mk
 -include tests/selftest.mk
 -include tests/run_user.mk
--include tests/fuzz_syscalls.mk
+-include tests/long.mk

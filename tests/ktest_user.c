@@ -14,6 +14,9 @@
 #include "kernel/smp.h"
 #include "kernel/string.h"
 #include "mm/kmalloc.h"
+#include "tests/ktest_mm.h"
+#include "kernel/file.h"
+#include "kernel/fs/fs.h"
 
 bool contains(const char *hay, const char *needle)
 {
@@ -158,4 +161,56 @@ void run_checks(struct ktest *t, const char *path, const char *last)
 	KEXPECT_EQ(t, run_program(t, path, argv), 0);
 	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
 	KEXPECT_TRUE(t, contains(out_buf, last));
+}
+
+void ktest_baseline_take(struct ktest_baseline *b)
+{
+	fs_drop_caches();
+	b->threads = sched_thread_count();
+	b->files = kfile_nr_live();
+	b->heap = kmalloc_bytes_in_use();
+	b->kept = ktest_kept_pages();
+	b->pages = nr_free_pages();
+}
+
+void ktest_baseline_expect(struct ktest *t, const struct ktest_baseline *before)
+{
+	struct ktest_baseline after;
+	ktest_baseline_take(&after);
+	KEXPECT_EQ(t, after.threads, before->threads);
+	KEXPECT_EQ(t, after.files, before->files);
+	KEXPECT_EQ(t, after.heap, before->heap);
+	KEXPECT_EQ(t, after.pages + (after.kept - before->kept), before->pages);
+	char err[160] = "";
+	int r = fs_sync_and_check(err, sizeof(err));
+	if (r)
+		ktest_fail(t, __FILE__, __LINE__, "fsck: %s (%d)", err, r);
+}
+
+int run_program_long(struct ktest *t, char *const argv[], uint64_t timeout_ms)
+{
+	struct prog_run run;
+	int threads = sched_thread_count(), status = -1;
+	capture_begin();
+	if (start_program(t, argv[0], argv, CPU_ANY, false, &run)) {
+		uint64_t deadline = ktime_get_ns() + timeout_ms * 1000000ull;
+		while (!wait_for_completion_timeout(&run.e.done, 1000) && ktime_get_ns() < deadline)
+			ktest_progress();
+		status = wait_program(t, argv[0], &run, 1000);
+	}
+	ktest_wait_threads(threads);
+	capture_end(t);
+	return status;
+}
+
+void ktest_fmt_ulong(char *buf, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*buf++ = tmp[--n];
+	*buf = 0;
 }

@@ -37,4 +37,20 @@ int run_program(struct ktest *t, const char *path, char *const argv[]);
 /* path (no arguments) exited 0, printed no "not ok", and printed last. */
 void run_checks(struct ktest *t, const char *path, const char *last);
 
+/* A long run of argv[0] (fuzzer, soak): waits up to timeout_ms, telling the
+ * watchdog it is alive each second; its wait status, or -1. */
+int run_program_long(struct ktest *t, char *const argv[], uint64_t timeout_ms);
+/* v in decimal into buf (24 bytes), for program arguments. */
+void ktest_fmt_ulong(char *buf, uint64_t v);
+
+/* What must be back after a run of programs: threads, open files, heap
+ * bytes and free pages (file caches dropped first). */
+struct ktest_baseline {
+	int threads, files;
+	uint64_t heap, pages, kept;
+};
+void ktest_baseline_take(struct ktest_baseline *b);
+/* Expect everything of before back; then the file system must check clean. */
+void ktest_baseline_expect(struct ktest *t, const struct ktest_baseline *before);
+
 #endif

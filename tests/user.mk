@@ -26,6 +26,8 @@ USER_PROGS += mmap fault sysret fpu oom sigpairs
 USER_PROGS += signals
 # sysfuzz: the system-call fuzzer (tests/test_fuzz.c, make fuzz-syscalls)
 USER_PROGS += sysfuzz
+# soak: the soak test (tests/test_soak.c, make soak)
+USER_PROGS += soak
 USER_GLIBC_PROGS := hello args proc threads time signals
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \

@@ -268,6 +268,15 @@ static uint64_t sig_arg(void)
 	return below(8) ? below(65) : int_arg();
 }
 
+/* A signal to send: mostly 0 or the handled SIGALRM, as most signals
+ * would end the worker (then it is replaced, which costs a fork). */
+static uint64_t kill_sig(void)
+{
+	if (below(8))
+		return below(2) ? 0 : SIGALRM;
+	return sig_arg();
+}
+
 /* Signatures: one letter per argument. f fd, p pointer, l length, s path,
  * i int/flags, o offset, n pid (see pid_arg), g signal. */
 struct call {
@@ -576,10 +585,10 @@ static void special_call(void)
 		break;
 	}
 	case 3:
-		r = sys6(SYS_kill, (long)pid_arg(), (long)sig_arg(), 0, 0, 0, 0);
+		r = sys6(SYS_kill, (long)pid_arg(), (long)kill_sig(), 0, 0, 0, 0);
 		return;
 	case 4:
-		r = sys6(SYS_tgkill, self_pid, (long)pid_arg(), (long)sig_arg(), 0, 0, 0);
+		r = sys6(SYS_tgkill, self_pid, (long)pid_arg(), (long)kill_sig(), 0, 0, 0);
 		return;
 	case 5: { /* execve: a missing file, a directory, bad pointers, or hello */
 		static const char *const argv[] = { "/bin/hello", NULL };
