@@ -38,6 +38,7 @@ enum pause_id {
 	PAUSE_SWITCH_MM,       /* switch_mm_irqs_off: left prev's cpumask, CR3 still prev's */
 	PAUSE_SPLIT_VMA,       /* split_vma: new VMA's start moved, its offset not yet */
 	PAUSE_FUTEX_WAIT_SETUP, /* futex_wait_setup: value read and compared, not yet queued */
+	PAUSE_SFS_PARENT_FOUND, /* SFS lookup_parent: parent directory found and referenced */
 	NR_PAUSE_POINTS
 };
 

@@ -17,6 +17,8 @@
 #include "tests/ktest_mm.h"
 #include "kernel/file.h"
 #include "kernel/fs/fs.h"
+#include "kernel/cmdline.h"
+#include "kernel/printk.h"
 
 bool contains(const char *hay, const char *needle)
 {
@@ -203,14 +205,19 @@ int run_program_long(struct ktest *t, char *const argv[], uint64_t timeout_ms)
 	return status;
 }
 
-void ktest_fmt_ulong(char *buf, uint64_t v)
+int run_seeded_program(struct ktest *t, const char *prog, const char *name,
+		       struct ktest_baseline *before)
 {
-	char tmp[24];
-	int n = 0;
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n)
-		*buf++ = tmp[--n];
-	*buf = 0;
+	char key[32], seed_s[24], ms_s[24];
+	snprintf(key, sizeof(key), "%s.ms", name);
+	uint64_t ms = cmdline_ulong(key, 3000);
+	snprintf(key, sizeof(key), "%s.seed", name);
+	snprintf(seed_s, sizeof(seed_s), "%lu", cmdline_ulong(key, ktime_get_ns() % 1000000007ull));
+	snprintf(ms_s, sizeof(ms_s), "%lu", ms);
+	ktest_log(t, "%s SEED %s, MS %s (replay: %s.seed=%s)", prog, seed_s, ms_s, name, seed_s);
+	char *const warm[] = { (char *)prog, "1", "1", "1", NULL };
+	run_program(t, prog, warm); /* what it caches for good */
+	ktest_baseline_take(before);
+	char *const argv[] = { (char *)prog, seed_s, ms_s, NULL };
+	return run_program_long(t, argv, ms + 60000);
 }

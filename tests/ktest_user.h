@@ -40,8 +40,6 @@ void run_checks(struct ktest *t, const char *path, const char *last);
 /* A long run of argv[0] (fuzzer, soak): waits up to timeout_ms, telling the
  * watchdog it is alive each second; its wait status, or -1. */
 int run_program_long(struct ktest *t, char *const argv[], uint64_t timeout_ms);
-/* v in decimal into buf (24 bytes), for program arguments. */
-void ktest_fmt_ulong(char *buf, uint64_t v);
 
 /* What must be back after a run of programs: threads, open files, heap
  * bytes and free pages (file caches dropped first). */
@@ -52,5 +50,12 @@ struct ktest_baseline {
 void ktest_baseline_take(struct ktest_baseline *b);
 /* Expect everything of before back; then the file system must check clean. */
 void ktest_baseline_expect(struct ktest *t, const struct ktest_baseline *before);
+
+/* The fuzz and soak suites' run: PROG SEED MS with the seed and length
+ * from the command line (NAME.seed=, default from the clock, logged for a
+ * replay; NAME.ms=, default 3000), after a warm-up run (PROG 1 1 1: the
+ * caches it fills for good) and *before taken. Its wait status. */
+int run_seeded_program(struct ktest *t, const char *prog, const char *name,
+		       struct ktest_baseline *before);
 
 #endif

@@ -125,6 +125,47 @@ static void namespace(struct ktest *t)
 	KEXPECT_EQ(t, fs_sync_and_check(err, sizeof(err)), 0);
 }
 
+/* mkdir paused after finding its parent while another CPU removes that
+ * (empty) parent: the mkdir must fail with -ENOENT (Linux's IS_DEADDIR),
+ * not add an entry to the dead directory, whose inode would stay allocated
+ * and unreachable (fsck: free inode count). Found by the fuzzer. */
+struct dead_dir_mkdir {
+	struct completion done;
+	volatile int err;
+};
+
+static void dead_dir_mkdir_fn(void *arg)
+{
+	struct dead_dir_mkdir *m = arg;
+	m->err = vfs_mkdir("/deaddir/sub");
+	complete(&m->done);
+}
+
+static void create_in_removed_dir(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs (the paused CPU spins)");
+	KASSERT_EQ(t, vfs_mkdir("/deaddir"), 0);
+	struct dead_dir_mkdir m = { .err = 1 };
+	init_completion(&m.done);
+	pause_arm(PAUSE_SFS_PARENT_FOUND, NULL);
+	thread_create("mkdir", dead_dir_mkdir_fn, &m, ktest_other_cpu(cpu_id(), 1));
+	if (!pause_wait_reached(PAUSE_SFS_PARENT_FOUND, 5000)) {
+		pause_release(PAUSE_SFS_PARENT_FOUND);
+		ktest_fail(t, __FILE__, __LINE__, "mkdir never reached lookup_parent's end");
+	} else {
+		KEXPECT_EQ(t, vfs_unlink("/deaddir"), 0); /* empty: removed */
+		pause_release(PAUSE_SFS_PARENT_FOUND);
+	}
+	wait_for_completion(&m.done);
+	KEXPECT_EQ(t, m.err, -ENOENT);
+	char err[160] = "";
+	KEXPECT_EQ(t, fs_sync_and_check(err, sizeof(err)), 0);
+	if (err[0])
+		ktest_log(t, "fsck: %s", err);
+}
+
 /* ---- Nadav Amit's race ------------------------------------------------- */
 
 enum { SLOTS = 512 };
@@ -1670,8 +1711,9 @@ static void fsck_clean(struct ktest *t)
 	KEXPECT_EQ(t, r, 0);
 }
 
-KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(nadav_race_madvise),
-	    KTEST_CASE(nadav_race_munmap), KTEST_CASE(nadav_race_detects_early_drop),
+KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(create_in_removed_dir),
+	    KTEST_CASE(nadav_race_madvise), KTEST_CASE(nadav_race_munmap),
+	    KTEST_CASE(nadav_race_detects_early_drop),
 	    KTEST_CASE(delayed_rmaps_stay_in_two_batches), KTEST_CASE(mprotect_respects_open_mode),
 	    KTEST_CASE(nadav_race_stress), KTEST_CASE(data_integrity_model),
 	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(truncate_mapped_file),

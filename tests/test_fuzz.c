@@ -14,15 +14,8 @@
  *       printed, so a failure can be replayed.
  */
 #include "tests/ktest_user.h"
-#include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
-#include "kernel/cmdline.h"
-#include "kernel/file.h"
 #include "kernel/fs/fs.h"
-#include "kernel/printk.h"
-#include "kernel/smp.h"
-#include "kernel/string.h"
-#include "mm/kmalloc.h"
 
 /* Whatever the program could not remove under /fz: logged, then removed
  * (so a failure here does not spill into later suites). */
@@ -51,23 +44,8 @@ static void remove_fz(struct ktest *t)
 static void syscalls(struct ktest *t)
 {
 	REQUIRE_FS(t);
-	uint64_t ms = cmdline_ulong("fuzz.ms", 3000);
-	uint64_t seed = cmdline_ulong("fuzz.seed", ktime_get_ns() % 1000000007ull);
-	char seed_s[24], ms_s[24];
-	ktest_fmt_ulong(seed_s, seed);
-	ktest_fmt_ulong(ms_s, ms);
-	ktest_log(t, "seed %s (replay: make fuzz-syscalls FUZZ_SEED=%s), %s ms", seed_s, seed_s,
-		  ms_s);
-
-	/* Warm the caches the run will fill for good (the program's pages,
-	 * /bin/hello's, which workers execve), then measure. */
-	char *const warm[] = { "/bin/sysfuzz", "1", "1", "1", NULL };
-	run_program(t, "/bin/sysfuzz", warm);
 	struct ktest_baseline before;
-	ktest_baseline_take(&before);
-
-	char *const argv[] = { "/bin/sysfuzz", seed_s, ms_s, NULL };
-	int status = run_program_long(t, argv, ms + 30000);
+	int status = run_seeded_program(t, "/bin/sysfuzz", "fuzz", &before);
 	KEXPECT_EQ(t, status, 0);
 	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
 	KEXPECT_TRUE(t, contains(out_buf, "ok 2 /fz removed"));

@@ -15,24 +15,12 @@
  */
 #include "tests/ktest_user.h"
 #include "tests/ktest_fs.h"
-#include "kernel/cmdline.h"
 
 static void processes(struct ktest *t)
 {
 	REQUIRE_FS(t);
-	uint64_t ms = cmdline_ulong("soak.ms", 3000);
-	uint64_t seed = cmdline_ulong("soak.seed", ktime_get_ns() % 1000000007ull);
-	char seed_s[24], ms_s[24];
-	ktest_fmt_ulong(seed_s, seed);
-	ktest_fmt_ulong(ms_s, ms);
-	ktest_log(t, "seed %s (replay: make soak SOAK_SEED=%s), %s ms", seed_s, seed_s, ms_s);
-
-	char *const warm[] = { "/bin/soak", "1", "1", "1", NULL };
-	run_program(t, "/bin/soak", warm); /* the caches it fills for good */
 	struct ktest_baseline before;
-	ktest_baseline_take(&before);
-	char *const argv[] = { "/bin/soak", seed_s, ms_s, NULL };
-	KEXPECT_EQ(t, run_program_long(t, argv, ms + 60000), 0);
+	KEXPECT_EQ(t, run_seeded_program(t, "/bin/soak", "soak", &before), 0);
 	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
 	KEXPECT_TRUE(t, contains(out_buf, "ok 2 /soak removed"));
 	ktest_baseline_expect(t, &before);

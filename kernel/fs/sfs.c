@@ -43,6 +43,7 @@
  *                   writepage can take it under any other lock.
  */
 #include "kernel/fs/fs.h"
+#include "kernel/pause.h"
 #include "kernel/fs/sfs_format.h"
 #include "drivers/ramdisk.h"
 #include "mm/mm.h"
@@ -779,6 +780,7 @@ static int lookup_parent(const char *path, struct inode **parent, const char **n
 			*parent = dir;
 			*name = p;
 			*len = n;
+			pause_point(PAUSE_SFS_PARENT_FOUND, NULL);
 			return 0;
 		}
 		uint32_t ino;
@@ -822,6 +824,13 @@ static int create(struct inode *dir, const char *name, size_t len, uint16_t mode
 	uint32_t ino;
 	if (dir->d.mode != SFS_S_IFDIR)
 		return -ENOTDIR;
+#ifndef MUTATION_CREATE_IN_DEAD_DIR
+	/* Removed since lookup_parent found it (Linux's IS_DEADDIR): an entry
+	 * added now would name an inode nothing can reach, and it would stay
+	 * allocated for good when the directory's blocks go. */
+	if (!dir->d.nlink)
+		return -ENOENT;
+#endif
 	if (dir_find(dir, name, len, &ino) >= 0) {
 		*out = ino;
 		return -EEXIST;
