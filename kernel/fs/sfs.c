@@ -387,46 +387,67 @@ static struct inode *icache_find(uint32_t ino)
 	return NULL;
 }
 
-/* The in-memory inode for ino, with a reference. fs_lock NOT held. */
-static struct inode *iget(uint32_t ino)
+/* A new cached inode ino with disk copy d and one reference (fs_lock). */
+static struct inode *icache_insert(uint32_t ino, const struct sfs_inode *d, int *err)
 {
-	down_read(&fs_lock);
+	struct inode *fresh = kzalloc(sizeof(*fresh));
+	if (!fresh) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	fresh->d = *d;
+	fresh->ino = ino;
+	mapping_init(&fresh->mapping, fresh, &sfs_aops);
+	rwsem_init(&fresh->i_rwsem);
+	fresh->refs = 1;
+	list_add(&fresh->node, &inode_cache);
+	flusher_register(&fresh->mapping); /* order: fs_lock, then flusher_rwsem */
+	return fresh;
+}
+
+/*
+ * The in-memory inode for ino, with a new reference: the cached one, or one
+ * read from the disk and cached. fs_lock held for write: every allocation
+ * and every free of a disk inode holds it too, so what is read cannot be
+ * freed or reused before it is in the cache. Callers find ino in a
+ * directory under the same hold, so a name unlinked (and its inode freed
+ * and reused) meanwhile cannot hand them another file's inode. NULL with
+ * *err: -ENOMEM, or -ENOENT for a free inode (a corrupt entry).
+ * The old code read the disk inode before taking fs_lock: an inode freed
+ * and reused in between was cached with a stale copy, which a later write
+ * put back over the new one (fsck: the free-inode count; found by the
+ * system-call fuzzer; fs.namespace_stress is the regression test).
+ */
+static struct inode *iget_locked(uint32_t ino, int *err)
+{
+	rwsem_assert_held_write(&fs_lock);
 	struct inode *i = icache_find(ino);
 	if (i) {
 		spin_lock(&map_lock);
 		i->refs++;
 		spin_unlock(&map_lock);
-	}
-	up_read(&fs_lock);
-	if (i)
 		return i;
-	struct inode *fresh = kzalloc(sizeof(*fresh));
-	if (!fresh)
-		return NULL;
-	fresh->ino = ino;
+	}
+	struct sfs_inode d;
 	spin_lock(&map_lock);
-	read_disk_inode(ino, &fresh->d);
+	read_disk_inode(ino, &d);
 	spin_unlock(&map_lock);
-	mapping_init(&fresh->mapping, fresh, &sfs_aops);
-	rwsem_init(&fresh->i_rwsem);
-	fresh->refs = 1;
-	flusher_register(&fresh->mapping);
+	if (!d.mode) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	return icache_insert(ino, &d, err);
+}
+
+/* iget_locked taking fs_lock itself (the root, and inodes the caller
+ * already holds a reference to through an open file). */
+static struct inode *iget(uint32_t ino)
+{
+	int err;
 	down_write(&fs_lock);
-	i = icache_find(ino);
-	if (i) {
-		spin_lock(&map_lock);
-		i->refs++;
-		spin_unlock(&map_lock);
-	} else {
-		list_add(&fresh->node, &inode_cache);
-	}
+	struct inode *i = iget_locked(ino, &err);
 	up_write(&fs_lock);
-	if (i) { /* lost the race */
-		flusher_unregister(&fresh->mapping);
-		kfree(fresh);
-		return i;
-	}
-	return fresh;
+	return i;
 }
 
 void inode_get(struct inode *inode)
@@ -784,15 +805,17 @@ static int lookup_parent(const char *path, struct inode **parent, const char **n
 			return 0;
 		}
 		uint32_t ino;
-		down_read(&fs_lock);
+		int err = 0;
+		struct inode *child = NULL;
+		down_write(&fs_lock);
 		int64_t r = dir->d.mode == SFS_S_IFDIR ? dir_find(dir, p, n, &ino) : -ENOTDIR;
-		up_read(&fs_lock);
+		if (r >= 0 && !(child = iget_locked(ino, &err)))
+			r = err;
+		up_write(&fs_lock);
 		inode_put(dir);
 		if (r < 0)
 			return (int)r;
-		dir = iget(ino);
-		if (!dir)
-			return -ENOMEM;
+		dir = child;
 		p = slash + 1;
 	}
 }
@@ -861,10 +884,12 @@ int vfs_open(const char *path, int flags, struct file **out)
 	size_t len;
 	uint32_t ino = 0;
 	int err;
+	struct inode *inode = NULL;
 	if (!strcmp(path, "/")) { /* the root has no parent: open it directly */
 		if (flags & O_CREAT)
 			return -EISDIR;
-		ino = sb.root_ino;
+		if (!(inode = iget(sb.root_ino)))
+			return -ENOMEM;
 		goto opened;
 	}
 	err = lookup_parent(path, &dir, &name, &len);
@@ -879,14 +904,13 @@ int vfs_open(const char *path, int flags, struct file **out)
 		err = dir->d.mode == SFS_S_IFDIR ? (int)MIN(dir_find(dir, name, len, &ino), 0)
 						 : -ENOTDIR;
 	}
+	if (!err)
+		inode = iget_locked(ino, &err); /* under the same hold as the lookup */
 	up_write(&fs_lock);
 	inode_put(dir);
 	if (err)
 		return err;
 opened:;
-	struct inode *inode = iget(ino);
-	if (!inode)
-		return -ENOMEM;
 	if (inode->d.mode == SFS_S_IFDIR && (flags & (O_WRONLY | O_RDWR))) {
 		inode_put(inode);
 		return -EISDIR;
@@ -940,22 +964,18 @@ int vfs_unlink(const char *path)
 	if (err)
 		return err;
 	uint32_t ino;
+	struct inode *victim = NULL;
+	/* One hold from the lookup to the removal: a second unlink of the name,
+	 * or a create that reuses the slot, cannot come in between. */
 	down_write(&fs_lock);
 	int64_t slot = dir->d.mode == SFS_S_IFDIR ? dir_find(dir, name, len, &ino) : -ENOTDIR;
-	up_write(&fs_lock);
-	if (slot < 0) {
-		inode_put(dir);
-		return (int)slot;
-	}
-	struct inode *victim = iget(ino);
-	if (!victim) {
-		inode_put(dir);
-		return -ENOMEM;
-	}
-	down_write(&fs_lock);
-	if (victim->d.mode == SFS_S_IFDIR && !dir_empty(victim)) {
+	if (slot < 0)
+		err = (int)slot;
+	else
+		victim = iget_locked(ino, &err);
+	if (victim && victim->d.mode == SFS_S_IFDIR && !dir_empty(victim)) {
 		err = -ENOTEMPTY;
-	} else {
+	} else if (victim) {
 		dir_remove(dir, slot);
 		spin_lock(&map_lock);
 		victim->d.nlink = 0;
@@ -963,7 +983,8 @@ int vfs_unlink(const char *path)
 		spin_unlock(&map_lock);
 	}
 	up_write(&fs_lock);
-	inode_put(victim); /* frees it if no file or mapping holds it */
+	if (victim)
+		inode_put(victim); /* frees it if no file or mapping holds it */
 	inode_put(dir);
 	return err;
 }
@@ -1010,29 +1031,33 @@ int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], ui
 	struct sfs_dirent de;
 	if (dir->d.mode != SFS_S_IFDIR)
 		return -ENOTDIR;
-	down_read(&fs_lock);
+	int err = 0;
+	down_write(&fs_lock); /* the entry and its inode at one time */
 	for (uint64_t pos = *slot * DIRENT_SIZE; pos + DIRENT_SIZE <= dir->d.size;
 	     pos += DIRENT_SIZE) {
 		if (cache_read(dir, &de, 0, DIRENT_SIZE, pos) != DIRENT_SIZE) {
-			up_read(&fs_lock);
-			return -EIO;
+			err = -EIO;
+			break;
 		}
 		if (!de.ino)
 			continue;
-		up_read(&fs_lock);
+		struct inode *child = iget_locked(de.ino, &err);
+		if (!child) {
+			if (err == -ENOENT)
+				continue; /* a corrupt entry: skipped, as readdir does */
+			break;
+		}
 		memcpy(name, de.name, de.name_len);
 		name[de.name_len] = 0;
 		*ino = de.ino;
 		*slot = pos / DIRENT_SIZE;
-		struct inode *child = iget(de.ino);
-		if (!child)
-			return -ENOMEM;
 		*is_dir = child->d.mode == SFS_S_IFDIR;
+		up_write(&fs_lock);
 		inode_put(child);
 		return 1;
 	}
-	up_read(&fs_lock);
-	return 0;
+	up_write(&fs_lock);
+	return err == -ENOENT ? 0 : err;
 }
 
 /* ---- mount and check ---------------------------------------------------- */
