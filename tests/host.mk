@@ -135,3 +135,4 @@ test-image: deps image
 -include tests/selftest.mk
 -include tests/run_user.mk
 -include tests/long.mk
+-include tests/compare.mk

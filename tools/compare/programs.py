@@ -1,0 +1,70 @@
+"""tools/compare/programs.py - what `make compare` runs on both kernels.
+
+PROGRAMS: the functional comparison, one entry per run: (name, argv). The
+name is what TESTS= selects (a comma-separated list of names or of globs:
+TESTS=files,fault-*); argv[0] is the path in both guests' /bin. A program
+that prints KTAP lines ("ok N what" / "not ok N what") is compared check by
+check (by its text); every entry is compared by its exit status (a shell's:
+128+S when signal S killed it).
+
+BENCHMARKS: the benchmark programs of tests/user/bench/ (built by
+tests/compare.mk into build/user/bench/NAME, in both guests' /bin/bench/).
+Adding one is adding tests/user/bench/NAME.c and one line here:
+    ("NAME", ["/bin/bench/NAME", "args"]),
+Each prints "bench: FIGURE: VALUE UNIT" lines (the format of /bin/ubench);
+the runner collects them into build/compare.json. (Timing, medians, ratios
+and the chart are the second part of issue 14: not done yet.)
+
+SKIPPED: programs of tests/user/ that are not run, with the reason (shown
+in the table).
+"""
+
+# Linux 6.1's signal for each exception (tests/test_user.c faults_musl).
+FAULTS = ["de", "ud", "gp", "pf", "bp", "of", "ss", "np", "ac", "mf", "xm",
+          "db", "io", "hlt", "cli", "none"]
+
+PROGRAMS = [
+    ("hello", ["/bin/hello"]),
+    ("hello-glibc", ["/bin/hello-glibc"]),
+    ("hello-glibc-pie", ["/bin/hello-glibc-pie"]),
+    # No /lib/ld-musl-x86_64.so.1 in either guest: execve fails with
+    # ENOENT on both (status 127).
+    ("hello-dynamic", ["/bin/hello-dynamic"]),
+    # argc, argv and the environment (HOME=/ TERM=linux: compare_init's).
+    ("args", ["/bin/args", "argc=4", "arg=1=argc=4", "envc=2"]),
+    ("args-glibc", ["/bin/args-glibc", "argc=4", "arg=1=argc=4", "envc=2"]),
+    ("files", ["/bin/files"]),
+    ("proc", ["/bin/proc"]),
+    ("proc-glibc", ["/bin/proc-glibc"]),
+    ("threads", ["/bin/threads"]),
+    ("threads-glibc", ["/bin/threads-glibc"]),
+    # The main thread exits with 5 while 3 threads spin (exit_group).
+    ("threads-spin-exit", ["/bin/threads", "spin-exit", "3"]),
+    ("futex", ["/bin/futex"]),
+    ("mmap", ["/bin/mmap"]),
+    ("misc", ["/bin/misc"]),
+    ("time", ["/bin/time"]),
+    ("time-glibc", ["/bin/time-glibc"]),
+    ("signals", ["/bin/signals"]),
+    ("signals-glibc", ["/bin/signals-glibc"]),
+    ("signals-ipi", ["/bin/signals", "ipi"]),
+    ("sigpairs", ["/bin/sigpairs"]),
+    ("fpu", ["/bin/fpu", "5", "800", "4"]),
+    # A system call at the top of user space: SIGSEGV on return (139).
+    ("sysret", ["/bin/sysret"]),
+    ("oom", ["/bin/oom"]),
+] + [("fault-" + f, ["/bin/fault", f]) for f in FAULTS]
+
+BENCHMARKS = [
+]
+
+SKIPPED = [
+    ("signals-console", "needs a line typed on the console while it reads "
+     "(the in-kernel harness types it: tests/test_user.c)"),
+    ("signals-init", "must itself be pid 1; compare_init is the init of "
+     "both boots"),
+    ("sysfuzz", "random system calls, not a comparison (make fuzz-syscalls)"),
+    ("soak", "random stress against a model, not a comparison (make soak)"),
+    ("ubench", "figures, not checks: the benchmark part of make compare "
+     "(later)"),
+]
