@@ -15,6 +15,9 @@
  *                                       124 when it ran out of time), MS
  *                                       the wall time in milliseconds
  *   compare: done N
+ *   compare: fact KEY VALUE             (Linux) what explains differences:
+ *                                       la57 (5-level paging: user space
+ *                                       up to 2^56), mmap_min_addr
  *   compare: warning ...                something was not as planned
  *
  * The list: `-f FILE` (one program per line: path and arguments separated
@@ -24,6 +27,11 @@
  * time limit of each program (default 300; alarm(2), then SIGKILL). Words
  * starting with "initrd=" are ignored (OVMF appends `initrd=initrd` to the
  * command line of a `-kernel` boot).
+ *
+ * What a program leaves running (its orphans come to init) is waited for
+ * up to 5 s after it exits, its output counted as the program's, then
+ * killed (kill(-1, SIGKILL)) so that it cannot write into the next
+ * program's lines.
  *
  * On Linux (mount(2) works) it first builds the machine the programs
  * expect: devtmpfs on /dev, proc on /proc, tmpfs on /tmp; the modules
@@ -63,6 +71,7 @@
 #define MAX_PROGS	256
 #define MAX_WORDS	4096
 #define DEBUG_EXIT_PORT 0xf4
+#define LEFTOVER_MS	5000
 
 static char *words[MAX_WORDS];
 static int nwords;
@@ -225,6 +234,26 @@ static void setup_linux(void)
 	say("compare: root ext2 on /dev/ram0 (brd)");
 }
 
+/* Facts that explain differences: 5-level paging (user space up to 2^56). */
+static void linux_facts(void)
+{
+	char *info = read_file("/proc/cpuinfo", NULL);
+	if (info) {
+		char *flags = strstr(info, "\nflags");
+		char *end = flags ? strchr(flags + 1, '\n') : NULL;
+		if (end)
+			*end = 0;
+		say("compare: fact la57 %s", flags && strstr(flags, " la57") ? "yes" : "no");
+		free(info);
+	}
+	char *min = read_file("/proc/sys/vm/mmap_min_addr", NULL);
+	if (min) {
+		min[strcspn(min, "\n")] = 0;
+		say("compare: fact mmap_min_addr %s", min);
+		free(min);
+	}
+}
+
 static void leave_linux(void)
 {
 	sync();
@@ -240,6 +269,35 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 	timed_out = 1;
+}
+
+/*
+ * What the program left running has come to us (pid 1) as orphans: wait
+ * for them (their output belongs to this program), up to LEFTOVER_MS, then
+ * kill(-1, SIGKILL) kills them all (not us: Linux's kill(-1) skips init).
+ */
+static void reap_leftovers(const char *path)
+{
+	long start = now_ms();
+	for (;;) {
+		pid_t w = waitpid(-1, NULL, WNOHANG);
+		if (w > 0)
+			continue;
+		if (w < 0)
+			return; /* ECHILD: nothing left */
+		if (now_ms() - start > LEFTOVER_MS)
+			break;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (kill(-1, SIGKILL)) {
+		say("compare: warning: %s left processes running: kill(-1): %s", path,
+		    strerror(errno));
+		return;
+	}
+	say("compare: warning: %s left processes running after %d ms: killed", path, LEFTOVER_MS);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
 }
 
 static int run_one(int idx, int total, char **argv, unsigned limit)
@@ -292,9 +350,7 @@ static int run_one(int idx, int total, char **argv, unsigned limit)
 	else
 		outcome = WEXITSTATUS(st);
 	long ms = now_ms() - t0;
-	/* Orphans came to us (pid 1): reap them. */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	reap_leftovers(argv[0]);
 	say("compare: exit %d %d %ld", idx, outcome, ms);
 	return outcome;
 }
@@ -342,9 +398,10 @@ int main(int argc, char **argv)
 	struct utsname u;
 	if (uname(&u) == 0)
 		say("compare: kernel %s %s", u.sysname, u.release);
-	if (on_linux)
+	if (on_linux) {
 		setup_linux();
-	else
+		linux_facts();
+	} else
 		say("compare: root as the kernel booted it");
 
 	/* OVMF's loader of `-kernel` appends "initrd=initrd" to the command

@@ -67,6 +67,7 @@ EXIT_RE = re.compile(r"^compare: exit (\d+) (\d+) (\d+)\s*$")
 DONE_RE = re.compile(r"^compare: done (\d+)\s*$")
 KERNEL_RE = re.compile(r"^compare: kernel (.*)$")
 ROOT_RE = re.compile(r"^compare: root (.*)$")
+FACT_RE = re.compile(r"^compare: fact (\S+) (.*)$")
 WARN_RE = re.compile(r"^compare: (warning: .*|cannot run .*)$")
 RESULT_RE = re.compile(r"^(ok|not ok) (\d+)(?: (?:- )?([^#]*?))?\s*"
                        r"(?:#\s*(.*?))?\s*$")
@@ -295,7 +296,7 @@ def boot_this(args, initrd, limit):
     if err is None and status not in (0,):
         err = "tests/runner.py --init exited %s (see %s)" % (
             status, os.path.join(args.outdir, "this.log"))
-    return err
+    return err, status
 
 
 def boot_linux(args, info, initramfs, limit):
@@ -326,7 +327,7 @@ def boot_linux(args, info, initramfs, limit):
         err = "QEMU exited with status %s, not through isa-debug-exit " \
             "code 0 (see %s)" % (status, os.path.join(args.outdir,
                                                       "linux.log"))
-    return err
+    return err, status
 
 
 # ---------------------------------------------------------------- parsing
@@ -334,7 +335,7 @@ def boot_linux(args, info, initramfs, limit):
 def parse_log(path):
     """The runs of a console log: {idx: run}, plus kernel, root, done."""
     res = {"kernel": None, "root": None, "done": False, "warnings": [],
-           "runs": {}, "panic": None}
+           "runs": {}, "panic": None, "facts": {}}
     try:
         with open(path, "rb") as f:
             data = f.read().decode("utf-8", "replace")
@@ -352,6 +353,10 @@ def parse_log(path):
         m = ROOT_RE.match(text)
         if m:
             res["root"] = m.group(1)
+            continue
+        m = FACT_RE.match(text)
+        if m:
+            res["facts"][m.group(1)] = m.group(2)
             continue
         m = RUN_RE.match(text)
         if m:
@@ -457,7 +462,9 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--smp", type=int, default=4)
     ap.add_argument("--mem", default="512M")
-    ap.add_argument("--cpu", default="max")
+    ap.add_argument("--cpu", default="max,la57=off",
+                    help="QEMU -cpu of both boots (la57=off: Linux would "
+                    "use 5-level paging, this kernel has 4 levels)")
     ap.add_argument("--tests", default="",
                     help="comma-separated names or globs (see --list)")
     ap.add_argument("--rd-size", type=int, default=64,
@@ -502,13 +509,13 @@ def main():
         (info["release"], info["package"], len(chosen), args.smp, args.mem,
          args.cpu))
 
-    errors = {}
+    errors, statuses = {}, {}
     t0 = time.monotonic()
     if "this" in boots:
         initrd = our_initrd(args.build, args.outdir, chosen)
         say("compare: booting this kernel (log %s)" %
             os.path.join(args.outdir, "this.log"))
-        errors["this"] = boot_this(args, initrd, args.limit)
+        errors["this"], statuses["this"] = boot_this(args, initrd, args.limit)
     if "linux" in boots:
         initramfs, mods, have_ext2 = linux_initramfs(
             args.build, args.outdir, info, chosen, args.rd_size, args.limit)
@@ -516,7 +523,8 @@ def main():
             ", ".join(mods), "ext2 on brd" if have_ext2 else
             "initramfs (no mke2fs on the host)",
             os.path.join(args.outdir, "linux.log")))
-        errors["linux"] = boot_linux(args, info, initramfs, args.limit)
+        errors["linux"], statuses["linux"] = boot_linux(args, info, initramfs,
+                                                        args.limit)
     elapsed = time.monotonic() - t0
 
     logs = {k: parse_log(os.path.join(args.outdir, k + ".log"))
@@ -544,8 +552,10 @@ def main():
     say("Functional comparison (%s: %s; Linux: %s)" % (
         "this kernel", logs["this"]["kernel"] or "?",
         logs["linux"]["kernel"] or "?"))
-    say("Linux's root: %s" % (logs["linux"]["root"] or
-                              "the initramfs (see the warnings)"))
+    say("Linux's root: %s; %s" % (
+        logs["linux"]["root"] or "the initramfs (see the warnings)",
+        ", ".join("%s %s" % kv for kv in sorted(logs["linux"]["facts"].items()))
+        or "no facts"))
     for line in table(rows, ("program", "this kernel", "Linux", "agree?")):
         say(line)
     agreeing = sum(r["agree"] for r in results)
@@ -574,6 +584,10 @@ def main():
     for k, label in KERNELS:
         if errors.get(k):
             say("compare: %s: boot failed: %s" % (label, errors[k]))
+        elif k in boots and not logs[k]["done"]:
+            say("compare: %s: the boot ended before `compare: done` "
+                "(status %s; see %s)" % (label, statuses.get(k), os.path.join(
+                    args.outdir, k + ".log")))
     out = {"config": {"smp": args.smp, "mem": args.mem, "cpu": args.cpu,
                       "rd_size_mib": args.rd_size, "limit_s": args.limit,
                       "tests": args.tests, "linux": info,
@@ -583,7 +597,9 @@ def main():
                            "done": logs[k]["done"],
                            "warnings": logs[k]["warnings"],
                            "panic": logs[k]["panic"],
-                           "error": errors.get(k)} for k, _ in KERNELS},
+                           "facts": logs[k]["facts"],
+                           "error": errors.get(k),
+                           "status": statuses.get(k)} for k, _ in KERNELS},
            "programs": results,
            "skipped": [{"name": n, "reason": w} for n, w in programs.SKIPPED]}
     with open(os.path.join(args.build, "compare.json"), "w") as f:
