@@ -65,6 +65,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,6 +258,11 @@ static void linux_facts(void)
 static void leave_linux(void)
 {
 	sync();
+	/* The console's last lines are still in the tty and the UART: without
+	 * this, QEMU ends before they are sent (seen: the last ~250 bytes lost). */
+	tcdrain(1);
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
 	if (ioperm(DEBUG_EXIT_PORT, 4, 1) == 0)
 		outb(0, DEBUG_EXIT_PORT);
 	say("compare: warning: isa-debug-exit: %s: powering off", strerror(errno));
