@@ -16,6 +16,9 @@
 #         name or glob (make compare-list). Linux's programs run on ext2 on
 #         a brd RAM disk of RD_SIZE MiB (this kernel: SFS on its RAM disk of
 #         the same size).
+#   make compare RUN='/bin/threads leader-exit ; /bin/fault np'
+#         run these instead (or with TESTS=, as well): to look into a
+#         difference (named run-1, run-2, ... in the table)
 #   make compare-list   the program names, and those skipped with why
 #
 # Benchmarks: tests/user/bench/NAME.c is built here into
@@ -25,6 +28,7 @@
 .PHONY: compare compare-list
 
 TESTS ?=
+RUN ?=
 RD_SIZE ?= 64
 COMPARE_LIMIT ?= 300
 # The CPU of both boots. la57=off: with QEMU's `max` CPU, Debian's kernel
@@ -50,7 +54,11 @@ $(BUILD)/user/bench/%: tests/user/bench/%.c tests/user/ktap.h tests/compare.mk
 compare: deps all $(BUILD)/user/compare_init $(BENCH_BINS)
 	@$(PYTHON) tools/compare/compare.py --build $(BUILD) --smp $(SMP) --mem $(MEM) \
 		--cpu '$(COMPARE_CPU)' --rd-size $(RD_SIZE) --limit $(COMPARE_LIMIT) \
-		$(if $(TESTS),--tests '$(TESTS)') $(foreach a,$(QEMU_ARGS),--qemu-arg=$(a))
+		$(if $(TESTS),--tests '$(TESTS)') $(if $(RUN),--run '$(RUN)') $(foreach a,$(QEMU_ARGS),--qemu-arg=$(a))
 
 compare-list:
 	@$(PYTHON) tools/compare/compare.py --list
+
+# The tools' own tests: cpio written and read back, the sparse ext2 image,
+# the log parser and the comparison (tools/compare/test_compare.py).
+HOST_TESTS += PYTHONDONTWRITEBYTECODE=1 $(PYTHON) tools/compare/test_compare.py ;

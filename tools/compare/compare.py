@@ -467,6 +467,9 @@ def main():
                     "use 5-level paging, this kernel has 4 levels)")
     ap.add_argument("--tests", default="",
                     help="comma-separated names or globs (see --list)")
+    ap.add_argument("--run", default="",
+                    help="extra programs to run, not in programs.py: "
+                    "'/bin/x a b ; /bin/y' (named run-1, run-2, ...)")
     ap.add_argument("--rd-size", type=int, default=64,
                     help="MiB of the RAM disk of both kernels")
     ap.add_argument("--limit", type=int, default=300,
@@ -488,7 +491,12 @@ def main():
         for name, why in programs.SKIPPED:
             say("%-20s skipped: %s" % (name, why))
         return 0
-    chosen, unknown = select(args.tests)
+    extra = [w.split() for w in args.run.split(";") if w.split()]
+    if extra and not args.tests:
+        chosen, unknown = [], []
+    else:
+        chosen, unknown = select(args.tests)
+    chosen += [("run-%d" % i, argv) for i, argv in enumerate(extra, 1)]
     if unknown:
         say("compare: TESTS names nothing for %s (make compare-list shows "
             "the names)" % ", ".join(unknown))
