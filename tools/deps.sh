@@ -4,8 +4,8 @@
 #
 # All present: returns at once (one dpkg-query). Something missing: installs
 # it with apt-get when run as root, otherwise prints the exact command to run
-# (e2fsprogs: make compare formats Linux's ext2 RAM disk with mke2fs)
-# and exits 1. `make run`, `make test`, `make image` and `make debug` call it.
+# and exits 1. `make run`, `make test`, `make image` and `make debug` call it
+# (e2fsprogs: `make compare` formats Linux's ext2 RAM disk with mke2fs).
 set -euo pipefail
 
 PACKAGES=(gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools gdisk python3
