@@ -22,8 +22,10 @@
  * would be missed by it) and only then woken (thread_wake_new).
  *
  * Refused as Linux refuses: CLONE_THREAD without CLONE_SIGHAND, CLONE_SIGHAND
- * without CLONE_VM, CLONE_FS with CLONE_NEWNS, a bad exit signal (-EINVAL);
- * namespaces, pidfds and the rest this kernel does not have are -EINVAL.
+ * without CLONE_VM, CLONE_FS with CLONE_NEWNS (-EINVAL); namespaces, pidfds
+ * and the rest this kernel does not have are -EINVAL. The exit signal (the
+ * low byte) is not checked, as in Linux 6.1's clone(2) (only clone3 checks
+ * it): one that is not a valid signal is simply never sent.
  * clone3 is -ENOSYS, so glibc falls back to clone (it does on exactly that).
  */
 #include "kernel/process.h"
@@ -65,7 +67,6 @@
 	 CLONE_VFORK | CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |     \
 	 CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_UNTRACED | \
 	 CLONE_CHILD_SETTID | CLONE_IO)
-#define NSIG 64
 
 int alloc_pid(bool as_init);
 struct process *process_alloc(void);
@@ -132,8 +133,6 @@ static int check_clone_flags(uint64_t flags)
 	if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
 		return -EINVAL;
 	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
-		return -EINVAL;
-	if (!(flags & CLONE_THREAD) && (flags & CSIGNAL) > NSIG)
 		return -EINVAL;
 	/* Linux: init may not make siblings (CLONE_PARENT, CLONE_THREAD is fine
 	 * since 2.6.24... it refuses CLONE_PARENT only). */

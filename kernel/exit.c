@@ -86,12 +86,16 @@ static void forget_children(struct process *p)
 	}
 }
 
-/* The last thread left: p becomes a zombie for its parent, or goes at once
- * if it has none. tasklist_lock held; true: p was freed (no parent). */
-static bool exit_notify(struct process *p)
+/* The last thread left, with status: p becomes a zombie for its parent, or
+ * goes at once if it has none. tasklist_lock held; true: p was freed (no
+ * parent). The wait status is the group exit code (exit_group, a fatal
+ * signal), else the status of the last thread to leave: Linux 6.1's
+ * synchronize_group_exit makes the last thread's sys_exit a group exit
+ * (MUTATION_STATUS_OF_LEADER keeps the leader's, as Linux before 6.0). */
+static bool exit_notify(struct process *p, int status)
 {
 	p->state = PROC_ZOMBIE;
-	p->exit_code = p->group_exit ? p->group_exit_code : p->leader_exit_code;
+	p->exit_code = p->group_exit ? p->group_exit_code : status;
 	itimer_release(p); /* a dead process's alarm never fires (Linux) */
 	forget_children(p);
 	if (!p->parent)
@@ -119,17 +123,19 @@ __noreturn void do_exit(int status)
 	spin_lock(&tasklist_lock);
 	list_del_init(&t->group_node);
 	if (p->leader == t) {
+#ifdef MUTATION_STATUS_OF_LEADER
 		p->leader_exit_code = status;
+#endif
 		p->leader = NULL;
 	}
-#ifdef MUTATION_STATUS_OF_LAST_THREAD
-	p->leader_exit_code = status; /* whoever leaves last decides */
+#ifdef MUTATION_STATUS_OF_LEADER
+	status = p->leader ? status : p->leader_exit_code;
 #endif
 	p->cputime_dead_ns += thread_cputime_ns(t);
 	if (p->exec_thread)
 		wake_up_all(&p->group_wq);
 	bool last = --p->nr_threads == 0;
-	bool release = last && exit_notify(p);
+	bool release = last && exit_notify(p, status);
 	int code = p->exit_code;
 	void (*notify)(struct thread *, void *) = p->exit_notify;
 	void *arg = p->exit_arg;

@@ -64,7 +64,9 @@ struct process {
 	int exit_signal;	    /* sent to the parent at death (SIGCHLD, or clone's) */
 	bool group_exit;	    /* exit_group or a fatal signal: all threads leave */
 	int group_exit_code;	    /* wait status then */
-	int leader_exit_code;	    /* wait status the leader left with (sys_exit) */
+#ifdef MUTATION_STATUS_OF_LEADER
+	int leader_exit_code; /* the status the leader left with (before Linux 6.0) */
+#endif
 	int exit_code;		    /* ZOMBIE: the wait status wait4 reports */
 	struct thread *exec_thread; /* running de_thread: the others must leave */
 	uint64_t child_events;	    /* bumped when a child changes state */
