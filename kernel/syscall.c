@@ -71,6 +71,14 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_munmap, sys_munmap),
 	SYSCALL(__NR_mprotect, sys_mprotect),
 	SYSCALL(__NR_madvise, sys_madvise),
+	SYSCALL(__NR_mremap, sys_mremap),
+	SYSCALL(__NR_msync, sys_msync),
+	SYSCALL(__NR_mincore, sys_mincore),
+	SYSCALL(__NR_mlock, sys_mlock),
+	SYSCALL(__NR_munlock, sys_munlock),
+	SYSCALL(__NR_mlockall, sys_mlockall),
+	SYSCALL(__NR_munlockall, sys_munlockall),
+	SYSCALL(__NR_mlock2, sys_mlock2),
 	/* kernel/futex.c */
 	SYSCALL(__NR_futex, sys_futex),
 	/* kernel/sys_file.c */

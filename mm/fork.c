@@ -138,15 +138,22 @@ struct mm *dup_mm(struct mm *oldmm, int *err)
 	write_seqcount_begin(&oldmm->write_protect_seq);
 	struct vm_area_struct *v;
 	list_for_each_entry (v, &oldmm->vmas, vm_node) {
+#ifndef MUTATION_FORK_COPIES_DONTCOPY
 		if (v->vm_flags & VM_DONTCOPY)
-			continue;
+			continue; /* MADV_DONTFORK: the child has no such VMA */
+#endif
 		struct vm_area_struct *nv = fork_may_alloc() ? vma_dup(v) : NULL;
 		if (!nv) {
 			*err = -ENOMEM;
 			break;
 		}
 		nv->vm_mm = mm;
+		nv->vm_flags &= ~VM_LOCKED_MASK; /* mlock is not inherited */
 		list_add_tail(&nv->vm_node, &mm->vmas); /* same order: stays sorted */
+#ifndef MUTATION_WIPEONFORK_COPIES
+		if (v->vm_flags & VM_WIPEONFORK)
+			continue; /* MADV_WIPEONFORK: the child starts with zeros */
+#endif
 		if ((*err = copy_page_range(mm, oldmm, v)))
 			break;
 	}
