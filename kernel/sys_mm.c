@@ -67,6 +67,7 @@
  */
 #include "kernel/sys_mm.h"
 #include "kernel/file.h"
+#include "kernel/memfd.h"
 #include "kernel/fdtable.h"
 #include "kernel/fs/fs.h"
 #include "kernel/sched.h"
@@ -148,7 +149,7 @@ static long file_mmap_may(struct kfile *f, uint64_t len, uint64_t pgoff, uint64_
 		if (!(f->f_mode & FMODE_READ))
 			return -EACCES;
 #endif
-		if (f->type != KFILE_REG || !f->sfs)
+		if ((f->type != KFILE_REG && f->type != KFILE_MEMFD) || !f->sfs)
 			return -ENODEV; /* no ->mmap: pipe, console, directory */
 		if (*flags & MAP_GROWSDOWN)
 			return -EINVAL;
@@ -183,7 +184,8 @@ static int64_t mmap_file(uint64_t addr, uint64_t len, uint64_t prot, uint64_t fl
 	else if (!(r = check_min_addr(addr, chk)))
 		r = vm_mmap_file(current->mm, addr, len, (int)(prot & 7),
 				 (int)(flags & (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_EXTRA)),
-				 f->sfs->inode, pgoff, (unsigned long)may);
+				 f->type == KFILE_MEMFD ? memfd_file_inode(f) : f->sfs->inode,
+				 pgoff, (unsigned long)may);
 #ifndef MUTATION_MMAP_FD_NOT_PUT
 	kfile_put(f); /* the VMA holds the inode now */
 #endif
@@ -211,8 +213,8 @@ int64_t sys_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uin
 	if (err)
 		return err;
 	return vm_mmap(current->mm, addr, len, (int)(prot & 7),
-		       (int)(flags & (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_EXTRA |
-				      MAP_GROWSDOWN)));
+		       (int)(flags & (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |
+				      MAP_EXTRA | MAP_GROWSDOWN)));
 }
 
 int64_t sys_munmap(uint64_t addr, uint64_t len)
@@ -382,7 +384,8 @@ static int64_t do_mlock(uint64_t start, uint64_t len, unsigned long flags)
 	if (locked > MLOCK_LIMIT_PAGES) {
 		struct vm_area_struct *v;
 		list_for_each_entry (v, &mm->vmas, vm_node)
-			if ((v->vm_flags & VM_LOCKED) && v->vm_end > start && v->vm_start < start + len)
+			if ((v->vm_flags & VM_LOCKED) && v->vm_end > start &&
+			    v->vm_start < start + len)
 				locked -= (MIN(v->vm_end, start + len) - MAX(v->vm_start, start)) >>
 					  PAGE_SHIFT;
 	}

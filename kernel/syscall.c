@@ -22,6 +22,7 @@
 #include "kernel/sys_file.h"
 #include "kernel/futex.h"
 #include "kernel/sys_mm.h"
+#include "kernel/memfd.h"
 #include "kernel/sys_info.h"
 #include "kernel/sys_time.h"
 #include "kernel/fdtable.h"
@@ -79,6 +80,9 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_mlockall, sys_mlockall),
 	SYSCALL(__NR_munlockall, sys_munlockall),
 	SYSCALL(__NR_mlock2, sys_mlock2),
+	/* kernel/memfd.c */
+	SYSCALL(__NR_memfd_create, sys_memfd_create),
+	SYSCALL(__NR_fallocate, sys_fallocate),
 	/* kernel/futex.c */
 	SYSCALL(__NR_futex, sys_futex),
 	/* kernel/sys_file.c */
@@ -87,7 +91,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_open, sys_open),
 	SYSCALL(__NR_close, sys_close),
 	SYSCALL(__NR_stat, sys_stat),
-	SYSCALL(__NR_fstat, sys_fstat),
+	SYSCALL(__NR_fstat, memfd_fstat), /* memfds, else sys_fstat */
 	SYSCALL(__NR_lstat, sys_lstat),
 	SYSCALL(__NR_lseek, sys_lseek),
 	SYSCALL(__NR_ioctl, sys_ioctl),
@@ -101,7 +105,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_fcntl, sys_fcntl),
 	SYSCALL(__NR_fsync, sys_fsync),
 	SYSCALL(__NR_fdatasync, sys_fdatasync),
-	SYSCALL(__NR_ftruncate, sys_ftruncate),
+	SYSCALL(__NR_ftruncate, memfd_ftruncate), /* memfds, else sys_ftruncate */
 	SYSCALL(__NR_mkdir, sys_mkdir),
 	SYSCALL(__NR_rmdir, sys_rmdir),
 	SYSCALL(__NR_creat, sys_creat),

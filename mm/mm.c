@@ -351,8 +351,9 @@ static bool range_has_mapping(struct mm *mm, uint64_t start, uint64_t end)
 /* The VMA after v, or NULL. */
 static struct vm_area_struct *vma_next(struct mm *mm, struct vm_area_struct *v)
 {
-	return v->vm_node.next == &mm->vmas ? NULL
-					    : list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
+	return v->vm_node.next == &mm->vmas
+		   ? NULL
+		   : list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
 }
 
 /* The VMA that contains addr, or NULL (Linux's vma_lookup). */
@@ -857,7 +858,8 @@ void populate_range(struct mm *mm, uint64_t start, uint64_t end)
 	     v = vma_next(mm, v)) {
 		if (!(v->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
 			continue; /* PROT_NONE: nothing to fault in */
-		unsigned fl = (v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
+		unsigned fl =
+		    (v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
 		for (uint64_t a = MAX(start, v->vm_start); a < MIN(end, v->vm_end); a += PAGE_SIZE)
 			if (handle_mm_fault(v, a, fl))
 				break; /* past the end of the file, or no memory */
@@ -929,7 +931,8 @@ int apply_mlockall_flags(struct mm *mm, int flags)
 	}
 	struct vm_area_struct *v;
 	list_for_each_entry (v, &mm->vmas, vm_node)
-		mlock_fixup(mm, v, v->vm_start, v->vm_end, (v->vm_flags & ~VM_LOCKED_MASK) | to_add);
+		mlock_fixup(mm, v, v->vm_start, v->vm_end,
+			    (v->vm_flags & ~VM_LOCKED_MASK) | to_add);
 	return 0;
 }
 
@@ -961,8 +964,8 @@ long vm_mincore(struct mm *mm, uint64_t addr, uint64_t pages, uint8_t *vec)
 		spin_unlock(&mm->page_table_lock);
 		uint8_t in = mapped;
 		if (!mapped && v->vm_file) { /* not mapped here: is it in the page cache? */
-			struct page *p = find_get_page(&v->vm_file->mapping,
-						       v->vm_pgoff + ((a - v->vm_start) >> PAGE_SHIFT));
+			struct page *p = find_get_page(
+			    &v->vm_file->mapping, v->vm_pgoff + ((a - v->vm_start) >> PAGE_SHIFT));
 			if (p) {
 				in = 1;
 				put_page(p);
@@ -1137,7 +1140,7 @@ static int64_t mremap_to(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_
 		return err;
 	if (flags & MREMAP_FIXED) {
 		if (new_addr < 65536)
-			return -EPERM; /* security_mmap_addr: mmap_min_addr */
+			return -EPERM;			  /* security_mmap_addr: mmap_min_addr */
 	} else if (!(new_addr = find_gap(mm, new_len))) { /* a hint only */
 		return -ENOMEM;
 	}

@@ -36,14 +36,14 @@
 #include "arch/arch.h"
 
 /* mmap prot and flags (Linux values) */
-#define PROT_NONE     0x0
-#define PROT_READ     0x1
-#define PROT_WRITE    0x2
-#define PROT_EXEC     0x4
-#define MAP_SHARED    0x01
-#define MAP_PRIVATE   0x02
-#define MAP_FIXED     0x10
-#define MAP_ANONYMOUS 0x20
+#define PROT_NONE	    0x0
+#define PROT_READ	    0x1
+#define PROT_WRITE	    0x2
+#define PROT_EXEC	    0x4
+#define MAP_SHARED	    0x01
+#define MAP_PRIVATE	    0x02
+#define MAP_FIXED	    0x10
+#define MAP_ANONYMOUS	    0x20
 #define MAP_GROWSDOWN	    0x0100
 #define MAP_LOCKED	    0x2000
 #define MAP_NORESERVE	    0x4000
@@ -89,19 +89,19 @@
 /* What mprotect may turn on later (Linux's values: VM_READ << 4, ...): set
  * at mmap from what the file was opened for; a MAP_SHARED mapping of a file
  * opened read-only never gets VM_MAYWRITE. */
-#define VM_MAYREAD  0x10ul
-#define VM_MAYWRITE 0x20ul
-#define VM_MAYEXEC  0x40ul
-#define VM_MAY_ALL  (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
-#define VM_GROWSDOWN   0x100ul	   /* MAP_GROWSDOWN (accepted; the VMA does not grow) */
-#define VM_LOCKED      0x2000ul	   /* mlock, MAP_LOCKED: populated, only accounted */
-#define VM_SEQ_READ    0x8000ul	   /* MADV_SEQUENTIAL */
-#define VM_RAND_READ   0x10000ul   /* MADV_RANDOM */
-#define VM_DONTCOPY    0x20000ul   /* MADV_DONTFORK */
-#define VM_LOCKONFAULT 0x80000ul   /* mlock2(MLOCK_ONFAULT) */
-#define VM_NORESERVE   0x200000ul  /* MAP_NORESERVE */
-#define VM_WIPEONFORK  0x2000000ul /* MADV_WIPEONFORK: the child gets zeros */
-#define VM_DONTDUMP    0x4000000ul /* MADV_DONTDUMP */
+#define VM_MAYREAD     0x10ul
+#define VM_MAYWRITE    0x20ul
+#define VM_MAYEXEC     0x40ul
+#define VM_MAY_ALL     (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+#define VM_GROWSDOWN   0x100ul	    /* MAP_GROWSDOWN (accepted; the VMA does not grow) */
+#define VM_LOCKED      0x2000ul	    /* mlock, MAP_LOCKED: populated, only accounted */
+#define VM_SEQ_READ    0x8000ul	    /* MADV_SEQUENTIAL */
+#define VM_RAND_READ   0x10000ul    /* MADV_RANDOM */
+#define VM_DONTCOPY    0x20000ul    /* MADV_DONTFORK */
+#define VM_LOCKONFAULT 0x80000ul    /* mlock2(MLOCK_ONFAULT) */
+#define VM_NORESERVE   0x200000ul   /* MAP_NORESERVE */
+#define VM_WIPEONFORK  0x2000000ul  /* MADV_WIPEONFORK: the child gets zeros */
+#define VM_DONTDUMP    0x4000000ul  /* MADV_DONTDUMP */
 #define VM_HUGEPAGE    0x20000000ul /* MADV_HUGEPAGE (advice only: 4 KiB pages) */
 #define VM_NOHUGEPAGE  0x40000000ul /* MADV_NOHUGEPAGE */
 #define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)

@@ -4,8 +4,8 @@
  * user program.
  *
  *   mremap_flush_before_unlock (deterministic, CVE-2018-18281): a thread
- *       on this CPU writes through its TLB into a shared file mapping;
- *       another CPU mremaps the page elsewhere (MREMAP_FIXED) and pauses
+ *       on its own CPU writes through its TLB into a shared file mapping;
+ *       a third CPU mremaps the page elsewhere (MREMAP_FIXED) and pauses
  *       just after move_ptes dropped the page-table lock; we truncate the
  *       file meanwhile, which finds the PTE at the new address, zaps it and
  *       drops the page. The writer must have lost its old entry by then (a
@@ -17,11 +17,12 @@
  *       results and Linux 6.1's errno for each bad argument.
  *   nadav_madvise / nadav_munmap: /bin/nadav (seed 004 as a user program:
  *       a writer thread, a zapper thread, a forked msync+fadvise flusher,
- *       each pinned to its CPU) runs 2 s; no write may be lost. The TLB
- *       flush pause point gets a 200 us delay for the run (what
- *       pause.delay=tlb_flush:200 does at boot): the window between a
- *       zap's PTE clear and its flush is then long enough for the flusher
- *       to hit it within the run. Needs 3 CPUs.
+ *       each pinned to its CPU) runs 2 s; no write may be lost. For the
+ *       run the TLB-flush pause point gets a 200 us delay and the file
+ *       fault one 300 us (what pause.delay=tlb_flush:200,file_fault:300
+ *       does at boot; the program is the same): the windows of the race
+ *       are then long enough to hit within the run. Needs 3 CPUs. Kill
+ *       RMAP_BEFORE_FLUSH and NO_FORCED_FLUSH (see the report for rates).
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
@@ -79,16 +80,16 @@ struct mr_mover {
 static void mr_mover_fn(void *arg)
 {
 	struct mr_mover *m = arg;
-	m->ret = vm_mremap(m->mm, m->from, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
-			   m->to);
+	m->ret =
+	    vm_mremap(m->mm, m->from, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, m->to);
 	complete(&m->done);
 }
 
 static void mremap_flush_before_unlock(struct ktest *t)
 {
 	REQUIRE_FS(t);
-	if (nr_cpus_online < 2)
-		KTEST_SKIP(t, "needs 2 CPUs");
+	if (nr_cpus_online < 3)
+		KTEST_SKIP(t, "needs 3 CPUs (writer, mover, truncate)");
 	sched_migrate(cpu_id());
 	const char *path = "/mremap-race.dat";
 	struct file *f;
@@ -109,7 +110,10 @@ static void mremap_flush_before_unlock(struct ktest *t)
 	m = (struct mr_mover){ .mm = mm, .from = (uint64_t)a, .to = to };
 	init_completion(&w.done);
 	init_completion(&m.done);
-	thread_create("mr-writer", mr_writer_fn, &w, cpu_id()); /* shares our CPU */
+	/* The writer has a CPU of its own: it never switches away from its mm,
+	 * so only a flush can take its TLB entry (a switch to us and back on
+	 * a shared CPU would reload CR3 and drop it). */
+	thread_create("mr-writer", mr_writer_fn, &w, ktest_other_cpu(cpu_id(), 1));
 	uint64_t dl = ktime_get_ns() + 5000 * 1000000ull;
 	while (w.last < 1000 && !w.faulted && ktime_get_ns() < dl)
 		sleep_ms(1);
@@ -119,7 +123,7 @@ static void mremap_flush_before_unlock(struct ktest *t)
 	KEXPECT_TRUE(t, page != NULL);
 
 	pause_arm(PAUSE_MREMAP_MOVED, mm);
-	thread_create("mr-mover", mr_mover_fn, &m, ktest_other_cpu(cpu_id(), 1));
+	thread_create("mr-mover", mr_mover_fn, &m, ktest_other_cpu(cpu_id(), 2));
 	bool paused = pause_wait_reached(PAUSE_MREMAP_MOVED, 10000);
 	KEXPECT_TRUE(t, paused);
 	if (paused) {
@@ -164,7 +168,12 @@ static void memcalls_glibc(struct ktest *t)
 	run_checks(t, "/bin/memcalls-glibc", "every check ran");
 }
 
-enum { NADAV_DELAY_US = 200 };
+/* The two windows of the race, widened (what pause.delay=tlb_flush:200,
+ * file_fault:300 does at boot): a zap's PTE clear to its TLB flush, where
+ * the stale entry writes after writeback cleaned the page, and the
+ * writer's fault to its page lookup, where the clean page is dropped and
+ * then read back from the disk without those writes. */
+enum { NADAV_FLUSH_DELAY_US = 200, NADAV_FAULT_DELAY_US = 300 };
 
 static void nadav(struct ktest *t, const char *variant)
 {
@@ -172,10 +181,13 @@ static void nadav(struct ktest *t, const char *variant)
 	if (nr_cpus_online < 3)
 		KTEST_SKIP(t, "needs 3 CPUs (writer, zapper, flusher)");
 	char *const argv[] = { "/bin/nadav", (char *)variant, "2000", NULL };
-	uint32_t old = pause_points[PAUSE_TLB_FLUSH].delay_us;
-	pause_points[PAUSE_TLB_FLUSH].delay_us = NADAV_DELAY_US;
+	uint32_t old_flush = pause_points[PAUSE_TLB_FLUSH].delay_us;
+	uint32_t old_fault = pause_points[PAUSE_FILE_FAULT].delay_us;
+	pause_points[PAUSE_TLB_FLUSH].delay_us = NADAV_FLUSH_DELAY_US;
+	pause_points[PAUSE_FILE_FAULT].delay_us = NADAV_FAULT_DELAY_US;
 	int st = run_on(t, argv, CPU_ANY);
-	pause_points[PAUSE_TLB_FLUSH].delay_us = old;
+	pause_points[PAUSE_TLB_FLUSH].delay_us = old_flush;
+	pause_points[PAUSE_FILE_FAULT].delay_us = old_fault;
 	for (const char *l = out_buf; l && *l;) { /* the program's summary lines */
 		const char *e = strchr(l, '\n');
 		if (l[0] == '#')

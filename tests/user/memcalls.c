@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -205,7 +206,8 @@ static void mremap_checks(void)
 	r = MREMAP(s, 0, PG, MREMAP_MAYMOVE, 0);
 	if (r > 0)
 		((char *)r)[3] = 's';
-	check(r > 0 && (char *)r != s && s[3] == 's', "mremap old_len 0 duplicates a shared mapping");
+	check(r > 0 && (char *)r != s && s[3] == 's',
+	      "mremap old_len 0 duplicates a shared mapping");
 	MUNMAP(s, PG);
 	if (r > 0)
 		MUNMAP(r, PG);
@@ -298,10 +300,9 @@ static void madvise_checks(void)
 	check(MADVISE(p, 0, MADV_DONTNEED) == 0, "madvise len 0: 0");
 	check(MADVISE(p, -1L, MADV_DONTNEED) == -EINVAL, "madvise len rounding to 0: EINVAL");
 	check(MADVISE(p, -PG, MADV_DONTNEED) == -EINVAL, "madvise wrapping range: EINVAL");
-	static const int ok_adv[] = { MADV_NORMAL,   MADV_RANDOM,	 MADV_SEQUENTIAL,
-				      MADV_WILLNEED, MADV_COLD,		 MADV_PAGEOUT,
-				      MADV_HUGEPAGE, MADV_NOHUGEPAGE,	 MADV_DONTFORK,
-				      MADV_DOFORK,   MADV_WIPEONFORK,	 MADV_KEEPONFORK,
+	static const int ok_adv[] = { MADV_NORMAL,   MADV_RANDOM,  MADV_SEQUENTIAL, MADV_WILLNEED,
+				      MADV_COLD,     MADV_PAGEOUT, MADV_HUGEPAGE,   MADV_NOHUGEPAGE,
+				      MADV_DONTFORK, MADV_DOFORK,  MADV_WIPEONFORK, MADV_KEEPONFORK,
 				      MADV_FREE,     MADV_DONTNEED };
 	int bad = 0;
 	for (unsigned i = 0; i < sizeof(ok_adv) / sizeof(ok_adv[0]); i++)
@@ -369,7 +370,8 @@ static void madvise_checks(void)
 static void mmap_checks(void)
 {
 	char *p = anon(2 * PG);
-	long r = MMAP(p + PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	long r =
+	    MMAP(p + PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	check(r == -EEXIST, "MAP_FIXED_NOREPLACE over a mapping: EEXIST");
 	check(writable(p + PG) == 1, "and the mapping there is untouched");
 	char *h = hole(2 * PG);
@@ -377,13 +379,13 @@ static void mmap_checks(void)
 		 -1, 0);
 	check(r == (long)h, "MAP_FIXED_NOREPLACE in a free range: mapped there");
 	MUNMAP(h, PG);
-	check(MMAP(h + 1, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) ==
-		  -EINVAL,
+	check(MMAP(h + 1, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+		   0) == -EINVAL,
 	      "MAP_FIXED_NOREPLACE at an unaligned address: EINVAL");
 	MUNMAP(p, 2 * PG);
 
-	r = MMAP(0, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		 -1, 0);
+	r = MMAP(0, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1,
+		 0);
 	unsigned char v[4] = { 0 };
 	check(r > 0 && MINCORE(r, 4 * PG, v) == 0 && v[0] && v[1] && v[2] && v[3],
 	      "MAP_POPULATE: every page resident at once");
@@ -398,7 +400,8 @@ static void mmap_checks(void)
 	r = MMAP(0, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	check(r > 0 && writable((void *)r) == 1, "MAP_NORESERVE accepted");
 	MUNMAP(r, PG);
-	r = MMAP(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	r = MMAP(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1,
+		 0);
 	check(r > 0 && resident((void *)r) && resident((char *)r + PG),
 	      "MAP_LOCKED: mapped and resident");
 	check(MADVISE(r, PG, MADV_DONTNEED) == -EINVAL, "and locked (MADV_DONTNEED: EINVAL)");
@@ -513,6 +516,94 @@ static void mlock_checks(void)
 	MUNMAP(q, PG);
 }
 
+/* ---- memfd_create, fallocate ------------------------------------------------------ */
+
+static int child_touch(volatile char *p)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		p[0] = 1;
+		_exit(0);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+static void memfd_checks(void)
+{
+	long fd = sc(SYS_memfd_create, (long)"memcalls", 1 /* MFD_CLOEXEC */ | 2, 0, 0, 0, 0);
+	check(fd >= 0 && (fcntl((int)fd, F_GETFD) & FD_CLOEXEC),
+	      "memfd_create(MFD_CLOEXEC | MFD_ALLOW_SEALING)");
+	check(sc(SYS_memfd_create, (long)"x", 0x100, 0, 0, 0, 0) == -EINVAL,
+	      "memfd_create unknown flag: EINVAL");
+	check(sc(SYS_memfd_create, 0, 0, 0, 0, 0, 0) == -EFAULT, "memfd_create NULL name: EFAULT");
+	static char name[300];
+	memset(name, 'n', 250);
+	check(sc(SYS_memfd_create, (long)name, 0, 0, 0, 0, 0) == -EINVAL,
+	      "memfd_create 250-character name: EINVAL");
+	name[249] = 0;
+	long fd2 = sc(SYS_memfd_create, (long)name, 0, 0, 0, 0, 0);
+	check(fd2 >= 0, "memfd_create 249-character name");
+	if (fd2 >= 0)
+		close((int)fd2);
+	if (fd < 0)
+		return;
+	int m = (int)fd;
+	struct stat st;
+	char buf[16] = { 0 };
+	check(write(m, "hello", 5) == 5 && lseek(m, 0, SEEK_SET) == 0 && read(m, buf, 16) == 5 &&
+		  !memcmp(buf, "hello", 5),
+	      "memfd write, lseek, read");
+	check(sc(SYS_fstat, m, (long)&st, 0, 0, 0, 0) == 0 && st.st_size == 5 &&
+		  S_ISREG(st.st_mode),
+	      "memfd fstat: a regular file of 5 bytes");
+	check(ftruncate(m, 3 * PG) == 0 && sc(SYS_fstat, m, (long)&st, 0, 0, 0, 0) == 0 &&
+		  st.st_size == 3 * PG && pread(m, buf, 4, 2 * PG) == 4 &&
+		  !memcmp(buf, "\0\0\0\0", 4),
+	      "memfd ftruncate grows it with zeros");
+	char *a = (char *)MMAP(0, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+	char *b = (char *)MMAP(0, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+	char *pv = (char *)MMAP(0, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, m, 0);
+	check((long)a > 0 && (long)b > 0 && (long)pv > 0 && !memcmp(a, "hello", 5),
+	      "memfd mmap shared and private");
+	if ((long)a <= 0 || (long)b <= 0 || (long)pv <= 0)
+		return;
+	a[PG + 1] = 'Z';
+	check(b[PG + 1] == 'Z' && pread(m, buf, 1, PG + 1) == 1 && buf[0] == 'Z',
+	      "a shared write is seen by the other mapping and by read()");
+	pv[PG + 2] = 'P';
+	check(pv[PG + 1] == 'Z' && a[PG + 2] == 0, "a private write stays private");
+	pid_t pid = fork();
+	if (pid == 0) {
+		a[2 * PG] = 'C';
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	check(b[2 * PG] == 'C', "a fork child's shared write is seen by the parent");
+	check(ftruncate(m, PG) == 0 && child_touch(a + 2 * PG) == SIGBUS,
+	      "memfd ftruncate shrinks: the pages beyond give SIGBUS");
+	check(sc(SYS_fallocate, m, 0, 0, 5 * PG, 0, 0) == 0 &&
+		  sc(SYS_fstat, m, (long)&st, 0, 0, 0, 0) == 0 && st.st_size == 5 * PG &&
+		  a[2 * PG] == 0,
+	      "memfd fallocate mode 0 extends it (zeros)");
+	check(sc(SYS_fallocate, m, 0x08 /* COLLAPSE_RANGE */, 0, PG, 0, 0) == -EOPNOTSUPP,
+	      "memfd fallocate COLLAPSE_RANGE: EOPNOTSUPP");
+	check(sc(SYS_fallocate, m, 0, 0, 0, 0, 0) == -EINVAL, "fallocate len 0: EINVAL");
+	check(sc(SYS_fallocate, m, 0, -1, PG, 0, 0) == -EINVAL,
+	      "fallocate negative offset: EINVAL");
+	check(sc(SYS_fallocate, 999, 0, 0, PG, 0, 0) == -EBADF, "fallocate bad fd: EBADF");
+	int p[2];
+	pipe(p);
+	check(sc(SYS_fallocate, p[1], 0, 0, PG, 0, 0) == -ESPIPE, "fallocate on a pipe: ESPIPE");
+	close(p[0]);
+	close(p[1]);
+	MUNMAP(a, 3 * PG);
+	MUNMAP(b, 3 * PG);
+	MUNMAP(pv, 3 * PG);
+	close(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -524,6 +615,7 @@ int main(int argc, char **argv)
 	mmap_checks();
 	mincore_checks();
 	mlock_checks();
+	memfd_checks();
 	check(1, "every check ran");
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;

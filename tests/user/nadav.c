@@ -12,8 +12,9 @@
  *       "munmap") mmap(MAP_FIXED) of the file again over it, which unmaps
  *       the old mapping first;
  *   flusher child (CPU 2, a fork: its msync does not wait for our
- *       mmap_lock): msync(MS_SYNC) + posix_fadvise(POSIX_FADV_DONTNEED) in
- *       a loop: writeback, then the clean page is dropped from the cache.
+ *       mmap_lock): drops its own PTE (MADV_DONTNEED), then
+ *       msync(MS_SYNC) + posix_fadvise(POSIX_FADV_DONTNEED) in a loop:
+ *       writeback, then the clean page is dropped from the cache.
  *
  * The bug: the zap clears the PTE while the writer's CPU still has a TLB
  * entry for it; if writeback can clean the page before that entry is
@@ -112,6 +113,11 @@ static void *zapper(void *arg)
 static void flusher(void)
 {
 	pin(2);
+	/* Our copy of the mapping must not map the page: with a mapping of
+	 * its own here the page never looks unmapped to page_mkclean, nor
+	 * droppable to POSIX_FADV_DONTNEED (his reproducer does the same). */
+	if (madvise((void *)map, PG, MADV_DONTNEED))
+		_exit(4);
 	for (;;) {
 		if (msync((void *)map, PG, MS_SYNC))
 			_exit(2);
