@@ -21,8 +21,9 @@
  *       SIGBUS) and zeroes the rest of the last page; a larger one reads as
  *       zeros. fstat: S_IFREG | 0777, size, one link, blocks of the pages
  *       held. Both are dispatched here from the system-call table
- *       (memfd_ftruncate, memfd_fstat), which hands every other fd to
- *       kernel/sys_file.c's own.
+ *       (memfd_ftruncate, memfd_fstat, memfd_newfstatat for glibc's
+ *       fstat), which hands every other fd to kernel/sys_file.c's own.
+ *       fsync/fdatasync of a memfd are sys_file.c's: -EINVAL (Linux: 0).
  *   mmap: MAP_SHARED (every process sees the same pages) and MAP_PRIVATE
  *       (COW copies), kernel/sys_mm.c.
  *   fallocate: mode 0 allocates the pages of [offset, offset + len) and
@@ -295,6 +296,24 @@ long memfd_fstat(unsigned fd, uint64_t statbuf)
 	st.st_blocks = (int64_t)(inode->mapping.nrpages * (PAGE_SIZE / 512));
 	kfile_put(f);
 	return copy_to_user(statbuf, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+/* newfstatat(fd, "", buf, AT_EMPTY_PATH) is how glibc's fstat() asks:
+ * a memfd's answer here, every other call kernel/sys_file.c's. */
+long memfd_newfstatat(int dirfd, uint64_t upath, uint64_t statbuf, int flags)
+{
+	char c = 1;
+	if ((flags & AT_EMPTY_PATH) &&
+	    !(flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000)) && dirfd >= 0 &&
+	    !copy_from_user(&c, upath, 1) && !c) {
+		struct kfile *f = fget(current_files(), dirfd);
+		bool memfd = f && is_memfd(f);
+		if (f)
+			kfile_put(f);
+		if (memfd)
+			return memfd_fstat((unsigned)dirfd, statbuf);
+	}
+	return sys_newfstatat(dirfd, upath, statbuf, flags);
 }
 
 /* ---- fallocate (Linux 6.1 vfs_fallocate, ksys_fallocate) ------------------ */

@@ -25,6 +25,7 @@ long sys_fallocate(int fd, int mode, int64_t offset, int64_t len);
  * kernel/sys_file.c's (sys_ftruncate, sys_fstat). */
 long memfd_ftruncate(unsigned fd, int64_t length);
 long memfd_fstat(unsigned fd, uint64_t statbuf);
+long memfd_newfstatat(int dirfd, uint64_t upath, uint64_t statbuf, int flags);
 
 bool is_memfd(struct kfile *f);
 /* The shmem inode of a memfd kfile (for mmap), NULL for any other. */

@@ -114,7 +114,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_fadvise64, sys_fadvise64),
 	SYSCALL(__NR_openat, sys_openat),
 	SYSCALL(__NR_mkdirat, sys_mkdirat),
-	SYSCALL(__NR_newfstatat, sys_newfstatat),
+	SYSCALL(__NR_newfstatat, memfd_newfstatat), /* memfds, else sys_newfstatat */
 	SYSCALL(__NR_unlinkat, sys_unlinkat),
 	SYSCALL(__NR_dup3, sys_dup3),
 	SYSCALL(__NR_pipe2, sys_pipe2),

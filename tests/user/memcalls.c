@@ -558,6 +558,9 @@ static void memfd_checks(void)
 	check(sc(SYS_fstat, m, (long)&st, 0, 0, 0, 0) == 0 && st.st_size == 5 &&
 		  S_ISREG(st.st_mode),
 	      "memfd fstat: a regular file of 5 bytes");
+	memset(&st, 0, sizeof(st));
+	check(fstat(m, &st) == 0 && st.st_size == 5 && S_ISREG(st.st_mode),
+	      "memfd fstat() through the libc (glibc: newfstatat AT_EMPTY_PATH)");
 	check(ftruncate(m, 3 * PG) == 0 && sc(SYS_fstat, m, (long)&st, 0, 0, 0, 0) == 0 &&
 		  st.st_size == 3 * PG && pread(m, buf, 4, 2 * PG) == 4 &&
 		  !memcmp(buf, "\0\0\0\0", 4),
