@@ -1115,6 +1115,15 @@ static int64_t move_vma(struct mm *mm, struct vm_area_struct *vma, uint64_t old_
 	return (int64_t)new_addr;
 }
 
+/* do_munmap with munmap's own argument checks (Linux's do_vmi_munmap of
+ * a shrinking mremap): a range past the user half -EINVAL. */
+static int munmap_checked(struct mm *mm, uint64_t start, uint64_t len)
+{
+	if (start > USER_TOP || len > USER_TOP - start)
+		return -EINVAL;
+	return do_munmap(mm, start, start + len);
+}
+
 /* mremap_to: MREMAP_FIXED or MREMAP_DONTUNMAP. */
 static int64_t mremap_to(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_t new_addr,
 			 uint64_t new_len, unsigned long flags)
@@ -1130,8 +1139,9 @@ static int64_t mremap_to(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_
 	if ((flags & MREMAP_FIXED) && do_munmap(mm, new_addr, new_addr + new_len))
 		return -ENOMEM;
 	if (old_len > new_len) {
-		if (do_munmap(mm, addr + new_len, addr + old_len))
-			return -ENOMEM;
+		int err = munmap_checked(mm, addr + new_len, old_len - new_len);
+		if (err)
+			return err;
 		old_len = new_len;
 	}
 	int64_t err;
@@ -1171,8 +1181,11 @@ int64_t vm_mremap(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_t new_l
 	/* Shrinking always works: it just unmaps the tail. */
 	if (old_len >= new_len) {
 		ret = (int64_t)addr;
-		if (old_len != new_len && do_munmap(mm, addr + new_len, addr + old_len))
-			ret = -ENOMEM;
+		if (old_len != new_len) {
+			int err = munmap_checked(mm, addr + new_len, old_len - new_len);
+			if (err)
+				ret = err;
+		}
 		goto out;
 	}
 	if (!(v = vma_to_resize(mm, addr, old_len, new_len, flags, &ret)))

@@ -17,9 +17,9 @@
  *       results and Linux 6.1's errno for each bad argument.
  *   nadav_madvise / nadav_munmap: /bin/nadav (seed 004 as a user program:
  *       a writer thread, a zapper thread, a forked msync+fadvise flusher,
- *       each pinned to its CPU) runs 2 s; no write may be lost. For the
- *       run the TLB-flush pause point gets a 200 us delay and the file
- *       fault one 300 us (what pause.delay=tlb_flush:200,file_fault:300
+ *       each pinned to its CPU) runs 3 s; no write may be lost. For the
+ *       run the TLB-flush pause point gets a 300 us delay and the file
+ *       fault one 500 us (what pause.delay=tlb_flush:300,file_fault:500
  *       does at boot; the program is the same): the windows of the race
  *       are then long enough to hit within the run. Needs 3 CPUs. Kill
  *       RMAP_BEFORE_FLUSH and NO_FORCED_FLUSH (see the report for rates).
@@ -168,19 +168,19 @@ static void memcalls_glibc(struct ktest *t)
 	run_checks(t, "/bin/memcalls-glibc", "every check ran");
 }
 
-/* The two windows of the race, widened (what pause.delay=tlb_flush:200,
- * file_fault:300 does at boot): a zap's PTE clear to its TLB flush, where
+/* The two windows of the race, widened (what pause.delay=tlb_flush:300,
+ * file_fault:500 does at boot): a zap's PTE clear to its TLB flush, where
  * the stale entry writes after writeback cleaned the page, and the
  * writer's fault to its page lookup, where the clean page is dropped and
  * then read back from the disk without those writes. */
-enum { NADAV_FLUSH_DELAY_US = 200, NADAV_FAULT_DELAY_US = 300 };
+enum { NADAV_FLUSH_DELAY_US = 300, NADAV_FAULT_DELAY_US = 500 };
 
 static void nadav(struct ktest *t, const char *variant)
 {
 	REQUIRE_FS(t);
 	if (nr_cpus_online < 3)
 		KTEST_SKIP(t, "needs 3 CPUs (writer, zapper, flusher)");
-	char *const argv[] = { "/bin/nadav", (char *)variant, "2000", NULL };
+	char *const argv[] = { "/bin/nadav", (char *)variant, "3000", NULL };
 	uint32_t old_flush = pause_points[PAUSE_TLB_FLUSH].delay_us;
 	uint32_t old_fault = pause_points[PAUSE_FILE_FAULT].delay_us;
 	pause_points[PAUSE_TLB_FLUSH].delay_us = NADAV_FLUSH_DELAY_US;

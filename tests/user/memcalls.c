@@ -187,6 +187,8 @@ static void mremap_checks(void)
 	      "MREMAP_DONTUNMAP without MREMAP_MAYMOVE: EINVAL");
 	check(MREMAP(p + 1, PG, PG, 0, 0) == -EINVAL, "mremap unaligned address: EINVAL");
 	check(MREMAP(p, PG, 0, MREMAP_MAYMOVE, 0) == -EINVAL, "mremap new_len 0: EINVAL");
+	check(MREMAP(p, -2 * PG, PG, 0, 0) == -EINVAL,
+	      "mremap shrinking a range that runs past the user half: EINVAL");
 	check(MREMAP(h, PG, 2 * PG, MREMAP_MAYMOVE, 0) == -EFAULT,
 	      "mremap of an unmapped address: EFAULT");
 	check(MREMAP(p, 2 * PG, 3 * PG, MREMAP_MAYMOVE, 0) == -EFAULT,
