@@ -1,6 +1,15 @@
 /*
  * mm/mm.c - address spaces: creation, reference counting, teardown, the
- * VMA list, and mmap / munmap / mprotect / madvise as kernel functions.
+ * VMA list, and mmap / munmap / mprotect / madvise / mremap / mincore /
+ * mlock as kernel functions (Linux 6.1's checks and errnos, in its order;
+ * kernel/sys_mm.c makes the checks that need no lock).
+ *
+ * mremap moves PTEs under the page-table lock and flushes the old range
+ * before dropping it (CVE-2018-18281, see move_ptes). mlock only accounts
+ * (mm->locked_vm, VM_LOCKED) and populates: nothing is reclaimed here.
+ * madvise, mprotect and mlock walk the VMAs of the range in order and stop
+ * at the first error, the VMAs before it changed, as Linux; holes give
+ * -ENOMEM (madvise: at the end).
  *
  * Lifetime (Linux's mm_users / mm_count, mmget / mmput, mmgrab / mmdrop):
  *   mm_users counts the users of the address space: threads running in it,
