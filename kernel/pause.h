@@ -39,6 +39,7 @@ enum pause_id {
 	PAUSE_SPLIT_VMA,       /* split_vma: new VMA's start moved, its offset not yet */
 	PAUSE_FUTEX_WAIT_SETUP, /* futex_wait_setup: value read and compared, not yet queued */
 	PAUSE_SFS_PARENT_FOUND, /* SFS lookup_parent: parent directory found and referenced */
+	PAUSE_MREMAP_MOVED,	/* move_ptes: PTEs of one table moved, page-table lock dropped */
 	NR_PAUSE_POINTS
 };
 

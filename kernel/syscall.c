@@ -22,6 +22,7 @@
 #include "kernel/sys_file.h"
 #include "kernel/futex.h"
 #include "kernel/sys_mm.h"
+#include "kernel/memfd.h"
 #include "kernel/sys_info.h"
 #include "kernel/sys_time.h"
 #include "kernel/fdtable.h"
@@ -71,6 +72,17 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_munmap, sys_munmap),
 	SYSCALL(__NR_mprotect, sys_mprotect),
 	SYSCALL(__NR_madvise, sys_madvise),
+	SYSCALL(__NR_mremap, sys_mremap),
+	SYSCALL(__NR_msync, sys_msync),
+	SYSCALL(__NR_mincore, sys_mincore),
+	SYSCALL(__NR_mlock, sys_mlock),
+	SYSCALL(__NR_munlock, sys_munlock),
+	SYSCALL(__NR_mlockall, sys_mlockall),
+	SYSCALL(__NR_munlockall, sys_munlockall),
+	SYSCALL(__NR_mlock2, sys_mlock2),
+	/* kernel/memfd.c */
+	SYSCALL(__NR_memfd_create, sys_memfd_create),
+	SYSCALL(__NR_fallocate, sys_fallocate),
 	/* kernel/futex.c */
 	SYSCALL(__NR_futex, sys_futex),
 	/* kernel/sys_file.c */
@@ -79,7 +91,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_open, sys_open),
 	SYSCALL(__NR_close, sys_close),
 	SYSCALL(__NR_stat, sys_stat),
-	SYSCALL(__NR_fstat, sys_fstat),
+	SYSCALL(__NR_fstat, memfd_fstat), /* memfds, else sys_fstat */
 	SYSCALL(__NR_lstat, sys_lstat),
 	SYSCALL(__NR_lseek, sys_lseek),
 	SYSCALL(__NR_ioctl, sys_ioctl),
@@ -93,7 +105,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_fcntl, sys_fcntl),
 	SYSCALL(__NR_fsync, sys_fsync),
 	SYSCALL(__NR_fdatasync, sys_fdatasync),
-	SYSCALL(__NR_ftruncate, sys_ftruncate),
+	SYSCALL(__NR_ftruncate, memfd_ftruncate), /* memfds, else sys_ftruncate */
 	SYSCALL(__NR_mkdir, sys_mkdir),
 	SYSCALL(__NR_rmdir, sys_rmdir),
 	SYSCALL(__NR_creat, sys_creat),
@@ -102,7 +114,7 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_fadvise64, sys_fadvise64),
 	SYSCALL(__NR_openat, sys_openat),
 	SYSCALL(__NR_mkdirat, sys_mkdirat),
-	SYSCALL(__NR_newfstatat, sys_newfstatat),
+	SYSCALL(__NR_newfstatat, memfd_newfstatat), /* memfds, else sys_newfstatat */
 	SYSCALL(__NR_unlinkat, sys_unlinkat),
 	SYSCALL(__NR_dup3, sys_dup3),
 	SYSCALL(__NR_pipe2, sys_pipe2),

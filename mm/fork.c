@@ -2,7 +2,12 @@
  * mm/fork.c - duplicating an address space (rules R3, R4; seeds 000-003).
  *
  * dup_mm() copies every VMA not marked VM_DONTCOPY (MADV_DONTFORK) and the
- * page tables under it; page tables are always copied, never shared.
+ * page tables under it; page tables are always copied, never shared. A
+ * VM_WIPEONFORK VMA (MADV_WIPEONFORK, private anonymous only) is copied
+ * without its pages: the child reads zeros there. The child's VMAs are not
+ * locked (mlock is not inherited, as POSIX and Linux say).
+ * MUTATION_FORK_COPIES_DONTCOPY and MUTATION_WIPEONFORK_COPIES ignore the
+ * two flags (memcalls.memcalls_musl).
  * For each mapped page of the parent:
  *   - shared mappings (VM_SHARED) stay shared: same page, same permissions;
  *   - an exclusive anonymous page that page_maybe_dma_pinned() is copied for
@@ -138,15 +143,22 @@ struct mm *dup_mm(struct mm *oldmm, int *err)
 	write_seqcount_begin(&oldmm->write_protect_seq);
 	struct vm_area_struct *v;
 	list_for_each_entry (v, &oldmm->vmas, vm_node) {
+#ifndef MUTATION_FORK_COPIES_DONTCOPY
 		if (v->vm_flags & VM_DONTCOPY)
-			continue;
+			continue; /* MADV_DONTFORK: the child has no such VMA */
+#endif
 		struct vm_area_struct *nv = fork_may_alloc() ? vma_dup(v) : NULL;
 		if (!nv) {
 			*err = -ENOMEM;
 			break;
 		}
 		nv->vm_mm = mm;
+		nv->vm_flags &= ~VM_LOCKED_MASK;	/* mlock is not inherited */
 		list_add_tail(&nv->vm_node, &mm->vmas); /* same order: stays sorted */
+#ifndef MUTATION_WIPEONFORK_COPIES
+		if (v->vm_flags & VM_WIPEONFORK)
+			continue; /* MADV_WIPEONFORK: the child starts with zeros */
+#endif
 		if ((*err = copy_page_range(mm, oldmm, v)))
 			break;
 	}

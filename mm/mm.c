@@ -1,6 +1,15 @@
 /*
  * mm/mm.c - address spaces: creation, reference counting, teardown, the
- * VMA list, and mmap / munmap / mprotect / madvise as kernel functions.
+ * VMA list, and mmap / munmap / mprotect / madvise / mremap / mincore /
+ * mlock as kernel functions (Linux 6.1's checks and errnos, in its order;
+ * kernel/sys_mm.c makes the checks that need no lock).
+ *
+ * mremap moves PTEs under the page-table lock and flushes the old range
+ * before dropping it (CVE-2018-18281, see move_ptes). mlock only accounts
+ * (mm->locked_vm, VM_LOCKED) and populates: nothing is reclaimed here.
+ * madvise, mprotect and mlock walk the VMAs of the range in order and stop
+ * at the first error, the VMAs before it changed, as Linux; holes give
+ * -ENOMEM (madvise: at the end).
  *
  * Lifetime (Linux's mm_users / mm_count, mmget / mmput, mmgrab / mmdrop):
  *   mm_users counts the users of the address space: threads running in it,
@@ -42,6 +51,8 @@
 #include "kernel/pause.h"
 #include "kernel/fs/fs.h"
 #include "mm/shmem.h"
+#include "mm/filemap.h"
+#include "kernel/errno.h"
 
 #define MMAP_BASE 0x0000000100000000ull /* first address mmap hands out */
 #define USER_TOP  (USER_SPACE_END - PAGE_SIZE)
@@ -339,6 +350,43 @@ static bool bad_range(uint64_t addr, uint64_t len)
 	return !len || (addr & (PAGE_SIZE - 1)) || addr >= USER_TOP || len > USER_TOP - addr;
 }
 
+/* Does any VMA intersect [start, end)? (find_vma_intersection) */
+static bool range_has_mapping(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct vm_area_struct *v = find_vma(mm, start);
+	return v && v->vm_start < end;
+}
+
+/* The VMA after v, or NULL. */
+static struct vm_area_struct *vma_next(struct mm *mm, struct vm_area_struct *v)
+{
+	return v->vm_node.next == &mm->vmas
+		   ? NULL
+		   : list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
+}
+
+/* The VMA that contains addr, or NULL (Linux's vma_lookup). */
+static struct vm_area_struct *vma_lookup(struct mm *mm, uint64_t addr)
+{
+	struct vm_area_struct *v = find_vma(mm, addr);
+	return v && v->vm_start <= addr ? v : NULL;
+}
+
+/* Split so that one VMA covers exactly [start, end) of vma (which contains
+ * both); that VMA, or NULL if a split had no memory. mmap_lock for write. */
+static struct vm_area_struct *isolate_range(struct vm_area_struct *vma, uint64_t start,
+					    uint64_t end)
+{
+	if (vma->vm_start < start) {
+		if (split_vma(vma, start))
+			return NULL;
+		vma = list_entry(vma->vm_node.next, struct vm_area_struct, vm_node);
+	}
+	if (vma->vm_end > end && split_vma(vma, end))
+		return NULL;
+	return vma;
+}
+
 /* Remove [start, end) (mmap_lock held for write). */
 static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 {
@@ -350,6 +398,8 @@ static int do_munmap(struct mm *mm, uint64_t start, uint64_t end)
 		if (v->vm_start >= start && v->vm_end <= end) {
 			list_del(&v->vm_node);
 			list_add_tail(&v->vm_node, &detached);
+			if (v->vm_flags & VM_LOCKED)
+				mm->locked_vm -= (v->vm_end - v->vm_start) >> PAGE_SHIFT;
 		}
 	}
 	if (list_empty(&detached))
@@ -410,6 +460,13 @@ static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int
 		       struct inode *file, uint64_t pgoff, unsigned long vm_may)
 {
 	len = ALIGN_UP(len, PAGE_SIZE);
+	bool noreplace = flags & MAP_FIXED_NOREPLACE;
+#ifndef MUTATION_MAP_NOREPLACE_AS_HINT
+	if (noreplace)
+		flags |= MAP_FIXED; /* the address checks of MAP_FIXED apply */
+#else
+	noreplace = false; /* before Linux 4.17: a hint */
+#endif
 	if (!(flags & (MAP_SHARED | MAP_PRIVATE)) ||
 	    ((flags & MAP_SHARED) && (flags & MAP_PRIVATE)) || (prot & ~7))
 		return -EINVAL;
@@ -419,20 +476,35 @@ static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int
 	    prot_to_vm_flags(prot) | (flags & MAP_SHARED ? VM_SHARED : 0) | vm_may;
 	if (!vm_flags_allowed(vm_flags))
 		return -EACCES;
+	if (flags & MAP_GROWSDOWN)
+		vm_flags |= VM_GROWSDOWN;
+	if (flags & MAP_NORESERVE)
+		vm_flags |= VM_NORESERVE;
+	if (flags & MAP_LOCKED)
+		vm_flags |= VM_LOCKED;
 	struct vm_area_struct *vma = kzalloc(sizeof(*vma));
 	if (!vma)
 		return -ENOMEM;
 	down_write(&mm->mmap_lock);
+	int64_t err = 0;
 	if (flags & MAP_FIXED) {
-		if (do_munmap(mm, addr, addr + len)) {
-			up_write(&mm->mmap_lock);
-			kfree(vma);
-			return -ENOMEM;
-		}
+		/* MAP_FIXED_NOREPLACE: -EEXIST rather than replace (Linux 4.17+). */
+		if (noreplace && range_has_mapping(mm, addr, addr + len))
+			err = -EEXIST;
 	} else if (!(addr = find_gap(mm, len))) {
+		err = -ENOMEM;
+	}
+	vm_flags |= mm->def_flags; /* mlockall(MCL_FUTURE) */
+	/* mlock_future_check: the new locked pages within RLIMIT_MEMLOCK. */
+	if (!err && (vm_flags & VM_LOCKED) &&
+	    mm->locked_vm + (len >> PAGE_SHIFT) > MLOCK_LIMIT_PAGES)
+		err = -EAGAIN;
+	if (!err && (flags & MAP_FIXED) && do_munmap(mm, addr, addr + len))
+		err = -ENOMEM;
+	if (err) {
 		up_write(&mm->mmap_lock);
 		kfree(vma);
-		return -ENOMEM;
+		return err;
 	}
 	vma->vm_mm = mm;
 	vma->vm_start = addr;
@@ -442,6 +514,13 @@ static int64_t do_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int
 	vma->vm_pgoff = pgoff;
 	vma_link_file(vma);
 	insert_vma(mm, vma);
+	if (vm_flags & VM_LOCKED)
+		mm->locked_vm += len >> PAGE_SHIFT;
+	/* MAP_POPULATE (not with MAP_NONBLOCK) and MAP_LOCKED fault the range
+	 * in, as Linux's mm_populate after do_mmap. */
+	if (((vm_flags & VM_LOCKED) && !(vm_flags & VM_LOCKONFAULT)) ||
+	    (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+		populate_range(mm, addr, addr + len);
 	up_write(&mm->mmap_lock);
 	return (int64_t)addr;
 }
@@ -509,114 +588,641 @@ out:
 	return ret;
 }
 
-/* Every page of [start, end) is covered by VMAs. */
-static bool fully_mapped(struct mm *mm, uint64_t start, uint64_t end)
-{
-	for (struct vm_area_struct *v = find_vma(mm, start); start < end; v = find_vma(mm, start)) {
-		if (!v || v->vm_start > start)
-			return false;
-		start = v->vm_end;
-	}
-	return true;
-}
+/*
+ * mprotect (Linux 6.1 do_mprotect_pkey), check for check: PROT_GROWSDOWN
+ * with PROT_GROWSUP -EINVAL; start not page aligned -EINVAL; len 0: 0;
+ * a range that wraps -ENOMEM; prot bits beyond READ|WRITE|EXEC|SEM
+ * -EINVAL; no VMA at start -ENOMEM (PROT_GROWSDOWN: the range starts at
+ * the VMA's start, which must be VM_GROWSDOWN, else -EINVAL). Then VMA by
+ * VMA in address order: a protection the VMA may not have (VM_MAY*)
+ * -EACCES, a hole -ENOMEM; the VMAs before the failing one keep their new
+ * protection, as in Linux.
+ */
+#define PROT_SEM       0x8
+#define PROT_GROWSDOWN 0x01000000
+#define PROT_GROWSUP   0x02000000
 
-int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
+int vm_mprotect(struct mm *mm, uint64_t start, uint64_t len, int prot)
 {
-	len = ALIGN_UP(len, PAGE_SIZE);
-	if (bad_range(addr, len) || (prot & ~7))
+	unsigned grows = (unsigned)prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP))
 		return -EINVAL;
-	uint64_t end = addr + len;
+	if (start & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	uint64_t end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+		return -EINVAL;
 	down_write(&mm->mmap_lock);
 	int err = -ENOMEM;
-	if (!fully_mapped(mm, addr, end))
+	struct vm_area_struct *v = find_vma(mm, start);
+	if (!v)
 		goto out;
-	/* Every VMA of the range must allow prot (its VM_MAY* bits), checked
-	 * before anything changes: a read-only file mapped shared never becomes
-	 * writable (-EACCES, as Linux). */
-	err = -EACCES;
-	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;
-	     v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node)) {
-#ifndef MUTATION_NO_VM_MAY_CHECK
-		if (!vm_flags_allowed((v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) |
-				      prot_to_vm_flags(prot)))
+	if (grows & PROT_GROWSDOWN) {
+		if (v->vm_start >= end)
 			goto out;
-#endif
-		if (v->vm_node.next == &mm->vmas)
-			break;
-	}
-	err = -ENOMEM;
-	if (split_at(mm, addr, end))
+		start = v->vm_start;
+		err = -EINVAL;
+		if (!(v->vm_flags & VM_GROWSDOWN))
+			goto out;
+	} else if (grows & PROT_GROWSUP) {
+		err = -EINVAL; /* x86 has no VM_GROWSUP */
 		goto out;
-	for (struct vm_area_struct *v = find_vma(mm, addr); v && v->vm_start < end;
-	     v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node)) {
-		v->vm_flags =
-		    (v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | prot_to_vm_flags(prot);
-		change_protection(v, v->vm_start, v->vm_end);
-		if (v->vm_node.next == &mm->vmas)
-			break;
+	} else if (v->vm_start > start) {
+		goto out;
 	}
-	err = 0;
+	for (uint64_t nstart = start;;) {
+		unsigned long newflags =
+		    (v->vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | prot_to_vm_flags(prot);
+#ifndef MUTATION_NO_VM_MAY_CHECK
+		if (!vm_flags_allowed(newflags)) {
+			err = -EACCES;
+			break;
+		}
+#endif
+		uint64_t tmp = MIN(v->vm_end, end);
+		if (newflags != v->vm_flags) {
+			struct vm_area_struct *r = isolate_range(v, nstart, tmp);
+			if (!r) {
+				err = -ENOMEM;
+				break;
+			}
+			r->vm_flags = newflags;
+			change_protection(r, r->vm_start, r->vm_end);
+			v = r;
+		}
+		nstart = tmp;
+		err = 0;
+		if (nstart >= end)
+			break;
+		v = find_vma(mm, nstart);
+		if (!v || v->vm_start != nstart) {
+			err = -ENOMEM;
+			break;
+		}
+	}
 out:
 	up_write(&mm->mmap_lock);
 	return err;
 }
 
-static int madvise_dontneed(struct mm *mm, uint64_t start, uint64_t end)
+/* ---- madvise (Linux 6.1 mm/madvise.c) ------------------------------------ */
+
+static bool madvise_behavior_valid(int advice)
 {
-	down_read(&mm->mmap_lock);
-	if (!fully_mapped(mm, start, end)) {
-		up_read(&mm->mmap_lock);
-		return -ENOMEM;
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:
+	case MADV_REMOVE:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		return true;
+	default:
+		return false;
 	}
+}
+
+/* The advice that only changes vm_flags takes mmap_lock for write. */
+static bool madvise_need_mmap_write(int advice)
+{
+	switch (advice) {
+	case MADV_REMOVE:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_FREE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Zap [start, end) of one VMA; it stays mapped: flush under the lock (R6). */
+static void madvise_zap(struct vm_area_struct *v, uint64_t start, uint64_t end)
+{
 	struct mmu_gather tlb;
-	tlb_gather_mmu(&tlb, mm);
-	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;) {
-		/* The VMA stays: flush under the page-table lock (R6). */
-		unmap_page_range(&tlb, v, MAX(start, v->vm_start), MIN(end, v->vm_end), true, NULL);
-		if (v->vm_node.next == &mm->vmas)
-			break;
-		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
-	}
+	tlb_gather_mmu(&tlb, v->vm_mm);
+	unmap_page_range(&tlb, v, start, end, true, NULL);
 	tlb_finish_mmu(&tlb);
-	up_read(&mm->mmap_lock);
+}
+
+/* Apply advice to [start, end) inside v. 0 or -errno. */
+static int madvise_vma(struct vm_area_struct *v, uint64_t start, uint64_t end, int advice)
+{
+	unsigned long nf = v->vm_flags;
+	switch (advice) {
+	case MADV_REMOVE:
+		/* Linux: a hole punched in the file (fallocate PUNCH_HOLE). */
+		if (v->vm_flags & VM_LOCKED)
+			return -EINVAL;
+		if (!v->vm_file)
+			return -EINVAL;
+		if ((v->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE))
+			return -EACCES;
+		return -EOPNOTSUPP; /* neither SFS nor shmem punches holes here */
+	case MADV_WILLNEED:
+		return 0; /* a hint: the pages come at the first fault */
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		return (v->vm_flags & VM_LOCKED) ? -EINVAL : 0; /* no LRU, no swap */
+	case MADV_FREE:
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+#ifndef MUTATION_MADV_DONTNEED_LOCKED_OK
+		if (advice != MADV_DONTNEED_LOCKED && (v->vm_flags & VM_LOCKED))
+			return -EINVAL;
+#endif
+		if (advice == MADV_FREE && v->vm_file)
+			return -EINVAL; /* anonymous memory only */
+		/* MADV_FREE frees at once: a later read sees zeros, allowed. */
+		madvise_zap(v, start, end);
+		return 0;
+	case MADV_NORMAL:
+		nf &= ~(VM_RAND_READ | VM_SEQ_READ);
+		break;
+	case MADV_SEQUENTIAL:
+		nf = (nf & ~VM_RAND_READ) | VM_SEQ_READ;
+		break;
+	case MADV_RANDOM:
+		nf = (nf & ~VM_SEQ_READ) | VM_RAND_READ;
+		break;
+	case MADV_DONTFORK:
+		nf |= VM_DONTCOPY;
+		break;
+	case MADV_DOFORK:
+		nf &= ~VM_DONTCOPY;
+		break;
+	case MADV_WIPEONFORK:
+		if (v->vm_file || (v->vm_flags & VM_SHARED))
+			return -EINVAL; /* private anonymous memory only */
+		nf |= VM_WIPEONFORK;
+		break;
+	case MADV_KEEPONFORK:
+		nf &= ~VM_WIPEONFORK;
+		break;
+	case MADV_DONTDUMP:
+		nf |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		nf &= ~VM_DONTDUMP;
+		break;
+	case MADV_HUGEPAGE:
+		nf = (nf & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+		break;
+	case MADV_NOHUGEPAGE:
+		nf = (nf & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		break;
+	}
+	if (nf == v->vm_flags)
+		return 0;
+	struct vm_area_struct *r = isolate_range(v, start, end);
+	if (!r)
+		return -EAGAIN; /* Linux: a failed split is -ENOMEM, turned into -EAGAIN */
+	r->vm_flags = nf;
 	return 0;
 }
 
-static int madvise_dontfork(struct mm *mm, uint64_t start, uint64_t end, bool dontfork)
+/*
+ * madvise (do_madvise): unknown advice -EINVAL; start not page aligned
+ * -EINVAL; a length that rounds up to 0 (but was not 0) or wraps -EINVAL;
+ * len 0: 0. Then each VMA of the range in order (madvise_walk_vmas): the
+ * advice is applied to the mapped parts, an error of a VMA stops the walk
+ * and is returned, a hole gives -ENOMEM at the end (after the mapped parts
+ * got the advice), as does a range that runs past the last VMA.
+ */
+int vm_madvise(struct mm *mm, uint64_t start, uint64_t len_in, int advice)
 {
-	down_write(&mm->mmap_lock);
-	int err = -ENOMEM;
-	if (!fully_mapped(mm, start, end) || split_at(mm, start, end))
-		goto out;
-	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;) {
-		if (dontfork)
-			v->vm_flags |= VM_DONTCOPY;
-		else
-			v->vm_flags &= ~VM_DONTCOPY;
-		if (v->vm_node.next == &mm->vmas)
+	if (!madvise_behavior_valid(advice))
+		return -EINVAL;
+	if (start & (PAGE_SIZE - 1))
+		return -EINVAL;
+	uint64_t len = ALIGN_UP(len_in, PAGE_SIZE);
+	if (len_in && !len)
+		return -EINVAL;
+	uint64_t end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+	bool write = madvise_need_mmap_write(advice);
+	if (write)
+		down_write(&mm->mmap_lock);
+	else
+		down_read(&mm->mmap_lock);
+	int err = 0, unmapped = 0;
+	struct vm_area_struct *v = find_vma(mm, start);
+	for (;;) {
+		if (!v) {
+			err = -ENOMEM;
 			break;
-		v = list_entry(v->vm_node.next, struct vm_area_struct, vm_node);
+		}
+		if (start < v->vm_start) {
+			unmapped = -ENOMEM;
+			start = v->vm_start;
+			if (start >= end)
+				break;
+		}
+		uint64_t tmp = MIN(v->vm_end, end);
+		err = madvise_vma(v, start, tmp, advice);
+		if (err)
+			break;
+		start = tmp;
+		if (start >= end)
+			break;
+		v = find_vma(mm, start);
 	}
-	err = 0;
-out:
-	up_write(&mm->mmap_lock);
-	return err;
+	if (write)
+		up_write(&mm->mmap_lock);
+	else
+		up_read(&mm->mmap_lock);
+	return err ? err : unmapped;
 }
 
-int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+/* ---- populate (MAP_POPULATE, MAP_LOCKED, mlock) -------------------------- */
+
+void populate_range(struct mm *mm, uint64_t start, uint64_t end)
 {
-	len = ALIGN_UP(len, PAGE_SIZE);
-	if (bad_range(addr, len))
-		return -EINVAL;
-	switch (advice) {
-	case MADV_DONTNEED:
-		return madvise_dontneed(mm, addr, addr + len);
-	case MADV_DONTFORK:
-	case MADV_DOFORK:
-		return madvise_dontfork(mm, addr, addr + len, advice == MADV_DONTFORK);
-	default:
-		return -EINVAL;
+	rwsem_assert_held(&mm->mmap_lock);
+	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;
+	     v = vma_next(mm, v)) {
+		if (!(v->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
+			continue; /* PROT_NONE: nothing to fault in */
+		unsigned fl =
+		    (v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE ? FAULT_FLAG_WRITE : 0;
+		for (uint64_t a = MAX(start, v->vm_start); a < MIN(end, v->vm_end); a += PAGE_SIZE)
+			if (handle_mm_fault(v, a, fl))
+				break; /* past the end of the file, or no memory */
 	}
+}
+
+/* ---- mlock (Linux 6.1 mm/mlock.c): VM_LOCKED is accounted and populated;
+ * nothing is ever reclaimed here, so that is all a lock needs to do. */
+
+static int mlock_fixup(struct mm *mm, struct vm_area_struct *v, uint64_t start, uint64_t end,
+		       unsigned long newflags)
+{
+	if (newflags == v->vm_flags)
+		return 0;
+	struct vm_area_struct *r = isolate_range(v, start, end);
+	if (!r)
+		return -ENOMEM;
+	uint64_t pages = (end - start) >> PAGE_SHIFT;
+	if ((newflags & VM_LOCKED) && !(r->vm_flags & VM_LOCKED))
+		mm->locked_vm += pages;
+	else if (!(newflags & VM_LOCKED) && (r->vm_flags & VM_LOCKED))
+		mm->locked_vm -= pages;
+	r->vm_flags = newflags;
+	return 0;
+}
+
+int apply_vma_lock_flags(struct mm *mm, uint64_t start, uint64_t len, unsigned long flags)
+{
+	rwsem_assert_held_write(&mm->mmap_lock);
+	uint64_t end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+	struct vm_area_struct *v = vma_lookup(mm, start);
+	if (!v)
+		return -ENOMEM;
+	for (uint64_t nstart = start;;) {
+		unsigned long newflags = (v->vm_flags & ~VM_LOCKED_MASK) | flags;
+		uint64_t tmp = MIN(v->vm_end, end);
+		int err = mlock_fixup(mm, v, nstart, tmp, newflags);
+		if (err)
+			return err;
+		nstart = tmp;
+		if (nstart >= end)
+			return 0;
+		v = find_vma(mm, nstart);
+		if (!v || v->vm_start != nstart)
+			return -ENOMEM;
+	}
+}
+
+int apply_mlockall_flags(struct mm *mm, int flags)
+{
+	rwsem_assert_held_write(&mm->mmap_lock);
+	unsigned long to_add = 0;
+	mm->def_flags &= ~VM_LOCKED_MASK;
+	if (flags & MCL_FUTURE) {
+		mm->def_flags |= VM_LOCKED;
+		if (flags & MCL_ONFAULT)
+			mm->def_flags |= VM_LOCKONFAULT;
+		if (!(flags & MCL_CURRENT))
+			return 0;
+	}
+	if (flags & MCL_CURRENT) {
+		to_add |= VM_LOCKED;
+		if (flags & MCL_ONFAULT)
+			to_add |= VM_LOCKONFAULT;
+	}
+	struct vm_area_struct *v;
+	list_for_each_entry (v, &mm->vmas, vm_node)
+		mlock_fixup(mm, v, v->vm_start, v->vm_end,
+			    (v->vm_flags & ~VM_LOCKED_MASK) | to_add);
+	return 0;
+}
+
+uint64_t mm_total_vm(struct mm *mm)
+{
+	uint64_t pages = 0;
+	struct vm_area_struct *v;
+	list_for_each_entry (v, &mm->vmas, vm_node)
+		pages += (v->vm_end - v->vm_start) >> PAGE_SHIFT;
+	return pages;
+}
+
+/* ---- mincore (Linux 6.1 mm/mincore.c) ------------------------------------ */
+
+long vm_mincore(struct mm *mm, uint64_t addr, uint64_t pages, uint8_t *vec)
+{
+	down_read(&mm->mmap_lock);
+	struct vm_area_struct *v = vma_lookup(mm, addr);
+	if (!v) {
+		up_read(&mm->mmap_lock);
+		return -ENOMEM;
+	}
+	uint64_t end = MIN(v->vm_end, addr + pages * PAGE_SIZE);
+	long n = 0;
+	for (uint64_t a = addr; a < end; a += PAGE_SIZE, n++) {
+		spin_lock(&mm->page_table_lock);
+		pte_t *pte = walk_pte(mm, a);
+		bool mapped = pte && pte_mapped(READ_ONCE(*pte));
+		spin_unlock(&mm->page_table_lock);
+		uint8_t in = mapped;
+		if (!mapped && v->vm_file) { /* not mapped here: is it in the page cache? */
+			struct page *p = find_get_page(
+			    &v->vm_file->mapping, v->vm_pgoff + ((a - v->vm_start) >> PAGE_SHIFT));
+			if (p) {
+				in = 1;
+				put_page(p);
+			}
+		}
+		vec[n] = in;
+	}
+	up_read(&mm->mmap_lock);
+	return n;
+}
+
+/* ---- mremap (Linux 6.1 mm/mremap.c) -------------------------------------- */
+
+/*
+ * Move the PTEs of [old_addr, old_addr + len) to new_addr (mmap_lock held
+ * for write, both VMAs on the file's i_mmap). Page table by page table:
+ * under the page-table lock each mapped PTE is cleared with an atomic
+ * exchange (its dirty bit comes along) and installed at the new address;
+ * then the old range is flushed, STILL UNDER THE LOCK (Linux's move_ptes,
+ * CVE-2018-18281): once the lock is dropped, an rmap walker (truncate,
+ * page_mkclean) finds only the new PTE, zaps it, flushes the new address
+ * and frees the page; a CPU that still held a TLB entry for the old
+ * address would then read and write a freed page. With the flush first,
+ * every stale entry is gone before anyone can see the move.
+ * MUTATION_MREMAP_FLUSH_AFTER_UNLOCK flushes after the unlock
+ * (memcalls.mremap_flush_before_unlock). The new tables are allocated as
+ * the move goes; without memory, what moved is moved back: -ENOMEM with
+ * nothing changed.
+ */
+static uint64_t move_ptes(struct mm *mm, uint64_t old_addr, uint64_t new_addr, uint64_t len,
+			  bool *nomem)
+{
+	uint64_t off = 0;
+	while (off < len && !*nomem) {
+		uint64_t o = old_addr + off, n = new_addr + off;
+		/* Up to the end of the old or the new page table, whichever first. */
+		uint64_t step = MIN(ALIGN_DOWN(o, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE - o,
+				    ALIGN_DOWN(n, LARGE_PAGE_SIZE) + LARGE_PAGE_SIZE - n);
+		step = MIN(step, len - off);
+		bool moved = false;
+		uint64_t done = 0;
+		spin_lock(&mm->page_table_lock);
+		for (; done < step; done += PAGE_SIZE) {
+			pte_t *op = walk_pte(mm, o + done);
+			if (!op || !pte_mapped(READ_ONCE(*op)))
+				continue;
+			pte_t *np = walk_pte_alloc(mm, n + done, NULL);
+			if (!np) {
+				*nomem = true;
+				break;
+			}
+			WRITE_ONCE(*np, ptep_get_and_clear(op));
+			moved = true;
+		}
+#ifdef MUTATION_MREMAP_FLUSH_AFTER_UNLOCK
+		spin_unlock(&mm->page_table_lock);
+		pause_point(PAUSE_MREMAP_MOVED, mm);
+		if (moved)
+			flush_tlb_mm_range(mm, o, o + step, false); /* too late: CVE-2018-18281 */
+#else
+		if (moved)
+			flush_tlb_mm_range(mm, o, o + step, false);
+		spin_unlock(&mm->page_table_lock);
+		pause_point(PAUSE_MREMAP_MOVED, mm);
+#endif
+		off += done;
+	}
+	return off;
+}
+
+static int move_page_tables(struct mm *mm, uint64_t old_addr, uint64_t new_addr, uint64_t len)
+{
+	bool nomem = false;
+	uint64_t done = move_ptes(mm, old_addr, new_addr, len, &nomem);
+	if (!nomem)
+		return 0;
+	bool again = false; /* the old tables are still there: this cannot fail */
+	move_ptes(mm, new_addr, old_addr, done, &again);
+	return -ENOMEM;
+}
+
+/* vma_to_resize: vma (looked up at addr) may become new_len long; NULL
+ * and *err otherwise. */
+static struct vm_area_struct *vma_to_resize(struct mm *mm, uint64_t addr, uint64_t old_len,
+					    uint64_t new_len, unsigned long flags, int64_t *err)
+{
+	struct vm_area_struct *v = vma_lookup(mm, addr);
+	*err = -EFAULT;
+	if (!v)
+		return NULL;
+	/* old_len 0 duplicates a shared mapping; a private one makes no sense. */
+	*err = -EINVAL;
+	if (!old_len && !(v->vm_flags & VM_SHARED))
+		return NULL;
+	(void)flags; /* MREMAP_DONTUNMAP refuses VM_DONTEXPAND | VM_PFNMAP: none here */
+	*err = -EFAULT;
+	if (old_len > v->vm_end - addr)
+		return NULL; /* across VMA boundaries */
+	if (new_len == old_len)
+		return v;
+	uint64_t pgoff = v->vm_pgoff + ((addr - v->vm_start) >> PAGE_SHIFT);
+	*err = -EINVAL;
+	if (pgoff + (new_len >> PAGE_SHIFT) < pgoff)
+		return NULL;
+	*err = -EAGAIN; /* mlock_future_check */
+	if ((v->vm_flags & VM_LOCKED) &&
+	    mm->locked_vm + ((new_len - old_len) >> PAGE_SHIFT) > MLOCK_LIMIT_PAGES)
+		return NULL;
+	return v;
+}
+
+/* move_vma: a new VMA at new_addr for [old_addr, old_addr + old_len) of
+ * vma, grown to new_len, the PTEs moved into it, the old range unmapped
+ * (unless MREMAP_DONTUNMAP). */
+static int64_t move_vma(struct mm *mm, struct vm_area_struct *vma, uint64_t old_addr,
+			uint64_t old_len, uint64_t new_len, uint64_t new_addr, unsigned long flags)
+{
+	if (old_len && !(vma = isolate_range(vma, old_addr, old_addr + old_len)))
+		return -ENOMEM;
+	struct vm_area_struct *nv = kmalloc(sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*nv = *vma;
+	nv->vm_start = new_addr;
+	nv->vm_end = new_addr + new_len;
+	nv->vm_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
+	vma_link_file(nv); /* on i_mmap before any PTE moves: rmap walkers find it */
+	insert_vma(mm, nv);
+	if (move_page_tables(mm, old_addr, new_addr, old_len)) {
+		list_del(&nv->vm_node);
+		vma_unlink_file(nv);
+		kfree(nv);
+		return -ENOMEM;
+	}
+	if (nv->vm_flags & VM_LOCKED)
+		mm->locked_vm += new_len >> PAGE_SHIFT;
+	if (flags & MREMAP_DONTUNMAP) {
+		/* The old range stays mapped, empty, and no longer locked. */
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= old_len >> PAGE_SHIFT;
+		vma->vm_flags &= ~VM_LOCKED_MASK;
+	} else if (old_len) {
+		do_munmap(mm, old_addr, old_addr + old_len);
+	}
+	if ((nv->vm_flags & VM_LOCKED) && new_len > old_len)
+		populate_range(mm, new_addr + old_len, new_addr + new_len);
+	return (int64_t)new_addr;
+}
+
+/* do_munmap with munmap's own argument checks (Linux's do_vmi_munmap of
+ * a shrinking mremap): a range past the user half -EINVAL. */
+static int munmap_checked(struct mm *mm, uint64_t start, uint64_t len)
+{
+	if (start > USER_TOP || len > USER_TOP - start)
+		return -EINVAL;
+	return do_munmap(mm, start, start + len);
+}
+
+/* mremap_to: MREMAP_FIXED or MREMAP_DONTUNMAP. */
+static int64_t mremap_to(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_t new_addr,
+			 uint64_t new_len, unsigned long flags)
+{
+	if (new_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (new_len > USER_TOP || new_addr > USER_TOP - new_len)
+		return -EINVAL;
+#ifndef MUTATION_MREMAP_NO_OVERLAP_CHECK
+	if (addr + old_len > new_addr && new_addr + new_len > addr)
+		return -EINVAL; /* the old and new ranges overlap */
+#endif
+	if ((flags & MREMAP_FIXED) && do_munmap(mm, new_addr, new_addr + new_len))
+		return -ENOMEM;
+	if (old_len > new_len) {
+		int err = munmap_checked(mm, addr + new_len, old_len - new_len);
+		if (err)
+			return err;
+		old_len = new_len;
+	}
+	int64_t err;
+	struct vm_area_struct *v = vma_to_resize(mm, addr, old_len, new_len, flags, &err);
+	if (!v)
+		return err;
+	if (flags & MREMAP_FIXED) {
+		if (new_addr < 65536)
+			return -EPERM;			  /* security_mmap_addr: mmap_min_addr */
+	} else if (!(new_addr = find_gap(mm, new_len))) { /* a hint only */
+		return -ENOMEM;
+	}
+	return move_vma(mm, v, addr, old_len, new_len, new_addr, flags);
+}
+
+/* Can vma grow by delta in place (vma_expandable)? */
+static bool vma_expandable(struct mm *mm, struct vm_area_struct *v, uint64_t delta)
+{
+	uint64_t end = v->vm_end + delta;
+	if (end < v->vm_end || end > USER_TOP)
+		return false;
+	return !range_has_mapping(mm, v->vm_end, end);
+}
+
+int64_t vm_mremap(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+		  unsigned long flags, uint64_t new_addr)
+{
+	down_write(&mm->mmap_lock);
+	int64_t ret = -EFAULT;
+	struct vm_area_struct *v = vma_lookup(mm, addr);
+	if (!v)
+		goto out;
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+		ret = mremap_to(mm, addr, old_len, new_addr, new_len, flags);
+		goto out;
+	}
+	/* Shrinking always works: it just unmaps the tail. */
+	if (old_len >= new_len) {
+		ret = (int64_t)addr;
+		if (old_len != new_len) {
+			int err = munmap_checked(mm, addr + new_len, old_len - new_len);
+			if (err)
+				ret = err;
+		}
+		goto out;
+	}
+	if (!(v = vma_to_resize(mm, addr, old_len, new_len, flags, &ret)))
+		goto out;
+	if (old_len == v->vm_end - addr && vma_expandable(mm, v, new_len - old_len)) {
+		uint64_t delta = new_len - old_len;
+		struct address_space *m = v->vm_file ? &v->vm_file->mapping : NULL;
+		if (m) /* rmap walkers read vm_end under it */
+			spin_lock(&m->i_mmap_lock);
+		v->vm_end += delta;
+		if (m)
+			spin_unlock(&m->i_mmap_lock);
+		if (v->vm_flags & VM_LOCKED) {
+			mm->locked_vm += delta >> PAGE_SHIFT;
+			populate_range(mm, addr + old_len, addr + new_len);
+		}
+		ret = (int64_t)addr;
+		goto out;
+	}
+	ret = -ENOMEM;
+	if (flags & MREMAP_MAYMOVE) {
+		uint64_t to = find_gap(mm, new_len);
+		if (to)
+			ret = move_vma(mm, v, addr, old_len, new_len, to, flags);
+	}
+out:
+	up_write(&mm->mmap_lock);
+	return ret;
 }
 
 /* ---- faults ------------------------------------------------------------ */

@@ -36,17 +36,50 @@
 #include "arch/arch.h"
 
 /* mmap prot and flags (Linux values) */
-#define PROT_NONE     0x0
-#define PROT_READ     0x1
-#define PROT_WRITE    0x2
-#define PROT_EXEC     0x4
-#define MAP_SHARED    0x01
-#define MAP_PRIVATE   0x02
-#define MAP_FIXED     0x10
-#define MAP_ANONYMOUS 0x20
-#define MADV_DONTNEED 4
-#define MADV_DONTFORK 10
-#define MADV_DOFORK   11
+#define PROT_NONE	    0x0
+#define PROT_READ	    0x1
+#define PROT_WRITE	    0x2
+#define PROT_EXEC	    0x4
+#define MAP_SHARED	    0x01
+#define MAP_PRIVATE	    0x02
+#define MAP_FIXED	    0x10
+#define MAP_ANONYMOUS	    0x20
+#define MAP_GROWSDOWN	    0x0100
+#define MAP_LOCKED	    0x2000
+#define MAP_NORESERVE	    0x4000
+#define MAP_POPULATE	    0x8000
+#define MAP_NONBLOCK	    0x10000
+#define MAP_FIXED_NOREPLACE 0x100000
+/* madvise advice (Linux values) */
+#define MADV_NORMAL	     0
+#define MADV_RANDOM	     1
+#define MADV_SEQUENTIAL	     2
+#define MADV_WILLNEED	     3
+#define MADV_DONTNEED	     4
+#define MADV_FREE	     8
+#define MADV_REMOVE	     9
+#define MADV_DONTFORK	     10
+#define MADV_DOFORK	     11
+#define MADV_HUGEPAGE	     14
+#define MADV_NOHUGEPAGE	     15
+#define MADV_DONTDUMP	     16
+#define MADV_DODUMP	     17
+#define MADV_WIPEONFORK	     18
+#define MADV_KEEPONFORK	     19
+#define MADV_COLD	     20
+#define MADV_PAGEOUT	     21
+#define MADV_DONTNEED_LOCKED 24
+/* mremap flags */
+#define MREMAP_MAYMOVE	 1
+#define MREMAP_FIXED	 2
+#define MREMAP_DONTUNMAP 4
+/* mlock2 / mlockall */
+#define MLOCK_ONFAULT 1
+#define MCL_CURRENT   1
+#define MCL_FUTURE    2
+#define MCL_ONFAULT   4
+/* RLIMIT_MEMLOCK: Linux 6.1's default, 8 MiB (kernel/sys_info.c reports it). */
+#define MLOCK_LIMIT_PAGES ((8ull << 20) >> 12)
 
 /* vm_flags */
 #define VM_READ	  0x1ul
@@ -56,16 +89,30 @@
 /* What mprotect may turn on later (Linux's values: VM_READ << 4, ...): set
  * at mmap from what the file was opened for; a MAP_SHARED mapping of a file
  * opened read-only never gets VM_MAYWRITE. */
-#define VM_MAYREAD  0x10ul
-#define VM_MAYWRITE 0x20ul
-#define VM_MAYEXEC  0x40ul
-#define VM_MAY_ALL  (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
-#define VM_DONTCOPY 0x20000ul /* MADV_DONTFORK */
+#define VM_MAYREAD     0x10ul
+#define VM_MAYWRITE    0x20ul
+#define VM_MAYEXEC     0x40ul
+#define VM_MAY_ALL     (VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+#define VM_GROWSDOWN   0x100ul	    /* MAP_GROWSDOWN (accepted; the VMA does not grow) */
+#define VM_LOCKED      0x2000ul	    /* mlock, MAP_LOCKED: populated, only accounted */
+#define VM_SEQ_READ    0x8000ul	    /* MADV_SEQUENTIAL */
+#define VM_RAND_READ   0x10000ul    /* MADV_RANDOM */
+#define VM_DONTCOPY    0x20000ul    /* MADV_DONTFORK */
+#define VM_LOCKONFAULT 0x80000ul    /* mlock2(MLOCK_ONFAULT) */
+#define VM_NORESERVE   0x200000ul   /* MAP_NORESERVE */
+#define VM_WIPEONFORK  0x2000000ul  /* MADV_WIPEONFORK: the child gets zeros */
+#define VM_DONTDUMP    0x4000000ul  /* MADV_DONTDUMP */
+#define VM_HUGEPAGE    0x20000000ul /* MADV_HUGEPAGE (advice only: 4 KiB pages) */
+#define VM_NOHUGEPAGE  0x40000000ul /* MADV_NOHUGEPAGE */
+#define VM_LOCKED_MASK (VM_LOCKED | VM_LOCKONFAULT)
 
 #define EFAULT 14
 #define ENOMEM 12
 #define EINVAL 22
 #define EACCES 13
+#define EEXIST 17
+#define EAGAIN 11
+#define EBUSY  16
 
 struct inode;
 
@@ -103,6 +150,10 @@ struct mm {
 	uint64_t start_brk, brk;
 	uint64_t start_stack;				 /* the initial stack pointer (argc) */
 	uint64_t arg_start, arg_end, env_start, env_end; /* the strings */
+	/* mlock accounting (mmap_lock): pages in VM_LOCKED VMAs, and the
+	 * flags every new VMA gets (mlockall(MCL_FUTURE): VM_LOCKED). */
+	uint64_t locked_vm;
+	unsigned long def_flags;
 };
 
 extern struct mm init_mm; /* the kernel's tables; what lazy CPUs fall back to */
@@ -129,6 +180,22 @@ int64_t vm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot, int f
 int vm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
 int vm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 int vm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
+/* mremap(2), mincore(2), mlock(2) family, Linux 6.1's checks and errnos
+ * (kernel/sys_mm.c checks the arguments that need no lock first). */
+int64_t vm_mremap(struct mm *mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+		  unsigned long flags, uint64_t new_addr);
+/* Residency of [addr, addr + pages pages) in vec (one byte a page, bit 0);
+ * stops at the end of the VMA: pages done, or -ENOMEM (no VMA at addr). */
+long vm_mincore(struct mm *mm, uint64_t addr, uint64_t pages, uint8_t *vec);
+/* Set (flags VM_LOCKED[|VM_LOCKONFAULT]) or clear (0) the lock bits of
+ * [start, start + len), len page aligned; mmap_lock held for write. */
+int apply_vma_lock_flags(struct mm *mm, uint64_t start, uint64_t len, unsigned long flags);
+int apply_mlockall_flags(struct mm *mm, int flags);
+uint64_t mm_total_vm(struct mm *mm); /* pages in VMAs (mmap_lock held) */
+/* Fault in [start, end) as MAP_POPULATE and mlock do (mmap_lock held for
+ * read or write): write faults for private writable VMAs, read faults
+ * otherwise; PROT_NONE VMAs and holes skipped; errors ignored. */
+void populate_range(struct mm *mm, uint64_t start, uint64_t end);
 /* brk(2) as Linux's sys_brk: moves the break to newbrk and returns the new
  * break, or returns the old one unchanged when it cannot (below start_brk,
  * past the user half, into another mapping with a guard page, or no

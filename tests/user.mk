@@ -29,6 +29,9 @@ USER_PROGS += sysfuzz
 # soak: the soak test (tests/test_soak.c, make soak)
 USER_PROGS += soak
 USER_GLIBC_PROGS := hello args proc threads time signals
+# memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
+USER_PROGS += memcalls nadav
+USER_GLIBC_PROGS += memcalls
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \
 	$(BUILD)/user/hello-glibc-pie $(BUILD)/user/hello-dynamic
