@@ -36,6 +36,12 @@
  *   fork_pin (R4, seed 003), gup_fast_walk and fork_wrprotect 100 ms: an
  *       O_DIRECT read on CPU 1 into a buffer while CPU 0 forks: the data
  *       reaches the parent only.
+ *   many_dirty (R2): 600 dirty pages of a shared file mapping dropped by
+ *       MADV_DONTNEED, then by munmap: every write reaches the file, and the
+ *       zap kept its delayed rmaps in the bundle and one batch: the scan
+ *       under the page-table lock (tlb_rmap_scan_max) stays within
+ *       TLB_RMAP_SCAN_BOUND (the flusher is held meanwhile, as in
+ *       fs.delayed_rmaps_stay_in_two_batches).
  *   cow_flush (R6), tlb_flush 100 ms, 4 CPUs: one thread breaks COW, one
  *       writes the copy then a flag, one reads the flag then the data: it
  *       never sees the flag without the data.
@@ -44,6 +50,9 @@
 #include "tests/ktest_fs.h"
 #include "kernel/pause.h"
 #include "kernel/smp.h"
+#include "kernel/stats.h"
+#include "mm/filemap.h"
+#include "mm/mmu_gather.h"
 
 struct delay {
 	enum pause_id id;
@@ -124,6 +133,23 @@ static void cow_flush(struct ktest *t)
 	races(t, "cow_flush", 4, d, 1);
 }
 
+static void many_dirty(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	flusher_hold(); /* it would clean the PTEs behind the program's back */
+	uint64_t delayed = event_sum(EV_DELAYED_RMAP);
+	tlb_rmap_scan_max = 0;
+	races(t, "many_dirty", 1, NULL, 0);
+	uint64_t scanned = tlb_rmap_scan_max;
+	flusher_release();
+	delayed = event_sum(EV_DELAYED_RMAP) - delayed;
+	ktest_log(t, "%lu delayed rmaps, at most %lu scanned under a lock (bound %lu)", delayed,
+		  scanned, (uint64_t)TLB_RMAP_SCAN_BOUND);
+	KEXPECT_GE(t, delayed, 600); /* the rule was exercised */
+	KEXPECT_LE(t, scanned, TLB_RMAP_SCAN_BOUND);
+}
+
 KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(dio_read_fork), KTEST_CASE(pin_unshare),
 	    KTEST_CASE(fork_flush), KTEST_CASE(free_flush), KTEST_CASE(zap_dirty),
-	    KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush));
+	    KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
+	    KTEST_CASE(many_dirty));

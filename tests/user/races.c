@@ -38,6 +38,10 @@
  *   fork_pin        O_DIRECT read into a buffer while another thread forks
  *                   (delays gup_fast_walk and fork_wrprotect): the data
  *                   reaches the parent only (R4: GUP_FAST_NO_SEQ_RETRY).
+ *   many_dirty      600 pages of a shared file mapping written, then
+ *                   MADV_DONTNEED and munmap (the kernel test case checks
+ *                   the delayed-rmap scan stayed bounded: R2,
+ *                   DELAY_RMAP_ANY_BATCH).
  *   cow_flush       three threads: one breaks COW on a page shared with a
  *                   child (delay tlb_flush), one writes the new copy and
  *                   then a flag, one reads the flag then the data: seeing
@@ -661,6 +665,42 @@ static void cow_flush(void)
 	check(bad == 0, "cow_flush: a reader that sees the flag sees the data written before it");
 }
 
+/* ---- many_dirty (DELAY_RMAP_ANY_BATCH) ------------------------------------ */
+
+#define MANY	  600
+#define MANY_ADDR (0x40000000ul - 300 * PG) /* 300 pages each side of 1 GiB */
+
+static void many_dirty(void)
+{
+	const char *path = "/races-many.bin";
+	int fd = make_file(path, MANY, 0, 0);
+	if (fd < 0)
+		return check(0, "many_dirty: make the file");
+	int bad = 0;
+	for (int k = 0; k < 2; k++) { /* MADV_DONTNEED, then munmap */
+		volatile uint64_t *p = mmap((void *)MANY_ADDR, MANY * PG, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_FIXED, fd, 0);
+		if (p == MAP_FAILED)
+			return check(0, "many_dirty: mmap");
+		for (int i = 0; i < MANY; i++)
+			p[i * (PG / 8) + k] = 1000 + i; /* dirty PTEs */
+		if (k == 0 && madvise((void *)p, MANY * PG, MADV_DONTNEED))
+			bad++;
+		if (munmap((void *)p, MANY * PG))
+			bad++;
+	}
+	fsync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	uint64_t v[2];
+	for (int i = 0; i < MANY; i++)
+		if (pread(fd, v, sizeof(v), (off_t)i * PG) != sizeof(v) || v[0] != 1000u + i ||
+		    v[1] != 1000u + i)
+			bad++;
+	check(bad == 0, "many_dirty: every write through 600 dirty PTEs reached the file");
+	close(fd);
+	unlink(path);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -674,6 +714,7 @@ static const struct {
 	{ "gup_zap", gup_zap },
 	{ "fork_pin", fork_pin },
 	{ "cow_flush", cow_flush },
+	{ "many_dirty", many_dirty },
 };
 
 int main(int argc, char **argv)
