@@ -36,6 +36,11 @@
  *   fork_pin (R4, seed 003), gup_fast_walk and fork_wrprotect 100 ms: an
  *       O_DIRECT read on CPU 1 into a buffer while CPU 0 forks: the data
  *       reaches the parent only.
+ *   pt_free (R5, R8), gup_fast_walk 300 ms: an O_DIRECT write on CPU 1 from
+ *       a page whose PTE is gone, while CPU 0 munmaps it (its page table is
+ *       freed) and maps another file's page at the same slot of new 2 MiB
+ *       regions: the write fails (EFAULT), the file never gets the other
+ *       file's data through a freed (and reused) page table.
  *   many_dirty (R2): 600 dirty pages of a shared file mapping dropped by
  *       MADV_DONTNEED, then by munmap: every write reaches the file, and the
  *       zap kept its delayed rmaps in the bundle and one batch: the scan
@@ -133,6 +138,12 @@ static void cow_flush(struct ktest *t)
 	races(t, "cow_flush", 4, d, 1);
 }
 
+static void pt_free(struct ktest *t)
+{
+	const struct delay d[] = { { PAUSE_GUP_FAST_WALK, 300000 } };
+	races(t, "pt_free", 2, d, 1);
+}
+
 static void many_dirty(struct ktest *t)
 {
 	REQUIRE_FS(t);
@@ -152,4 +163,4 @@ static void many_dirty(struct ktest *t)
 KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(dio_read_fork), KTEST_CASE(pin_unshare),
 	    KTEST_CASE(fork_flush), KTEST_CASE(free_flush), KTEST_CASE(zap_dirty),
 	    KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
-	    KTEST_CASE(many_dirty));
+	    KTEST_CASE(many_dirty), KTEST_CASE(pt_free));

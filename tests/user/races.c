@@ -38,6 +38,13 @@
  *   fork_pin        O_DIRECT read into a buffer while another thread forks
  *                   (delays gup_fast_walk and fork_wrprotect): the data
  *                   reaches the parent only (R4: GUP_FAST_NO_SEQ_RETRY).
+ *   pt_free         O_DIRECT write on CPU 1 from a page whose PTE was
+ *                   zapped, while CPU 0 munmaps it (freeing its page table)
+ *                   and maps a file page at the same slot of a new 2 MiB
+ *                   region (delay gup_fast_walk): GUP-fast never reads the
+ *                   freed table, now the new region's: the write fails with
+ *                   EFAULT, never carries the other file's data (R5, R8:
+ *                   NO_IPI_ON_PT_FREE).
  *   many_dirty      600 pages of a shared file mapping written, then
  *                   MADV_DONTNEED and munmap (the kernel test case checks
  *                   the delayed-rmap scan stayed bounded: R2,
@@ -665,6 +672,70 @@ static void cow_flush(void)
 	check(bad == 0, "cow_flush: a reader that sees the flag sees the data written before it");
 }
 
+/* ---- pt_free (NO_IPI_ON_PT_FREE), delay gup_fast_walk --------------------- */
+
+#define PT_REGION 0x80000000ul /* 2 GiB: its own page table */
+#define PT_SLOT	  5
+
+static void pt_free(void)
+{
+	const char *path = "/races-pt-free.bin", *spath = "/races-pt-secret.bin";
+	int fd = make_file(path, 1, 'f', O_DIRECT), sfd = make_file(spath, 1, 's', 0);
+	char *got = anon(PG);
+	if (fd < 0 || sfd < 0 || !got)
+		return check(0, "pt_free: files");
+	pin(0);
+	/* The page directory of this GiB stays: only a page table is freed. */
+	char *keep =
+	    mmap((void *)(PT_REGION + 0x20000000ul), PG, PROT_READ, MAP_SHARED | MAP_FIXED, sfd, 0);
+	if (keep == MAP_FAILED || keep[0] != 's')
+		return check(0, "pt_free: map the other file");
+	int bad = 0, efault = 0, tries = 0;
+	for (int k = 0; k < 3; k++, tries++) {
+		char *b = mmap((void *)(PT_REGION + PT_SLOT * PG), PG, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (b == MAP_FAILED)
+			return check(0, "pt_free: mmap");
+		memset(b, 'b', PG);	       /* a page table now exists */
+		madvise(b, PG, MADV_DONTNEED); /* the PTE goes, the table stays */
+		struct dio_call c = { .fd = fd, .cpu = 1, .buf = b, .len = PG, .write = 1 };
+		pthread_t th;
+		pthread_create(&th, NULL, dio_thread, &c);
+		while (!c.started)
+			sched_yield();
+		msleep(60);    /* GUP-fast found the table and walks it, IRQs off */
+		munmap(b, PG); /* frees the table: must wait for the walk */
+		char *s[8];
+		for (int i = 0; i < 8; i++) { /* new tables, a file PTE at the same slot */
+			s[i] = mmap(
+			    (void *)(PT_REGION + (uint64_t)(i + 8) * 0x200000ul + PT_SLOT * PG), PG,
+			    PROT_READ, MAP_SHARED | MAP_FIXED, sfd, 0);
+			if (s[i] != MAP_FAILED)
+				(void)*(volatile char *)s[i];
+		}
+		pthread_join(th, NULL);
+		for (int i = 0; i < 8; i++)
+			if (s[i] != MAP_FAILED)
+				munmap(s[i], PG);
+		if (file_bytes(path, got, PG) || !all_bytes(got, PG, 'f')) {
+			printf(
+			    "# try %d: the O_DIRECT write returned %zd and the file starts %.8s\n",
+			    k, c.ret, got);
+			bad++;
+		} else if (c.ret < 0)
+			efault++;
+	}
+	munmap(keep, PG);
+	printf("# %d O_DIRECT writes from a page being unmapped: %d failed (EFAULT), %d "
+	       "wrote another page\n",
+	       tries, efault, bad);
+	check(bad == 0, "pt_free: GUP-fast never walks a page table freed under it");
+	close(fd);
+	close(sfd);
+	unlink(path);
+	unlink(spath);
+}
+
 /* ---- many_dirty (DELAY_RMAP_ANY_BATCH) ------------------------------------ */
 
 #define MANY	  600
@@ -715,6 +786,7 @@ static const struct {
 	{ "fork_pin", fork_pin },
 	{ "cow_flush", cow_flush },
 	{ "many_dirty", many_dirty },
+	{ "pt_free", pt_free },
 };
 
 int main(int argc, char **argv)
