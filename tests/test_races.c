@@ -41,6 +41,10 @@
  *       freed) and maps another file's page at the same slot of new 2 MiB
  *       regions: the write fails (EFAULT), the file never gets the other
  *       file's data through a freed (and reused) page table.
+ *   cow_concurrent, first_touch: two threads on two CPUs write their own
+ *       word of the same 64 pages at once, COW pages shared with a fork
+ *       child or fresh ones: every page ends with both words (the
+ *       faults' PTE re-checks under the page-table lock).
  *   many_dirty (R2): 600 dirty pages of a shared file mapping dropped by
  *       MADV_DONTNEED, then by munmap: every write reaches the file, and the
  *       zap kept its delayed rmaps in the bundle and one batch: the scan
@@ -144,6 +148,16 @@ static void pt_free(struct ktest *t)
 	races(t, "pt_free", 2, d, 1);
 }
 
+static void cow_concurrent(struct ktest *t)
+{
+	races(t, "cow_concurrent", 2, NULL, 0);
+}
+
+static void first_touch(struct ktest *t)
+{
+	races(t, "first_touch", 2, NULL, 0);
+}
+
 static void many_dirty(struct ktest *t)
 {
 	REQUIRE_FS(t);
@@ -163,4 +177,5 @@ static void many_dirty(struct ktest *t)
 KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(dio_read_fork), KTEST_CASE(pin_unshare),
 	    KTEST_CASE(fork_flush), KTEST_CASE(free_flush), KTEST_CASE(zap_dirty),
 	    KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
-	    KTEST_CASE(many_dirty), KTEST_CASE(pt_free));
+	    KTEST_CASE(many_dirty), KTEST_CASE(pt_free), KTEST_CASE(cow_concurrent),
+	    KTEST_CASE(first_touch));

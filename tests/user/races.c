@@ -45,6 +45,13 @@
  *                   freed table, now the new region's: the write fails with
  *                   EFAULT, never carries the other file's data (R5, R8:
  *                   NO_IPI_ON_PT_FREE).
+ *   cow_concurrent  two threads on two CPUs write their own word of the same
+ *                   COW pages (shared with a fork child) at the same time:
+ *                   neither write is lost (COW_NO_PTE_RECHECK: Linux's
+ *                   pte_same check in wp_page_copy).
+ *   first_touch     the same on fresh anonymous pages, first touched by
+ *                   both at once (ANON_FAULT_NO_RECHECK: the recheck in
+ *                   do_anonymous_page).
  *   many_dirty      600 pages of a shared file mapping written, then
  *                   MADV_DONTNEED and munmap (the kernel test case checks
  *                   the delayed-rmap scan stayed bounded: R2,
@@ -736,6 +743,84 @@ static void pt_free(void)
 	unlink(spath);
 }
 
+/* ---- cow_concurrent, first_touch (COW_NO_PTE_RECHECK, ANON_FAULT_NO_RECHECK) */
+
+#define CT_PAGES 64
+
+struct toucher {
+	volatile uint64_t *p;
+	int cpu, word;
+	volatile int *go;
+};
+
+static void *toucher_thread(void *arg)
+{
+	struct toucher *t = arg;
+	pin(t->cpu);
+	while (!*t->go)
+		;
+	/* The one behind arrives while the one ahead is in the fault. */
+	for (int i = 0; i < CT_PAGES; i++)
+		t->p[i * (PG / 8) + t->word] =
+		    0x1000u + (uint64_t)t->word * 0x100000u + (uint64_t)i;
+	return NULL;
+}
+
+static void concurrent_faults(int cow)
+{
+	int lost = 0, pages = 0;
+	for (int k = 0; k < 3; k++) {
+		volatile uint64_t *p = anon(CT_PAGES * PG);
+		int pfd[2];
+		if (!p || pipe(pfd))
+			return check(0, "concurrent faults: mmap, pipe");
+		pin(0);
+		pid_t pid = -1;
+		if (cow) {
+			for (int i = 0; i < CT_PAGES; i++)
+				p[i * (PG / 8) + 2] = 7; /* present, then shared with the child */
+			pid = child_checking(pfd[0], pfd[1], (void *)p, 8, 0, -1);
+		}
+		volatile int go = 0;
+		struct toucher t[2] = { { .p = p, .cpu = 1, .word = 0, .go = &go },
+					{ .p = p, .cpu = ncpu > 2 ? 2 : 0, .word = 1, .go = &go } };
+		pthread_t th[2];
+		for (int i = 0; i < 2; i++)
+			pthread_create(&th[i], NULL, toucher_thread, &t[i]);
+		msleep(20);
+		go = 1;
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		for (int i = 0; i < CT_PAGES; i++, pages++)
+			for (int w = 0; w < 2; w++)
+				if (p[i * (PG / 8) + w] !=
+				    0x1000u + (uint64_t)w * 0x100000u + (uint64_t)i) {
+					lost++;
+					break;
+				}
+		if (cow && (write(pfd[1], "x", 1) != 1 || child_status(pid) != 0))
+			lost++;
+		close(pfd[0]);
+		close(pfd[1]);
+		munmap((void *)p, CT_PAGES * PG);
+	}
+	printf("# %d pages written by two threads at once (%s): %d lost a write\n", pages,
+	       cow ? "COW breaks" : "first touches", lost);
+	check(lost == 0,
+	      cow ? "cow_concurrent: two threads breaking COW at once lose no write"
+		  : "first_touch: two threads faulting a fresh page at once lose no write");
+}
+
+static void cow_concurrent(void)
+{
+	concurrent_faults(1);
+}
+
+static void first_touch(void)
+{
+	concurrent_faults(0);
+}
+
 /* ---- many_dirty (DELAY_RMAP_ANY_BATCH) ------------------------------------ */
 
 #define MANY	  600
@@ -787,6 +872,8 @@ static const struct {
 	{ "cow_flush", cow_flush },
 	{ "many_dirty", many_dirty },
 	{ "pt_free", pt_free },
+	{ "cow_concurrent", cow_concurrent },
+	{ "first_touch", first_touch },
 };
 
 int main(int argc, char **argv)
