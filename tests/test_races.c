@@ -27,7 +27,7 @@
  *       while CPU 0 forks: the child's copy never changes.
  *   free_flush (R1), tlb_flush 50 ms: a reader on CPU 1 while CPU 0
  *       munmaps: it sees the data or SIGSEGV, never a freed (poisoned) page.
- *   zap_dirty (R2), clean_for_io 300 ms: a shared file mapping written
+ *   zap_dirty (R2), clean_for_io 300 ms, the flusher held: a shared file mapping written
  *       while fsync runs on CPU 1, written again, unmapped, fsync and
  *       POSIX_FADV_DONTNEED: the last write is in the file.
  *   gup_zap (R5), gup_fast_ref 300 ms: an O_DIRECT write on CPU 1 from a
@@ -42,7 +42,7 @@
  *       regions: the write fails (EFAULT), the file never gets the other
  *       file's data through a freed (and reused) page table.
  *   cow_concurrent, first_touch: two threads on two CPUs write their own
- *       word of the same 64 pages at once, COW pages shared with a fork
+ *       word of the same 32 pages at once, COW pages shared with a fork
  *       child or fresh ones: every page ends with both words (the
  *       faults' PTE re-checks under the page-table lock).
  *   many_dirty (R2): 600 dirty pages of a shared file mapping dropped by
@@ -51,7 +51,7 @@
  *       under the page-table lock (tlb_rmap_scan_max) stays within
  *       TLB_RMAP_SCAN_BOUND (the flusher is held meanwhile, as in
  *       fs.delayed_rmaps_stay_in_two_batches).
- *   cow_flush (R6), tlb_flush 100 ms, 4 CPUs: one thread breaks COW, one
+ *   cow_flush (R6), tlb_flush 60 ms, 4 CPUs: one thread breaks COW, one
  *       writes the copy then a flag, one reads the flag then the data: it
  *       never sees the flag without the data.
  */
@@ -119,8 +119,12 @@ static void free_flush(struct ktest *t)
 
 static void zap_dirty(struct ktest *t)
 {
+	/* clean_for_io is passed for every cached page a writeback walks:
+	 * without the flusher, only this program's file pays the delay. */
 	const struct delay d[] = { { PAUSE_CLEAN_FOR_IO, 300000 } };
+	flusher_hold();
 	races(t, "zap_dirty", 2, d, 1);
+	flusher_release();
 }
 
 static void gup_zap(struct ktest *t)
@@ -138,7 +142,7 @@ static void fork_pin(struct ktest *t)
 
 static void cow_flush(struct ktest *t)
 {
-	const struct delay d[] = { { PAUSE_TLB_FLUSH, 100000 } };
+	const struct delay d[] = { { PAUSE_TLB_FLUSH, 60000 } };
 	races(t, "cow_flush", 4, d, 1);
 }
 
