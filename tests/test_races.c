@@ -14,8 +14,8 @@
  * did not set the race up prints "# inconclusive: ..." and the case skips
  * as inconclusive (make mutants does not count that as a pass).
  *
- *   fork_exclusive (R3, R4): the parent writes after fork on every CPU
- *       pair; the child still sees the data of the fork.
+ *   fork_exclusive (R3, R4): the parent writes after fork, on each pair
+ *       of the first three CPUs; the child still sees the data of the fork.
  *   dio_read_fork (R3, R5): an O_DIRECT read into a buffer shared with a
  *       fork child reaches the parent only (GUP-fast must not take the
  *       read-only PTE for a write).

@@ -12,8 +12,9 @@
  *                   did not set the race up (the test case skips then).
  *
  * Modes (and the bug each one catches):
- *   fork_exclusive  fork on every CPU pair, the parent writes after fork:
- *                   the child never sees it (R3, R4: FORK_KEEPS_EXCLUSIVE).
+ *   fork_exclusive  fork on each pair of the first three CPUs, the parent
+ *                   writes after fork: the child never sees it (R3, R4:
+ *                   FORK_KEEPS_EXCLUSIVE).
  *   dio_read_fork   O_DIRECT read into a buffer shared with a fork child:
  *                   the data reaches the parent only (R3, R5:
  *                   GUP_WRITE_RO_PTE).
