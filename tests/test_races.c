@@ -36,7 +36,7 @@
  *   fork_pin (R4, seed 003), gup_fast_walk and fork_wrprotect 100 ms: an
  *       O_DIRECT read on CPU 1 into a buffer while CPU 0 forks: the data
  *       reaches the parent only.
- *   pt_free (R5, R8), gup_fast_walk 300 ms: an O_DIRECT write on CPU 1 from
+ *   pt_free (R5, R8), gup_fast_walk 500 ms, 2 tries: an O_DIRECT write on CPU 1 from
  *       a page whose PTE is gone, while CPU 0 munmaps it (its page table is
  *       freed) and maps another file's page at the same slot of new 2 MiB
  *       regions: the write fails (EFAULT), the file never gets the other
@@ -46,7 +46,7 @@
  *       child or fresh ones: every page ends with both words (the
  *       faults' PTE re-checks under the page-table lock).
  *   many_dirty (R2): 600 dirty pages of a shared file mapping dropped by
- *       MADV_DONTNEED, then by munmap: every write reaches the file, and the
+ *       MADV_DONTNEED (then unmapped): every write reaches the file, and the
  *       zap kept its delayed rmaps in the bundle and one batch: the scan
  *       under the page-table lock (tlb_rmap_scan_max) stays within
  *       TLB_RMAP_SCAN_BOUND (the flusher is held meanwhile, as in
@@ -148,7 +148,7 @@ static void cow_flush(struct ktest *t)
 
 static void pt_free(struct ktest *t)
 {
-	const struct delay d[] = { { PAUSE_GUP_FAST_WALK, 300000 } };
+	const struct delay d[] = { { PAUSE_GUP_FAST_WALK, 500000 } };
 	races(t, "pt_free", 2, d, 1);
 }
 
