@@ -8,6 +8,11 @@
 #                  Rows with FILTER host:TEST build that host test (e.g. the
 #                  PCID model, tests/host/asid_model_test.c) with the
 #                  mutation, using $(CC) $(HOST_CFLAGS), and run it instead
+#   make mutants-user  the same for tests/mutants-user.txt: mutations of
+#                  tests/mutants.txt (R1-R5 and R6) killed again by user
+#                  programs (suite races, tests/user/races.c); every NAME
+#                  must be a row of tests/mutants.txt, every FILTER a races.*
+#                  or user.* case. MUTANTS= works the same.
 #   make bench     boot with bench.run=1, print the kernel's `bench:` lines
 #
 # Knobs: MUTANTS (run only these names, comma-separated), MUTANTS_JOBS
@@ -16,11 +21,12 @@
 # it, counting the host cores shared by MUTANTS_JOBS boots), QEMU_CPU,
 # QEMU_ARGS, CMDLINE (bench only).
 
-.PHONY: mutants bench
+.PHONY: mutants mutants-user bench
 
 MUTANTS ?=
 MUTANTS_JOBS ?= 2
 MUTANTS_TABLE := tests/mutants.txt
+MUTANTS_USER_TABLE := tests/mutants-user.txt
 # Not $(MAKE) in the recipe: that would run it under `make -n` too.
 MUTANTS_MAKE = $(MAKE)
 BENCH ?=
@@ -32,6 +38,15 @@ BENCH_CMDLINE = bench.run=1 qemu_exit=1$(if $(BENCH), bench.filter=$(BENCH))$(if
 # normal kernel runs the same tests first (a baseline that must pass).
 mutants: all
 	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_TABLE) \
+		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
+		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
+		--host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
+		-- --loader $(LOADER_EFI) $(if $(INITRD),--initrd $(INITRD)) \
+		$(RUNNER_QEMU_ARGS)
+
+mutants-user: all
+	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_USER_TABLE) \
+		--names-from $(MUTANTS_TABLE) --filter-prefixes races.,user. \
 		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
 		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
 		--host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \

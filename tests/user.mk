@@ -28,6 +28,8 @@ USER_PROGS += signals
 USER_PROGS += sysfuzz
 # soak: the soak test (tests/test_soak.c, make soak)
 USER_PROGS += soak
+# races: the memory rules' historic races as user programs (tests/test_races.c)
+USER_PROGS += races
 USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav

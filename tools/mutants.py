@@ -151,6 +151,26 @@ def parse_table(path):
     return mutants
 
 
+def check_table_limits(mutants, args):
+    """--names-from and --filter-prefixes: a second table (user programs)
+    re-kills the first table's mutations with its own kind of tests."""
+    if args.names_from:
+        known = {m.name for m in parse_table(args.names_from)}
+        for m in mutants:
+            if m.name not in known:
+                raise TableError("%s:%d: %s is not a mutation of %s" % (
+                    rel(args.table), m.lineno, m.name, rel(args.names_from)))
+    if args.filter_prefixes:
+        prefixes = tuple(p for p in args.filter_prefixes.split(",") if p)
+        for m in mutants:
+            bad = [g for g in ([m.filter] if m.host else m.globs())
+                   if not g.startswith(prefixes)]
+            if bad:
+                raise TableError("%s:%d: %s: filter %s is not a %s case" % (
+                    rel(args.table), m.lineno, m.name, ",".join(bad),
+                    " or ".join(p + "*" for p in prefixes)))
+
+
 # ------------------------------------------------------------ source check
 
 C_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -619,6 +639,13 @@ def main(argv=None):
         description="Build and run every mutant of tests/mutants.txt.")
     ap.add_argument("--table", default=os.path.join(ROOT, "tests",
                                                     "mutants.txt"))
+    ap.add_argument("--names-from", default=None, metavar="TABLE",
+                    help="every NAME of --table must be a row of TABLE too "
+                    "(tests/mutants-user.txt: the mutations of "
+                    "tests/mutants.txt, killed again by user programs)")
+    ap.add_argument("--filter-prefixes", default=None, metavar="P,...",
+                    help="every FILTER glob must start with one of these "
+                    "(e.g. races.,user.: user-program cases only)")
     ap.add_argument("--build", default="build",
                     help="build directory (mutants go to BUILD/mutant-NAME)")
     ap.add_argument("--kernel", default=None,
@@ -643,6 +670,7 @@ def main(argv=None):
 
     try:
         mutants = parse_table(args.table)
+        check_table_limits(mutants, args)
     except (OSError, TableError) as e:
         out("mutants: %s" % e)
         return 2
