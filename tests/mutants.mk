@@ -46,7 +46,7 @@ mutants: all
 
 mutants-user: all
 	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_USER_TABLE) \
-		--names-from $(MUTANTS_TABLE) --filter-prefixes races.,user. \
+		--names-from $(MUTANTS_TABLE) --filter-prefixes races.,user.,splice.,memcalls. \
 		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
 		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
 		--host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
