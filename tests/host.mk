@@ -88,7 +88,7 @@ $(BUILD)/host/radix_tree_test: kernel/radix_tree.c kernel/radix_tree.h tests/hos
 # nothing is built before they are there (also with make -j).
 # (also the goals of the other tests/*.mk: one check, wherever the goal lives)
 DEPS_GOALS := deps run test test-kernel test-image image debug mutants bench flaky \
-	matrix test-verdicts
+	matrix test-verdicts mutants-user compare fuzz-syscalls soak run-user test-run-user
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 ifneq ($(shell bash tools/deps.sh >&2; echo $$?),0)
 $(error missing packages (see above))
