@@ -28,6 +28,8 @@ USER_PROGS += signals
 USER_PROGS += sysfuzz
 # soak: the soak test (tests/test_soak.c, make soak)
 USER_PROGS += soak
+# splice, pvm: issue 13 (tests/test_splice.c)
+USER_PROGS += splice pvm
 USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav
