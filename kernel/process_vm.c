@@ -48,12 +48,7 @@
  * mmget_not_zero). */
 static bool mmget_not_zero(struct mm *mm)
 {
-#ifdef MUTATION_PROCESS_VM_PLAIN_MMGET
-	atomic_inc(&mm->mm_users); /* resurrects an mm being torn down */
-	return true;
-#else
 	return atomic_add_unless(&mm->mm_users, 1, 0);
-#endif
 }
 
 /* The mm of thread pid with a user reference, or NULL (-ESRCH). */
@@ -65,8 +60,12 @@ static struct mm *mm_access_pid(int pid)
 	if (t) {
 		unsigned long f = local_irq_save();
 		mm = READ_ONCE(t->mm);
+#ifdef MUTATION_PROCESS_VM_NO_MMGET
+		/* no reference: the target's exit tears the mm down under us */
+#else
 		if (mm && !mmget_not_zero(mm))
 			mm = NULL; /* it exited: its last user is tearing the mm down */
+#endif
 		local_irq_restore(f);
 	}
 	spin_unlock(&tasklist_lock);
@@ -175,7 +174,9 @@ static long process_vm_rw(int pid, uint64_t lvec, uint64_t liovcnt, uint64_t rve
 	uint64_t copied = ltotal - it.left;
 	if (copied)
 		rc = (long)copied;
+#ifndef MUTATION_PROCESS_VM_NO_MMGET
 	mmput(mm);
+#endif
 free_r:
 	kfree(riov);
 free_l:
