@@ -542,7 +542,8 @@ static long do_splice(struct kfile *in, uint64_t *off_in, struct kfile *out, uin
 		if (!off_out)
 			down_write(&out->pos_lock);
 		struct file_ctx c = { out, off_out ? *off_out : out->f_pos };
-		long ret = (int64_t)c.pos < 0 || (int64_t)(c.pos + len) < 0
+		/* Linux's rw_verify_area */
+		long ret = (int64_t)len < 0 || (int64_t)c.pos < 0 || (int64_t)(c.pos + len) < 0
 			       ? -EINVAL
 			       : splice_from_pipe(ip, MIN(len, (size_t)MAX_RW_COUNT), flags,
 						  pipe_to_file, &c);
@@ -566,7 +567,8 @@ static long do_splice(struct kfile *in, uint64_t *off_in, struct kfile *out, uin
 		if (!off_in)
 			down_write(&in->pos_lock);
 		uint64_t pos = off_in ? *off_in : in->f_pos;
-		long ret = (int64_t)pos < 0 || (int64_t)(pos + len) < 0
+		/* the length is first cut to what the pipe takes (64 KiB) */
+		long ret = (int64_t)pos < 0 || (int64_t)(pos + MIN(len, (size_t)65536)) < 0
 			       ? -EINVAL
 			       : splice_file_to_pipe(in, op, &pos, len, flags);
 		if (off_in)
