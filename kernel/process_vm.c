@@ -44,12 +44,14 @@
 
 #define PVM_MAX_PAGES 16 /* pinned at a time */
 
+#ifndef MUTATION_PROCESS_VM_NO_MMGET
 /* A reference to mm unless its users already went to zero (Linux's
  * mmget_not_zero). */
 static bool mmget_not_zero(struct mm *mm)
 {
 	return atomic_add_unless(&mm->mm_users, 1, 0);
 }
+#endif
 
 /* The mm of thread pid with a user reference, or NULL (-ESRCH). */
 static struct mm *mm_access_pid(int pid)

@@ -149,27 +149,31 @@ static void basic(void)
 }
 
 #define RACE_US 2000000
-static atomic_int *child_pid, stop; /* child_pid: shared with the children */
+struct shared { /* a MAP_SHARED page: the children see it too */
+	atomic_int child_pid;
+	atomic_long okc, esrch, other;
+};
+static struct shared *sh;
+static atomic_int stop;
 static char *shared_buf;
-static atomic_long okc, esrch, other;
 
 static void *reader(void *arg)
 {
 	pin((int)(long)arg);
 	char *local = malloc(2 * PG);
 	while (!atomic_load(&stop)) {
-		pid_t p = atomic_load(child_pid);
+		pid_t p = atomic_load(&sh->child_pid);
 		if (!p)
 			continue;
 		struct iovec l = { local, 2 * PG }, rv = { shared_buf, 2 * PG };
 		memset(local, 0, 2 * PG);
 		long v = pvr(p, &l, 1, &rv, 1, 0);
 		if (v == 2 * PG && all_bytes(local, 2 * PG, 'K'))
-			atomic_fetch_add(&okc, 1);
+			atomic_fetch_add(&sh->okc, 1);
 		else if (v == -ESRCH)
-			atomic_fetch_add(&esrch, 1);
+			atomic_fetch_add(&sh->esrch, 1);
 		else
-			atomic_fetch_add(&other, 1);
+			atomic_fetch_add(&sh->other, 1);
 	}
 	free(local);
 	return NULL;
@@ -180,20 +184,25 @@ static void race_exit(void)
 	int n = ncpus(), rounds = 0;
 	shared_buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(shared_buf, 'K', 2 * PG);
-	child_pid = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sh = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, reader, (void *)(long)((i + 1) % n));
 	pin(0);
 	uint64_t end = now_us() + RACE_US;
-	while (now_us() < end) {
+	while (now_us() < end || rounds < 3) {
 		pid_t c = fork();
 		if (c == 0) {
 			pin(3 % n);
-			atomic_store(child_pid, getpid()); /* the readers start now */
-			/* a short life (10-40 ms of user work), then exit: the mm
-			 * is torn down under the readers */
-			uint64_t until = now_us() + 10000 + (uint64_t)(rounds % 4) * 10000;
+			long ok0 = atomic_load(&sh->okc);
+			atomic_store(&sh->child_pid, getpid()); /* the readers start now */
+			/* live until a reader got our data (at most 1 s),
+			 * then 0-3 ms more and exit: the mm is torn down under
+			 * the readers */
+			uint64_t t0 = now_us();
+			while (atomic_load(&sh->okc) == ok0 && now_us() < t0 + 1000000)
+				;
+			uint64_t until = now_us() + (uint64_t)(rounds % 4) * 1000;
 			while (now_us() < until)
 				;
 			_exit(0);
@@ -205,9 +214,9 @@ static void race_exit(void)
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	printf("# race-exit: %d children; readv whole %ld, ESRCH %ld, other %ld\n", rounds,
-	       atomic_load(&okc), atomic_load(&esrch), atomic_load(&other));
-	check(atomic_load(&other) == 0, "race-exit: every readv gave the data or ESRCH");
-	check(atomic_load(&okc) > 0, "race-exit: some readv got the data");
+	       atomic_load(&sh->okc), atomic_load(&sh->esrch), atomic_load(&sh->other));
+	check(atomic_load(&sh->other) == 0, "race-exit: every readv gave the data or ESRCH");
+	check(atomic_load(&sh->okc) > 0, "race-exit: some readv got the data");
 }
 
 int main(int argc, char **argv)
