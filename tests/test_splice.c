@@ -79,7 +79,7 @@ static void process_vm(struct ktest *t)
 	run_mode(t, "/bin/pvm", "basic", NULL);
 }
 
-#define DIO_DELAY_US 100000 /* 100 ms between the pin and the transfer */
+#define DIO_DELAY_US 200000 /* 200 ms between the pin and the transfer */
 
 static void run_with_dio_delay(struct ktest *t, const char *mode, uint32_t us)
 {

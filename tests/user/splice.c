@@ -453,8 +453,9 @@ static void race_fork(uint64_t delay_us)
 		atomic_store(&go, 1);
 		while (!atomic_load(&t_start))
 			;
-		/* fork while the read is in flight (give it a moment to pin) */
-		uint64_t spin = now_us() + (delay_us ? delay_us / 4 : 200);
+		/* fork while the read is in flight: half the delay after
+		 * its start, so it has surely pinned (unless preempted) */
+		uint64_t spin = now_us() + (delay_us ? delay_us / 2 : 200);
 		while (now_us() < spin)
 			;
 		int sync[2];
@@ -514,7 +515,7 @@ static void *mprotect_thread(void *arg)
 	pin((int)(long)arg);
 	while (!atomic_load(&t_start))
 		;
-	uint64_t spin = now_us() + (mp_delay_us ? mp_delay_us / 4 : 100);
+	uint64_t spin = now_us() + (mp_delay_us ? mp_delay_us / 2 : 100);
 	while (now_us() < spin)
 		;
 	/* while the read is pinned: write access away and back, then a write */
