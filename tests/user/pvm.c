@@ -148,8 +148,9 @@ static void basic(void)
 	check(pvr(c, &l, 1, &rv, 1, 0) == -ESRCH, "a reaped child: ESRCH");
 }
 
-#define RACE_US 2000000
-struct shared { /* a MAP_SHARED page: the children see it too */
+#define RACE_US	   2000000
+#define RACE_BYTES (32 * PG) /* long reads: the exit comes in the middle of some */
+struct shared {		     /* a MAP_SHARED page: the children see it too */
 	atomic_int child_pid;
 	atomic_long okc, esrch, other;
 };
@@ -160,15 +161,15 @@ static char *shared_buf;
 static void *reader(void *arg)
 {
 	pin((int)(long)arg);
-	char *local = malloc(2 * PG);
+	char *local = malloc(RACE_BYTES);
 	while (!atomic_load(&stop)) {
 		pid_t p = atomic_load(&sh->child_pid);
 		if (!p)
 			continue;
-		struct iovec l = { local, 2 * PG }, rv = { shared_buf, 2 * PG };
-		memset(local, 0, 2 * PG);
+		struct iovec l = { local, RACE_BYTES }, rv = { shared_buf, RACE_BYTES };
+		memset(local, 0, RACE_BYTES);
 		long v = pvr(p, &l, 1, &rv, 1, 0);
-		if (v == 2 * PG && all_bytes(local, 2 * PG, 'K'))
+		if (v == RACE_BYTES && all_bytes(local, RACE_BYTES, 'K'))
 			atomic_fetch_add(&sh->okc, 1);
 		else if (v == -ESRCH)
 			atomic_fetch_add(&sh->esrch, 1);
@@ -182,8 +183,9 @@ static void *reader(void *arg)
 static void race_exit(void)
 {
 	int n = ncpus(), rounds = 0;
-	shared_buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	memset(shared_buf, 'K', 2 * PG);
+	shared_buf =
+	    mmap(NULL, RACE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(shared_buf, 'K', RACE_BYTES);
 	sh = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
