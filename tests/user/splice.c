@@ -565,7 +565,9 @@ static void *dio_loop(void *arg)
 {
 	int fd = (int)(long)arg;
 	pin(1 % ncpus());
-	long *res = calloc(4, sizeof(long)); /* ok, short, EFAULT, other */
+	/* ok, short, EFAULT, other: static, since memory allocated now could
+	 * land in the hole the other thread is about to map over */
+	static long res[4];
 	int i = 0;
 	while (!atomic_load(&stop)) {
 		long v = (i++ & 1) ? r(pread(fd, region + PG, MU_PAGES * PG, 0))
