@@ -272,6 +272,8 @@ ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t
 {
 	size_t done = 0;
 	while (done < len) {
+		if (done && fatal_signal_pending(current))
+			break; /* killed: what is done counts, the rest is not started */
 		uint64_t ua = uaddr + done, at = pos + done;
 		unsigned pg_off = (unsigned)(ua & (PAGE_SIZE - 1));
 		long nr;
@@ -357,6 +359,8 @@ ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_
 {
 	size_t done = 0;
 	while (done < len) {
+		if (done && fatal_signal_pending(current))
+			break; /* killed: what is done counts, the rest is not started */
 		long nr;
 		size_t n = dio_batch(uaddr + done, len - done, &nr);
 		ssize_t r = direct_write_batch(m, uaddr + done, n, nr, pos + done);
