@@ -1,6 +1,7 @@
 /*
- * kernel/pipe.c - pipes: a ring of pages, blocking and O_NONBLOCK I/O,
- * PIPE_BUF atomicity, EOF and EPIPE. See pipe.h for the rules.
+ * kernel/pipe.c - pipes: a ring of page buffers (copied ones and page
+ * references from vmsplice/splice), blocking and O_NONBLOCK I/O, PIPE_BUF
+ * atomicity, EOF and EPIPE. See pipe.h for the rules.
  */
 #include "kernel/signal.h"
 #include "kernel/process.h"
@@ -27,43 +28,204 @@ int pipe_nr_live(void)
 
 unsigned pipe_bytes(struct pipe_inode_info *p)
 {
-	return (unsigned)(READ_ONCE(p->head) - READ_ONCE(p->tail));
+	return (unsigned)READ_ONCE(p->bytes);
 }
+
+/* ---- buffers ------------------------------------------------------------- */
+
+static void page_buf_release(struct pipe_inode_info *p, struct pipe_buffer *buf)
+{
+	put_page(buf->page);
+}
+
+static void user_page_buf_release(struct pipe_inode_info *p, struct pipe_buffer *buf)
+{
+#ifndef MUTATION_PIPE_BUF_RELEASE_NO_PUT
+	put_page(buf->page); /* the reference get_user_pages_fast took */
+#endif
+}
+
+static bool page_buf_get(struct pipe_inode_info *p, struct pipe_buffer *buf)
+{
+	return try_get_page(buf->page);
+}
+
+const struct pipe_buf_operations anon_pipe_buf_ops = {
+	.release = page_buf_release,
+	.get = page_buf_get,
+};
+
+const struct pipe_buf_operations user_page_pipe_buf_ops = {
+	.release = user_page_buf_release,
+	.get = page_buf_get,
+};
+
+void pipe_buf_release(struct pipe_inode_info *p, struct pipe_buffer *buf)
+{
+	const struct pipe_buf_operations *ops = buf->ops;
+	buf->ops = NULL;
+	if (ops)
+		ops->release(p, buf);
+}
+
+bool pipe_full(const struct pipe_inode_info *p)
+{
+	return pipe_occupancy(p) >= PIPE_SLOTS || READ_ONCE(p->bytes) >= PIPE_SIZE;
+}
+
+void pipe_add_buf(struct pipe_inode_info *p, const struct pipe_buffer *buf)
+{
+	BUG_ON(pipe_occupancy(p) >= PIPE_SLOTS);
+	*pipe_buf(p, p->head) = *buf;
+	WRITE_ONCE(p->bytes, p->bytes + buf->len);
+	WRITE_ONCE(p->head, p->head + 1);
+}
+
+void pipe_consume(struct pipe_inode_info *p, unsigned n)
+{
+	struct pipe_buffer *b = pipe_buf(p, p->tail);
+	BUG_ON(pipe_empty(p) || n > b->len);
+	b->offset += n;
+	b->len -= n;
+	WRITE_ONCE(p->bytes, p->bytes - n);
+	if (!b->len) {
+		pipe_buf_release(p, b);
+		WRITE_ONCE(p->tail, p->tail + 1);
+	}
+}
+
+/* ---- waiting ------------------------------------------------------------- */
 
 static bool pipe_readable(struct pipe_inode_info *p)
 {
 	return READ_ONCE(p->head) != READ_ONCE(p->tail) || !READ_ONCE(p->writers);
 }
 
+/* Bytes write() can put in now: 64 KiB less what the pipe holds, and no
+ * more than the free slots and the last anonymous buffer's tail take. */
+static uint64_t pipe_write_room(struct pipe_inode_info *p)
+{
+	unsigned head = READ_ONCE(p->head), tail = READ_ONCE(p->tail);
+	uint64_t bytes = READ_ONCE(p->bytes);
+	if (bytes >= PIPE_SIZE || head - tail > PIPE_SLOTS)
+		return 0;
+	uint64_t merge = 0;
+	if (head != tail) {
+		struct pipe_buffer *b = pipe_buf(p, head - 1);
+		unsigned end = READ_ONCE(b->offset) + READ_ONCE(b->len);
+		if ((READ_ONCE(b->flags) & PIPE_BUF_FLAG_CAN_MERGE) && end < PAGE_SIZE)
+			merge = PAGE_SIZE - end;
+	}
+	uint64_t slots = (uint64_t)(PIPE_SLOTS - (head - tail)) * PAGE_SIZE + merge;
+	return MIN(PIPE_SIZE - bytes, slots);
+}
+
 /* Room for `need` bytes (or there is no reader to wait for). */
 static bool pipe_writable(struct pipe_inode_info *p, uint64_t need)
 {
-	return PIPE_SIZE - (READ_ONCE(p->head) - READ_ONCE(p->tail)) >= need ||
-	       !READ_ONCE(p->readers);
+	return pipe_write_room(p) >= need || !READ_ONCE(p->readers);
 }
 
-/* Copy n bytes between the ring at byte `at` and user memory; mutex held.
- * 0 or -EFAULT / -ENOMEM (then nothing counts as moved). */
-static int ring_copy(struct pipe_inode_info *p, uint64_t at, uint64_t ubuf, size_t n, bool to_ring)
+void pipe_lock(struct pipe_inode_info *p)
 {
+	down_write(&p->mutex);
+}
+
+void pipe_unlock(struct pipe_inode_info *p)
+{
+	up_write(&p->mutex);
+}
+
+void pipe_wake_readers(struct pipe_inode_info *p)
+{
+	wake_up_all(&p->rd_wait);
+}
+
+void pipe_wake_writers(struct pipe_inode_info *p)
+{
+	wake_up_all(&p->wr_wait);
+}
+
+int pipe_wait_readable(struct pipe_inode_info *p)
+{
+	pipe_unlock(p);
+	int intr = wait_event_interruptible(p->rd_wait, pipe_readable(p));
+	pipe_lock(p);
+	return intr ? -ERESTARTSYS : 0;
+}
+
+static bool pipe_splice_writable(struct pipe_inode_info *p)
+{
+	return !pipe_full(p) || !READ_ONCE(p->readers);
+}
+
+int pipe_wait_writable(struct pipe_inode_info *p)
+{
+	pipe_unlock(p);
+	int intr = wait_event_interruptible(p->wr_wait, pipe_splice_writable(p));
+	pipe_lock(p);
+	return intr ? -ERESTARTSYS : 0;
+}
+
+void pipe_send_sigpipe(void)
+{
+	if (pipe_sigpipe_hook)
+		pipe_sigpipe_hook(); /* tests */
+#ifndef MUTATION_NO_SIGPIPE
+	else if (current->proc)
+		send_sigpipe(); /* Linux: SIGPIPE to the writing thread */
+#endif
+}
+
+/* ---- read and write ------------------------------------------------------ */
+
+/* Copy n bytes of user memory into the ring: the tail of the last
+ * anonymous buffer first, then fresh pages (the caller saw room for them).
+ * All or nothing: 0, or -EFAULT / -ENOMEM with the ring as it was. */
+static int pipe_copy_in(struct pipe_inode_info *p, uint64_t ubuf, size_t n)
+{
+	unsigned head = p->head, h = head;
+	struct pipe_buffer *last = pipe_empty(p) ? NULL : pipe_buf(p, head - 1);
+	unsigned last_len = last ? last->len : 0;
 	size_t done = 0;
-	while (done < n) {
-		uint64_t pos = (at + done) % PIPE_SIZE;
-		unsigned slot = (unsigned)(pos / PAGE_SIZE);
-		size_t off = pos % PAGE_SIZE, chunk = MIN(n - done, PAGE_SIZE - off);
-		if (!p->pages[slot]) {
-			if (!to_ring)
-				return -EFAULT; /* cannot happen: data has a page */
-			if (!(p->pages[slot] = get_free_page(0)))
-				return -ENOMEM;
-		}
-		char *k = (char *)p->pages[slot] + off;
-		int err = to_ring ? copy_from_user(k, ubuf + done, chunk)
-				  : copy_to_user(ubuf + done, k, chunk);
+	int err = 0;
+	if (last && (last->flags & PIPE_BUF_FLAG_CAN_MERGE) &&
+	    last->offset + last->len < PAGE_SIZE) {
+		size_t chunk = MIN(n, PAGE_SIZE - last->offset - last->len);
+		err = copy_from_user((char *)page_address(last->page) + last->offset + last->len,
+				     ubuf, chunk);
 		if (err)
 			return err;
+		last->len += (unsigned)chunk;
+		done = chunk;
+	}
+	while (done < n) {
+		BUG_ON(h - p->tail >= PIPE_SLOTS);
+		void *kp = get_free_page(0);
+		if (!kp) {
+			err = -ENOMEM;
+			break;
+		}
+		size_t chunk = MIN(n - done, PAGE_SIZE);
+		*pipe_buf(p, h++) = (struct pipe_buffer){ .page = virt_to_page(kp),
+							  .offset = 0,
+							  .len = (unsigned)chunk,
+							  .ops = &anon_pipe_buf_ops,
+							  .flags = PIPE_BUF_FLAG_CAN_MERGE };
+		err = copy_from_user(kp, ubuf + done, chunk);
+		if (err)
+			break;
 		done += chunk;
 	}
+	if (err) {
+		while (h != head)
+			pipe_buf_release(p, pipe_buf(p, --h));
+		if (last)
+			last->len = last_len;
+		return err;
+	}
+	WRITE_ONCE(p->bytes, p->bytes + n);
+	WRITE_ONCE(p->head, h);
 	return 0;
 }
 
@@ -72,34 +234,41 @@ static ssize_t pipe_read(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *p
 	struct pipe_inode_info *p = f->pipe;
 	if (!len)
 		return 0;
-	down_write(&p->mutex);
+	pipe_lock(p);
 	for (;;) {
-		uint64_t avail = p->head - p->tail;
-		if (avail) {
-			size_t n = MIN(len, avail);
-			int err = ring_copy(p, p->tail, ubuf, n, false);
-			if (!err)
-				WRITE_ONCE(p->tail, p->tail + n);
-			up_write(&p->mutex);
+		if (!pipe_empty(p)) {
+			size_t done = 0;
+			int err = 0;
+			while (done < len && !pipe_empty(p)) {
+				struct pipe_buffer *b = pipe_buf(p, p->tail);
+				size_t chunk = MIN(len - done, b->len);
+				err = copy_to_user(
+				    ubuf + done, (char *)page_address(b->page) + b->offset, chunk);
+				if (err)
+					break;
+				done += chunk;
+				pipe_consume(p, (unsigned)chunk);
+			}
+			pipe_unlock(p);
 			wake_up_all(&p->wr_wait);
-			return err ? err : (ssize_t)n;
+			return done ? (ssize_t)done : err;
 		}
 		if (!p->writers) {
-			up_write(&p->mutex);
+			pipe_unlock(p);
 			return 0; /* EOF */
 		}
 		if (f->f_flags & O_NONBLOCK) {
-			up_write(&p->mutex);
+			pipe_unlock(p);
 			return -EAGAIN;
 		}
-		up_write(&p->mutex);
+		pipe_unlock(p);
 #ifdef MUTATION_PIPE_READ_KILLABLE
 		if (wait_event_killable(p->rd_wait, pipe_readable(p)))
 #else
 		if (wait_event_interruptible(p->rd_wait, pipe_readable(p)))
 #endif
 			return -ERESTARTSYS; /* a signal: -EINTR or restarted */
-		down_write(&p->mutex);
+		pipe_lock(p);
 	}
 }
 
@@ -108,7 +277,7 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 	struct pipe_inode_info *p = f->pipe;
 	size_t done = 0;
 	int err = 0;
-	down_write(&p->mutex);
+	pipe_lock(p);
 #ifndef MUTATION_PIPE_WRITE_NO_READER_CHECK
 	if (!p->readers) {
 		err = -EPIPE;
@@ -124,7 +293,7 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 			break;
 		}
 #endif
-		uint64_t room = PIPE_SIZE - (p->head - p->tail), left = len - done;
+		uint64_t room = pipe_write_room(p), left = len - done;
 #ifdef MUTATION_PIPE_BUF_NOT_ATOMIC
 		/* a small write goes in piece by piece like a large one */
 		uint64_t need = 1;
@@ -134,10 +303,9 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 #endif
 		if (room >= need && room) {
 			size_t n = MIN(room, left);
-			err = ring_copy(p, p->head, ubuf + done, n, true);
+			err = pipe_copy_in(p, ubuf + done, n);
 			if (err)
 				break;
-			WRITE_ONCE(p->head, p->head + n);
 			done += n;
 			wake_up_all(&p->rd_wait);
 			if (done == len)
@@ -148,33 +316,27 @@ static ssize_t pipe_write(struct kfile *f, uint64_t ubuf, size_t len, uint64_t *
 			err = -EAGAIN;
 			break;
 		}
-		up_write(&p->mutex);
+		pipe_unlock(p);
 		int intr = wait_event_interruptible(p->wr_wait, pipe_writable(p, need));
-		down_write(&p->mutex);
+		pipe_lock(p);
 		if (intr) {
 			err = -ERESTARTSYS; /* what was written counts (Linux) */
 			break;
 		}
 	}
 out:
-	up_write(&p->mutex);
+	pipe_unlock(p);
 	if (done)
 		wake_up_all(&p->rd_wait);
-	if (err == -EPIPE && !done) {
-		if (pipe_sigpipe_hook)
-			pipe_sigpipe_hook(); /* tests */
-#ifndef MUTATION_NO_SIGPIPE
-		else if (current->proc)
-			send_sigpipe(); /* Linux: SIGPIPE to the writing thread */
-#endif
-	}
+	if (err == -EPIPE && !done)
+		pipe_send_sigpipe();
 	return done ? (ssize_t)done : err;
 }
 
 static void pipe_release(struct kfile *f)
 {
 	struct pipe_inode_info *p = f->pipe;
-	down_write(&p->mutex);
+	pipe_lock(p);
 	if (f->f_mode & FMODE_READ)
 		p->readers--;
 	if (f->f_mode & FMODE_WRITE)
@@ -184,12 +346,13 @@ static void pipe_release(struct kfile *f)
 	 * soon as we drop it. */
 	wake_up_all(&p->rd_wait);
 	wake_up_all(&p->wr_wait);
-	up_write(&p->mutex);
+	pipe_unlock(p);
 	if (!last)
 		return;
-	for (int i = 0; i < PIPE_DEF_BUFFERS; i++)
-		if (p->pages[i])
-			free_page(p->pages[i]);
+	while (!pipe_empty(p)) {
+		pipe_buf_release(p, pipe_buf(p, p->tail));
+		p->tail++;
+	}
 	kfree(p);
 	atomic_dec(&nr_pipes);
 }
@@ -197,9 +360,9 @@ static void pipe_release(struct kfile *f)
 static long pipe_ioctl(struct kfile *f, unsigned cmd, uint64_t arg)
 {
 	if (cmd == 0x541b) { /* FIONREAD */
-		down_write(&f->pipe->mutex);
+		pipe_lock(f->pipe);
 		int n = (int)pipe_bytes(f->pipe);
-		up_write(&f->pipe->mutex);
+		pipe_unlock(f->pipe);
 		return copy_to_user(arg, &n, sizeof(n));
 	}
 	return -ENOTTY;
@@ -211,6 +374,11 @@ static const struct file_operations pipe_ops = {
 	.ioctl = pipe_ioctl,
 	.release = pipe_release,
 };
+
+struct pipe_inode_info *get_pipe_info(struct kfile *f)
+{
+	return f->type == KFILE_PIPE && f->f_op == &pipe_ops ? f->pipe : NULL;
+}
 
 int create_pipe_files(struct kfile **rd, struct kfile **wr, int flags)
 {

@@ -28,6 +28,8 @@
 #include "kernel/fdtable.h"
 #include "kernel/sched.h"
 #include "kernel/process.h"
+#include "kernel/splice.h"
+#include "kernel/process_vm.h"
 #include "kernel/signal.h"
 #include "kernel/itimer.h"
 #include "kernel/errno.h"
@@ -118,6 +120,11 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_unlinkat, sys_unlinkat),
 	SYSCALL(__NR_dup3, sys_dup3),
 	SYSCALL(__NR_pipe2, sys_pipe2),
+	SYSCALL(__NR_splice, sys_splice),
+	SYSCALL(__NR_tee, sys_tee),
+	SYSCALL(__NR_vmsplice, sys_vmsplice),
+	SYSCALL(__NR_process_vm_readv, sys_process_vm_readv),
+	SYSCALL(__NR_process_vm_writev, sys_process_vm_writev),
 	/* kernel/sys_time.c */
 	SYSCALL(__NR_nanosleep, sys_nanosleep),
 	SYSCALL(__NR_gettimeofday, sys_gettimeofday),

@@ -46,6 +46,11 @@
  * write through the mapping dirties it and its writeback puts the old data
  * back over the new), and invalidates again after the transfer, because a
  * read or a fault may have brought the old data back in meanwhile.
+ * Requests go in batches of at most DIO_MAX_PAGES pinned user pages, each
+ * pinned, moved and unpinned before the next (the pins never outlive a
+ * batch, whatever fails); the caller has checked Linux's alignment (user
+ * address, file offset and length multiples of the 512-byte logical block,
+ * kernel/fs/sfs.c), so a batch may start and end inside a page.
  *
  * Locks, in order: mm->mmap_lock, the inode's i_rwsem, mapping->invalidate_lock
  * (rwsem), mapping->wb_lock (rwsem), mapping->i_mmap_lock, an mm's
@@ -253,42 +258,68 @@ int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
 
 /* ---- O_DIRECT ------------------------------------------------------------ */
 
-ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos)
+/* The batch of [uaddr, uaddr+len) that fits DIO_MAX_PAGES user pages:
+ * its length; *nr the pages it spans. */
+static size_t dio_batch(uint64_t uaddr, size_t len, long *nr)
 {
-	long nr = (long)(len / PAGE_SIZE);
-	if (nr <= 0 || nr > DIO_MAX_PAGES)
-		return -EINVAL;
-#ifndef MUTATION_ODIRECT_READ_NO_WRITEBACK
-	/* The disk must hold what read() would return: write back the range
-	 * (the dirty bits of PTEs mapping it too, through page_mkclean). */
-	uint64_t first = pos >> PAGE_SHIFT;
-	int err = filemap_write_and_wait_range(m, first, first + (uint64_t)nr);
-	if (err)
-		return err;
-#endif
-	struct page *pages[DIO_MAX_PAGES];
-	long got = pin_user_pages_fast(uaddr, (unsigned long)nr, FOLL_WRITE, pages);
-	if (got <= 0)
-		return got ? got : -EFAULT;
-	pause_point(PAUSE_DIO_PINNED, current->mm);
-	long done = m->a_ops->direct_IO(m, false, pages, got, pos); /* the "device" writes memory */
-	unpin_user_pages_dirty(pages, (unsigned long)got, true);
-	return done < 0 ? done : done * (ssize_t)PAGE_SIZE;
+	unsigned pg_off = (unsigned)(uaddr & (PAGE_SIZE - 1));
+	size_t n = MIN(len, DIO_MAX_PAGES * PAGE_SIZE - pg_off);
+	*nr = (long)((pg_off + n + PAGE_SIZE - 1) / PAGE_SIZE);
+	return n;
 }
 
-ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos)
+ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos)
 {
-	long nr = (long)(len / PAGE_SIZE);
-	uint64_t first = pos >> PAGE_SHIFT;
-	if (nr <= 0 || nr > DIO_MAX_PAGES)
-		return -EINVAL;
+	size_t done = 0;
+	while (done < len) {
+		if (done && fatal_signal_pending(current))
+			break; /* killed: what is done counts, the rest is not started */
+		uint64_t ua = uaddr + done, at = pos + done;
+		unsigned pg_off = (unsigned)(ua & (PAGE_SIZE - 1));
+		long nr;
+		size_t n = dio_batch(ua, len - done, &nr);
+#ifndef MUTATION_ODIRECT_READ_NO_WRITEBACK
+		/* The disk must hold what read() would return: write back the
+		 * range (the dirty bits of PTEs mapping it too, through
+		 * page_mkclean). */
+		int err =
+		    filemap_write_and_wait_range(m, at >> PAGE_SHIFT, (at + n - 1) / PAGE_SIZE + 1);
+		if (err)
+			return done ? (ssize_t)done : err;
+#endif
+		struct page *pages[DIO_MAX_PAGES];
+		long got = pin_user_pages_fast(ua - pg_off, (unsigned long)nr, FOLL_WRITE, pages);
+		if (got <= 0)
+			return done ? (ssize_t)done : (got ? got : -EFAULT);
+		if (got < nr)
+			n = (size_t)got * PAGE_SIZE - pg_off; /* up to the hole */
+		pause_point(PAUSE_DIO_PINNED, current->mm);
+		/* the "device" writes memory */
+		ssize_t r = m->a_ops->direct_IO(m, false, pages, pg_off, n, at);
+		unpin_user_pages_dirty(pages, (unsigned long)got, true);
+		if (r <= 0)
+			return done ? (ssize_t)done : r;
+		done += (size_t)r;
+		if ((size_t)r < n || got < nr)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+/* One batch of an O_DIRECT write: bytes written or -errno. */
+static ssize_t direct_write_batch(struct address_space *m, uint64_t ua, size_t n, long nr,
+				  uint64_t pos)
+{
+	unsigned pg_off = (unsigned)(ua & (PAGE_SIZE - 1));
 	/* Pin before taking invalidate_lock: the pin may fault, and a fault on
 	 * a mapping of this very file takes invalidate_lock shared. */
 	struct page *pages[DIO_MAX_PAGES];
-	long got = pin_user_pages_fast(uaddr, (unsigned long)nr, 0, pages);
+	long got = pin_user_pages_fast(ua - pg_off, (unsigned long)nr, 0, pages);
 	if (got <= 0)
 		return got ? got : -EFAULT;
-	uint64_t end = first + (uint64_t)got;
+	if (got < nr)
+		n = (size_t)got * PAGE_SIZE - pg_off; /* up to the hole */
+	uint64_t first = pos >> PAGE_SHIFT, end = (pos + n - 1) / PAGE_SIZE + 1;
 
 	/* Before: dirty cached data of the range reaches the disk first (it is
 	 * older than ours), then no cached page or PTE keeps the old data. */
@@ -302,10 +333,10 @@ ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_
 		err = invalidate_inode_pages2_range(m, first, end);
 #endif
 	filemap_invalidate_unlock(m);
-	long done = err;
+	ssize_t done = err;
 	if (!err) {
 		pause_point(PAUSE_DIO_WRITE, current->mm);
-		done = m->a_ops->direct_IO(m, true, pages, got, pos);
+		done = m->a_ops->direct_IO(m, true, pages, pg_off, n, pos);
 		/* After: a read() or a fault may have cached the old data again
 		 * while the transfer ran (Linux: kiocb_invalidate_post_direct_write). */
 		filemap_invalidate_lock(m);
@@ -321,7 +352,25 @@ ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_
 		filemap_invalidate_unlock(m);
 	}
 	unpin_user_pages_dirty(pages, (unsigned long)got, false);
-	return done < 0 ? done : done * (ssize_t)PAGE_SIZE;
+	return done; /* short (got < nr): the caller stops there */
+}
+
+ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos)
+{
+	size_t done = 0;
+	while (done < len) {
+		if (done && fatal_signal_pending(current))
+			break; /* killed: what is done counts, the rest is not started */
+		long nr;
+		size_t n = dio_batch(uaddr + done, len - done, &nr);
+		ssize_t r = direct_write_batch(m, uaddr + done, n, nr, pos + done);
+		if (r <= 0)
+			return done ? (ssize_t)done : r;
+		done += (size_t)r;
+		if ((size_t)r < n)
+			break;
+	}
+	return (ssize_t)done;
 }
 
 void mapping_destroy(struct address_space *m)

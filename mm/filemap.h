@@ -23,11 +23,12 @@ struct address_space_ops {
 	int (*readpage)(struct address_space *m, struct page *page);
 	/* Write the page's data to the disk (the page is clean, it stays cached). */
 	int (*writepage)(struct address_space *m, struct page *page);
-	/* Move nr whole pages between the disk at byte pos and pages[] (pinned
-	 * user memory), bypassing the cache; a write past the end sets the new
-	 * size. Returns how many pages were moved, or -errno if none. */
-	long (*direct_IO)(struct address_space *m, bool write, struct page **pages, long nr,
-			  uint64_t pos);
+	/* Move len bytes between the disk at byte pos and the pinned user
+	 * pages pages[], from pg_off bytes into pages[0] (pos, len and pg_off
+	 * multiples of DIO_BLOCK_SIZE), bypassing the cache; a write past the
+	 * end sets the new size. Bytes moved, or -errno if none. */
+	ssize_t (*direct_IO)(struct address_space *m, bool write, struct page **pages,
+			     unsigned pg_off, size_t len, uint64_t pos);
 };
 
 struct address_space {
@@ -109,11 +110,16 @@ int filemap_write_and_wait_range(struct address_space *m, uint64_t start, uint64
 #define MS_SYNC 4
 int vm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
 
-/* O_DIRECT (mm/filemap.c): pin the user pages of [uaddr, uaddr+len) (whole
- * pages) and let a_ops->direct_IO move them, after writing back (read) or
- * writing back and invalidating (write) the cached pages of the range.
- * Bytes moved or -errno; a read is not clamped to the file's size. */
-#define DIO_MAX_PAGES 16 /* at most this many pages per O_DIRECT call */
+/* O_DIRECT (mm/filemap.c): pin the user pages of [uaddr, uaddr+len) (at
+ * most DIO_MAX_PAGES at a time) and let a_ops->direct_IO move the bytes,
+ * after writing back (read) or writing back and invalidating (write) the
+ * cached pages of the range; the pins are dropped after each batch on
+ * every path. uaddr, len and pos are multiples of DIO_BLOCK_SIZE (the
+ * caller checks: -EINVAL, as Linux for a device of 512-byte logical
+ * blocks, like brd). Bytes moved (short at the first failure) or -errno if
+ * none; a read is not clamped to the file's size. */
+#define DIO_MAX_PAGES  16  /* pinned at a time */
+#define DIO_BLOCK_SIZE 512 /* the RAM disk's logical block size (brd's) */
 ssize_t generic_file_direct_read(struct address_space *m, uint64_t uaddr, size_t len, uint64_t pos);
 ssize_t generic_file_direct_write(struct address_space *m, uint64_t uaddr, size_t len,
 				  uint64_t pos);

@@ -223,6 +223,18 @@ long pin_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned fl
 	return __get_user_pages(mm, start, nr, flags | FOLL_PIN, pages);
 }
 
+long get_user_pages_remote(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+			   struct page **pages)
+{
+	return get_user_pages(mm, start, nr, flags, pages);
+}
+
+long pin_user_pages_remote(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+			   struct page **pages)
+{
+	return pin_user_pages(mm, start, nr, flags, pages);
+}
+
 /* ---- fast path ------------------------------------------------------------ */
 
 /* One page, interrupts off: true if *page was taken. */

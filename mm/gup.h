@@ -16,6 +16,12 @@ long get_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned fl
 		    struct page **pages);
 long pin_user_pages(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
 		    struct page **pages);
+/* Another process's mm (process_vm_readv/writev): the slow path above
+ * under that mm's mmap_lock, by Linux's names. */
+long get_user_pages_remote(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+			   struct page **pages);
+long pin_user_pages_remote(struct mm *mm, uint64_t start, unsigned long nr, unsigned flags,
+			   struct page **pages);
 /* Fast path on the current thread's mm: lockless with IRQs off, falls back
  * to the slow path for what it could not take. */
 long get_user_pages_fast(uint64_t start, unsigned long nr, unsigned flags, struct page **pages);
