@@ -30,6 +30,8 @@ USER_PROGS += sysfuzz
 USER_PROGS += soak
 # races: the memory rules' historic races as user programs (tests/test_races.c)
 USER_PROGS += races
+# procfs: /proc (issue 13, tests/test_procfs.c)
+USER_PROGS += procfs
 USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav
