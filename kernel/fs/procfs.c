@@ -146,29 +146,38 @@ static bool pid_exists(int pid)
 
 /* A reference to the struct mm of pid (mmgrab), or NULL (no process, a
  * zombie, a kernel-made process without one). See the top for why reading
- * t->mm here is safe. */
+ * t->mm here is safe. A thread that has not started yet (a fork child
+ * between clone and its first run) has no t->mm: Linux's child has its mm
+ * from copy_process on, so we wait for it (bounded: a test's kernel thread
+ * attached as a process may never have one), as for execve's swap. */
 static struct mm *proc_mm_grab(int pid, bool *found)
 {
 	for (int tries = 0;; tries++) {
 		spin_lock(&tasklist_lock);
 		struct process *p = proc_find(pid);
 		*found = p != NULL;
-		if (p && p->mm_changing && tries < 1000) {
-			spin_unlock(&tasklist_lock);
-			yield();
-			continue;
-		}
 		struct mm *mm = NULL;
+		bool wait = p && p->mm_changing;
 		struct thread *t;
-		if (p && p->state == PROC_ALIVE)
-			list_for_each_entry (t, &p->threads, group_node)
-				if (!READ_ONCE(t->sig.exiting) && READ_ONCE(t->mm)) {
+		if (p && p->state == PROC_ALIVE && !wait) {
+			list_for_each_entry (t, &p->threads, group_node) {
+				if (READ_ONCE(t->sig.exiting))
+					continue;
+				if (READ_ONCE(t->mm)) {
 					mm = t->mm;
 					mmgrab(mm);
 					break;
 				}
+				wait = true; /* not started yet */
+			}
+		}
 		spin_unlock(&tasklist_lock);
-		return mm;
+		if (mm || !wait || tries >= 200)
+			return mm;
+		if (tries < 20)
+			yield();
+		else
+			sleep_ms(1);
 	}
 }
 

@@ -203,8 +203,8 @@ static void test_maps(void)
 	munmap(f, 2 * PG);
 	close(fd);
 
-	void *brk0 = sbrk(0);
-	sbrk((intptr_t)PG);
+	char *brk0 = (char *)syscall(SYS_brk, 0);
+	check((char *)syscall(SYS_brk, brk0 + PG) == brk0 + PG, "maps: brk grows a page");
 	*(volatile char *)brk0 = 1;
 	slurp("/proc/self/maps");
 	check(strstr(big, "[heap]\n") != NULL, "maps: [heap] after brk grows");
@@ -234,7 +234,7 @@ static void test_pagemap(void)
 	uint64_t e = self_pagemap(a), u = self_pagemap(a + PG);
 	check((e & PM_PRESENT) && (e & PM_PFN) && !(e & PM_FILE) && !(e & PM_SWAP),
 	      "pagemap: a touched page is present, with its PFN, anonymous");
-	check(e & PM_EXCL, "pagemap: bit 56 (exclusively mapped) before fork");
+	check(!!(e & PM_EXCL), "pagemap: bit 56 (exclusively mapped) before fork");
 	check(u == 0, "pagemap: an untouched page reads 0");
 	madvise(a, PG, MADV_DONTNEED);
 	check(!(self_pagemap(a) & PM_PRESENT), "pagemap: not present after MADV_DONTNEED");
@@ -308,7 +308,7 @@ static void test_pagemap(void)
 	f[0] = 'z';
 	uint64_t fe = self_pagemap(f);
 	check((fe & PM_PRESENT) && (fe & PM_FILE), "pagemap: bit 61 for a shared file page");
-	check(fe & PM_EXCL, "pagemap: bit 56 for a page-cache page mapped once (mapcount, not count)");
+	check(!!(fe & PM_EXCL), "pagemap: bit 56 for a page-cache page mapped once (mapcount, not count)");
 	munmap(f, 2 * PG);
 	close(ffd);
 	unlink(file_path);
