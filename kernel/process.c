@@ -95,7 +95,11 @@ void process_link(struct process *p, struct thread *t, int pid, struct process *
 	p->nr_threads = 1;
 	/* fork: the child runs the parent's program (Linux copies mm->exe_file
 	 * with the mm) */
+#ifndef MUTATION_EXE_NOT_INHERITED
 	if (!p->exe && current->proc && current->proc != p && current->proc->exe) {
+#else
+	if (false) {
+#endif
 		p->exe = current->proc->exe;
 		exe_path_get(p->exe);
 	}

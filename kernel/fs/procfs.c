@@ -415,8 +415,12 @@ static int gen_maps(struct mm *mm, struct sbuf *b)
 		const char *nm = NULL;
 		if (v->file) {
 			bool shm = is_shmem_inode(v->file);
-			vma_header(b, v->start, v->end, v->flags, v->pgoff << PAGE_SHIFT, shm ? 0 : 8,
-				   shm ? 1 : 1, v->file->ino);
+#ifndef MUTATION_MAPS_PGOFF_IN_PAGES
+			uint64_t off = v->pgoff << PAGE_SHIFT; /* bytes, as Linux */
+#else
+			uint64_t off = v->pgoff; /* the file page number */
+#endif
+			vma_header(b, v->start, v->end, v->flags, off, shm ? 0 : 8, 1, v->file->ino);
 			inode_name(v->file, name);
 			nm = name;
 		} else {
@@ -794,7 +798,11 @@ static uint64_t pagemap_entry(struct mm *mm, uint64_t addr)
 {
 	pte_t *ptep = walk_pte(mm, addr);
 	pte_t pte = ptep ? READ_ONCE(*ptep) : 0;
-	if (!pte_mapped(pte))
+#ifndef MUTATION_PAGEMAP_PROTNONE_NOT_PRESENT
+	if (!pte_mapped(pte)) /* a PROT_NONE page is present: pte_present on Linux */
+#else
+	if (!pte_present(pte))
+#endif
 		return 0;
 	uint64_t e = PM_PRESENT | ((pte_phys(pte) >> PAGE_SHIFT) & PM_PFRAME_MASK);
 	struct page *pg = pte_page(pte);
@@ -849,6 +857,11 @@ static ssize_t pagemap_read(struct kfile *f, uint64_t ubuf, size_t count, uint64
 			for (; i < n && addr + i * PAGE_SIZE < v->vm_end; i++)
 				buf[i] = pagemap_entry(mm, addr + i * PAGE_SIZE);
 			spin_unlock(&mm->page_table_lock);
+#ifdef MUTATION_PAGEMAP_VMA_ONCE
+			/* the VMA is not looked up again: the rest of the batch is a hole */
+			for (; i < n; i++)
+				buf[i] = 0;
+#endif
 		}
 		up_read(&mm->mmap_lock);
 		if (copy_to_user(ubuf + copied, buf, n * PM_ENTRY_BYTES)) {

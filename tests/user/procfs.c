@@ -244,6 +244,19 @@ static void test_pagemap(void)
 	uint64_t pn = self_pagemap(a + PG);
 	check((pn & PM_PRESENT) && (pn & PM_PFN), "pagemap: a PROT_NONE page is still present (pte_present)");
 	mprotect(a + PG, PG, PROT_READ | PROT_WRITE);
+	/* two VMAs in one read: a[2PG] read-write, a[3PG] read-only, both touched */
+	a[2 * PG] = 5;
+	a[3 * PG] = 6;
+	mprotect(a + 3 * PG, PG, PROT_READ);
+	{
+		uint64_t two[2] = { 0, 0 };
+		int pfd = open("/proc/self/pagemap", O_RDONLY);
+		check(pread(pfd, two, 16, (off_t)((uintptr_t)(a + 2 * PG) / PG * 8)) == 16 &&
+			      (two[0] & PM_PRESENT) && (two[1] & PM_PRESENT),
+		      "pagemap: one read across two VMAs finds both pages");
+		close(pfd);
+	}
+	mprotect(a + 3 * PG, PG, PROT_READ | PROT_WRITE);
 
 	int fd = open("/proc/self/pagemap", O_RDONLY);
 	uint64_t buf[2];
