@@ -494,7 +494,8 @@ static int exec_prepare(struct exec_ctx *x, struct exec_result *out)
 		return err;
 	if (x->f->inode->d.mode != SFS_S_IFREG)
 		return -EACCES; /* a directory: Linux says EACCES too */
-	procfs_note_path(x->f->inode->ino, x->path); /* its name in /proc/PID/maps */
+	/* its name in /proc/PID/maps */
+	procfs_note_path(x->f->inode->ino, x->path);
 	/* More pointers than fit in the 2 MiB limit: E2BIG whatever follows. */
 	uint64_t bound = EXEC_STACK_RLIMIT / 4 / sizeof(uint64_t);
 	if ((err = strv_count(&x->argv, bound, &x->argc)) ||

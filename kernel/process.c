@@ -196,8 +196,9 @@ static struct thread *__process_start(const char *name, const char *exe, struct 
 		return NULL;
 	}
 	p->sighand = sh;
+	/* /proc/PID/exe (NULL on no memory: readlink says ENOENT) */
 	if (exe)
-		p->exe = exe_path_new(exe); /* NULL on no memory: /proc says ENOENT */
+		p->exe = exe_path_new(exe);
 	mmget(mm); /* until the thread holds its own */
 	*a = (struct process_start_args){ mm, rip, rsp, files };
 	p->exit_notify = notify;

@@ -78,6 +78,5 @@ static void no_leak(struct ktest *t)
 	KEXPECT_EQ(t, kfile_nr_live(), kf);
 }
 
-KTEST_SUITE(procfs, KTEST_CASE(maps), KTEST_CASE(pagemap), KTEST_CASE(counters),
-	    KTEST_CASE(status), KTEST_CASE(cmdline), KTEST_CASE(links), KTEST_CASE(dirs),
-	    KTEST_CASE(no_leak));
+KTEST_SUITE(procfs, KTEST_CASE(maps), KTEST_CASE(pagemap), KTEST_CASE(counters), KTEST_CASE(status),
+	    KTEST_CASE(cmdline), KTEST_CASE(links), KTEST_CASE(dirs), KTEST_CASE(no_leak));

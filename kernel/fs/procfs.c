@@ -255,7 +255,7 @@ static void sb_pad_to(struct sbuf *b, size_t line_start, size_t col)
 
 /* ---- names of mapped files ---------------------------------------------- */
 
-#define NAMES	  64
+#define NAMES	 64
 #define NAME_LEN 128
 static struct {
 	uint32_t ino;
@@ -420,7 +420,8 @@ static int gen_maps(struct mm *mm, struct sbuf *b)
 #else
 			uint64_t off = v->pgoff; /* the file page number */
 #endif
-			vma_header(b, v->start, v->end, v->flags, off, shm ? 0 : 8, 1, v->file->ino);
+			vma_header(b, v->start, v->end, v->flags, off, shm ? 0 : 8, 1,
+				   v->file->ino);
 			inode_name(v->file, name);
 			nm = name;
 		} else {
@@ -451,7 +452,7 @@ static struct page *pte_page(pte_t pte)
 }
 
 struct mem_stats {
-	uint64_t resident, anon, file, shmem; /* bytes */
+	uint64_t resident, anon, file, shmem;	     /* bytes */
 	uint64_t pss, pss_anon, pss_file, pss_shmem; /* bytes << 12 */
 	uint64_t shared_clean, shared_dirty, private_clean, private_dirty, referenced;
 	uint64_t total_vm, data_vm, stack_vm, exec_vm;
@@ -473,8 +474,8 @@ static void gather_stats(struct mm *mm, struct mem_stats *ms)
 		first = false;
 		ms->last = v->vm_end;
 		ms->total_vm += sz;
-		bool stack = !v->vm_file && v->vm_start <= mm->start_stack &&
-			     v->vm_end >= mm->start_stack;
+		bool stack =
+		    !v->vm_file && v->vm_start <= mm->start_stack && v->vm_end >= mm->start_stack;
 		if (stack)
 			ms->stack_vm += sz;
 		else if ((v->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
@@ -570,6 +571,8 @@ static int gen_status(int pid, struct sbuf *b)
 	char name[24] = "";
 	int tgid = 0, ppid = 0, threads = 0, pgid = 0, sid = 0;
 	char state = 'S';
+	cpumask_t allowed;
+	cpumask_online(&allowed);
 	const char *state_name = "sleeping";
 	spin_lock(&tasklist_lock);
 	struct process *p = proc_find(pid);
@@ -577,8 +580,10 @@ static int gen_status(int pid, struct sbuf *b)
 		struct thread *t = p->leader;
 		if (!t && !list_empty(&p->threads))
 			t = list_first_entry(&p->threads, struct thread, group_node);
-		if (t)
+		if (t) {
 			memcpy(name, t->name, sizeof(name));
+			allowed = t->cpus_allowed;
+		}
 		name[sizeof(name) - 1] = 0;
 		tgid = p->pid;
 		ppid = p->parent ? p->parent->pid : 0;
@@ -591,7 +596,8 @@ static int gen_status(int pid, struct sbuf *b)
 		} else if (p->signal_flags & SIGNAL_STOP_STOPPED) {
 			state = 'T';
 			state_name = "stopped";
-		} else if (t && (READ_ONCE(t->on_cpu) || (t->state == THREAD_RUNNING && t->on_rq))) {
+		} else if (t &&
+			   (READ_ONCE(t->on_cpu) || (t->state == THREAD_RUNNING && t->on_rq))) {
 			state = 'R';
 			state_name = "running";
 		}
@@ -622,8 +628,8 @@ static int gen_status(int pid, struct sbuf *b)
 			  ms.resident >> 10);
 		sb_printf(b, "RssAnon:\t%8lu kB\nRssFile:\t%8lu kB\nRssShmem:\t%8lu kB\n",
 			  ms.anon >> 10, ms.file >> 10, ms.shmem >> 10);
-		sb_printf(b, "VmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmExe:\t%8lu kB\n", ms.data_vm >> 10,
-			  ms.stack_vm >> 10, ms.exec_vm >> 10);
+		sb_printf(b, "VmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmExe:\t%8lu kB\n",
+			  ms.data_vm >> 10, ms.stack_vm >> 10, ms.exec_vm >> 10);
 		sb_printf(b, "VmLib:\t%8lu kB\nVmPTE:\t%8lu kB\nVmSwap:\t%8lu kB\n", 0ul, pt >> 10,
 			  0ul);
 		sb_printf(b, "HugetlbPages:\t%8lu kB\n", 0ul);
@@ -634,7 +640,7 @@ static int gen_status(int pid, struct sbuf *b)
 	cpumask_t online;
 	cpumask_online(&online);
 	sb_puts(b, "Cpus_allowed:\t");
-	uint64_t bits = online.bits[0];
+	uint64_t bits = allowed.bits[0] & online.bits[0]; /* the first 64 CPUs */
 	sb_printf(b, "%lx\nCpus_allowed_list:\t", bits);
 	int first = -1;
 	bool comma = false;
@@ -783,15 +789,15 @@ struct proc_file {
 
 /* ---- pagemap ---------------------------------------------------------------- */
 
-#define PM_ENTRY_BYTES	    8
-#define PM_PFRAME_MASK	    ((1ull << 55) - 1)
-#define PM_SOFT_DIRTY	    (1ull << 55)
-#define PM_MMAP_EXCLUSIVE   (1ull << 56)
-#define PM_FILE		    (1ull << 61)
-#define PM_SWAP		    (1ull << 62)
-#define PM_PRESENT	    (1ull << 63)
-#define PAGEMAP_BATCH	    512
-#define PAGEMAP_END	    (USER_SPACE_END - PAGE_SIZE) /* Linux's TASK_SIZE_MAX */
+#define PM_ENTRY_BYTES	  8
+#define PM_PFRAME_MASK	  ((1ull << 55) - 1)
+#define PM_SOFT_DIRTY	  (1ull << 55)
+#define PM_MMAP_EXCLUSIVE (1ull << 56)
+#define PM_FILE		  (1ull << 61)
+#define PM_SWAP		  (1ull << 62)
+#define PM_PRESENT	  (1ull << 63)
+#define PAGEMAP_BATCH	  512
+#define PAGEMAP_END	  (USER_SPACE_END - PAGE_SIZE) /* Linux's TASK_SIZE_MAX */
 
 /* The entry for addr (a page of VMA v). page_table_lock held. */
 static uint64_t pagemap_entry(struct mm *mm, uint64_t addr)
@@ -874,7 +880,7 @@ static ssize_t pagemap_read(struct kfile *f, uint64_t ubuf, size_t count, uint64
 	kfree(buf);
 	mmput(mm);
 	*ppos += copied;
-	return copied ? (ssize_t)copied : ret;
+	return ret < 0 ? ret : (ssize_t)copied; /* Linux: -EFAULT even after a part */
 }
 
 static int64_t pagemap_llseek(struct kfile *f, int64_t off, int whence)
@@ -1075,7 +1081,8 @@ static int proc_walk(const char *path, bool follow, struct proc_node *n, char *r
 		} else if (n->kind == PK_PID_DIR) {
 			enum proc_kind k = PK_NR;
 			for (int i = PK_STATUS; i < PK_NR; i++)
-				if (strlen(pid_entries[i]) == len && !strncmp(p, pid_entries[i], len))
+				if (strlen(pid_entries[i]) == len &&
+				    !strncmp(p, pid_entries[i], len))
 					k = (enum proc_kind)i;
 			if (k == PK_NR)
 				return -ENOENT;
@@ -1149,8 +1156,9 @@ int procfs_open(const char *path, int flags, bool dir_only, struct kfile **out, 
 		if (acc == O_WRONLY || acc == O_RDWR)
 			mode |= FMODE_WRITE;
 	}
-	struct kfile *f = kfile_alloc(ops, KFILE_PROC, mode,
-				      flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_PATH));
+	struct kfile *f =
+	    kfile_alloc(ops, KFILE_PROC, mode,
+			flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_PATH));
 	size_t plen = strlen(path);
 	char *pcopy = f ? kmalloc(plen + 1) : NULL;
 	if (!pcopy) {
@@ -1190,8 +1198,7 @@ static void fill_node_stat(const struct proc_node *n, struct linux_stat *st)
 	}
 }
 
-int procfs_stat(const char *path, bool follow, bool dir_only, struct linux_stat *st,
-		char *redirect)
+int procfs_stat(const char *path, bool follow, bool dir_only, struct linux_stat *st, char *redirect)
 {
 	struct proc_node n;
 	int err = proc_walk(path, follow || dir_only, &n, redirect);

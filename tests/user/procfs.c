@@ -54,11 +54,11 @@
 
 #define PG 4096ul
 
-#define PM_PFN	     ((1ull << 55) - 1)
-#define PM_EXCL	     (1ull << 56)
-#define PM_FILE	     (1ull << 61)
-#define PM_SWAP	     (1ull << 62)
-#define PM_PRESENT   (1ull << 63)
+#define PM_PFN	   ((1ull << 55) - 1)
+#define PM_EXCL	   (1ull << 56)
+#define PM_FILE	   (1ull << 61)
+#define PM_SWAP	   (1ull << 62)
+#define PM_PRESENT (1ull << 63)
 
 static char big[1 << 16];
 
@@ -191,13 +191,14 @@ static void test_maps(void)
 	int fd = make_file(3);
 	struct stat st;
 	fstat(fd, &st);
-	char *f = mmap((void *)0x310000000ul, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		       fd, PG);
+	char *f = mmap((void *)0x310000000ul, 2 * PG, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, fd, PG);
 	check(f != MAP_FAILED && f[0] == 'b', "maps: a shared mapping of a file at offset 4096");
 	slurp("/proc/self/maps");
 	maps_line(line, sizeof(line), f, 2 * PG, "rw-s", PG, "08:01", (unsigned long)st.st_ino,
 		  file_path);
-	check(has_line(line), "maps: the file line (offset in bytes, 08:01, inode, path at col 73)");
+	check(has_line(line),
+	      "maps: the file line (offset in bytes, 08:01, inode, path at col 73)");
 	if (!has_line(line))
 		printf("# want: %s", line);
 	munmap(f, 2 * PG);
@@ -219,8 +220,10 @@ static void test_maps(void)
 		m[i * PG] = 1;
 	slurp("/proc/self/smaps_rollup");
 	long long rss1 = field("Rss", ':'), pss1 = field("Pss", ':');
-	check(rss1 >= rss0 + 256 && pss1 > 0 && pss1 <= rss1, "smaps_rollup: Rss grows 256 kB with 64 pages, 0 < Pss <= Rss");
-	check(strstr(big, "\nRss:            ") || !strncmp(strchr(big, '\n') + 1, "Rss:            ", 17),
+	check(rss1 >= rss0 + 256 && pss1 > 0 && pss1 <= rss1,
+	      "smaps_rollup: Rss grows 256 kB with 64 pages, 0 < Pss <= Rss");
+	check(strstr(big, "\nRss:            ") ||
+		  !strncmp(strchr(big, '\n') + 1, "Rss:            ", 17),
 	      "smaps_rollup: Linux's layout (label, 8-wide value, kB)");
 	munmap(m, 64 * PG);
 }
@@ -242,7 +245,8 @@ static void test_pagemap(void)
 	a[PG] = 2;
 	mprotect(a + PG, PG, PROT_NONE);
 	uint64_t pn = self_pagemap(a + PG);
-	check((pn & PM_PRESENT) && (pn & PM_PFN), "pagemap: a PROT_NONE page is still present (pte_present)");
+	check((pn & PM_PRESENT) && (pn & PM_PFN),
+	      "pagemap: a PROT_NONE page is still present (pte_present)");
 	mprotect(a + PG, PG, PROT_READ | PROT_WRITE);
 	/* two VMAs in one read: a[2PG] read-write, a[3PG] read-only, both touched */
 	a[2 * PG] = 5;
@@ -252,7 +256,7 @@ static void test_pagemap(void)
 		uint64_t two[2] = { 0, 0 };
 		int pfd = open("/proc/self/pagemap", O_RDONLY);
 		check(pread(pfd, two, 16, (off_t)((uintptr_t)(a + 2 * PG) / PG * 8)) == 16 &&
-			      (two[0] & PM_PRESENT) && (two[1] & PM_PRESENT),
+			  (two[0] & PM_PRESENT) && (two[1] & PM_PRESENT),
 		      "pagemap: one read across two VMAs finds both pages");
 		close(pfd);
 	}
@@ -294,8 +298,9 @@ static void test_pagemap(void)
 	int mfd = open(path, O_RDONLY);
 	uint64_t pe = self_pagemap(a + 2 * PG), ce = pagemap_of(cfd, a + 2 * PG);
 	check(cfd >= 0 && (ce & PM_PRESENT) && (ce & PM_PFN) == (pe & PM_PFN) &&
-		      (pe & PM_PFN) == (before & PM_PFN),
-	      "pagemap: after fork the child's PFN (read from its /proc/PID/pagemap) is the parent's");
+		  (pe & PM_PFN) == (before & PM_PFN),
+	      "pagemap: after fork the child's PFN (read from its /proc/PID/pagemap) is the "
+	      "parent's");
 	check(!(pe & PM_EXCL) && !(ce & PM_EXCL), "pagemap: bit 56 clear in both while shared");
 	write(go[1], "x", 1);
 	char c;
@@ -310,7 +315,8 @@ static void test_pagemap(void)
 	waitpid(pid, &status, 0);
 	check(read(cfd, buf, 8) == 0, "pagemap: opened while the child lived, read after: 0 bytes");
 	errno = 0;
-	check(read(mfd, big, 100) == -1 && errno == ESRCH, "maps: read after the child was reaped: ESRCH");
+	check(read(mfd, big, 100) == -1 && errno == ESRCH,
+	      "maps: read after the child was reaped: ESRCH");
 	close(cfd);
 	close(mfd);
 	munmap(a, 4 * PG);
@@ -321,7 +327,8 @@ static void test_pagemap(void)
 	f[0] = 'z';
 	uint64_t fe = self_pagemap(f);
 	check((fe & PM_PRESENT) && (fe & PM_FILE), "pagemap: bit 61 for a shared file page");
-	check(!!(fe & PM_EXCL), "pagemap: bit 56 for a page-cache page mapped once (mapcount, not count)");
+	check(!!(fe & PM_EXCL),
+	      "pagemap: bit 56 for a page-cache page mapped once (mapcount, not count)");
 	munmap(f, 2 * PG);
 	close(ffd);
 	unlink(file_path);
@@ -382,14 +389,15 @@ static void test_counters(void)
 	for (int i = 0; i < n; i++)
 		m[i * PG] = 1;
 	long long f1 = vmstat("pgfault");
-	check(f0 >= 0 && f1 - f0 >= n, "vmstat: pgfault grows by at least 64 after touching 64 pages");
+	check(f0 >= 0 && f1 - f0 >= n,
+	      "vmstat: pgfault grows by at least 64 after touching 64 pages");
 	munmap(m, n * PG);
 	check(vmstat("nr_free_pages") > 0, "vmstat: nr_free_pages");
 	check(vmstat("nr_tlb_local_flush_one") >= 0 && vmstat("nr_tlb_local_flush_all") >= 0,
 	      "vmstat: nr_tlb_local_flush_one and _all");
 	slurp("/proc/interrupts");
 	check(!strncmp(big, "           CPU0       ", 22) && strstr(big, "  TLB shootdowns\n") &&
-		      strstr(big, "LOC: "),
+		  strstr(big, "LOC: "),
 	      "interrupts: CPU columns, LOC and TLB rows");
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -432,7 +440,7 @@ static void test_status(void)
 	check(!strncmp(big, "Name:\tprocfs\n", 13), "status: Name first");
 	check(strstr(big, "\nState:\tR (running)\n") != NULL, "status: State R (running)");
 	check(field("Tgid", ':') == getpid() && field("Pid", ':') == getpid() &&
-		      field("PPid", ':') == getppid(),
+		  field("PPid", ':') == getppid(),
 	      "status: Tgid, Pid, PPid");
 	check(field("Threads", ':') == 1, "status: Threads 1");
 	long long rss0 = field("VmRSS", ':');
@@ -442,9 +450,11 @@ static void test_status(void)
 		m[i * PG] = 1;
 	slurp("/proc/self/status");
 	long long rss1 = field("VmRSS", ':'), anon = field("RssAnon", ':');
-	check(rss0 > 0 && rss1 >= rss0 + n * 4, "status: VmRSS grows by 128 kB with 32 touched pages");
+	check(rss0 > 0 && rss1 >= rss0 + n * 4,
+	      "status: VmRSS grows by 128 kB with 32 touched pages");
 	check(anon >= n * 4 && field("VmSize", ':') >= rss1, "status: RssAnon, VmSize >= VmRSS");
-	check(strstr(big, "\nVmRSS:\t") && strstr(big, " kB\nRssAnon:\t"), "status: Linux's layout");
+	check(strstr(big, "\nVmRSS:\t") && strstr(big, " kB\nRssAnon:\t"),
+	      "status: Linux's layout");
 	munmap(m, n * PG);
 }
 
@@ -478,7 +488,8 @@ static void test_links(void)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	ssize_t n = readlink("/proc/self", buf, sizeof(buf));
-	check(n == (ssize_t)strlen(pid) && !memcmp(buf, pid, (size_t)n), "readlink /proc/self: the pid");
+	check(n == (ssize_t)strlen(pid) && !memcmp(buf, pid, (size_t)n),
+	      "readlink /proc/self: the pid");
 	n = readlink("/proc/self/exe", buf, sizeof(buf));
 	check(n == 11 && !memcmp(buf, "/bin/procfs", 11), "readlink /proc/self/exe: /bin/procfs");
 	n = readlink("/proc/self/exe", buf, 4);
@@ -534,13 +545,13 @@ static void test_dirs(void)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	check(dir_has("/proc", "self", DT_LNK) && dir_has("/proc", "vmstat", DT_REG) &&
-		      dir_has("/proc", "interrupts", DT_REG) && dir_has("/proc", pid, DT_DIR),
+		  dir_has("/proc", "interrupts", DT_REG) && dir_has("/proc", pid, DT_DIR),
 	      "getdents64 /proc: self, vmstat, interrupts, our pid");
 	check(dir_has("/proc/self", "maps", DT_REG) && dir_has("/proc/self", "pagemap", DT_REG) &&
-		      dir_has("/proc/self", "status", DT_REG) &&
-		      dir_has("/proc/self", "cmdline", DT_REG) &&
-		      dir_has("/proc/self", "smaps_rollup", DT_REG) &&
-		      dir_has("/proc/self", "exe", DT_LNK),
+		  dir_has("/proc/self", "status", DT_REG) &&
+		  dir_has("/proc/self", "cmdline", DT_REG) &&
+		  dir_has("/proc/self", "smaps_rollup", DT_REG) &&
+		  dir_has("/proc/self", "exe", DT_LNK),
 	      "getdents64 /proc/self: its files");
 	struct stat st;
 	check(stat("/proc", &st) == 0 && st.st_mode == (S_IFDIR | 0555), "stat /proc: dir 0555");
@@ -551,7 +562,8 @@ static void test_dirs(void)
 	check(stat("/proc/self", &st) == 0 && st.st_mode == (S_IFDIR | 0555),
 	      "stat /proc/self follows the link: dir");
 	int fd = open("/proc/vmstat", O_RDONLY);
-	check(fd >= 0 && fstat(fd, &st) == 0 && st.st_mode == (S_IFREG | 0444), "fstat /proc/vmstat");
+	check(fd >= 0 && fstat(fd, &st) == 0 && st.st_mode == (S_IFREG | 0444),
+	      "fstat /proc/vmstat");
 	close(fd);
 	errno = 0;
 	check(open("/proc/99999999/maps", O_RDONLY) == -1 && errno == ENOENT,
@@ -569,7 +581,8 @@ static void test_dirs(void)
 	close(fd);
 	fd = open("/proc/vmstat", O_RDWR);
 	errno = 0;
-	check(fd >= 0 && write(fd, "x", 1) == -1 && errno == EIO, "vmstat opened O_RDWR, write: EIO");
+	check(fd >= 0 && write(fd, "x", 1) == -1 && errno == EIO,
+	      "vmstat opened O_RDWR, write: EIO");
 	close(fd);
 	errno = 0;
 	check(open("/proc", O_WRONLY) == -1 && errno == EISDIR, "open /proc O_WRONLY: EISDIR");
@@ -582,7 +595,7 @@ static void test_dirs(void)
 	fd = open("/proc/self/maps", O_RDONLY);
 	char a[16], b[16];
 	check(read(fd, a, 16) == 16 && lseek(fd, 0, SEEK_SET) == 0 && read(fd, b, 16) == 16 &&
-		      !memcmp(a, b, 16),
+		  !memcmp(a, b, 16),
 	      "lseek to 0 reads the same start again");
 	close(fd);
 }
