@@ -502,8 +502,10 @@ static void gather_stats(struct mm *mm, struct mem_stats *ms)
 				ms->file += PAGE_SIZE;
 			int mc = page_mapcount(pg);
 			uint64_t pss = (uint64_t)PAGE_SIZE << PSS_SHIFT;
-			if (mc >= 2)
+#ifndef MUTATION_SMAPS_PSS_NOT_SHARED
+			if (mc >= 2) /* a page mapped by mc mms counts 1/mc in each */
 				pss /= (uint64_t)mc;
+#endif
 			ms->pss += pss;
 			if (anon)
 				ms->pss_anon += pss;

@@ -225,6 +225,38 @@ static void test_maps(void)
 	check(strstr(big, "\nRss:            ") ||
 		  !strncmp(strchr(big, '\n') + 1, "Rss:            ", 17),
 	      "smaps_rollup: Linux's layout (label, 8-wide value, kB)");
+	/* fork: the 64 pages are mapped twice, each counts half in Pss */
+	int go[2];
+	pipe(go);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		read(go[0], &c, 1);
+		_exit(0);
+	}
+	slurp("/proc/self/smaps_rollup");
+	long long rss2 = field("Rss", ':'), pss2 = field("Pss", ':');
+	check(rss2 >= rss1 - 8 && pss2 + 100 <= rss2,
+	      "smaps_rollup: after fork shared pages count 1/mapcount in Pss");
+	printf("# Rss %lld Pss %lld before fork, Rss %lld Pss %lld after\n", rss1, pss1, rss2,
+	       pss2);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	int zfd = open(path, O_RDONLY);
+	write(go[1], "x", 1);
+	siginfo_t si;
+	waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT); /* a zombie now */
+	check(zfd >= 0 && read(zfd, big, 100) == 0,
+	      "maps of a zombie (opened before it exited): 0 bytes");
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	slurp(path);
+	check(strstr(big, "\nState:\tZ (zombie)\n") && !strstr(big, "VmRSS"),
+	      "status of a zombie: State Z, no Vm lines");
+	int wst;
+	waitpid(pid, &wst, 0);
+	close(zfd);
+	close(go[0]);
+	close(go[1]);
 	munmap(m, 64 * PG);
 }
 
