@@ -4,11 +4,13 @@
  * checks) and wants exit status 0, no "not ok" and its last line.
  *
  *   maps: /proc/self/maps lines after mmap/mprotect/munmap, a file at an
- *       offset, [heap], [stack]; smaps_rollup Rss/Pss (MAPS_PGOFF_IN_PAGES).
+ *       offset, [heap], [stack]; smaps_rollup Rss/Pss, Pss of pages shared
+ *       after fork; a zombie's maps and status (MAPS_PGOFF_IN_PAGES,
+ *       SMAPS_PSS_NOT_SHARED).
  *   pagemap: present/PFN/bits 56, 61, 63 as Linux 6.1, of itself and of a
- *       fork child (COW), EINVAL for unaligned reads, reads after exit
- *       (PAGEMAP_EXCLUSIVE_BY_COUNT, PAGEMAP_UNALIGNED_OK,
- *       PAGEMAP_PROTNONE_NOT_PRESENT).
+ *       fork child (COW), EINVAL for unaligned reads, a read across two
+ *       VMAs, reads after exit (PAGEMAP_EXCLUSIVE_BY_COUNT,
+ *       PAGEMAP_UNALIGNED_OK, PAGEMAP_PROTNONE_NOT_PRESENT, PAGEMAP_VMA_ONCE).
  *   counters: pgfault, nr_tlb_remote_flush(_received) and the TLB row of
  *       /proc/interrupts, with two threads on two CPUs (TLB_IPI_NOT_COUNTED).
  *   status, cmdline, links, dirs: the rest (EXE_NOT_INHERITED).
