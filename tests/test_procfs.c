@@ -14,6 +14,8 @@
  *   counters: pgfault, nr_tlb_remote_flush(_received) and the TLB row of
  *       /proc/interrupts, with two threads on two CPUs (TLB_IPI_NOT_COUNTED).
  *   status, cmdline, links, dirs: the rest (EXE_NOT_INHERITED).
+ *   hostile: kernel and NULL buffers, huge counts and offsets, bad names:
+ *       Linux's errno, never a kernel fault.
  *   no_leak: a /proc file held open across its process's exit and reap,
  *       then closed: every kfile and page back.
  */
@@ -72,6 +74,11 @@ static void dirs(struct ktest *t)
 	run_part(t, "dirs");
 }
 
+static void hostile(struct ktest *t)
+{
+	run_part(t, "hostile");
+}
+
 static void no_leak(struct ktest *t)
 {
 	REQUIRE_FS(t);
@@ -81,4 +88,5 @@ static void no_leak(struct ktest *t)
 }
 
 KTEST_SUITE(procfs, KTEST_CASE(maps), KTEST_CASE(pagemap), KTEST_CASE(counters), KTEST_CASE(status),
-	    KTEST_CASE(cmdline), KTEST_CASE(links), KTEST_CASE(dirs), KTEST_CASE(no_leak));
+	    KTEST_CASE(cmdline), KTEST_CASE(links), KTEST_CASE(dirs), KTEST_CASE(hostile),
+	    KTEST_CASE(no_leak));

@@ -632,6 +632,81 @@ static void test_dirs(void)
 	close(fd);
 }
 
+/* Hostile arguments: kernel and NULL buffers, tiny and huge counts, bad
+ * offsets and names give Linux's errno, never a kernel fault. */
+static void test_hostile(void)
+{
+	void *kaddr = (void *)0xffff800000000000ul;
+	char buf[64];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	errno = 0;
+	check(pread(fd, kaddr, 8, 0) == -1 && errno == EFAULT,
+	      "pagemap into a kernel address: EFAULT");
+	errno = 0;
+	check(pread(fd, NULL, 8, 0) == -1 && errno == EFAULT, "pagemap into NULL: EFAULT");
+	errno = 0;
+	check(syscall(SYS_pread64, fd, buf, 0x7ffffffffffff000ul, 0) == -1 && errno == EFAULT,
+	      "pagemap with a count past the user half: EFAULT");
+	check(lseek(fd, 0x10000000000l, SEEK_SET) == 0x10000000000l &&
+		  read(fd, buf, 8) == 0,
+	      "pagemap at a huge offset: 0 bytes");
+	check(pread(fd, buf, 0, 8) == 0, "pagemap: a count of 0 reads 0 bytes");
+	close(fd);
+	fd = open("/proc/self/maps", O_RDONLY);
+	errno = 0;
+	check(read(fd, kaddr, 100) == -1 && errno == EFAULT, "maps into a kernel address: EFAULT");
+	errno = 0;
+	check(lseek(fd, -1, SEEK_SET) == -1 && errno == EINVAL, "maps: lseek to -1 is EINVAL");
+	errno = 0;
+	check(lseek(fd, 0, SEEK_END) == -1 && errno == EINVAL,
+	      "maps: SEEK_END is EINVAL (seq_lseek)");
+	errno = 0;
+	check(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED && errno == ENODEV,
+	      "mmap of a /proc file: ENODEV");
+	close(fd);
+	errno = 0;
+	check(readlink("/proc/self/exe", kaddr, 64) == -1 && errno == EFAULT,
+	      "readlink into a kernel address: EFAULT");
+	errno = 0;
+	check(syscall(SYS_readlink, NULL, buf, 64) == -1 && errno == EFAULT,
+	      "readlink of a NULL path: EFAULT");
+	errno = 0;
+	check(syscall(SYS_readlinkat, AT_FDCWD, "/proc/self", buf, -1) == -1 && errno == EINVAL,
+	      "readlinkat with a negative bufsiz: EINVAL");
+	errno = 0;
+	check(syscall(SYS_readlinkat, 999, "self", buf, 64) == -1 && errno == EBADF,
+	      "readlinkat with a bad dirfd: EBADF");
+	fd = open("/proc", O_RDONLY | O_DIRECTORY);
+	errno = 0;
+	check(syscall(SYS_getdents64, fd, buf, 8) == -1 && errno == EINVAL,
+	      "getdents64 /proc with room for no entry: EINVAL");
+	errno = 0;
+	check(syscall(SYS_getdents64, fd, kaddr, 4096) == -1 && errno == EFAULT,
+	      "getdents64 /proc into a kernel address: EFAULT");
+	errno = 0;
+	check(read(fd, buf, 8) == -1 && errno == EISDIR, "read of /proc: EISDIR");
+	close(fd);
+	struct stat st;
+	errno = 0;
+	check(stat("/proc/self/maps/", &st) == -1 && errno == ENOTDIR, "stat maps/: ENOTDIR");
+	errno = 0;
+	check(open("/proc/01", O_RDONLY) == -1 && errno == ENOENT, "/proc/01: ENOENT");
+	errno = 0;
+	check(open("/proc/0", O_RDONLY) == -1 && errno == ENOENT, "/proc/0: ENOENT");
+	errno = 0;
+	check(open("/proc/99999999999999999999", O_RDONLY) == -1 && errno == ENOENT,
+	      "/proc/<huge number>: ENOENT");
+	errno = 0;
+	check(open("/proc/self/maps", O_RDONLY | O_DIRECTORY) == -1 && errno == ENOTDIR,
+	      "maps with O_DIRECTORY: ENOTDIR");
+	errno = 0;
+	check(open("/proc/self", O_RDONLY | O_NOFOLLOW) == -1 && errno == ELOOP,
+	      "/proc/self with O_NOFOLLOW: ELOOP");
+	check(lstat("/proc/self/exe", &st) == 0 && S_ISLNK(st.st_mode) &&
+		  stat("/proc/self/exe", &st) == 0 && S_ISREG(st.st_mode),
+	      "lstat /proc/self/exe: a link; stat follows it to the program");
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
@@ -651,6 +726,8 @@ int main(int argc, char **argv)
 		test_links();
 	if (all || !strcmp(what, "dirs"))
 		test_dirs();
+	if (all || !strcmp(what, "hostile"))
+		test_hostile();
 	printf("1..%d\n", n);
 	printf("# procfs %s: %d checks, %d failed\n", what, n, failed);
 	if (!failed)
