@@ -46,6 +46,7 @@
 #include "kernel/elf.h"
 #include "kernel/errno.h"
 #include "kernel/errname.h"
+#include "kernel/fs/procfs.h"
 #include "kernel/printk.h"
 #include "kernel/random.h"
 #include "kernel/string.h"
@@ -493,6 +494,8 @@ static int exec_prepare(struct exec_ctx *x, struct exec_result *out)
 		return err;
 	if (x->f->inode->d.mode != SFS_S_IFREG)
 		return -EACCES; /* a directory: Linux says EACCES too */
+	/* its name in /proc/PID/maps */
+	procfs_note_path(x->f->inode->ino, x->path);
 	/* More pointers than fit in the 2 MiB limit: E2BIG whatever follows. */
 	uint64_t bound = EXEC_STACK_RLIMIT / 4 / sizeof(uint64_t);
 	if ((err = strv_count(&x->argv, bound, &x->argc)) ||
@@ -616,7 +619,16 @@ int64_t sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
 	struct thread *t = current;
 	mm_release(t);
 	exec_files();
+	/* /proc reads a thread's mm under tasklist_lock: not while it changes
+	 * (kernel/fs/procfs.c, proc_mm_grab). */
+	spin_lock(&tasklist_lock);
+	t->proc->mm_changing = true;
+	spin_unlock(&tasklist_lock);
 	exec_mmap(r.mm);
+	spin_lock(&tasklist_lock);
+	t->proc->mm_changing = false;
+	spin_unlock(&tasklist_lock);
+	process_set_exe(t->proc, path); /* /proc/PID/exe */
 	const char *base = strrchr(path, '/');
 	strlcpy(t->name, base ? base + 1 : path, sizeof(t->name));
 	kfree(path);

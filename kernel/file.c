@@ -6,6 +6,8 @@
  */
 #include "kernel/file.h"
 #include "kernel/fs/fs.h"
+#include "kernel/fs/procfs.h"
+#include "kernel/sys_file.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "mm/kmalloc.h"
@@ -108,6 +110,16 @@ static const struct file_operations sfs_dir_ops = {
 
 int kfile_open_path(const char *path, int flags, struct kfile **out)
 {
+	if (procfs_path(path)) {
+		char *redirect = kmalloc(PATH_MAX);
+		if (!redirect)
+			return -ENOMEM;
+		int r = procfs_open(path, flags, false, out, redirect);
+		if (r == 1) /* /proc/PID/exe: the program's file */
+			r = kfile_open_path(redirect, flags, out);
+		kfree(redirect);
+		return r;
+	}
 	int acc = flags & O_ACCMODE;
 	unsigned mode = FMODE_LSEEK;
 	if (flags & O_PATH) {
@@ -142,6 +154,8 @@ int kfile_open_path(const char *path, int flags, struct kfile **out)
 	memcpy(p, path, plen + 1);
 	f->path = p;
 	f->sfs = sf;
+	if (!dir)
+		procfs_note_path(sf->inode->ino, path); /* names in /proc/PID/maps */
 	*out = f;
 	return 0;
 }

@@ -55,7 +55,9 @@ struct file_operations {
 	void (*release)(struct kfile *f);
 };
 
-enum kfile_type { KFILE_REG, KFILE_DIR, KFILE_PIPE, KFILE_CONSOLE };
+/* KFILE_PROC: a file or directory of /proc (kernel/fs/procfs.c; its
+ * struct proc_file in private_data, path set). */
+enum kfile_type { KFILE_REG, KFILE_DIR, KFILE_PIPE, KFILE_CONSOLE, KFILE_PROC };
 
 struct kfile {
 	atomic_t count;
@@ -84,7 +86,7 @@ void kfile_put(struct kfile *f);
 int kfile_nr_live(void);
 
 /* Open path (normalized, absolute) as a kfile; flags as open(2) without
- * O_CLOEXEC. -errno. */
+ * O_CLOEXEC. -errno. A path under /proc opens a /proc file (procfs.c). */
 int kfile_open_path(const char *path, int flags, struct kfile **out);
 
 #endif

@@ -93,6 +93,50 @@ void process_link(struct process *p, struct thread *t, int pid, struct process *
 	t->proc = p;
 	list_add_tail(&t->group_node, &p->threads);
 	p->nr_threads = 1;
+	/* fork: the child runs the parent's program (Linux copies mm->exe_file
+	 * with the mm) */
+#ifndef MUTATION_EXE_NOT_INHERITED
+	if (!p->exe && current->proc && current->proc != p && current->proc->exe) {
+#else
+	if (false) {
+#endif
+		p->exe = current->proc->exe;
+		exe_path_get(p->exe);
+	}
+}
+
+struct exe_path *exe_path_new(const char *path)
+{
+	size_t n = strlen(path);
+	struct exe_path *e = kmalloc(sizeof(*e) + n + 1);
+	if (!e)
+		return NULL;
+	atomic_set(&e->ref, 1);
+	memcpy(e->path, path, n + 1);
+	return e;
+}
+
+void exe_path_get(struct exe_path *e)
+{
+	atomic_inc(&e->ref);
+}
+
+void exe_path_put(struct exe_path *e)
+{
+	if (e && atomic_dec_and_test(&e->ref))
+		kfree(e);
+}
+
+void process_set_exe(struct process *p, const char *path)
+{
+	struct exe_path *e = exe_path_new(path), *old = NULL;
+	if (!e)
+		return;
+	spin_lock(&tasklist_lock);
+	old = p->exe;
+	p->exe = e;
+	spin_unlock(&tasklist_lock);
+	exe_path_put(old);
 }
 
 /* Remove a dead process from the table and free it. tasklist_lock held
@@ -109,6 +153,7 @@ void process_release(struct process *p)
 		child_reaper = NULL;
 	itimer_release(p);
 	sighand_put(p->sighand);
+	exe_path_put(p->exe); /* kfree: does not sleep */
 	kfree(p);
 }
 
@@ -135,9 +180,10 @@ static void process_start_abort(void *arg)
 	(void)arg; /* thread_start calls thread_exit next */
 }
 
-struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
-			     struct files_struct *files, int cpu, bool as_init,
-			     void (*notify)(struct thread *t, void *arg), void *arg)
+static struct thread *__process_start(const char *name, const char *exe, struct mm *mm,
+				      uint64_t rip, uint64_t rsp, struct files_struct *files,
+				      int cpu, bool as_init,
+				      void (*notify)(struct thread *t, void *arg), void *arg)
 {
 	struct process_start_args *a = kmalloc(sizeof(*a));
 	struct process *p = process_alloc();
@@ -150,6 +196,9 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 		return NULL;
 	}
 	p->sighand = sh;
+	/* /proc/PID/exe (NULL on no memory: readlink says ENOENT) */
+	if (exe)
+		p->exe = exe_path_new(exe);
 	mmget(mm); /* until the thread holds its own */
 	*a = (struct process_start_args){ mm, rip, rsp, files };
 	p->exit_notify = notify;
@@ -162,6 +211,7 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 		spin_unlock(&tasklist_lock);
 		mmput(mm);
 		kfree(a);
+		exe_path_put(p->exe);
 		kfree(p);
 		sighand_put(sh);
 		t->fn = process_start_abort;
@@ -179,6 +229,13 @@ struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint
 	return t;
 }
 
+struct thread *process_start(const char *name, struct mm *mm, uint64_t rip, uint64_t rsp,
+			     struct files_struct *files, int cpu, bool as_init,
+			     void (*notify)(struct thread *t, void *arg), void *arg)
+{
+	return __process_start(name, NULL, mm, rip, rsp, files, cpu, as_init, notify, arg);
+}
+
 int process_spawn(const char *path, char *const argv[], char *const envp[], int cpu, bool as_init,
 		  void (*notify)(struct thread *t, void *arg), void *arg)
 {
@@ -191,8 +248,8 @@ int process_spawn(const char *path, char *const argv[], char *const envp[], int 
 	const char *base = strrchr(path, '/');
 	struct thread *t = NULL;
 	if (!err)
-		t = process_start(base ? base + 1 : path, r.mm, r.entry, r.sp, files, cpu, as_init,
-				  notify, arg);
+		t = __process_start(base ? base + 1 : path, path, r.mm, r.entry, r.sp, files, cpu,
+				    as_init, notify, arg);
 	if (!t && files)
 		put_files(files);
 	exec_result_release(&r); /* the thread holds the mm now */

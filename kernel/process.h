@@ -42,6 +42,7 @@
 
 #include "kernel/compiler.h"
 #include "kernel/list.h"
+#include "kernel/atomic.h"
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
 #include "kernel/signal_types.h"
@@ -89,7 +90,26 @@ struct process {
 	/* ITIMER_REAL (kernel/itimer.c): 0 when disarmed; under its lock. */
 	uint64_t it_real_expires_ns, it_real_interval_ns;
 	struct list_head itimer_node;
+	/* /proc (kernel/fs/procfs.c): the path the running program was
+	 * execve'd by (Linux's mm->exe_file; inherited at fork, replaced by
+	 * execve, dropped at release), and `mm_changing`, set while execve
+	 * swaps the address space: /proc then waits before it reads a
+	 * thread's mm. Both under tasklist_lock. */
+	struct exe_path *exe;
+	bool mm_changing;
 };
+
+/* A reference-counted path (struct process.exe). */
+struct exe_path {
+	atomic_t ref;
+	char path[];
+};
+struct exe_path *exe_path_new(const char *path); /* NULL: no memory */
+void exe_path_get(struct exe_path *e);
+void exe_path_put(struct exe_path *e); /* NULL is fine */
+/* execve: p runs the program at path now (path copied; on no memory the
+ * old one is kept). */
+void process_set_exe(struct process *p, const char *path);
 
 #define SIGNAL_UNKILLABLE     0x1u  /* init: signals it has no handler for are dropped */
 #define SIGNAL_STOP_STOPPED   0x2u  /* every thread stopped (a stop signal) */

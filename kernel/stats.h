@@ -30,6 +30,8 @@
 	X(EV_TLB_PAGES_FLUSHED, "tlb_pages_flushed") /* INVLPGs */    \
 	X(EV_TLB_FULL_FLUSH, "tlb_full_flushes")                      \
 	X(EV_TLB_LOCAL_FLUSH, "tlb_local_flushes")                    \
+	X(EV_TLB_LOCAL_FLUSH_ONE, "tlb_local_flush_one") /* local INVLPGs (Linux's nr_tlb_local_flush_one) */ \
+	X(EV_TLB_LOCAL_FLUSH_ALL, "tlb_local_flush_all") /* local full flushes of a request */ \
 	X(EV_MM_SWITCH, "mm_switches")                                \
 	X(EV_MM_SWITCH_NOFLUSH, "mm_switches_without_flush")          \
 	X(EV_PT_PAGES_FREED, "page_table_pages_freed")                \

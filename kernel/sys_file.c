@@ -30,6 +30,7 @@
 #include "kernel/pipe.h"
 #include "kernel/console_file.h"
 #include "kernel/fs/fs.h"
+#include "kernel/fs/procfs.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "arch/x86_64/uaccess.h"
@@ -116,7 +117,7 @@ static int resolve(int dirfd, const char *name, char *out, bool *dir_only)
 		if (!d)
 			return -EBADF;
 		int err = 0;
-		if (d->type != KFILE_DIR)
+		if (d->type != KFILE_DIR && !procfs_is_dir(d))
 			err = -ENOTDIR;
 		else
 			err = path_append(out, &len, d->path);
@@ -213,6 +214,22 @@ long sys_openat(int dirfd, uint64_t upath, int flags, unsigned mode)
 	if (fd < 0) {
 		kfree(b);
 		return fd == -EINVAL ? -EMFILE : fd;
+	}
+	if (procfs_path(b->path)) {
+		struct kfile *pf = NULL;
+		err = procfs_open(b->path, flags, dir_only, &pf, b->name);
+		if (err == 1) { /* /proc/PID/exe followed: the program's file */
+			memmove(b->path, b->name, strlen(b->name) + 1);
+			err = 0;
+		} else {
+			kfree(b);
+			if (err) {
+				put_unused_fd(files, (unsigned)fd);
+				return err;
+			}
+			fd_install(files, (unsigned)fd, pf);
+			return fd;
+		}
 	}
 	bool is_dir = false, create = false;
 	err = probe(b->path, &is_dir, NULL);
@@ -437,7 +454,7 @@ long sys_lseek(unsigned fd, int64_t offset, unsigned whence)
 		r = -ESPIPE;
 	else if (whence > SEEK_HOLE)
 		r = -EINVAL;
-	else if (whence == SEEK_DATA || whence == SEEK_HOLE) {
+	else if ((whence == SEEK_DATA || whence == SEEK_HOLE) && f->type != KFILE_PROC) {
 		uint64_t size = vfs_size(f->sfs);
 		if (offset < 0 || (uint64_t)offset >= size)
 			r = -ENXIO;
@@ -493,6 +510,9 @@ static void fill_stat(struct linux_stat *st, struct kfile *f)
 		st->st_rdev = (4 << 8) | 64; /* ttyS0: major 4, minor 64 */
 		st->st_blksize = 1024;
 		break;
+	case KFILE_PROC:
+		procfs_fstat(f, st);
+		break;
 	}
 }
 
@@ -524,6 +544,17 @@ long sys_newfstatat(int dirfd, uint64_t upath, uint64_t statbuf, int flags)
 			return sys_fstat((unsigned)dirfd, statbuf);
 		}
 		memcpy(b->path, "/", 2);
+	}
+	if (procfs_path(b->path)) {
+		err = procfs_stat(b->path, !(flags & AT_SYMLINK_NOFOLLOW), dir_only, &st, b->name);
+		if (err == 1) { /* /proc/PID/exe followed: the program's file */
+			memmove(b->path, b->name, strlen(b->name) + 1);
+		} else {
+			kfree(b);
+			if (err)
+				return err;
+			return copy_to_user(statbuf, &st, sizeof(st));
+		}
 	}
 	struct file *sf;
 	err = vfs_open(b->path, O_RDONLY, &sf);
@@ -680,6 +711,10 @@ long sys_getdents64(unsigned fd, uint64_t dirp, unsigned count)
 		r = -EBADF;
 		goto out;
 	}
+	if (f->type == KFILE_PROC) {
+		r = procfs_is_dir(f) ? procfs_getdents64(f, dirp, count) : -ENOTDIR;
+		goto out;
+	}
 	if (f->type != KFILE_DIR) {
 		r = -ENOTDIR;
 		goto out;
@@ -762,6 +797,38 @@ long sys_getdents64(unsigned fd, uint64_t dirp, unsigned count)
 out:
 	kfile_put(f);
 	return r;
+}
+
+/*
+ * readlinkat (Linux's do_readlinkat): bufsiz <= 0 is -EINVAL first; then
+ * the path, its last component not followed; a symbolic link (only /proc
+ * has any) gives its target, not NUL-terminated, cut to bufsiz; anything
+ * else that exists is -EINVAL (SFS has no links).
+ */
+long sys_readlinkat(int dirfd, uint64_t upath, uint64_t ubuf, int bufsiz)
+{
+	if (bufsiz <= 0)
+		return -EINVAL;
+	struct pathbufs *b;
+	bool dir_only = false;
+	long err = get_path(dirfd, upath, &b, &dir_only, false);
+	if (err < 0)
+		return err;
+	if (procfs_path(b->path)) {
+		err = procfs_readlink(b->path, ubuf, bufsiz);
+	} else {
+		bool is_dir;
+		err = probe(b->path, &is_dir, NULL);
+		if (!err)
+			err = dir_only && !is_dir ? -ENOTDIR : -EINVAL;
+	}
+	kfree(b);
+	return err;
+}
+
+long sys_readlink(uint64_t path, uint64_t buf, int bufsiz)
+{
+	return sys_readlinkat(AT_FDCWD, path, buf, bufsiz);
 }
 
 /* ---- fds ------------------------------------------------------------------------ */

@@ -93,6 +93,8 @@ long sys_stat(uint64_t path, uint64_t statbuf);				    /* 4 */
 long sys_fstat(unsigned fd, uint64_t statbuf);				    /* 5 */
 long sys_lstat(uint64_t path, uint64_t statbuf);			    /* 6 */
 long sys_lseek(unsigned fd, int64_t offset, unsigned whence);		    /* 8 */
+long sys_readlink(uint64_t path, uint64_t buf, int bufsiz);		    /* 89 */
+long sys_readlinkat(int dirfd, uint64_t path, uint64_t buf, int bufsiz);    /* 267 */
 long sys_ioctl(unsigned fd, unsigned cmd, uint64_t arg);		    /* 16 */
 long sys_pread64(unsigned fd, uint64_t buf, uint64_t count, int64_t pos);   /* 17 */
 long sys_pwrite64(unsigned fd, uint64_t buf, uint64_t count, int64_t pos);  /* 18 */

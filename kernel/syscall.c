@@ -117,6 +117,8 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_openat, sys_openat),
 	SYSCALL(__NR_mkdirat, sys_mkdirat),
 	SYSCALL(__NR_newfstatat, memfd_newfstatat), /* memfds, else sys_newfstatat */
+	SYSCALL(89 /* __NR_readlink */, sys_readlink),
+	SYSCALL(267 /* __NR_readlinkat */, sys_readlinkat),
 	SYSCALL(__NR_unlinkat, sys_unlinkat),
 	SYSCALL(__NR_dup3, sys_dup3),
 	SYSCALL(__NR_pipe2, sys_pipe2),

@@ -32,6 +32,8 @@ USER_PROGS += soak
 USER_PROGS += races
 # splice, pvm: issue 13 (tests/test_splice.c)
 USER_PROGS += splice pvm
+# procfs: /proc (issue 13, tests/test_procfs.c)
+USER_PROGS += procfs
 USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav

@@ -207,10 +207,11 @@ struct flush_info {
 	struct flush_request req;
 };
 
-/* On each CPU, interrupts off: bring this CPU's TLB up to the request. */
-static void flush_tlb_func(void *arg)
+/* On each CPU, interrupts off: bring this CPU's TLB up to the request.
+ * local: the requesting CPU itself (Linux counts nr_tlb_local_flush_one
+ * and _all only then, as flush_tlb_func does). */
+static void __flush_tlb_func(const struct flush_info *f, bool local)
 {
-	const struct flush_info *f = arg;
 	int cpu = cpu_id();
 	if (loaded_mms[cpu] != f->mm)
 		return; /* switched away since: nothing cached under its ASID matters now */
@@ -230,6 +231,8 @@ static void flush_tlb_func(void *arg)
 		for (uint64_t va = req.start; va < req.end; va += PAGE_SIZE)
 			invlpg(va);
 		count_events(EV_TLB_PAGES_FLUSHED, (req.end - req.start) / PAGE_SIZE);
+		if (local)
+			count_events(EV_TLB_LOCAL_FLUSH_ONE, (req.end - req.start) / PAGE_SIZE);
 		break;
 	case FLUSH_FULL:
 #ifdef MUTATION_FLUSH_CEILING_CUT
@@ -243,14 +246,25 @@ static void flush_tlb_func(void *arg)
 		}
 #endif
 		flush_current_asid();
+		if (local)
+			count_event(EV_TLB_LOCAL_FLUSH_ALL);
 		break;
 	}
 }
 
+static void flush_tlb_func(void *arg)
+{
+	__flush_tlb_func(arg, true);
+}
+
 static void flush_tlb_func_ipi(void *arg)
 {
+#ifndef MUTATION_TLB_IPI_NOT_COUNTED
+	/* Linux's irq_tlb_count (the TLB row of /proc/interrupts) and
+	 * nr_tlb_remote_flush_received */
 	count_event(EV_TLB_IPI_RECEIVED);
-	flush_tlb_func(arg);
+#endif
+	__flush_tlb_func(arg, false);
 }
 
 void flush_tlb_mm_range(struct mm *mm, uint64_t start, uint64_t end, bool freed_tables)
