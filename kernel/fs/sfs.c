@@ -498,28 +498,40 @@ void inode_get(struct inode *inode)
 	spin_unlock(&map_lock);
 }
 
-/* Drop a reference; an unlinked inode's blocks go with the last one. */
+/*
+ * Drop a reference; an unlinked inode's blocks go with the last one (Linux's
+ * evict). Out of the cache first (under fs_lock: nothing can find it again),
+ * then out of the flusher's list and its page cache dropped, waiting for a
+ * writepage in flight (truncate_inode_pages takes wb_lock): only then are
+ * its blocks freed and its disk inode cleared. Freed first, a writeback
+ * still running, or starting in between, would allocate a block for a page
+ * of a freed inode (blocks are allocated at writeback) and leak it, or
+ * write into a block already given to another file.
+ */
 void inode_put(struct inode *inode)
 {
 	down_write(&fs_lock);
 	spin_lock(&map_lock);
 	bool last = --inode->refs == 0 && inode->d.nlink == 0;
-	if (last) {
-		free_blocks_from(inode, 0);
-		memset(&inode->d, 0, sizeof(inode->d));
-		write_disk_inode(inode->ino, &inode->d);
-		sb.free_inodes++;
-		write_super();
-	}
 	spin_unlock(&map_lock);
 	if (last)
 		list_del(&inode->node);
 	up_write(&fs_lock);
-	if (last) {
-		flusher_unregister(&inode->mapping);
-		mapping_destroy(&inode->mapping);
-		kfree(inode);
-	}
+	if (!last)
+		return;
+	flusher_unregister(&inode->mapping);
+	truncate_inode_pages(&inode->mapping, 0);
+	down_write(&fs_lock);
+	spin_lock(&map_lock);
+	free_blocks_from(inode, 0);
+	memset(&inode->d, 0, sizeof(inode->d));
+	write_disk_inode(inode->ino, &inode->d);
+	sb.free_inodes++;
+	write_super();
+	spin_unlock(&map_lock);
+	up_write(&fs_lock);
+	mapping_destroy(&inode->mapping);
+	kfree(inode);
 }
 
 /* ---- file data through the page cache ---------------------------------- */
