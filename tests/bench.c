@@ -18,7 +18,8 @@
  *                     of a shared file mapping (the forced flush of R2)
  *   user              /bin/ubench in ring 3: system-call round trip, pipe
  *                     ping-pong between two processes on two CPUs, futex
- *                     wake-up latency (tests/user/ubench.c)
+ *                     wake-up latency, the user page-fault cost and an
+ *                     mmap + touch + munmap round trip (tests/user/ubench.c)
  */
 #include "tests/bench.h"
 #include "tests/ktest_mm.h"

@@ -11,6 +11,12 @@
  *                        and two context switches per round trip)
  *   futex_wake_latency   cycles from FUTEX_WAKE in one thread to the woken
  *                        thread running, the two pinned to CPUs 0 and 1
+ *   user_page_fault      cycles per first write to a page of a fresh
+ *                        anonymous mapping (#PF from ring 3, a zeroed page,
+ *                        the PTE, the return), 1024 pages per run
+ *   mmap_munmap          cycles per mmap + one touched page + munmap of 16
+ *                        KiB of anonymous memory (VMA in and out, one fault,
+ *                        the zap and the local flush), a single-threaded mm
  *
  * Pinning uses sched_setaffinity; where it fails (one CPU) the figure is
  * printed with "(not pinned)".
@@ -24,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -164,6 +171,47 @@ static void futex_wake_latency(void)
 	report("futex_wake_latency", v, "cycles", pinned && waiter_pinned);
 }
 
+static void user_page_fault(void)
+{
+	enum { PAGES = 1024 };
+	uint64_t v[RUNS];
+	for (int r = 0; r < RUNS; r++) {
+		char *p = mmap(NULL, PAGES * 4096ul, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			printf("bench: user_page_fault: mmap failed (%s)\n", strerror(errno));
+			return;
+		}
+		uint64_t t0 = rdtsc();
+		for (int i = 0; i < PAGES; i++)
+			((volatile char *)p)[i * 4096ul] = 1;
+		v[r] = (rdtsc() - t0) / PAGES;
+		munmap(p, PAGES * 4096ul);
+	}
+	report("user_page_fault", v, "cycles/page", 1);
+}
+
+static void mmap_munmap(void)
+{
+	enum { ROUNDS = 2000 };
+	uint64_t v[RUNS];
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t0 = rdtsc();
+		for (int i = 0; i < ROUNDS; i++) {
+			char *p = mmap(NULL, 16384, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED) {
+				printf("bench: mmap_munmap: mmap failed (%s)\n", strerror(errno));
+				return;
+			}
+			((volatile char *)p)[0] = 1;
+			munmap(p, 16384);
+		}
+		v[r] = (rdtsc() - t0) / ROUNDS;
+	}
+	report("mmap_munmap", v, "cycles/round trip", 1);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -174,5 +222,9 @@ int main(int argc, char **argv)
 		pipe_pingpong();
 	if (!only || !strcmp(only, "futex"))
 		futex_wake_latency();
+	if (!only || !strcmp(only, "fault"))
+		user_page_fault();
+	if (!only || !strcmp(only, "mmap"))
+		mmap_munmap();
 	return 0;
 }
