@@ -24,7 +24,8 @@
  *
  * What it must not do is destroy what other tests need or escape its
  * sandbox, so: paths come only from a fixed pool (under /fz, plus "/",
- * "", ".", "..", missing and over-long names; never anything under /bin,
+ * "", ".", "..", /proc files for the calls that only read, missing and
+ * over-long names; never anything under /bin,
  * whose files a random write could change); kill/tgkill/process_vm_* name
  * only the worker itself, its children or pids that do not exist (never 0,
  * -1 or pid 1, which would reach the master or init); clone, fork and vfork
@@ -148,9 +149,12 @@ static const char *const fz_dirs[] = { "/fz/d/z", "/fz/d", "/fz/e" };
 static uint64_t path_arg(void)
 {
 	static const char *const pool[] = {
-		"/fz/a",   "/fz/b", "/fz/d",   "/fz/d/x", "/fz/d/y",
-		"/fz/d/z", "/fz/e", "/fz/a/x", "/fz/",	  "/",
-		"",	   ".",	    "..",      "/nope/x", "/fz/./d/../b"
+		"/fz/a", "/fz/b", "/fz/d", "/fz/d/x", "/fz/d/y", "/fz/d/z", "/fz/e", "/fz/a/x",
+		"/fz/", "/", "", ".", "..", "/nope/x", "/fz/./d/../b",
+		/* read-only pseudo files: opened, read, lseeked, stat'ed, mapped */
+		"/proc/self/maps", "/proc/self/pagemap", "/proc/self/status", "/proc/self/exe",
+		"/proc/self", "/proc/vmstat", "/proc/interrupts", "/proc/1/cmdline",
+		"/proc/self/smaps_rollup"
 	};
 	switch (below(8)) {
 	case 0:
@@ -555,6 +559,11 @@ static void open_some_fds(void)
 		fds[nr_fds++] = p[0];
 		fds[nr_fds++] = p[1];
 	}
+	static const char *const procs[] = { "/proc/self/pagemap", "/proc/self/maps",
+					     "/proc/vmstat" };
+	fd = sys6(SYS_open, (long)procs[below(3)], O_RDONLY, 0, 0, 0, 0);
+	if (fd >= 0)
+		fds[nr_fds++] = fd;
 	fd = sys6(SYS_memfd_create, (long)"fz", 0, 0, 0, 0, 0);
 	if (fd >= 0)
 		fds[nr_fds++] = fd;
