@@ -16,6 +16,9 @@
  *
  *   fork_exclusive (R3, R4): the parent writes after fork, on each pair
  *       of the first three CPUs; the child still sees the data of the fork.
+ *   mprotect_cow (R3, R4): after fork the parent mprotects a shared page
+ *       read-only and back, then writes it: the write copies, the child
+ *       keeps the data of the fork (only an exclusive page gets write back).
  *   dio_read_fork (R3, R5): an O_DIRECT read into a buffer shared with a
  *       fork child reaches the parent only (GUP-fast must not take the
  *       read-only PTE for a write).
@@ -93,6 +96,11 @@ static void races(struct ktest *t, const char *mode, int cpus, const struct dela
 static void fork_exclusive(struct ktest *t)
 {
 	races(t, "fork_exclusive", 1, NULL, 0);
+}
+
+static void mprotect_cow(struct ktest *t)
+{
+	races(t, "mprotect_cow", 1, NULL, 0);
 }
 
 static void dio_read_fork(struct ktest *t)
@@ -178,8 +186,8 @@ static void many_dirty(struct ktest *t)
 	KEXPECT_LE(t, scanned, TLB_RMAP_SCAN_BOUND);
 }
 
-KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(dio_read_fork), KTEST_CASE(pin_unshare),
-	    KTEST_CASE(fork_flush), KTEST_CASE(free_flush), KTEST_CASE(zap_dirty),
-	    KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
+KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(mprotect_cow), KTEST_CASE(dio_read_fork),
+	    KTEST_CASE(pin_unshare), KTEST_CASE(fork_flush), KTEST_CASE(free_flush),
+	    KTEST_CASE(zap_dirty), KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
 	    KTEST_CASE(many_dirty), KTEST_CASE(pt_free), KTEST_CASE(cow_concurrent),
 	    KTEST_CASE(first_touch));

@@ -209,6 +209,40 @@ static void fork_exclusive(void)
 	check(bad == 0, "fork_exclusive: the parent's writes after fork never reach the child");
 }
 
+/* ---- mprotect_cow (MPROTECT_WRITE_ANY_ANON) ------------------------------- */
+
+/* After fork the parent takes write away and gives it back with mprotect,
+ * then writes: the page is still shared with the child, so mprotect must
+ * leave the PTE read-only (only an exclusive anonymous page may get write
+ * back, can_change_pte_writable) and the write must copy. */
+static void mprotect_cow(void)
+{
+	int bad = 0, runs = 0;
+	for (int i = 0; i < ncpu && i < 3; i++) {
+		char *a = anon(PG);
+		int pfd[2];
+		if (!a || pipe(pfd))
+			return check(0, "mmap and pipe");
+		pin(i);
+		memset(a, 'p', PG);
+		pid_t pid = child_checking(pfd[0], pfd[1], a, PG, 'p', (i + 1) % ncpu);
+		if (mprotect(a, PG, PROT_READ) || mprotect(a, PG, PROT_READ | PROT_WRITE))
+			bad++;
+		memset(a, 'q', PG); /* must copy: the child still maps the page */
+		if (write(pfd[1], "x", 1) != 1)
+			bad++;
+		if (child_status(pid) != 0 || !all_bytes(a, PG, 'q'))
+			bad++;
+		runs++;
+		close(pfd[0]);
+		close(pfd[1]);
+		munmap(a, PG);
+	}
+	printf("# %d fork(s), %d bad\n", runs, bad);
+	check(bad == 0, "mprotect_cow: mprotect(PROT_READ) then (PROT_READ|PROT_WRITE) after fork "
+			"does not let the parent write the page it shares with the child");
+}
+
 /* ---- dio_read_fork (GUP_WRITE_RO_PTE) ------------------------------------- */
 
 static void dio_read_fork(void)
@@ -881,6 +915,7 @@ static const struct {
 	{ "pt_free", pt_free },
 	{ "cow_concurrent", cow_concurrent },
 	{ "first_touch", first_touch },
+	{ "mprotect_cow", mprotect_cow },
 };
 
 int main(int argc, char **argv)
