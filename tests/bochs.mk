@@ -55,7 +55,7 @@ BOCHS_SMP ?= 4
 BOCHS_MEM ?= 512
 # The whole suite: about 150 s of Bochs on this 2-core host (see the README).
 BOCHS_FILTER ?=
-BOCHS_TIMEOUT ?= 900
+BOCHS_TIMEOUT ?= 1500
 BOCHS_IPS ?=
 BOCHS_LOG = $(BUILD)/test-bochs-$(BOCHS_SMP)cpu.log
 BOCHS_ISO := $(BUILD)/boot-test.iso
