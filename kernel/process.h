@@ -52,19 +52,19 @@
 enum process_state { PROC_ALIVE, PROC_ZOMBIE };
 
 struct process {
-	int pid;		    /* Linux's tgid */
-	int pgid, sid;		    /* inherited; init's are 1 (issue 15 adds setsid/setpgid) */
-	enum process_state state;   /* tasklist_lock */
-	struct process *parent;	    /* NULL: started by the kernel, or orphaned */
-	struct list_head children;  /* struct process.sibling */
-	struct list_head sibling;   /* in parent->children */
-	struct list_head threads;   /* struct thread.group_node: live threads */
-	struct list_head all_node;  /* all_processes */
-	struct thread *leader;	    /* the thread whose id is pid (NULL once it left) */
-	int nr_threads;		    /* live threads */
-	int exit_signal;	    /* sent to the parent at death (SIGCHLD, or clone's) */
-	bool group_exit;	    /* exit_group or a fatal signal: all threads leave */
-	int group_exit_code;	    /* wait status then */
+	int pid;		   /* Linux's tgid */
+	int pgid, sid;		   /* inherited; init's are 1 (issue 15 adds setsid/setpgid) */
+	enum process_state state;  /* tasklist_lock */
+	struct process *parent;	   /* NULL: started by the kernel, or orphaned */
+	struct list_head children; /* struct process.sibling */
+	struct list_head sibling;  /* in parent->children */
+	struct list_head threads;  /* struct thread.group_node: live threads */
+	struct list_head all_node; /* all_processes */
+	struct thread *leader;	   /* the thread whose id is pid (NULL once it left) */
+	int nr_threads;		   /* live threads */
+	int exit_signal;	   /* sent to the parent at death (SIGCHLD, or clone's) */
+	bool group_exit;	   /* exit_group or a fatal signal: all threads leave */
+	int group_exit_code;	   /* wait status then */
 #ifdef MUTATION_STATUS_OF_LEADER
 	int leader_exit_code; /* the status the leader left with (before Linux 6.0) */
 #endif

@@ -269,7 +269,7 @@ static void clones(void)
 	check(pid > 0 && waitpid((pid_t)pid, &st, WNOHANG) < 0 && errno == ECHILD,
 	      "clone: exit signal 65 accepted; a plain wait does not see the child");
 	check(pid > 0 && waitpid((pid_t)pid, &st, __WALL) == pid && WIFEXITED(st) &&
-		      WEXITSTATUS(st) == 7,
+		  WEXITSTATUS(st) == 7,
 	      "clone: exit signal 65: __WALL reaps it");
 }
 

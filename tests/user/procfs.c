@@ -647,8 +647,7 @@ static void test_hostile(void)
 	errno = 0;
 	check(syscall(SYS_pread64, fd, buf, 0x7ffffffffffff000ul, 0) == -1 && errno == EFAULT,
 	      "pagemap with a count past the user half: EFAULT");
-	check(lseek(fd, 0x10000000000l, SEEK_SET) == 0x10000000000l &&
-		  read(fd, buf, 8) == 0,
+	check(lseek(fd, 0x10000000000l, SEEK_SET) == 0x10000000000l && read(fd, buf, 8) == 0,
 	      "pagemap at a huge offset: 0 bytes");
 	check(pread(fd, buf, 0, 8) == 0, "pagemap: a count of 0 reads 0 bytes");
 	close(fd);
