@@ -24,6 +24,7 @@
 #include "mm/kmalloc.h"
 #include "mm/vmalloc.h"
 #include "mm/mm.h"
+#include "mm/filemap.h"
 #include "drivers/serial.h"
 #include "drivers/fbcon.h"
 #include "drivers/dma_engine.h"
@@ -134,6 +135,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	print_memory_map(bi);
 
 	pmm_init(bi);
+	page_lock_init();
 	paging_init(bi);
 	pmm_free_boot_regions(bi, BOOT_MEM_BOOT_PT);
 	mm_init_kernel();

@@ -29,6 +29,19 @@
  * faults and re-dirties. Writeback = clear_page_dirty_for_io (page_mkclean,
  * then test-and-clear PG_dirty) followed by a write of the page to the disk.
  *
+ * The page lock (PG_locked) makes those two steps one, as far as PTEs are
+ * concerned: writeback holds it across page_mkclean and the test-and-clear,
+ * and a write fault holds it from marking the page dirty until its PTE is
+ * writable (Linux's page_mkwrite protocol: do_page_mkwrite, then
+ * fault_dirty_shared_page). Without it, a fault could map the page writable
+ * just after page_mkclean found it unmapped, a zap could move that PTE's
+ * dirty bit to the page and wait for its flush, and the test-and-clear would
+ * then call the page clean while the writer's stale TLB entry still writes
+ * to it: the writes after the copy are lost when the clean page is dropped
+ * (seen with /bin/nadav, memcalls.nadav_*; fs.mkwrite_waits_for_clean).
+ * Invalidation needs no page lock here: it drops only pages nobody else
+ * holds (page_count == 1), and a locker holds a reference.
+ *
  * Why this loses no write (R2): zapping a dirty shared PTE moves the dirty
  * bit to the page, keeps the page's rmap (mapcount) until after the TLB
  * flush, and flushes before dropping the page-table lock (mm/memory.c,
@@ -53,8 +66,8 @@
  * kernel/fs/sfs.c), so a batch may start and end inside a page.
  *
  * Locks, in order: mm->mmap_lock, the inode's i_rwsem, mapping->invalidate_lock
- * (rwsem), mapping->wb_lock (rwsem), mapping->i_mmap_lock, an mm's
- * page_table_lock, mapping->lock (innermost, never held over I/O).
+ * (rwsem), mapping->wb_lock (rwsem), the page lock, mapping->i_mmap_lock, an
+ * mm's page_table_lock, mapping->lock (innermost, never held over I/O).
  */
 #include "mm/filemap.h"
 #include "mm/mm.h"
@@ -146,6 +159,57 @@ struct page *find_or_read_page(struct address_space *m, uint64_t index)
 	return p;
 }
 
+/* ---- the page lock ------------------------------------------------------ */
+
+/* Sleepers wait on a hashed queue (Linux's page_waitqueue); PG_waiters
+ * tells unlock_page that someone may sleep. A waiter queues itself, sets
+ * PG_waiters, then reads PG_locked; unlock_page clears both bits in one
+ * atomic operation, then reads whether PG_waiters was set: one of the two
+ * sees the other, so no wake-up is lost. A waker clears PG_waiters for
+ * every waiter of the page at once and wakes the whole queue; those still
+ * waiting set it again. */
+#define PAGE_WAIT_TABLE_BITS 6
+static struct waitq page_wait_table[1u << PAGE_WAIT_TABLE_BITS];
+
+void page_lock_init(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(page_wait_table); i++)
+		waitq_init(&page_wait_table[i]);
+}
+
+static struct waitq *page_waitqueue(const struct page *page)
+{
+	uint64_t h = page_to_pfn(page) * 0x9e3779b97f4a7c15ull;
+	return &page_wait_table[h >> (64 - PAGE_WAIT_TABLE_BITS)];
+}
+
+bool trylock_page(struct page *page)
+{
+	return !(__atomic_fetch_or(&page->flags, PG_locked, __ATOMIC_ACQUIRE) & PG_locked);
+}
+
+void lock_page(struct page *page)
+{
+	while (!trylock_page(page)) {
+		struct waitq *wq = page_waitqueue(page);
+		struct waiter w = { 0 };
+		prepare_to_wait(wq, &w);
+		__atomic_fetch_or(&page->flags, PG_waiters, __ATOMIC_SEQ_CST);
+		if (PageLocked(page))
+			schedule();
+		finish_wait(wq, &w);
+	}
+}
+
+void unlock_page(struct page *page)
+{
+	uint32_t old =
+	    __atomic_fetch_and(&page->flags, ~(PG_locked | PG_waiters), __ATOMIC_SEQ_CST);
+	BUG_ON(!(old & PG_locked));
+	if (old & PG_waiters)
+		wake_up_all(page_waitqueue(page));
+}
+
 void set_page_dirty(struct page *page)
 {
 	__atomic_fetch_or(&page->flags, PG_dirty, __ATOMIC_SEQ_CST);
@@ -195,18 +259,29 @@ int page_mkclean(struct page *page)
 
 bool clear_page_dirty_for_io(struct page *page)
 {
+#ifndef MUTATION_CLEAN_FOR_IO_UNLOCKED
+	BUG_ON(!PageLocked(page));
+#endif
 	if (page_mkclean(page))
 		set_page_dirty(page);
-	/* A write fault here makes a PTE writable again while the page is about
-	 * to be cleaned: from then on only that PTE's dirty bit records the
-	 * writes through it, until the next page_mkclean or a zap moves it. */
+	/* No PTE can become writable here (the page lock): a write fault
+	 * waits, and marks the page dirty again after the clear below. */
 	pause_point(PAUSE_CLEAN_FOR_IO, page->mapping);
 	return test_clear_page_dirty(page);
 }
 
 int writeback_page(struct address_space *m, struct page *p)
 {
-	if (!clear_page_dirty_for_io(p))
+#ifdef MUTATION_CLEAN_FOR_IO_UNLOCKED
+	/* The bug: a write fault may make a PTE writable between page_mkclean
+	 * and the test-and-clear. */
+	bool dirty = clear_page_dirty_for_io(p);
+#else
+	lock_page(p);
+	bool dirty = clear_page_dirty_for_io(p);
+	unlock_page(p);
+#endif
+	if (!dirty)
 		return 0;
 	int e = m->a_ops->writepage(m, p);
 	if (e < 0)

@@ -95,8 +95,15 @@ struct page *find_or_read_page(struct address_space *m, uint64_t index);
  */
 #define VM_FAULT_SIGBUS (-ENXIO)
 
+/* The page lock (PG_locked, a sleeping bit lock): see mm/filemap.c. */
+void page_lock_init(void);
+void lock_page(struct page *page);
+bool trylock_page(struct page *page);
+void unlock_page(struct page *page);
+
 void set_page_dirty(struct page *page);
-/* Move PTE dirty bits to the page (page_mkclean) and test-and-clear PG_dirty. */
+/* Move PTE dirty bits to the page (page_mkclean) and test-and-clear PG_dirty;
+ * the page locked. */
 bool clear_page_dirty_for_io(struct page *page);
 /* Write-protect and clean every PTE mapping page (flushed); true if any was dirty. */
 int page_mkclean(struct page *page);

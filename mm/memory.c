@@ -222,6 +222,19 @@ static int do_wp_page(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte
 	return wp_page_copy(vma, addr, pte, orig, unshare);
 }
 
+/* The page lock a write fault holds while it dirties a shared page and makes
+ * its PTE writable (mm/filemap.c); false: not taken (the mutation). */
+static bool mkwrite_lock_page(struct page *page)
+{
+#ifdef MUTATION_MKWRITE_UNLOCKED
+	(void)page;
+	return false; /* the bug: writable between page_mkclean and the clear */
+#else
+	lock_page(page);
+	return true;
+#endif
+}
+
 /*
  * A fault on a file page: map the page-cache page. Shared mappings map it
  * read-only unless this is a write, which marks the page dirty first (so
@@ -261,7 +274,7 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 		goto out;
 	}
 	struct page *cache_page = page;
-	bool write = flags & FAULT_FLAG_WRITE;
+	bool write = flags & FAULT_FLAG_WRITE, locked = false;
 	if (write && !(vma->vm_flags & VM_SHARED)) {
 		struct page *copy = alloc_page(0);
 		if (!copy) {
@@ -274,12 +287,17 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 		page = copy;
 		count_event(EV_COW_COPY);
 	} else if (write) {
+		/* page_mkwrite: dirty and writable under the page lock, never
+		 * between page_mkclean and the test-and-clear of writeback. */
+		locked = mkwrite_lock_page(page);
 		set_page_dirty(page);
 	}
 	spin_lock(&mm->page_table_lock);
 	pte_t *pte = walk_pte_alloc(mm, addr, NULL);
 	if (!pte || *pte) {
 		spin_unlock(&mm->page_table_lock);
+		if (locked)
+			unlock_page(page);
 		put_page(page);
 		ret = pte ? 0 : -ENOMEM;
 		goto out;
@@ -296,21 +314,39 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 	atomic64_inc(&mm->rss);
 	WRITE_ONCE(*pte, entry);
 	spin_unlock(&mm->page_table_lock);
+	if (locked)
+		unlock_page(page);
 out:
 	filemap_invalidate_unlock_shared(m);
 	return ret;
 }
 
 /* Write fault on a read-only PTE of a shared mapping: no copy, just make it
- * writable, after marking a file page dirty. ptl held; released here. */
-static int wp_page_shared(struct vm_area_struct *vma, pte_t *pte, pte_t orig)
+ * writable, after marking the page dirty, with the page locked (Linux's
+ * wp_page_shared with a page_mkwrite: do_page_mkwrite, then
+ * finish_mkwrite_fault re-checks the PTE). ptl held; released here. */
+static int wp_page_shared(struct vm_area_struct *vma, uint64_t addr, pte_t *pte, pte_t orig)
 {
+	struct mm *mm = vma->vm_mm;
 	struct page *page = phys_to_page(pte_phys(orig));
-	assert_spin_locked(&vma->vm_mm->page_table_lock);
-	if (vma->vm_file)
-		set_page_dirty(page);
-	WRITE_ONCE(*pte, pte_mkdirty(pte_mkwrite(orig)));
-	spin_unlock(&vma->vm_mm->page_table_lock);
+	assert_spin_locked(&mm->page_table_lock);
+	if (!vma->vm_file) { /* no page cache, no writeback */
+		WRITE_ONCE(*pte, pte_mkdirty(pte_mkwrite(orig)));
+		spin_unlock(&mm->page_table_lock);
+		return 0;
+	}
+	get_page(page);
+	spin_unlock(&mm->page_table_lock); /* the page lock sleeps */
+	bool locked = mkwrite_lock_page(page);
+	set_page_dirty(page);
+	spin_lock(&mm->page_table_lock);
+	pte = walk_pte(mm, addr);
+	if (pte && READ_ONCE(*pte) == orig) /* else zapped or changed: fault again */
+		WRITE_ONCE(*pte, pte_mkdirty(pte_mkwrite(orig)));
+	spin_unlock(&mm->page_table_lock);
+	if (locked)
+		unlock_page(page);
+	put_page(page);
 	return 0;
 }
 
@@ -329,7 +365,7 @@ int handle_mm_fault(struct vm_area_struct *vma, uint64_t addr, unsigned flags)
 	}
 	bool shared = vma->vm_flags & VM_SHARED;
 	if ((flags & FAULT_FLAG_WRITE) && !pte_write(orig))
-		return shared ? wp_page_shared(vma, pte, orig)
+		return shared ? wp_page_shared(vma, addr, pte, orig)
 			      : do_wp_page(vma, addr, pte, orig, flags);
 	if ((flags & FAULT_FLAG_UNSHARE) && !shared && !pte_write(orig))
 		return do_wp_page(vma, addr, pte, orig, flags);
@@ -378,9 +414,13 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		atomic64_add(-1, &mm->rss);
 		unsigned long flags = 0;
 		if (!PageAnon(page) && page->mapping && pte_dirty(old)) {
-#ifndef MUTATION_ZAP_DROPS_DIRTY
-			set_page_dirty(page); /* the dirty bit moves to the page (R2) */
-#endif
+			/* The dirty bit moves to the page (R2). Here the page is
+			 * dirty already: a shared PTE becomes writable only by a
+			 * write fault that dirtied the page under its lock, and
+			 * writeback write-protects every PTE before it cleans the
+			 * page. Linux needs the move for mappings without write
+			 * notification (tmpfs), which this kernel does not have. */
+			set_page_dirty(page);
 			force_flush = true; /* before page_mkclean can take the lock */
 			if (vma->vm_flags & VM_SHARED)
 				flags = ENCODED_PAGE_BIT_DELAY_RMAP;

@@ -28,6 +28,8 @@ enum page_flags {
 	PG_anon = 1u << 6,
 	PG_pagetable = 1u << 7,
 	PG_anon_exclusive = 1u << 8, /* mapped by one process alone (mm/rmap.h, R4) */
+	PG_locked = 1u << 9,	     /* the page lock (mm/filemap.c: lock_page) */
+	PG_waiters = 1u << 10,	     /* someone sleeps for the page lock */
 };
 
 struct page {
@@ -40,6 +42,11 @@ struct page {
 	void *mapping;	      /* page cache owner, or slab size class */
 	uint64_t index;	      /* page-cache index, or slab: objects in use */
 };
+
+static inline bool PageLocked(const struct page *page)
+{
+	return READ_ONCE(page->flags) & PG_locked;
+}
 
 extern struct page *mem_map;
 extern uint64_t max_pfn;

@@ -289,7 +289,7 @@ struct page *alloc_pages_zone(unsigned gfp, unsigned order, enum zone_type z)
 static void free_the_page(struct page *p)
 {
 	unsigned order = p->order;
-	if (p->flags & (PG_reserved | PG_buddy | PG_pcp))
+	if (p->flags & (PG_reserved | PG_buddy | PG_pcp | PG_locked))
 		panic("freeing page pfn %#lx with bad flags %#x", page_to_pfn(p), p->flags);
 	p->flags &= ~(PG_slab | PG_dirty | PG_anon | PG_anon_exclusive | PG_pagetable);
 	p->mapping = NULL;

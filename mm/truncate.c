@@ -27,7 +27,8 @@
  * so either the copy is made before the parent's PTE is zapped and the
  * walk then meets the child's, or the copy finds the PTE gone.
  *
- * Why invalidate_lock and not a page lock (PG_locked): the race is about
+ * Why invalidate_lock and not the page lock (PG_locked, which this kernel
+ * has only for the dirty protocol of mm/filemap.c): the race is about
  * *instantiating* a page (reading it in, installing a PTE), and a page lock
  * only guards a page that is already cached. With page locks alone a fault
  * must re-check page->mapping and i_size after locking, a page must be

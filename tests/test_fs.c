@@ -31,10 +31,13 @@
  *       and after the transfer. odirect_read_writes_back_first: an O_DIRECT
  *       read sees the range's dirty cached data.
  *   zap_moves_dirty_bit_to_page (R2): writeback paused between page_mkclean
- *       and clearing PG_dirty while a write fault makes the PTE writable
- *       again; then a write through that PTE is recorded only by its dirty
- *       bit; munmap must move it to the page, or the next writeback skips
- *       the page and a cache drop loses the write (kills ZAP_DROPS_DIRTY).
+ *       and clearing PG_dirty while a write fault wants the PTE writable
+ *       again: the fault waits for the page lock until the clear is done,
+ *       and then leaves the page dirty (kills MKWRITE_UNLOCKED and
+ *       CLEAN_FOR_IO_UNLOCKED: without the lock, the fault makes the PTE
+ *       writable inside the window, which /bin/nadav turns into a lost
+ *       write); every write reaches the disk through munmap, writeback and
+ *       a cache drop.
  *   corrupt_image_refused: mounting a corrupt copy fails and writes nothing.
  *   fsck_clean: last: everything written back, the whole disk checks clean.
  */
@@ -1697,6 +1700,22 @@ static void fsync_fn(void *arg)
 	complete(&c->done);
 }
 
+struct poke_call {
+	struct mm *mm;
+	uint64_t addr, val;
+	int ret;
+	struct completion done;
+};
+
+static void poke_fn(void *arg)
+{
+	struct poke_call *c = arg;
+	use_mm(c->mm);
+	c->ret = put_user_u64(c->addr, c->val);
+	unuse_mm(c->mm);
+	complete(&c->done);
+}
+
 static void zap_moves_dirty_bit_to_page(struct ktest *t)
 {
 	REQUIRE_FS(t);
@@ -1717,10 +1736,24 @@ static void zap_moves_dirty_bit_to_page(struct ktest *t)
 	pause_arm(PAUSE_CLEAN_FOR_IO, &f->inode->mapping);
 	thread_create("fsync", fsync_fn, &c, ktest_other_cpu(cpu_id(), 1));
 	KASSERT_TRUE(t, pause_wait_reached(PAUSE_CLEAN_FOR_IO, 10000));
-	KEXPECT_EQ(t, ktest_poke(mm, cpu_id(), a + 8, 0x22), 0); /* write fault: PTE writable */
+	/* A write fault now (the PTE is read-only and clean) must wait for the
+	 * page lock: made writable inside the window, its PTE could be zapped
+	 * and its dirty bit cleared with the page while a stale TLB entry
+	 * still writes (seed 004 through the fault path). */
+	static struct poke_call p;
+	p = (struct poke_call){ .mm = mm, .addr = a + 8, .val = 0x22 };
+	init_completion(&p.done);
+	thread_create("poke", poke_fn, &p, cpu_id());
+	KEXPECT_FALSE(t, wait_for_completion_timeout(&p.done, 200));
 	pause_release(PAUSE_CLEAN_FOR_IO);
-	wait_for_completion(&c.done); /* the page is clean now, its PTE dirty */
-	KEXPECT_EQ(t, ktest_poke(mm, cpu_id(), a + 16, 0x33), 0); /* no fault: PTE only */
+	wait_for_completion(&c.done);
+	wait_for_completion(&p.done);
+	KEXPECT_EQ(t, p.ret, 0);
+	struct page *pg = find_get_page(&f->inode->mapping, 0);
+	KASSERT_NOT_NULL(t, pg);
+	KEXPECT_TRUE(t, READ_ONCE(pg->flags) & PG_dirty); /* dirtied after the clear */
+	put_page(pg);
+	KEXPECT_EQ(t, ktest_poke(mm, cpu_id(), a + 16, 0x33), 0); /* no fault: PTE writable */
 	KEXPECT_EQ(t, vm_munmap(mm, a, PAGE_SIZE), 0);
 	vfs_fsync(f);
 	vfs_fadvise_dontneed(f, 0, 0); /* read back from the disk */

@@ -23,15 +23,10 @@
  *       does at boot; the program is the same): the windows of the race
  *       are then long enough to hit within the run. Needs 3 CPUs. Kill
  *       RMAP_BEFORE_FLUSH and NO_FORCED_FLUSH in about 6 runs of 10.
- *       OPEN BUG: with those windows widened the UNMUTATED kernel loses a
- *       write too, in 3 of 5 boots at SMP=4 on the merged tree of
- *       2026-12-03 (e.g. "slot 475 held 22280667 where the writer had
- *       written 22666715": the writer reads back a value hundreds of laps
- *       old, so it wrote into a page that was not the cache's for a long
- *       time, or the page was dropped with its writes); 0 of 3 boots lose
- *       one without the delays. Until it is found and fixed both cases are
- *       explicit (KTEST_CASE_EXPLICIT: `make test
- *       FILTER=memcalls.nadav_madvise`), so make test stays green.
+ *       Found a real bug: a write fault made the PTE writable between
+ *       writeback's page_mkclean and its clear of PG_dirty; fixed by the
+ *       page lock (mm/filemap.c); MKWRITE_UNLOCKED and
+ *       CLEAN_FOR_IO_UNLOCKED re-open the window.
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
@@ -219,5 +214,4 @@ static void nadav_munmap(struct ktest *t)
 }
 
 KTEST_SUITE(memcalls, KTEST_CASE(mremap_flush_before_unlock), KTEST_CASE(memcalls_musl),
-	    KTEST_CASE(memcalls_glibc), KTEST_CASE_EXPLICIT(nadav_madvise),
-	    KTEST_CASE_EXPLICIT(nadav_munmap));
+	    KTEST_CASE(memcalls_glibc), KTEST_CASE(nadav_madvise), KTEST_CASE(nadav_munmap));

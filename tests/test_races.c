@@ -30,9 +30,11 @@
  *       while CPU 0 forks: the child's copy never changes.
  *   free_flush (R1), tlb_flush 50 ms: a reader on CPU 1 while CPU 0
  *       munmaps: it sees the data or SIGSEGV, never a freed (poisoned) page.
- *   zap_dirty (R2), clean_for_io 300 ms, the flusher held: a shared file mapping written
- *       while fsync runs on CPU 1, written again, unmapped, fsync and
- *       POSIX_FADV_DONTNEED: the last write is in the file.
+ *   mkwrite (R2), clean_for_io 300 ms, the flusher held: a shared file mapping
+ *       written while fsync runs on CPU 1 between page_mkclean and the clear of
+ *       PG_dirty: the write fault waits for the page lock until the page is
+ *       clean; then written again, unmapped, fsync and POSIX_FADV_DONTNEED:
+ *       every write is in the file.
  *   gup_zap (R5), gup_fast_ref 300 ms: an O_DIRECT write on CPU 1 from a
  *       buffer CPU 0 MADV_DONTNEEDs while GUP-fast holds its reference: the
  *       file gets zeros (what the buffer holds once the zap is done).
@@ -125,13 +127,13 @@ static void free_flush(struct ktest *t)
 	races(t, "free_flush", 2, d, 1);
 }
 
-static void zap_dirty(struct ktest *t)
+static void mkwrite(struct ktest *t)
 {
 	/* clean_for_io is passed for every cached page a writeback walks:
 	 * without the flusher, only this program's file pays the delay. */
 	const struct delay d[] = { { PAUSE_CLEAN_FOR_IO, 300000 } };
 	flusher_hold();
-	races(t, "zap_dirty", 2, d, 1);
+	races(t, "mkwrite", 2, d, 1);
 	flusher_release();
 }
 
@@ -188,6 +190,6 @@ static void many_dirty(struct ktest *t)
 
 KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(mprotect_cow), KTEST_CASE(dio_read_fork),
 	    KTEST_CASE(pin_unshare), KTEST_CASE(fork_flush), KTEST_CASE(free_flush),
-	    KTEST_CASE(zap_dirty), KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
+	    KTEST_CASE(mkwrite), KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
 	    KTEST_CASE(many_dirty), KTEST_CASE(pt_free), KTEST_CASE(cow_concurrent),
 	    KTEST_CASE(first_touch));
