@@ -26,8 +26,25 @@ one boot per kernel running every selected program in turn.
      ramdisk.size=RD_SIZE -- -t LIMIT -f /compare.list`.
   4. The console of each boot is kept (build/compare/{this,linux}.log);
      compare_init's `compare: run/exit` lines delimit each program's output,
-     whose KTAP lines are compared by their text. One table, the checks
-     that differ, build/compare.json with every raw result.
+     whose KTAP lines are compared by their text. While a boot runs, each
+     `compare: run/exit` line is shown as it arrives (which kernel, which
+     program, how many left; the exit status, seconds and figures of each).
+     One table, the checks that differ.
+  5. The benchmarks (tools/compare/stats.py): every "bench: FIGURE: VALUE
+     UNIT" line of a program is one repetition of FIGURE. Per figure and per
+     kernel, the median of the repetitions and their spread (half the
+     min-max range, in percent of the median: "median ±S%"); the ratio of
+     the two medians, ABOVE 1 WHEN THIS KERNEL IS BETTER: Linux/this for
+     costs (cycles, ipis), this/Linux for rates (ops/s, MB/s); a figure
+     where this kernel is worse by more than 1.25x (ratio < 0.8) is flagged
+     WORSE. A second table, after the functional one.
+  6. Files: build/compare.json (configuration, every program's raw result
+     with its bench lines, and "benchmarks": per figure the raw repetitions
+     and the aggregates of each kernel, the ratio, the flag);
+     build/compare.svg (tools/compare/svg.py), a bar chart of the ratios,
+     one bar per figure grouped by program, the SMP count in the title.
+     `compare.py --chart OUT.svg A.json B.json ...` draws the runs of
+     several compare.json (e.g. SMP=1, 2, 4) on one chart.
 
 Exit status: 0 when both boots ran every program (differences are the
 result, not an error), 1 when a boot failed, 2 on a usage or set-up error.
@@ -51,6 +68,8 @@ sys.dont_write_bytecode = True
 import cpio  # noqa: E402
 import linux  # noqa: E402
 import programs  # noqa: E402
+import stats  # noqa: E402
+import svg  # noqa: E402
 
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -226,18 +245,36 @@ def our_initrd(build, workdir, chosen):
 # ---------------------------------------------------------------- boots
 
 class Progress:
-    def __init__(self, label):
+    """Shows compare_init's lines as they arrive: `[KERNEL] I/N PROGRAM
+    (K left)` before a program, `[KERNEL] I/N exit S, T s, F figures` after
+    it; warnings and panics."""
+
+    def __init__(self, label, out=None):
         self.label = label
-        self.last = None
+        self.out = out or say
+        self.figures = 0
+        self.total = "?"
 
     def feed(self, text):
         m = RUN_RE.match(text)
         if m:
             i, n = int(m.group(1)), int(m.group(2))
-            say("compare: [%s] %d/%d %s (%d left)" %
-                (self.label, i, n, m.group(3), n - i))
+            self.figures = 0
+            self.total = n
+            self.out("compare: [%s] %d/%d %s (%d left after it)" %
+                     (self.label, i, n, m.group(3), n - i))
+            return
+        m = EXIT_RE.match(text)
+        if m:
+            self.out("compare: [%s] %s/%s exit %s, %.1f s%s" % (
+                self.label, m.group(1), self.total,
+                m.group(2), int(m.group(3)) / 1000.0,
+                ", %d figure lines" % self.figures if self.figures else ""))
+            return
+        if BENCH_RE.match(TS_RE.sub("", text)):
+            self.figures += 1
         elif WARN_RE.match(text) or PANIC_RE.search(text):
-            say("compare: [%s] %s" % (self.label, text))
+            self.out("compare: [%s] %s" % (self.label, text))
 
 
 def stream(cmd, log_path, label, timeout, done_re=DONE_RE):
@@ -292,7 +329,8 @@ def boot_this(args, initrd, limit):
            "-- -t %d -f /compare.list" % (args.rd_size, limit)]
     cmd += ["--qemu-arg=%s" % a for a in args.qemu_arg]
     status, err = stream(cmd, os.path.join(args.outdir, "this.stdout"),
-                         "this kernel", args.boot_timeout + 60)
+                         "this kernel" + args.boot_label.get("this", ""),
+                         args.boot_timeout + 60)
     if err is None and status not in (0,):
         err = "tests/runner.py --init exited %s (see %s)" % (
             status, os.path.join(args.outdir, "this.log"))
@@ -320,7 +358,8 @@ def boot_linux(args, info, initramfs, limit):
         with open(os.path.join(args.outdir, "linux.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")
         status, err = stream(cmd, os.path.join(args.outdir, "linux.log"),
-                             "Linux", args.boot_timeout)
+                             "Linux" + args.boot_label.get("linux", ""),
+                             args.boot_timeout)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if err is None and status != 1:
@@ -483,7 +522,16 @@ def main():
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--list", action="store_true",
                     help="the programs and the skipped ones, then exit")
+    ap.add_argument("--chart", nargs="+", metavar=("OUT.svg", "JSON"),
+                    help="draw the benchmark ratios of several compare.json "
+                    "(e.g. runs at different SMP) into OUT.svg, then exit")
     args = ap.parse_args()
+
+    if args.chart:
+        if len(args.chart) < 2:
+            say("compare: --chart OUT.svg A.json [B.json ...]")
+            return 2
+        return merge_charts(args.chart[0], args.chart[1:])
 
     if args.list:
         for name, argv in programs.PROGRAMS + programs.BENCHMARKS:
@@ -507,6 +555,9 @@ def main():
     args.outdir = os.path.join(args.build, "compare")
     os.makedirs(args.outdir, exist_ok=True)
     boots = [k.strip() for k in args.kernels.split(",") if k.strip()]
+    nb = [k for k, _ in KERNELS if k in boots]
+    args.boot_label = {k: ", boot %d/%d" % (i, len(nb))
+                       for i, k in enumerate(nb, 1)} if len(nb) > 1 else {}
 
     try:
         info = linux.fetch(os.path.join(args.build, "linux"), log=say)
@@ -537,6 +588,22 @@ def main():
 
     logs = {k: parse_log(os.path.join(args.outdir, k + ".log"))
             for k, _ in KERNELS}
+    return summarize(args, chosen, logs, info, errors, statuses, boots,
+                     elapsed)
+
+
+def bench_rows(results):
+    """stats.compare_figures() of every program that printed bench lines."""
+    rows = []
+    for r in results:
+        rows += stats.compare_figures(r["name"], r["this"], r["linux"])
+    return rows
+
+
+def summarize(args, chosen, logs, info, errors, statuses, boots, elapsed,
+              out=say):
+    """The tables, build/compare.json and build/compare.svg of two parsed
+    logs; the exit status."""
     rows, diffs, results = [], [], []
     for i, (name, argv) in enumerate(chosen, 1):
         runs = {}
@@ -556,47 +623,59 @@ def main():
     for name, why in programs.SKIPPED:
         rows.append((name, "skipped", "skipped", "-"))
 
-    say("")
-    say("Functional comparison (%s: %s; Linux: %s)" % (
+    out("")
+    out("Functional comparison (%s: %s; Linux: %s)" % (
         "this kernel", logs["this"]["kernel"] or "?",
         logs["linux"]["kernel"] or "?"))
-    say("Linux's root: %s; %s" % (
+    out("Linux's root: %s; %s" % (
         logs["linux"]["root"] or "the initramfs (see the warnings)",
         ", ".join("%s %s" % kv for kv in sorted(logs["linux"]["facts"].items()))
         or "no facts"))
     for line in table(rows, ("program", "this kernel", "Linux", "agree?")):
-        say(line)
+        out(line)
     agreeing = sum(r["agree"] for r in results)
-    say("%d of %d programs agree; %d skipped" %
+    out("%d of %d programs agree; %d skipped" %
         (agreeing, len(results), len(programs.SKIPPED)))
     if diffs:
-        say("")
-        say("Differences:")
+        out("")
+        out("Differences:")
         for name, d in diffs:
-            say("  %s:" % name)
+            out("  %s:" % name)
             for x in d:
-                say("    %s" % x)
+                out("    %s" % x)
     for k, label in KERNELS:
         for w in logs[k]["warnings"]:
-            say("compare: [%s] %s" % (label, w))
+            out("compare: [%s] %s" % (label, w))
         if logs[k]["panic"]:
-            say("compare: [%s] %s" % (label, logs[k]["panic"]))
-    say("")
-    if programs.BENCHMARKS:
-        say("Benchmarks: the programs ran (figures in build/compare.json); "
-            "timing, medians and ratios are not done yet (issue 14, second "
-            "part)")
+            out("compare: [%s] %s" % (label, logs[k]["panic"]))
+
+    brows = bench_rows(results)
+    tsc = {}
+    for k, _ in KERNELS:
+        hz = [stats.tsc_hz(r[k]) for r in results]
+        hz = sorted(set(h for h in hz if h))
+        tsc[k] = hz[0] if len(hz) == 1 else (hz or None)
+    out("")
+    if brows:
+        out("Benchmarks at -smp %d, -m %s (%s)" % (
+            args.smp, args.mem, "; ".join(
+                "%s TSC %s" % (lab, "%.0f MHz" % (tsc[k] / 1e6)
+                               if isinstance(tsc[k], float) else tsc[k] or "?")
+                for k, lab in KERNELS)))
+        cmds = {r["name"]: " ".join(r["argv"]) for r in results}
+        for line in stats.bench_table(brows, cmds):
+            out(line)
     else:
-        say("Benchmarks: none yet (tests/user/bench/ is empty; issue 14's "
-            "second part): no figures")
+        out("Benchmarks: no figures (no selected program printed a "
+            "`bench: FIGURE: VALUE UNIT` line)")
     for k, label in KERNELS:
         if errors.get(k):
-            say("compare: %s: boot failed: %s" % (label, errors[k]))
+            out("compare: %s: boot failed: %s" % (label, errors[k]))
         elif k in boots and not logs[k]["done"]:
-            say("compare: %s: the boot ended before `compare: done` "
+            out("compare: %s: the boot ended before `compare: done` "
                 "(status %s; see %s)" % (label, statuses.get(k), os.path.join(
                     args.outdir, k + ".log")))
-    out = {"config": {"smp": args.smp, "mem": args.mem, "cpu": args.cpu,
+    doc = {"config": {"smp": args.smp, "mem": args.mem, "cpu": args.cpu,
                       "rd_size_mib": args.rd_size, "limit_s": args.limit,
                       "tests": args.tests, "linux": info,
                       "linux_append": LINUX_APPEND, "seconds": elapsed},
@@ -606,16 +685,56 @@ def main():
                            "warnings": logs[k]["warnings"],
                            "panic": logs[k]["panic"],
                            "facts": logs[k]["facts"],
+                           "tsc_hz": tsc[k],
                            "error": errors.get(k),
                            "status": statuses.get(k)} for k, _ in KERNELS},
            "programs": results,
-           "skipped": [{"name": n, "reason": w} for n, w in programs.SKIPPED]}
-    with open(os.path.join(args.build, "compare.json"), "w") as f:
-        json.dump(out, f, indent=1)
-    say("compare: %s, logs in %s/ (%.0f s)" % (
-        os.path.join(args.build, "compare.json"), args.outdir, elapsed))
+           "skipped": [{"name": n, "reason": w} for n, w in programs.SKIPPED],
+           "benchmark_rules": {
+               "median": "of the repetitions (mean of the middle two for an "
+               "even count)",
+               "spread_pct": "half of max - min, in percent of the median",
+               "ratio": "above 1 = this kernel better: linux/this for "
+               "costs (%s), this/linux for rates (%s)" % (
+                   ", ".join(stats.COSTS), ", ".join(stats.RATES)),
+               "worse": "ratio < 1/%g" % stats.WORSE_FACTOR},
+           "benchmarks": brows}
+    json_path = os.path.join(args.build, "compare.json")
+    with open(json_path, "w") as f:
+        json.dump(stats.jsonable(doc), f, indent=1)
+    svg_path = os.path.join(args.build, "compare.svg")
+    with open(svg_path, "w") as f:
+        f.write(svg.chart([("-smp %d" % args.smp, brows)],
+                          chart_title(info, args.smp)))
+    out("compare: %s, %s, logs in %s/ (%.0f s)" % (
+        json_path, svg_path, args.outdir, elapsed))
     return 1 if any(errors.get(k) for k in boots) or not all(
         logs[k]["done"] for k in boots) else 0
+
+
+def chart_title(info, smp):
+    return "make compare: this kernel vs Linux %s, -smp %s" % (
+        (info or {}).get("release") or "6.1", smp)
+
+
+def merge_charts(out_path, json_paths):
+    """--chart: one SVG of the benchmark ratios of several compare.json
+    (one series each, named by its SMP count)."""
+    series, info, smps = [], None, []
+    for p in json_paths:
+        with open(p) as f:
+            doc = json.load(f)
+        rows = [dict(r, ratio=(float(r["ratio"]) if isinstance(
+            r.get("ratio"), str) else r.get("ratio")))
+            for r in doc.get("benchmarks", [])]
+        smp = doc.get("config", {}).get("smp")
+        info = info or doc.get("config", {}).get("linux")
+        smps.append(str(smp))
+        series.append(("-smp %s (%s)" % (smp, os.path.basename(p)), rows))
+    with open(out_path, "w") as f:
+        f.write(svg.chart(series, chart_title(info, ", ".join(smps))))
+    say("compare: %s (%d runs)" % (out_path, len(series)))
+    return 0
 
 
 if __name__ == "__main__":
