@@ -657,11 +657,12 @@ def summarize(args, chosen, logs, info, errors, statuses, boots, elapsed,
         tsc[k] = hz[0] if len(hz) == 1 else (hz or None)
     out("")
     if brows:
-        out("Benchmarks at -smp %d, -m %s (%s)" % (
-            args.smp, args.mem, "; ".join(
-                "%s TSC %s" % (lab, "%.0f MHz" % (tsc[k] / 1e6)
-                               if isinstance(tsc[k], float) else tsc[k] or "?")
-                for k, lab in KERNELS)))
+        known = ["%s TSC %s" % (lab, "%.0f MHz" % (tsc[k] / 1e6)
+                                if isinstance(tsc[k], float) else
+                                "/".join("%.0f" % (h / 1e6) for h in tsc[k]))
+                 for k, lab in KERNELS if tsc[k]]
+        out("Benchmarks at -smp %d, -m %s%s" % (
+            args.smp, args.mem, " (%s)" % "; ".join(known) if known else ""))
         cmds = {r["name"]: " ".join(r["argv"]) for r in results}
         for line in stats.bench_table(brows, cmds):
             out(line)

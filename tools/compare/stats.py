@@ -12,7 +12,8 @@ FIGURE without spaces or colons, VALUE a decimal number, UNIT one of
     ipis     IPIs per call (informational): lower is better
     ops/s    a rate: higher is better
     MB/s     a rate: higher is better
-(anything after the unit is ignored: /bin/ubench's "(median of 7, ...)").
+(anything after the unit is ignored: /bin/ubench's "(median of 7, ...)";
+"cycles/WHAT", as /bin/ubench prints, is a cost like cycles).
 Lines starting with '#' are comments; "# tsc_hz N" gives the TSC frequency.
 
 Aggregate of one figure on one kernel: the MEDIAN of its repetitions (the
@@ -42,7 +43,7 @@ TSC_RE = re.compile(r"^#\s*tsc_hz\s+(\d+(?:\.\d*)?)\s*$")
 
 def direction(unit):
     """'cost', 'rate' or None (an unknown unit: no ratio)."""
-    if unit in COSTS:
+    if unit in COSTS or unit.startswith("cycles/"):
         return "cost"
     if unit in RATES:
         return "rate"

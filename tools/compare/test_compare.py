@@ -189,6 +189,7 @@ class StatsTest(unittest.TestCase):
         self.assertEqual(stats.ratio("ipis", 0.0, 1.0), math.inf)
         self.assertEqual(stats.ratio("ipis", 0.0, 0.0), 1.0)
         self.assertEqual(stats.ratio("MB/s", 5.0, 0.0), math.inf)
+        self.assertEqual(stats.ratio("cycles/call", 100.0, 200.0), 2.0)
         self.assertIsNone(stats.ratio("ns", 1.0, 2.0))
         self.assertIsNone(stats.ratio("cycles", None, 2.0))
 
