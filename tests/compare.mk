@@ -45,7 +45,7 @@ $(BUILD)/user/compare_init: tests/user/compare_init.c tests/compare.mk
 	@$(if $(Q),echo "  MUSL    $@")
 	$(Q)$(USER_MUSL_CC) -static $(USER_CFLAGS) $< -o $@
 
-$(BUILD)/user/bench/%: tests/user/bench/%.c tests/user/ktap.h tests/compare.mk
+$(BUILD)/user/bench/%: tests/user/bench/%.c tests/user/bench/bench.h tests/user/ktap.h tests/compare.mk
 	@mkdir -p $(dir $@)
 	$(call USER_CC_CHECK,$(USER_MUSL_CC),musl-tools)
 	@$(if $(Q),echo "  MUSL    $@")

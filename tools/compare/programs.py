@@ -56,6 +56,14 @@ PROGRAMS = [
 ] + [("fault-" + f, ["/bin/fault", f]) for f in FAULTS]
 
 BENCHMARKS = [
+    # Each about 10-20 s under TCG at SMP=4 (the header comment of each
+    # tests/user/bench/NAME.c says what it measures and how long it takes).
+    ("bench-page_fault", ["/bin/bench/page_fault"]),
+    ("bench-tlb_flush", ["/bin/bench/tlb_flush"]),
+    ("bench-munmap", ["/bin/bench/munmap"]),
+    ("bench-fork", ["/bin/bench/fork"]),
+    ("bench-io", ["/bin/bench/io"]),
+    ("bench-sys", ["/bin/bench/sys"]),
 ]
 
 SKIPPED = [
