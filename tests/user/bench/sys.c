@@ -49,6 +49,8 @@ static void pingpong_figure(void)
 			fail("fork: %s", strerror(errno));
 		if (c == 0) {
 			pin(1);
+			close(ping[1]);
+			close(pong[0]);
 			char b;
 			while (read(ping[0], &b, 1) == 1)
 				if (write(pong[1], &b, 1) != 1)
