@@ -11,9 +11,10 @@ BENCHMARKS: the benchmark programs of tests/user/bench/ (built by
 tests/compare.mk into build/user/bench/NAME, in both guests' /bin/bench/).
 Adding one is adding tests/user/bench/NAME.c and one line here:
     ("NAME", ["/bin/bench/NAME", "args"]),
-Each prints "bench: FIGURE: VALUE UNIT" lines (the format of /bin/ubench);
-the runner collects them into build/compare.json. (Timing, medians, ratios
-and the chart are the second part of issue 14: not done yet.)
+Each prints "bench: FIGURE: VALUE UNIT" lines, one per repetition (5 by
+default, -r N), UNIT one of cycles (a cost), ops/s, MB/s (rates) or ipis,
+and "# tsc_hz N" once (tests/user/bench/bench.h); the runner takes the
+median and spread of each figure on each kernel.
 
 SKIPPED: programs of tests/user/ that are not run, with the reason (shown
 in the table).

@@ -240,8 +240,16 @@ static double run_tasks(int n, int procs, work_fn fn, void *arg)
 		} else if ((errno = pthread_create(&th[i], NULL, task_thread, &ta[i])))
 			fail("pthread_create: %s", strerror(errno));
 	}
-	while (atomic_load(&ctl->ready) < n)
+	for (int waited = 0; atomic_load(&ctl->ready) < n; waited++) {
 		sleep_ms(1);
+		for (int i = 0; procs && i < n; i++) {
+			int st;
+			if (waitpid(pid[i], &st, WNOHANG) == pid[i])
+				fail("task %d ended before it was ready (status 0x%x)", i, st);
+		}
+		if (waited > 60000)
+			fail("the tasks were not ready after 60 s");
+	}
 	if (atomic_load(&ctl->failed)) {
 		atomic_store(&ctl->stop, 1);
 		atomic_store(&ctl->go, 1);
