@@ -20,7 +20,7 @@
  * a fresh fork, timed per page; the fork itself is outside the timing.
  * Each fork figure repeats for -t MS (150; at least one fork). Under TCG a
  * fork of 256 MiB takes about 0.1-0.2 s and touching the 256 MiB first 2-3
- * s: the program takes about 10 s (-m 64 for a smaller MEM than 512M).
+ * s: the program takes about 6-7 s (-m 64 for a smaller MEM than 512M).
  */
 #include "bench.h"
 

@@ -31,7 +31,7 @@
  * their blocks allocated (a file system that allocates at fault time
  * would measure its allocator, and 4 x 128 MiB would not fit the 64 MiB
  * RAM disk). Each repetition lasts -t MS (150): 18 figures x 5 x 150 ms
- * plus the set-up of the tasks, about 20 s under TCG at 4 CPUs.
+ * plus the set-up of the tasks, about 22 s under TCG at 4 CPUs.
  */
 #include "bench.h"
 

@@ -16,7 +16,7 @@
  *                      agree).
  *
  * Each figure repeats for -t MS (150; at least 10 round trips or wake-ups,
- * each after a 1 ms sleep). About 5 s under TCG. With one CPU the last two are skipped.
+ * each after a 1 ms sleep). About 3 s under TCG. With one CPU the last two are skipped.
  */
 #include "bench.h"
 
