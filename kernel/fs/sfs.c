@@ -171,6 +171,16 @@ static void write_disk_inode(uint32_t ino, const struct sfs_inode *in)
  * (map_lock held: one user at a time). */
 static uint32_t idx_buf[SFS_INDEX_LEVELS][SFS_PTRS_PER_BLOCK];
 
+/* Entry j of index block b: only the sector that holds it is read (a
+ * lookup, under map_lock, on every page of a large file's I/O). */
+static uint32_t index_entry(uint32_t b, uint32_t j)
+{
+	enum { PER_SECTOR = SECTOR_SIZE / sizeof(uint32_t) };
+	uint32_t sector[PER_SECTOR];
+	bdev_read(bdev, (uint64_t)b * SECTORS_PER_PAGE + j / PER_SECTOR, sector, 1);
+	return sector[j % PER_SECTOR];
+}
+
 /* Entry j of index block b becomes v (map_lock held). */
 static void set_index_entry(uint32_t b, uint32_t j, uint32_t v)
 {
@@ -208,9 +218,8 @@ static int64_t bmap_locked(struct inode *inode, uint64_t idx, bool alloc)
 	/* Down the tree as far as it goes: depth index blocks exist. */
 	cur = sfs_inode_index(d, (unsigned)level);
 	while (cur && depth < level) {
-		bdev_read_block(bdev, cur, idx_buf[0]);
 		parent = cur;
-		cur = idx_buf[0][path[depth++]];
+		cur = index_entry(cur, path[depth++]);
 	}
 	if (cur || !alloc)
 		return cur; /* the data block, or a hole */
@@ -369,9 +378,10 @@ static void dio_copy(struct page **pages, unsigned pg_off, size_t at, char *k, s
  * already made the cache agree with the disk for the range). The RAM disk
  * has 512-byte logical blocks under SFS's 4 KiB ones: a block written only
  * in part is read, patched and written whole (a hole reads as zeros), and
- * every block goes through a bounce page (the "device" then writes the
- * user pages). A write takes each block it needs at once or stops there
- * (-ENOSPC if it took none). */
+ * a whole block moves straight between the disk and a whole pinned user
+ * page (the "device" writes or reads the user page, as DMA would); a part
+ * of a block goes through a bounce page. A write takes each block it needs
+ * at once or stops there (-ENOSPC if it took none). */
 static ssize_t sfs_direct_IO(struct address_space *m, bool write, struct page **pages,
 			     unsigned pg_off, size_t len, uint64_t pos)
 {
@@ -385,6 +395,14 @@ static ssize_t sfs_direct_IO(struct address_space *m, bool write, struct page **
 		uint64_t at = pos + done, idx = at >> PAGE_SHIFT;
 		size_t boff = at & (PAGE_SIZE - 1), n = MIN(len - done, PAGE_SIZE - boff);
 		int64_t b = bmap(inode, idx, false);
+		size_t uo = (pg_off + done) % PAGE_SIZE;
+		if (!write && n == PAGE_SIZE && uo == 0 && b > 0) {
+			/* a whole block into a whole pinned page: straight in */
+			bdev_read_block(bdev, (uint64_t)b,
+					page_address(pages[(pg_off + done) / PAGE_SIZE]));
+			done += n;
+			continue;
+		}
 		if (!write || n < PAGE_SIZE) {
 			if (b > 0)
 				bdev_read_block(bdev, (uint64_t)b, bounce);
@@ -400,8 +418,13 @@ static ssize_t sfs_direct_IO(struct address_space *m, bool write, struct page **
 				err = b ? b : -ENOSPC;
 				break;
 			}
-			dio_copy(pages, pg_off, done, bounce + boff, n, false);
-			bdev_write_block(bdev, (uint64_t)b, bounce);
+			if (n == PAGE_SIZE && uo == 0) { /* straight from the pinned page */
+				bdev_write_block(bdev, (uint64_t)b,
+						 page_address(pages[(pg_off + done) / PAGE_SIZE]));
+			} else {
+				dio_copy(pages, pg_off, done, bounce + boff, n, false);
+				bdev_write_block(bdev, (uint64_t)b, bounce);
+			}
 		}
 		done += n;
 	}
