@@ -132,6 +132,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	qemu_exit_on_panic = cmdline_flag("qemu_exit");
 	cmdline_print();
 	arch_print_features();
+	spinlock_init_mode(boot_cpu_features.hypervisor); /* before any other CPU runs */
 	print_memory_map(bi);
 
 	pmm_init(bi);

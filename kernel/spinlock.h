@@ -1,8 +1,10 @@
 /*
- * kernel/spinlock.h - ticket spinlocks.
+ * kernel/spinlock.h - ticket spinlocks, and the unfair fallback a guest
+ * uses (virt_spin_lock, see kernel/spinlock.c).
  *
- * A ticket lock is fair: CPUs get the lock in the order they asked, so a
- * contention test can count exactly. spin_lock() disables preemption;
+ * On bare metal a ticket lock is fair: CPUs get the lock in the order they
+ * asked. Under a hypervisor the same lock word is taken test-and-set
+ * style (Linux's virt_spin_lock). spin_lock() disables preemption;
  * spin_lock_irqsave() also disables interrupts on this CPU (use it for any
  * lock an interrupt handler takes). Lock order is documented by each user.
  * A lock that spins for very long prints who holds it (debugging aid; the
@@ -15,15 +17,20 @@
 #include "kernel/panic.h"
 
 typedef struct spinlock {
-	uint16_t owner; /* ticket being served */
-	uint16_t next;	/* next ticket to hand out */
+	union {
+		struct {
+			uint16_t owner; /* ticket being served */
+			uint16_t next;	/* next ticket to hand out */
+		};
+		uint32_t val; /* both: free iff owner == next */
+	};
 	int32_t holder; /* CPU holding it, -1 if none (debug only) */
 	const char *name;
 } spinlock_t;
 
-#define SPINLOCK_INIT(n)    \
-	{                   \
-		0, 0, -1, n \
+#define SPINLOCK_INIT(n)                                       \
+	{                                                      \
+		.owner = 0, .next = 0, .holder = -1, .name = n \
 	}
 #define DEFINE_SPINLOCK(x) spinlock_t x = SPINLOCK_INIT(#x)
 
@@ -39,6 +46,11 @@ bool spin_is_locked(spinlock_t *l);
 void raw_spin_lock(spinlock_t *l);
 void raw_spin_unlock(spinlock_t *l);
 bool raw_spin_trylock(spinlock_t *l);
+
+/* Take locks test-and-set style (true under a hypervisor, unless
+ * spinlock=fair): set once on the boot CPU before the others start. */
+extern bool virt_spin_lock_enabled;
+void spinlock_init_mode(bool hypervisor);
 
 int smp_processor_id(void);
 #define assert_spin_locked(l)                                                              \

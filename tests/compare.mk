@@ -1,7 +1,7 @@
 # tests/compare.mk - this kernel side by side with Debian's Linux 6.1
 # (tools/compare/compare.py; issue 14), included at the end of tests/host.mk.
 #
-#   make compare [SMP=4] [MEM=512M] [TESTS=a,b*] [RD_SIZE=64]
+#   make compare [SMP=4] [MEM=512M] [TESTS=a,b*] [RD_SIZE=64] [THIS_CMDLINE=...]
 #         fetch Debian's Linux 6.1 (apt-get download of the package
 #         linux-image-amd64 depends on, unpacked with dpkg-deb -x into
 #         $(BUILD)/linux/, not installed; cached), build its initramfs

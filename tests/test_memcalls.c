@@ -19,7 +19,7 @@
  *       a writer thread, a zapper thread, a forked msync+fadvise flusher,
  *       each pinned to its CPU) runs 3 s; no write may be lost. For the
  *       run the TLB-flush pause point gets a 300 us delay and the file
- *       fault one 500 us (what pause.delay=tlb_flush:300,file_fault:500
+ *       fault one 500 us (what pause.delay=tlb_flush:1000,file_fault:500
  *       does at boot; the program is the same): the windows of the race
  *       are then long enough to hit within the run. Needs 3 CPUs. Kill
  *       RMAP_BEFORE_FLUSH and NO_FORCED_FLUSH in about 6 runs of 10.
@@ -172,12 +172,12 @@ static void memcalls_glibc(struct ktest *t)
 	run_checks(t, "/bin/memcalls-glibc", "every check ran");
 }
 
-/* The two windows of the race, widened (what pause.delay=tlb_flush:300,
+/* The two windows of the race, widened (what pause.delay=tlb_flush:1000,
  * file_fault:500 does at boot): a zap's PTE clear to its TLB flush, where
  * the stale entry writes after writeback cleaned the page, and the
  * writer's fault to its page lookup, where the clean page is dropped and
  * then read back from the disk without those writes. */
-enum { NADAV_FLUSH_DELAY_US = 300, NADAV_FAULT_DELAY_US = 500 };
+enum { NADAV_FLUSH_DELAY_US = 1000, NADAV_FAULT_DELAY_US = 500 };
 
 static void nadav(struct ktest *t, const char *variant)
 {

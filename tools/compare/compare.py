@@ -325,8 +325,10 @@ def boot_this(args, initrd, limit):
            "--initrd", initrd, "--smp", str(args.smp), "--mem", args.mem,
            "--cpu", args.cpu, "--timeout", str(args.boot_timeout),
            "--log", os.path.join(args.outdir, "this.log"),
-           "--cmdline", "init=/bin/compare_init qemu_exit=1 ramdisk.size=%dM "
-           "-- -t %d -f /compare.list" % (args.rd_size, limit)]
+           "--cmdline", "init=/bin/compare_init qemu_exit=1 ramdisk.size=%dM %s"
+           "-- -t %d -f /compare.list" % (
+               args.rd_size, args.this_cmdline + " " if args.this_cmdline else "",
+               limit)]
     cmd += ["--qemu-arg=%s" % a for a in args.qemu_arg]
     status, err = stream(cmd, os.path.join(args.outdir, "this.stdout"),
                          "this kernel" + args.boot_label.get("this", ""),
@@ -514,6 +516,9 @@ def main():
     ap.add_argument("--limit", type=int, default=300,
                     help="seconds a program may take before it is killed")
     ap.add_argument("--boot-timeout", type=int, default=1800)
+    ap.add_argument("--this-cmdline", default=os.environ.get("THIS_CMDLINE", ""),
+                    help="extra command-line words for this kernel (e.g. "
+                    "spinlock=fair)")
     ap.add_argument("--kernels", default="this,linux",
                     help="which to boot: this,linux (the other's log is "
                     "read from the last run)")
