@@ -10,10 +10,16 @@
 #include "kernel/sched.h"
 #include "kernel/panic.h"
 
+/* s->count: readers (units of RWSEM_READER_BIAS) and two flags. Readers
+ * change it by compare-and-swap without s->lock while neither flag is set;
+ * the flags change only under s->lock (kernel/rwsem.c). */
+#define RWSEM_WRITER_LOCKED  1ull
+#define RWSEM_WRITER_WAITING 2ull
+#define RWSEM_READER_BIAS    4ull
+
 struct rwsem {
-	spinlock_t lock;      /* guards the fields below */
-	int readers;	      /* active readers */
-	bool writer;	      /* a writer holds it */
+	spinlock_t lock;      /* guards writers_waiting, owner, the flags */
+	uint64_t count;	      /* readers and flags, see above */
 	struct thread *owner; /* the writer, for rwsem_assert_held_write() */
 	int writers_waiting;
 	struct waitq wq;
