@@ -133,6 +133,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 	cmdline_print();
 	arch_print_features();
 	spinlock_init_mode(boot_cpu_features.hypervisor); /* before any other CPU runs */
+	smp_init_wait_mode(boot_cpu_features.hypervisor);
 	print_memory_map(bi);
 
 	pmm_init(bi);

@@ -21,4 +21,9 @@ void on_each_cpu(smp_call_func_t fn, void *arg, bool wait);
 void smp_handle_call_ipi(void); /* VEC_CALL_FUNCTION handler */
 void smp_init_cpu(int cpu);
 
+/* Senders halt while they wait for acknowledgements (under a hypervisor;
+ * smp.halt_waits=0|1 overrides): set once on the boot CPU. */
+extern bool smp_halt_in_waits;
+void smp_init_wait_mode(bool hypervisor);
+
 #endif

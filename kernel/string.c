@@ -1,10 +1,18 @@
 /* kernel/string.c - freestanding string and memory functions. */
 #include "kernel/string.h"
 
+/* memcpy and memset move 8 bytes per iteration of a string instruction,
+ * then the tail byte by byte. Modern CPUs run `rep movsb` as fast (ERMS),
+ * but an emulator runs a string instruction one iteration at a time (QEMU's
+ * TCG: a translated block per iteration), so the byte form is 8 times
+ * slower there: page copies, page zeroing, the page cache and the RAM disk
+ * all go through here. */
 void *memcpy(void *d, const void *s, size_t n)
 {
 	void *ret = d;
-	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(s), "+c"(n)::"memory");
+	size_t q = n >> 3, b = n & 7;
+	__asm__ __volatile__("rep movsq" : "+D"(d), "+S"(s), "+c"(q)::"memory");
+	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(s), "+c"(b)::"memory");
 	return ret;
 }
 
@@ -22,7 +30,10 @@ void *memmove(void *d, const void *s, size_t n)
 void *memset(void *d, int c, size_t n)
 {
 	void *ret = d;
-	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	size_t q = n >> 3, b = n & 7;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+	__asm__ __volatile__("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(b) : "a"(v) : "memory");
 	return ret;
 }
 

@@ -3,7 +3,8 @@
  * functions sent to it; IPI round trips complete with acknowledgement;
  * a contended spinlock loses no increment, as a ticket lock and as the
  * test-and-set lock of a guest (virt_spin_lock); asynchronous calls are
- * acknowledged before a slot is reused.
+ * acknowledged before a slot is reused; a sender that halts while it
+ * waits (under a hypervisor) is kicked awake by the acknowledgement.
  */
 #include "tests/ktest.h"
 #include "kernel/smp.h"
@@ -63,6 +64,50 @@ static void ipi_round_trip(struct ktest *t)
 	}
 	KEXPECT_GE(t, event_sum(EV_IPI_SENT) - sent, targets);
 	KEXPECT_EQ(t, smp_call_function_single(NR_CPUS + 3, record_cpu, NULL, true), -22);
+}
+
+/* A call whose function takes 300 us: long enough that a waiting sender
+ * halts (kernel/smp.c), so only the target's kick ends its wait before
+ * its next timer tick (10 ms at ARCH_TIMER_HZ 100). */
+static void busy_300us(void *arg)
+{
+	(void)arg;
+	uint64_t until = ktime_get_ns() + 300000;
+	while (ktime_get_ns() < until)
+		cpu_relax();
+}
+
+static void sort_u64(uint64_t *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t x = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+}
+
+static void halted_sender_is_kicked(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	bool saved = smp_halt_in_waits;
+	WRITE_ONCE(smp_halt_in_waits, true); /* whatever this machine uses */
+	enum { ROUNDS = 21 };
+	uint64_t us[ROUNDS];
+	int target = cpu_id() == 0 ? 1 : 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = ktime_get_ns();
+		smp_call_function_single(target, busy_300us, NULL, true);
+		us[r] = (ktime_get_ns() - t0) / 1000;
+	}
+	WRITE_ONCE(smp_halt_in_waits, saved);
+	sort_u64(us, ROUNDS);
+	ktest_log(t, "300 us calls, halted sender: median %lu us, max %lu us", us[ROUNDS / 2],
+		  us[ROUNDS - 1]);
+	/* Without the kick a round ends at the sender's next tick: each round
+	 * starts just after one, so it lasts about a whole tick (10 ms). */
+	KEXPECT_LT(t, us[ROUNDS / 2], 3000);
 }
 
 static volatile int async_hits;
@@ -155,4 +200,5 @@ static void trylock_semantics(struct ktest *t)
 
 KTEST_SUITE(smp, KTEST_CASE(all_listed_cpus_online), KTEST_CASE(every_cpu_runs_function),
 	    KTEST_CASE(ipi_round_trip), KTEST_CASE(async_calls_acknowledged),
-	    KTEST_CASE(spinlock_contention_exact), KTEST_CASE(trylock_semantics));
+	    KTEST_CASE(spinlock_contention_exact), KTEST_CASE(trylock_semantics),
+	    KTEST_CASE(halted_sender_is_kicked));

@@ -56,16 +56,25 @@ __put_user_8:
 	EX_ENTRY .access, uaccess_fault
 
 ; int __copy_user(void *dst, const void *src, uint64_t n)
+; 8 bytes per iteration, then the tail (see memcpy in kernel/string.c: an
+; emulator runs string instructions an iteration at a time). A fault in
+; either part resumes at the fixup: -EFAULT, as for any access here.
 global __copy_user
 __copy_user:
 	mov rcx, rdx
+	shr rcx, 3
 	STAC
-.access:
+.access_q:
+	rep movsq
+	mov rcx, rdx
+	and rcx, 7
+.access_b:
 	rep movsb
 	CLAC
 	xor eax, eax
 	ret
-	EX_ENTRY .access, uaccess_fault
+	EX_ENTRY .access_q, uaccess_fault
+	EX_ENTRY .access_b, uaccess_fault
 
 uaccess_fault:
 	CLAC
