@@ -20,20 +20,42 @@
  * both modes. One 32-bit CAS, not a CAS of `next` alone: after 65536
  * acquisitions `next` alone could be back at an old value while the lock
  * is held; the whole word at (k, k) means free, whatever happened between.
+ *
+ * A spinning vCPU also burns host time that the lock holder, and the CPUs
+ * the holder waits for (a shootdown under the page-table lock), need to
+ * run. So a test-and-set waiter that has spun for a while (50 us) halts, as Linux's
+ * paravirtual spinlocks do through the hypervisor (pv_wait/pv_kick): it
+ * records the lock in lock_waited_on[cpu], counts itself in l->halted,
+ * checks once more that the lock is held (full barrier between), and halts
+ * with sti; hlt; unlock releases, then (full barrier) reads l->halted and
+ * kicks every CPU halted on the lock with an IPI. One of the two sees the
+ * other's store, so no wake-up is lost; the timer tick would end a halt
+ * anyway. Only a waiter with interrupts on and preemption off halts
+ * (spin_lock, not spin_lock_irqsave: an interrupt must be able to end
+ * the halt, and the CPU must not switch threads inside it).
+ *
  * The mode is chosen once on the boot CPU, before any other CPU runs;
- * `spinlock=fair` or `spinlock=unfair` on the command line overrides it
- * (for measuring one against the other).
+ * `spinlock=fair` or `spinlock=unfair` on the command line overrides it,
+ * and `spinlock.halt_us=N` sets how long a test-and-set waiter spins
+ * before it halts (0: never; for measuring one against the other).
  *
  * `holder` is debug state for assert_spin_locked() and the "stuck" report.
  */
 #include "kernel/spinlock.h"
 #include "kernel/sched.h"
+#include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/cmdline.h"
 #include "kernel/string.h"
 #include "arch/arch.h"
 
 bool virt_spin_lock_enabled;
+/* A test-and-set waiter halts after spinning this long (spinlock.halt_us;
+ * 0: never). Long enough that the short critical sections of a page fault
+ * are waited out spinning (a halt and a kick cost more than they last),
+ * short enough that a wait for a lock held across a shootdown does not
+ * burn a host CPU. */
+static uint32_t virt_spin_halt_us = 50;
 
 void spinlock_init_mode(bool hypervisor)
 {
@@ -45,9 +67,19 @@ void spinlock_init_mode(bool hypervisor)
 		virt_spin_lock_enabled = true;
 	else if (m)
 		printk("spinlock: spinlock=%s ignored (fair or unfair)\n", m);
-	printk("spinlock: %s\n", virt_spin_lock_enabled
-				     ? "test-and-set (hypervisor: virt_spin_lock)"
-				     : "ticket (fair)");
+	const char *h = cmdline_get("spinlock.halt_us");
+	if (h) {
+		uint32_t us = 0;
+		for (; *h >= '0' && *h <= '9' && us < 1000000; h++)
+			us = us * 10 + (uint32_t)(*h - '0');
+		virt_spin_halt_us = us;
+	}
+	const char *mode =
+	    virt_spin_lock_enabled ? "test-and-set (hypervisor: virt_spin_lock)" : "ticket (fair)";
+	if (virt_spin_lock_enabled && virt_spin_halt_us)
+		printk("spinlock: %s, waiters halt after %u us\n", mode, virt_spin_halt_us);
+	else
+		printk("spinlock: %s\n", mode);
 }
 
 static void spin_report_stuck(spinlock_t *l)
@@ -72,14 +104,54 @@ static bool spin_try_word(spinlock_t *l, uint32_t seen)
 					   __ATOMIC_RELAXED);
 }
 
+static spinlock_t *volatile lock_waited_on[NR_CPUS];
+
+static bool lock_held(spinlock_t *l)
+{
+	uint32_t v = __atomic_load_n(&l->val, __ATOMIC_RELAXED);
+	return (uint16_t)v != (uint16_t)(v >> 16);
+}
+
+static void virt_spin_halt(spinlock_t *l)
+{
+	int cpu = smp_processor_id();
+	unsigned long f = local_irq_save();
+	lock_waited_on[cpu] = l;
+	__atomic_fetch_add(&l->halted, 1, __ATOMIC_SEQ_CST); /* full barrier */
+	if (lock_held(l))
+		arch_idle(); /* sti; hlt: a kick cannot slip in between */
+	__atomic_fetch_sub(&l->halted, 1, __ATOMIC_RELAXED);
+	lock_waited_on[cpu] = NULL;
+	local_irq_restore(f);
+}
+
+static void virt_spin_kick(spinlock_t *l)
+{
+	int me = smp_processor_id();
+	for_each_online_cpu (c)
+		if (c != me && lock_waited_on[c] == l)
+			arch_send_ipi(c, VEC_CALL_FUNCTION);
+}
+
 static void virt_spin_lock(spinlock_t *l)
 {
-	uint64_t spins = 0;
+	bool may_halt =
+	    virt_spin_halt_us && !irqs_disabled() && current && current->preempt_count > 0;
+	uint64_t spins = 0, since = 0;
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&l->val, __ATOMIC_RELAXED);
 		if (spin_try_word(l, seen))
 			return;
 		cpu_relax();
+		if (may_halt && (spins & 63) == 63) {
+			uint64_t now = arch_cycles();
+			if (!since)
+				since = now;
+			else if (now - since > tsc_khz * virt_spin_halt_us / 1000) {
+				virt_spin_halt(l);
+				since = arch_cycles();
+			}
+		}
 		if (unlikely(++spins == (1ull << 31)))
 			spin_report_stuck(l);
 	}
@@ -122,6 +194,15 @@ void raw_spin_unlock(spinlock_t *l)
 {
 	WRITE_ONCE(l->holder, -1);
 	__atomic_store_n(&l->owner, (uint16_t)(l->owner + 1), __ATOMIC_RELEASE);
+	if (virt_spin_lock_enabled) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the release, then halted */
+#ifndef MUTATION_VIRT_SPIN_NO_KICK
+		if (unlikely(READ_ONCE(l->halted)))
+#else
+		if (0)
+#endif
+			virt_spin_kick(l);
+	}
 }
 
 void spin_lock(spinlock_t *l)

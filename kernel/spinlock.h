@@ -24,7 +24,8 @@ typedef struct spinlock {
 		};
 		uint32_t val; /* both: free iff owner == next */
 	};
-	int32_t holder; /* CPU holding it, -1 if none (debug only) */
+	int16_t holder;	 /* CPU holding it, -1 if none (debug only) */
+	uint16_t halted; /* CPUs halted waiting for it (virt_spin_lock) */
 	const char *name;
 } spinlock_t;
 

@@ -4,7 +4,8 @@
  * a contended spinlock loses no increment, as a ticket lock and as the
  * test-and-set lock of a guest (virt_spin_lock); asynchronous calls are
  * acknowledged before a slot is reused; a sender that halts while it
- * waits (under a hypervisor) is kicked awake by the acknowledgement.
+ * waits (under a hypervisor) is kicked awake by the acknowledgement, and
+ * a spin_lock waiter that halted is kicked awake by the unlock.
  */
 #include "tests/ktest.h"
 #include "kernel/smp.h"
@@ -110,6 +111,59 @@ static void halted_sender_is_kicked(struct ktest *t)
 	KEXPECT_LT(t, us[ROUNDS / 2], 3000);
 }
 
+/* A spin_lock waiter that halted (test-and-set mode) is kicked by the
+ * unlock: it gets the lock well before its next tick. */
+static DEFINE_SPINLOCK(kick_lock);
+static volatile int kick_round, kick_started, kick_done;
+static volatile uint64_t kick_acquired_ns;
+
+static void kick_waiter(void *arg)
+{
+	int rounds = (int)(uintptr_t)arg;
+	for (int r = 1; r <= rounds; r++) {
+		while (READ_ONCE(kick_round) != r)
+			cpu_relax();
+		WRITE_ONCE(kick_started, r);
+		spin_lock(&kick_lock);
+		kick_acquired_ns = ktime_get_ns();
+		spin_unlock(&kick_lock);
+		WRITE_ONCE(kick_done, r);
+	}
+}
+
+static void halted_lock_waiter_is_kicked(struct ktest *t)
+{
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	enum { ROUNDS = 21 };
+	bool saved = virt_spin_lock_enabled;
+	WRITE_ONCE(virt_spin_lock_enabled, true);
+	kick_round = kick_started = kick_done = 0;
+	int threads = sched_thread_count();
+	int other = cpu_id() == 0 ? 1 : 0;
+	KASSERT_NOT_NULL(
+	    t, thread_create("kick-waiter", kick_waiter, (void *)(uintptr_t)ROUNDS, other));
+	uint64_t us[ROUNDS];
+	for (int r = 1; r <= ROUNDS; r++) {
+		spin_lock(&kick_lock);
+		WRITE_ONCE(kick_round, r);
+		while (READ_ONCE(kick_started) != r)
+			cpu_relax();
+		busy_300us(NULL); /* the waiter spins, then halts */
+		uint64_t unlocked = ktime_get_ns();
+		spin_unlock(&kick_lock);
+		while (READ_ONCE(kick_done) != r)
+			cpu_relax();
+		us[r - 1] = (kick_acquired_ns - unlocked) / 1000;
+	}
+	ktest_wait_threads(threads);
+	WRITE_ONCE(virt_spin_lock_enabled, saved);
+	sort_u64(us, ROUNDS);
+	ktest_log(t, "lock handed to a halted waiter: median %lu us, max %lu us", us[ROUNDS / 2],
+		  us[ROUNDS - 1]);
+	KEXPECT_LT(t, us[ROUNDS / 2], 500); /* not its next tick (up to 10 ms) */
+}
+
 static volatile int async_hits;
 static void async_hit(void *arg)
 {
@@ -201,4 +255,4 @@ static void trylock_semantics(struct ktest *t)
 KTEST_SUITE(smp, KTEST_CASE(all_listed_cpus_online), KTEST_CASE(every_cpu_runs_function),
 	    KTEST_CASE(ipi_round_trip), KTEST_CASE(async_calls_acknowledged),
 	    KTEST_CASE(spinlock_contention_exact), KTEST_CASE(trylock_semantics),
-	    KTEST_CASE(halted_sender_is_kicked));
+	    KTEST_CASE(halted_sender_is_kicked), KTEST_CASE(halted_lock_waiter_is_kicked));
