@@ -318,6 +318,62 @@ def loadable_image(elf, tmp_bin):
             os.unlink(tmp_bin)
 
 
+# The kernel's object directories under BUILD (the loader, the host tools
+# and the user programs are not part of a mutant).
+KERNEL_OBJ_DIRS = ("arch", "kernel", "mm", "drivers", "tests")
+
+
+def dep_files(dfile):
+    """The file names a make dependency file (.d) lists."""
+    with open(dfile, errors="replace") as f:
+        words = f.read().replace("\\\n", " ").split()
+    return {w.rstrip(":") for w in words}
+
+
+def seed_from_normal(m, args, bdir):
+    """Start the mutant's build from copies of the normal kernel's objects,
+    less every object built from a file that mentions MUTATION_NAME (the
+    .d files say which): make then compiles only those few (the Makefile
+    does not track CFLAGS, so the copies, newer than their sources, stay).
+    Any mentioned file that no .d lists: no seed, a full build."""
+    if os.path.exists(os.path.join(bdir, "kernel.elf")) or \
+            os.path.exists(os.path.join(bdir, "kernel")):
+        return  # built before: make knows what is stale
+    files = set(getattr(m, "files", None) or [])
+    if not files:
+        return
+    tmp = bdir + ".seed"
+    if os.path.exists(tmp):
+        subprocess.run(["rm", "-rf", tmp], check=False)
+    covered, stale = set(), []
+    os.makedirs(tmp)
+    for d in KERNEL_OBJ_DIRS:
+        src = os.path.join(args.build, d)
+        # cp -a keeps the timestamps (copies newer than their sources)
+        if os.path.isdir(src) and subprocess.run(
+                ["cp", "-a", src, os.path.join(tmp, d)],
+                check=False).returncode:
+            subprocess.run(["rm", "-rf", tmp], check=False)
+            return
+    for root, _, names in os.walk(tmp):
+        for n in names:
+            if not n.endswith(".d"):
+                continue
+            hit = dep_files(os.path.join(root, n)) & files
+            if hit:
+                covered |= hit
+                stale.append(os.path.join(root, n[:-2] + ".o"))
+    if covered != files:
+        subprocess.run(["rm", "-rf", tmp], check=False)
+        return
+    for o in stale:
+        if os.path.exists(o):
+            os.unlink(o)
+    for d in os.listdir(tmp):
+        os.rename(os.path.join(tmp, d), os.path.join(bdir, d))
+    os.rmdir(tmp)
+
+
 def build(m, args):
     """Build the mutant; returns True when it is ready to run."""
     bdir = os.path.join(args.build, "mutant-" + m.name)
@@ -326,6 +382,7 @@ def build(m, args):
     m.out = os.path.join(args.build, "mutant-%s.out" % m.name)
     blog = os.path.join(args.build, "mutant-%s.build.log" % m.name)
     os.makedirs(bdir, exist_ok=True)
+    seed_from_normal(m, args, bdir)
     make, env = make_command()
     cmd = make + ["--no-print-directory", "BUILD=" + bdir,
                   "MUTATION=" + m.name, m.kernel]
