@@ -69,6 +69,12 @@ uint64_t pinned_pages_outstanding(void)
  */
 #define PAGE_REF_LIMIT (INT32_MAX - 16 * GUP_PIN_COUNTING_BIAS)
 
+/* The limit in force: PAGE_REF_LIMIT, which no program can reach (two
+ * billion references); a test lowers it for a program's run so that an
+ * ordinary program shows the refusal (splice.vmsplice_ref_limit), as a
+ * pause delay widens a race window. */
+int page_ref_limit = PAGE_REF_LIMIT;
+
 /* nr pages from start lie in user space; nr * PAGE_SIZE must not wrap. */
 static bool gup_range_ok(uint64_t start, unsigned long nr)
 {
@@ -83,7 +89,7 @@ static bool try_grab_page(struct page *page, unsigned flags)
 		if (old <= 0)
 			return false; /* being freed (or already wrapped) */
 #ifndef MUTATION_GUP_NO_REF_OVERFLOW_CHECK
-		if (old > PAGE_REF_LIMIT - refs) {
+		if (old > READ_ONCE(page_ref_limit) - refs) {
 			count_event(EV_GUP_REF_LIMIT);
 			return false;
 		}

@@ -33,4 +33,8 @@ void unpin_user_page(struct page *page);
 void unpin_user_pages_dirty(struct page **pages, unsigned long nr, bool make_dirty);
 uint64_t pinned_pages_outstanding(void); /* pins - unpins, for leak checks */
 
+/* GUP refuses a reference that would take a page's count above this
+ * (mm/gup.c; tests lower it). */
+extern int page_ref_limit;
+
 #endif

@@ -21,6 +21,9 @@
  *                            ANON_EXCLUSIVE_IGNORED)
  *   race_odirect_vs_munmap   O_DIRECT against munmap/remap of its buffer
  *   race_pvm_vs_exit         process_vm_readv against the target's exit
+ *   vmsplice_ref_limit       with the page reference limit lowered for the
+ *                            run, vmsplice of one page into many pipes is
+ *                            refused at it (GUP_NO_REF_OVERFLOW_CHECK)
  */
 #include "tests/ktest.h"
 #include "tests/ktest_user.h"
@@ -66,6 +69,21 @@ static void vmsplice_pages_released(struct ktest *t)
 	uint64_t after = ktest_free_pages();
 	ktest_log(t, "free pages %lu before, %lu after", before, after);
 	KEXPECT_LT(t, before - MIN(before, after), 8);
+}
+
+/* The page reference limit from a program: lowered to 4096 for the run
+ * (two billion references are out of any program's reach), vmsplice of
+ * one page into pipe after pipe must be refused near it
+ * (GUP_NO_REF_OVERFLOW_CHECK: never refused). */
+static void vmsplice_ref_limit(struct ktest *t)
+{
+	enum { LIMIT = 4096 };
+	int saved = page_ref_limit;
+	WRITE_ONCE(page_ref_limit, LIMIT);
+	char arg[16];
+	snprintf(arg, sizeof(arg), "%d", LIMIT);
+	run_mode(t, "/bin/splice", "reflimit", arg);
+	WRITE_ONCE(page_ref_limit, saved);
 }
 
 static void odirect_alignment(struct ktest *t)
@@ -117,4 +135,4 @@ KTEST_SUITE(splice, KTEST_CASE(vmsplice_splice_tee), KTEST_CASE(vmsplice_leak_cv
 	    KTEST_CASE(vmsplice_pages_released), KTEST_CASE(odirect_alignment),
 	    KTEST_CASE(process_vm), KTEST_CASE(race_odirect_vs_fork),
 	    KTEST_CASE(race_odirect_mprotect), KTEST_CASE(race_odirect_vs_munmap),
-	    KTEST_CASE(race_pvm_vs_exit));
+	    KTEST_CASE(race_pvm_vs_exit), KTEST_CASE(vmsplice_ref_limit));

@@ -348,6 +348,53 @@ static void leak(void)
 		printf("# %d of %d rounds leaked the parent's new data\n", bad, rounds);
 }
 
+/* ---- the page reference limit (CVE-2019-11487) -------------------------- */
+
+/* vmsplice takes a reference to each page it puts in a pipe. The kernel
+ * refuses a reference that would take a page's count past its limit (two
+ * billion normally, far out of reach; the test lowers it for this run to
+ * `limit`): so many pipes fill up with the same page until vmsplice fails,
+ * before about `limit` references, and none of the page's data is lost.
+ * Without the check the count would wrap and a put free a page in use. */
+static void reflimit(uint64_t limit)
+{
+	enum { MAX_PIPES = 480, SLOTS = 16 };
+	static int fds[MAX_PIPES][2];
+	char *page = map(PG);
+	memset(page, 'R', PG);
+	struct iovec iov[SLOTS];
+	for (int i = 0; i < SLOTS; i++)
+		iov[i] = (struct iovec){ page, 1 }; /* 16 references per call */
+	long accepted = 0, refused_errno = 0;
+	int npipes = 0;
+	for (; npipes < MAX_PIPES && !refused_errno; npipes++) {
+		if (pipe2(fds[npipes], O_NONBLOCK)) {
+			printf("# pipe2: %s\n", strerror(errno));
+			break;
+		}
+		long v = vms(fds[npipes][1], iov, SLOTS, SPLICE_F_NONBLOCK);
+		if (v < 0)
+			refused_errno = errno;
+		else
+			accepted += v; /* one byte per reference */
+	}
+	printf("# %ld references taken by vmsplice before it was refused (limit %lu)\n", accepted,
+	       (unsigned long)limit);
+	check(refused_errno != 0, "reflimit: vmsplice is refused once the page is at its limit");
+	check(accepted <= (long)limit, "reflimit: no reference past the limit");
+	for (int i = 0; i < npipes; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	check(all_bytes(page, PG, 'R'), "reflimit: the page kept its data");
+	int p[2];
+	pipe(p);
+	check(vms(p[1], iov, 1, 0) == 1, "reflimit: with the pipes closed, vmsplice works again");
+	close(p[0]);
+	close(p[1]);
+	munmap(page, PG);
+}
+
 /* ---- O_DIRECT rules ---------------------------------------------------- */
 
 static void odirect(void)
@@ -642,6 +689,8 @@ int main(int argc, char **argv)
 		race_mprotect(delay);
 	else if (!strcmp(mode, "race-munmap"))
 		race_munmap();
+	else if (!strcmp(mode, "reflimit"))
+		reflimit(delay);
 	else
 		check(0, "known mode");
 	printf("1..%d\n# every check ran\n", n);
