@@ -36,9 +36,20 @@
  *       dup, dup2 onto high fds that grow the table, read, close).
  *   console: stdio on the console: write, a line read, TCGETS and
  *       TIOCGWINSZ answered, other ioctls -ENOTTY, -ESPIPE, O_NONBLOCK.
+ *   user_calls_musl, user_calls_glibc: /bin/files (tests/user/files.c)
+ *       from ring 3: creat, readv/writev on files, pipes and stdout,
+ *       preadv/pwritev(2), stat/lstat/statx, getdents64, rename/renameat2
+ *       (raced by a second process: atomic), link, symlink/readlink (40
+ *       links, ELOOP), truncate, fallocate, the syncs, fcntl, getcwd/chdir/
+ *       fchdir through fork and execve, umask, statfs (TMPFS_MAGIC on
+ *       /tmp), access, copy_file_range, sendfile, FIONREAD, the /tmp files,
+ *       with hostile arguments; then nothing leaked and fsck passes (kills
+ *       UNLINK_ZEROES_NLINK, RENAME_NOT_ATOMIC, SYMLINK_LOOP_BOUND,
+ *       OEXCL_IGNORED).
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
+#include "tests/ktest_user.h"
 #include "kernel/sys_file.h"
 #include "kernel/file.h"
 #include "kernel/fdtable.h"
@@ -1172,7 +1183,27 @@ static void console(struct ktest *t)
 	fx_teardown(t, &x);
 }
 
+static void user_calls(struct ktest *t, const char *path)
+{
+	REQUIRE_FS(t);
+	struct ktest_baseline before;
+	ktest_baseline_take(&before);
+	run_checks(t, path, "every check ran");
+	ktest_baseline_expect(t, &before); /* no leak; then fsck of the whole image */
+}
+
+static void user_calls_musl(struct ktest *t)
+{
+	user_calls(t, "/bin/files");
+}
+
+static void user_calls_glibc(struct ktest *t)
+{
+	user_calls(t, "/bin/files-glibc");
+}
+
 KTEST_SUITE(files, KTEST_CASE(fd_numbering), KTEST_CASE(bad_user_pointers), KTEST_CASE(file_calls),
 	    KTEST_CASE(stat_layout), KTEST_CASE(getdents_layout), KTEST_CASE(pipe_semantics),
 	    KTEST_CASE(pipe_stream_smp), KTEST_CASE(pipe_buf_atomic), KTEST_CASE(append_smp),
-	    KTEST_CASE(shared_table_smp), KTEST_CASE(console));
+	    KTEST_CASE(shared_table_smp), KTEST_CASE(console), KTEST_CASE(user_calls_musl),
+	    KTEST_CASE(user_calls_glibc));
