@@ -10,19 +10,40 @@
  * copied in page-bounded pieces so a string that ends before an unmapped
  * page is read whole.
  *
- * Paths: the working directory is "/" for now (no fs_struct yet); a path
- * relative to a dirfd is resolved against the path the directory was
- * opened by. "." and ".." and repeated slashes are resolved lexically
- * (there are no symlinks). SFS has no permissions, owners or times: stat
- * reports mode 0755 (directories and files, so execve finds files
- * executable), uid/gid 0, times 0, and st_blocks from the size (holes are
- * counted).
+ * Paths: every path becomes an absolute, normalized one with its symbolic
+ * links followed (resolve: Linux's path walk, component by component, at
+ * most 40 links, -ELOOP past them) before a file system sees it. A
+ * relative path starts at the process's working directory (struct
+ * process.cwd: a path string, inherited by fork, kept by execve; Linux
+ * keeps a dentry, so a renamed working directory keeps working there and
+ * not here) or at the path a dirfd was opened by. Which file system a path
+ * is on goes by its prefix: /proc (kernel/fs/procfs.c), /tmp (the memory
+ * file system of kernel/fs/tmpfs.c), else SFS (kernel/fs/sfs.c); rename
+ * and link between two of them are -EXDEV. SFS has no permissions, owners
+ * or times: stat reports mode 0755 (directories and files, so execve finds
+ * files executable; links 0777), uid/gid 0, times 0, and st_blocks from
+ * the size (holes are counted); access() grants everything to every
+ * caller (everything runs as root).
  *
  * Where this differs from Linux 6.1 (to do when the pieces exist):
  *   - O_CREAT|O_DIRECTORY is -EINVAL (Linux 6.4 and later; 6.1 created a
  *     regular file and then failed with -ENOTDIR);
  *   - O_TMPFILE is -EOPNOTSUPP (SFS has no tmpfile); pipe2(O_DIRECT)
- *     (packet mode) is -EINVAL.
+ *     (packet mode) is -EINVAL;
+ *   - O_PATH|O_NOFOLLOW of a symbolic link is -ELOOP (Linux opens the
+ *     link itself);
+ *   - record locks (F_SETLK, F_SETLKW, F_GETLK) are checked as Linux checks
+ *     them and then always granted: no lock is kept, F_GETLK reports none;
+ *   - umask is kept and returned, but no file system has modes to apply it
+ *     to; statx reports STATX_BASIC_STATS with zero times and no birth time;
+ *   - readv of a pipe fills the next iovec only while the pipe holds bytes
+ *     (the same result as Linux's single copy), of the console only the
+ *     first; writev of a pipe writes iovec by iovec (several iovecs of at
+ *     most PIPE_BUF bytes in all are not one atomic write);
+ *   - copy_file_range and sendfile copy through a 64 KiB buffer mapped in
+ *     the caller's address space for the call (every kind of file then
+ *     moves bytes with its ordinary read and write); RWF_ flags other than
+ *     unknown ones are accepted and ignored.
  */
 #include "kernel/sys_file.h"
 #include "kernel/file.h"
