@@ -40,8 +40,8 @@
  *       names), rename with NOREPLACE and EXCHANGE, on the disk: fsck
  *       checks the link counts and the link's data, before and after the
  *       names go; an unlinked name's file lives on while open.
- *   user_calls_musl, user_calls_glibc: /bin/files (tests/user/files.c)
- *       from ring 3: creat, readv/writev on files, pipes and stdout,
+ *   user_ops_*, user_ns_*: /bin/files (tests/user/files.c) from ring 3,
+ *       in parts (ops; ns on / and on /tmp), musl and glibc: creat, readv/writev on files, pipes and stdout,
  *       preadv/pwritev(2), stat/lstat/statx, getdents64, rename/renameat2
  *       (raced by a second process: atomic), link, symlink/readlink (40
  *       links, ELOOP), truncate, fallocate, the syncs, fcntl, getcwd/chdir/
@@ -1233,27 +1233,48 @@ static void sfs_links_fsck(struct ktest *t)
 		ktest_log(t, "fsck: %s", err);
 }
 
-static void user_calls(struct ktest *t, const char *path)
+/* /bin/files PART [DIR] (tests/user/files.c): exit 0, no "not ok", the
+ * last check printed; then nothing leaked and fsck passes. */
+static void user_calls(struct ktest *t, const char *path, const char *part, const char *dir)
 {
 	REQUIRE_FS(t);
 	struct ktest_baseline before;
 	ktest_baseline_take(&before);
-	run_checks(t, path, "every check ran");
+	char *const argv[] = { (char *)path, (char *)part, (char *)dir, NULL };
+	KEXPECT_EQ(t, run_program(t, path, argv), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "every check ran"));
 	ktest_baseline_expect(t, &before); /* no leak; then fsck of the whole image */
 }
 
-static void user_calls_musl(struct ktest *t)
+static void user_ops_musl(struct ktest *t)
 {
-	user_calls(t, "/bin/files");
+	user_calls(t, "/bin/files", "ops", NULL);
 }
 
-static void user_calls_glibc(struct ktest *t)
+static void user_ns_sfs_musl(struct ktest *t)
 {
-	user_calls(t, "/bin/files-glibc");
+	user_calls(t, "/bin/files", "ns", "/ft");
+}
+
+static void user_ns_tmp_musl(struct ktest *t)
+{
+	user_calls(t, "/bin/files", "ns", "/tmp/ft");
+}
+
+static void user_ops_glibc(struct ktest *t)
+{
+	user_calls(t, "/bin/files-glibc", "ops", NULL);
+}
+
+static void user_ns_sfs_glibc(struct ktest *t)
+{
+	user_calls(t, "/bin/files-glibc", "ns", "/ft");
 }
 
 KTEST_SUITE(files, KTEST_CASE(fd_numbering), KTEST_CASE(bad_user_pointers), KTEST_CASE(file_calls),
 	    KTEST_CASE(stat_layout), KTEST_CASE(getdents_layout), KTEST_CASE(pipe_semantics),
 	    KTEST_CASE(pipe_stream_smp), KTEST_CASE(pipe_buf_atomic), KTEST_CASE(append_smp),
 	    KTEST_CASE(shared_table_smp), KTEST_CASE(console), KTEST_CASE(sfs_links_fsck),
-	    KTEST_CASE(user_calls_musl), KTEST_CASE(user_calls_glibc));
+	    KTEST_CASE(user_ops_musl), KTEST_CASE(user_ns_sfs_musl), KTEST_CASE(user_ns_tmp_musl),
+	    KTEST_CASE(user_ops_glibc), KTEST_CASE(user_ns_sfs_glibc));
