@@ -1841,11 +1841,20 @@ static bool is_regular(struct kfile *f)
 	return f->type == KFILE_REG || is_memfd(f);
 }
 
+/* The file system of a regular file: SFS, /tmp, or the memfds' own. */
+static int regular_fs(struct kfile *f)
+{
+	if (!is_memfd(f))
+		return 0;
+	return memfd_file_inode(f)->d.flags & SHMEM_TMPFS_FILE ? 1 : 2;
+}
+
 /* copy_file_range (Linux 6.1's vfs_copy_file_range, generic_copy_file_checks):
  * flags -EINVAL; bad fds -EBADF; the offsets (-EFAULT, negative -EINVAL);
- * in readable and out writable without O_APPEND (-EBADF); directories
- * -EISDIR; other non-regular files -EINVAL; overlapping ranges of one file
- * -EINVAL. Copies across file systems too (Linux 5.19 and later). */
+ * directories -EISDIR; other non-regular files -EINVAL; in readable and out
+ * writable without O_APPEND (-EBADF); two file systems -EXDEV (6.1 copies
+ * across none of them, having no ->copy_file_range in common); overlapping
+ * ranges of one file -EINVAL. */
 long sys_copy_file_range(int fd_in, uint64_t uoff_in, int fd_out, uint64_t uoff_out, uint64_t len,
 			 unsigned flags)
 {
@@ -1882,6 +1891,10 @@ long sys_copy_file_range(int fd_in, uint64_t uoff_in, int fd_out, uint64_t uoff_
 	if (!(in->f_mode & FMODE_READ) || !(out->f_mode & FMODE_WRITE) ||
 	    (out->f_flags & O_APPEND)) {
 		r = -EBADF;
+		goto done;
+	}
+	if (regular_fs(in) != regular_fs(out)) {
+		r = -EXDEV; /* 6.1 copies within one file system only */
 		goto done;
 	}
 	if (!len) {

@@ -27,7 +27,8 @@
  *   cwd: getcwd/chdir/fchdir, inherited by fork, kept by execve (the
  *       program re-executes itself as `files --cwd DIR`), umask.
  *   statfs/fstatfs (TMPFS_MAGIC on /tmp), access/faccessat2,
- *       copy_file_range and sendfile (real copies), FIONREAD.
+ *       copy_file_range (-EXDEV between file systems, as 6.1) and sendfile
+ *       (real copies), FIONREAD.
  *   /tmp: files in memory: write, read, mmap, hard links, an unlinked
  *       file still open.
  */
@@ -598,14 +599,30 @@ static void copies(void)
 		big[i] = (char)(i * 7 + 1);
 	int in = open("/ft/src", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	write(in, big, sizeof(big));
-	int out = open("/tmp/ft/dst", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int out = open("/ft/dst", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	loff_t io = 0, oo = 0;
 	check(copy_file_range(in, &io, out, &oo, sizeof(big), 0) == (ssize_t)sizeof(big) &&
 		  io == (loff_t)sizeof(big) && oo == (loff_t)sizeof(big),
-	      "copy_file_range / to /tmp: offsets advance");
+	      "copy_file_range: offsets advance");
 	check(pread(out, back, sizeof(back), 0) == (ssize_t)sizeof(back) &&
 		  !memcmp(big, back, sizeof(big)),
 	      "copy_file_range: the bytes arrived");
+	int tin = open("/tmp/ft/src", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int tout = open("/tmp/ft/dst", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	write(tin, big, 5000);
+	io = 0;
+	check(copy_file_range(tin, &io, tout, NULL, 6000, 0) == 5000 &&
+		  pread(tout, back, 5000, 0) == 5000 && !memcmp(big, back, 5000),
+	      "copy_file_range in /tmp, cut at the end of the file");
+	io = 0;
+	check(fails(copy_file_range(in, &io, tout, NULL, 10, 0), EXDEV),
+	      "copy_file_range / to /tmp: EXDEV");
+	off_t so = 0;
+	check(sendfile(tout, in, &so, 100) == 100 && so == 100,
+	      "sendfile / to /tmp (any two files)");
+	close(tin);
+	close(tout);
+	unlink("/tmp/ft/src");
 	lseek(in, 100, SEEK_SET);
 	int o2 = open("/ft/dst2", O_RDWR | O_CREAT | O_TRUNC, 0644);
 	check(copy_file_range(in, NULL, o2, NULL, 50, 0) == 50 && lseek(in, 0, SEEK_CUR) == 150 &&
@@ -649,6 +666,7 @@ static void copies(void)
 	close(o2);
 	unlink("/ft/src");
 	unlink("/ft/dst2");
+	unlink("/ft/dst");
 	unlink("/tmp/ft/dst");
 }
 
