@@ -32,8 +32,8 @@
  *     (packet mode) is -EINVAL;
  *   - O_PATH|O_NOFOLLOW of a symbolic link is -ELOOP (Linux opens the
  *     link itself);
- *   - record locks (F_SETLK, F_SETLKW, F_GETLK) are checked as Linux checks
- *     them and then always granted: no lock is kept, F_GETLK reports none;
+ *   - record locks (kernel/fs/locks.c) have no deadlock detection and
+ *     F_SETLKW waits by polling;
  *   - umask is kept and returned, but no file system has modes to apply it
  *     to; statx reports STATX_BASIC_STATS with zero times and no birth time;
  *   - readv of a pipe fills the next iovec only while the pipe holds bytes
@@ -53,6 +53,7 @@
 #include "kernel/fs/fs.h"
 #include "kernel/fs/procfs.h"
 #include "kernel/fs/tmpfs.h"
+#include "kernel/fs/locks.h"
 #include "kernel/memfd.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
@@ -159,6 +160,40 @@ static int link_target(const char *path, char *buf, size_t size)
 	return vfs_readlink(path, buf, size);
 }
 
+/* The first symbolic link among the components of path that start at or
+ * after byte `from` (the last one only if last_too): its target in buf,
+ * its component at [*start, *end), the length; 0 if none. */
+static int first_link(char *path, size_t from, bool last_too, size_t *start, size_t *end, char *buf,
+		      size_t size)
+{
+	if (procfs_path(path))
+		return 0;
+	if (!tmpfs_path(path))
+		return vfs_first_link(path, from, last_too, start, end, buf, size);
+	/* /tmp: in memory, a readlink per component is cheap */
+	size_t len = strlen(path), root = sizeof(TMPFS_ROOT) - 1;
+	for (size_t s0 = root + 1; s0 < len;) {
+		size_t e = s0;
+		while (e < len && path[e] != '/')
+			e++;
+		if (s0 >= from && (e < len || last_too)) {
+			char c = path[e];
+			path[e] = 0;
+			int k = tmpfs_readlink(path, buf, size);
+			path[e] = c;
+			if (k > 0) {
+				*start = s0;
+				*end = e;
+				return k;
+			}
+			if (k == -ENOENT || k == -ENOTDIR)
+				return 0;
+		}
+		s0 = e + 1;
+	}
+	return 0;
+}
+
 /*
  * The absolute normalized path (in out[PATH_MAX]) of name relative to dirfd
  * (AT_FDCWD: the working directory), its symbolic links followed (Linux's
@@ -209,10 +244,6 @@ static int resolve(int dirfd, const char *name, char *out, bool *dir_only, bool 
 		size_t n = (size_t)(e - p);
 		if (!n)
 			break;
-		if (n > 255) {
-			err = -ENAMETOOLONG;
-			goto out;
-		}
 		if (n == 1 && p[0] == '.') {
 			p = e;
 			continue;
@@ -225,46 +256,67 @@ static int resolve(int dirfd, const char *name, char *out, bool *dir_only, bool 
 			p = e;
 			continue;
 		}
-		size_t before = len;
-		if (len + 1 + n >= PATH_MAX) {
-			err = -ENAMETOOLONG;
-			goto out;
+		/* a run of plain components, appended, then checked in one walk */
+		size_t verified = len;
+		for (;;) {
+			if (n > 255) {
+				err = -ENAMETOOLONG;
+				goto out;
+			}
+			if (len + 1 + n >= PATH_MAX) {
+				err = -ENAMETOOLONG;
+				goto out;
+			}
+			out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
+			p = e;
+			const char *q = p;
+			while (*q == '/')
+				q++;
+			const char *qe = q;
+			while (*qe && *qe != '/')
+				qe++;
+			size_t qn = (size_t)(qe - q);
+			if (!qn || (qn == 1 && q[0] == '.') ||
+			    (qn == 2 && q[0] == '.' && q[1] == '.'))
+				break;
+			p = q;
+			e = qe;
+			n = qn;
 		}
-		out[len++] = '/';
-		memcpy(out + len, p, n);
-		len += n;
 		out[len] = 0;
-		const char *q = e;
+		const char *q = p;
 		while (*q == '/')
 			q++;
 		bool last = !*q;
-		if (!last || follow || *e == '/') {
-			int k = link_target(out, link, PATH_MAX - 1);
-			if (k > 0) {
+		size_t ls, le;
+		int k = first_link(out, verified, !last || follow || *p == '/', &ls, &le, link,
+				   PATH_MAX - 1);
+		if (k <= 0)
+			continue;
 #ifndef MUTATION_SYMLINK_LOOP_BOUND
-				if (++links > MAXSYMLINKS) {
+		if (++links > MAXSYMLINKS) {
 #else
-				if (++links >= MAXSYMLINKS) { /* one link short of Linux's 40 */
+		if (++links >= MAXSYMLINKS) { /* one link short of Linux's 40 */
 #endif
-					err = -ELOOP;
-					goto out;
-				}
-				len = link[0] == '/' ? 0 : before;
-				size_t rl = strlen(e);
-				if ((size_t)k + 1 + rl >= PATH_MAX) {
-					err = -ENAMETOOLONG;
-					goto out;
-				}
-				link[k] = '/';
-				memcpy(link + k + 1, e, rl + 1);
-				char *t = rest;
-				rest = link;
-				link = t;
-				p = rest;
-				continue;
-			}
+			err = -ELOOP;
+			goto out;
 		}
-		p = e;
+		/* rest = the target, the run after the link, the unread rest */
+		size_t after = len - le, rl = strlen(p);
+		if ((size_t)k + after + 1 + rl >= PATH_MAX) {
+			err = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(link + k, out + le, after);
+		link[k + after] = '/';
+		memcpy(link + k + after + 1, p, rl + 1);
+		len = link[0] == '/' ? 0 : ls - 1; /* drop "/name" */
+		char *t = rest;
+		rest = link;
+		link = t;
+		p = rest;
 	}
 	if (!len)
 		out[len++] = '/';
@@ -1184,6 +1236,67 @@ long sys_dup3(unsigned oldfd, unsigned newfd, int flags)
 	return do_dup2(current_files(), (int)oldfd, (int)newfd, flags & O_CLOEXEC);
 }
 
+/*
+ * Record locks (Linux's fcntl_getlk, fcntl_setlk; kernel/fs/locks.c): the
+ * struct flock (-EFAULT), its type and whence (-EINVAL), the range made
+ * absolute from SEEK_SET, the position or the size (a negative start
+ * -EINVAL, past the largest offset -EOVERFLOW); F_SETLK a read lock on a
+ * file not open for reading, a write lock on one not open for writing
+ * -EBADF; a conflict -EAGAIN (F_SETLKW waits). F_GETLK reports the first
+ * lock of another process that would block this one, or F_UNLCK.
+ */
+static long do_fcntl_lock(struct kfile *f, unsigned cmd, uint64_t arg)
+{
+	struct linux_flock fl;
+	if (copy_from_user(&fl, arg, sizeof(fl)))
+		return -EFAULT;
+	if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
+		return -EINVAL;
+	int64_t base;
+	if (fl.l_whence == SEEK_SET)
+		base = 0;
+	else if (fl.l_whence == SEEK_CUR)
+		base = (int64_t)f->f_pos;
+	else if (fl.l_whence == SEEK_END)
+		base = f->sfs ? (int64_t)vfs_size(f->sfs) : 0;
+	else
+		return -EINVAL;
+	int64_t start, end;
+	if (__builtin_add_overflow(base, fl.l_start, &start))
+		return -EOVERFLOW;
+	if (fl.l_len > 0) {
+		if (__builtin_add_overflow(start, fl.l_len - 1, &end))
+			return -EOVERFLOW;
+	} else if (fl.l_len == 0) {
+		end = INT64_MAX;
+	} else {
+		end = start - 1;
+		start += fl.l_len;
+	}
+	if (start < 0)
+		return -EINVAL;
+	const void *owner = current_files();
+	if (cmd == F_GETLK) {
+		if (fl.l_type == F_UNLCK)
+			return -EINVAL;
+		struct posix_lock_info info;
+		posix_test_lock(lock_key(f), owner, fl.l_type, start, end, &info);
+		fl.l_type = (int16_t)info.type;
+		if (info.type != F_UNLCK) {
+			fl.l_whence = SEEK_SET;
+			fl.l_start = info.start;
+			fl.l_len = info.end == INT64_MAX ? 0 : info.end - info.start + 1;
+			fl.l_pid = info.pid;
+		}
+		return copy_to_user(arg, &fl, sizeof(fl)) ? -EFAULT : 0;
+	}
+	if ((fl.l_type == F_RDLCK && !(f->f_mode & FMODE_READ)) ||
+	    (fl.l_type == F_WRLCK && !(f->f_mode & FMODE_WRITE)))
+		return -EBADF;
+	int pid = current->proc ? current->proc->pid : 0;
+	return posix_lock_file(lock_key(f), owner, pid, fl.l_type, start, end, cmd == F_SETLKW);
+}
+
 long sys_fcntl(unsigned fd, unsigned cmd, uint64_t arg)
 {
 	struct files_struct *files = current_files();
@@ -1221,37 +1334,9 @@ long sys_fcntl(unsigned fd, unsigned cmd, uint64_t arg)
 		break;
 	case F_GETLK:
 	case F_SETLK:
-	case F_SETLKW: {
-		/* Record locks: checked as Linux checks them (fcntl_getlk,
-		 * fcntl_setlk), then granted; no conflicts are tracked between
-		 * processes (F_GETLK always answers F_UNLCK). */
-		struct linux_flock fl;
-		if (path) {
-			r = -EBADF;
-			break;
-		}
-		if (copy_from_user(&fl, arg, sizeof(fl))) {
-			r = -EFAULT;
-			break;
-		}
-		if ((fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK) ||
-		    fl.l_whence < 0 || fl.l_whence > SEEK_END) {
-			r = -EINVAL;
-			break;
-		}
-		if (cmd == F_GETLK) {
-			fl.l_type = F_UNLCK;
-			r = copy_to_user(arg, &fl, sizeof(fl));
-			break;
-		}
-		if ((fl.l_type == F_RDLCK && !(f->f_mode & FMODE_READ)) ||
-		    (fl.l_type == F_WRLCK && !(f->f_mode & FMODE_WRITE))) {
-			r = -EBADF;
-			break;
-		}
-		r = 0;
+	case F_SETLKW:
+		r = path ? -EBADF : do_fcntl_lock(f, cmd, arg);
 		break;
-	}
 	default:
 		r = path ? -EBADF : -EINVAL;
 	}

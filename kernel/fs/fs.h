@@ -86,6 +86,12 @@ int vfs_mkdir(const char *path);
  * link. */
 int vfs_symlink(const char *target, const char *path);
 int vfs_readlink(const char *path, char *buf, size_t size);
+/* The path walk's question, in one walk: the first symbolic link on path
+ * at or after byte `from` (the last component only if last_too): its
+ * target in buf (at most size bytes), its component at [*start, *end), the
+ * length returned; 0 if none (or the walk ends at a missing component). */
+int vfs_first_link(const char *path, size_t from, bool last_too, size_t *start, size_t *end,
+		   char *buf, size_t size);
 /* A hard link newpath to the file at oldpath (not a directory: -EPERM). */
 int vfs_link(const char *oldpath, const char *newpath);
 /* rename(2) / renameat2(2) inside SFS: atomic replacement of an existing

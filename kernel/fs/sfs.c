@@ -59,9 +59,13 @@ static struct block_device *bdev;
 static struct sfs_super sb;
 static uint8_t *bitmap; /* the bitmap blocks of blocks 0 .. sb.nr_blocks-1 */
 static struct rwsem fs_lock;
+static struct rwsem rename_lock; /* vfs_rename: one at a time (s_vfs_rename_mutex) */
 static DEFINE_SPINLOCK(map_lock);
 static LIST_HEAD(inode_cache);
 static bool mounted;
+/* Symbolic links in use (map_lock to change): none, and the path walk's
+ * vfs_first_link answers at once, without a walk. */
+static uint32_t nr_symlinks;
 
 bool fs_mounted(void)
 {
@@ -548,6 +552,7 @@ void inode_put(struct inode *inode)
 	down_write(&fs_lock);
 	spin_lock(&map_lock);
 	free_blocks_from(inode, 0);
+	nr_symlinks -= inode->d.mode == SFS_S_IFLNK;
 	memset(&inode->d, 0, sizeof(inode->d));
 	write_disk_inode(inode->ino, &inode->d);
 	sb.free_inodes++;
@@ -940,6 +945,7 @@ static uint32_t alloc_inode(uint16_t mode)
 		d.mode = mode;
 		d.nlink = 1;
 		write_disk_inode(ino, &d);
+		nr_symlinks += mode == SFS_S_IFLNK;
 		sb.free_inodes--;
 		write_super();
 		spin_unlock(&map_lock);
@@ -973,6 +979,7 @@ static int create(struct inode *dir, const char *name, size_t len, uint16_t mode
 		memset(&d, 0, sizeof(d));
 		spin_lock(&map_lock);
 		write_disk_inode(ino, &d);
+		nr_symlinks -= mode == SFS_S_IFLNK;
 		sb.free_inodes++;
 		write_super();
 		spin_unlock(&map_lock);
@@ -1140,6 +1147,70 @@ int vfs_symlink(const char *target, const char *path)
 	return err;
 }
 
+/*
+ * The first symbolic link on path (absolute, normalized), in one walk from
+ * the root under one hold of fs_lock (the path walk of every system call
+ * asks this once per run of components, so it must not cost a lookup per
+ * component). Components before `from` are known to be no links. The last
+ * component counts only if last_too. A link found: its target (at most
+ * size bytes) in buf, its component's span in *start, *end, the length
+ * returned. 0 if there is none before the walk ends (at the end, or at a
+ * missing or non-directory component: the call that follows says so).
+ */
+int vfs_first_link(const char *path, size_t from, bool last_too, size_t *start, size_t *end,
+		   char *buf, size_t size)
+{
+	if (!mounted || path[0] != '/' || !READ_ONCE(nr_symlinks))
+		return 0;
+	struct inode *dir, *defer[4];
+	int ndefer = 0, r = 0, err;
+	down_write(&fs_lock);
+	dir = iget_locked(sb.root_ino, &err);
+	const char *p = path + 1;
+	while (dir && *p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		uint32_t ino;
+		struct inode *child = NULL;
+		if (!n || dir->d.mode != SFS_S_IFDIR || dir_find(dir, p, n, &ino) < 0 ||
+		    !(child = iget_locked(ino, &err)))
+			break;
+		/* drop dir; a removed one's last reference frees it: after the walk */
+		spin_lock(&map_lock);
+		bool last_ref = dir->refs == 1 && dir->d.nlink == 0;
+		if (!last_ref)
+			dir->refs--;
+		spin_unlock(&map_lock);
+		if (last_ref && ndefer == 4) {
+			spin_lock(&map_lock);
+			child->refs--; /* not its last: an entry names it */
+			spin_unlock(&map_lock);
+			break; /* dir is put below */
+		}
+		if (last_ref)
+			defer[ndefer++] = dir;
+		dir = child;
+		size_t s0 = (size_t)(p - path);
+		if (child->d.mode == SFS_S_IFLNK && s0 >= from && (slash || last_too)) {
+			size_t k = MIN(size, (size_t)i_size_read(child));
+			ssize_t got = cache_read(child, buf, 0, k, 0);
+			if (got > 0) {
+				*start = s0;
+				*end = s0 + n;
+				r = (int)got;
+			}
+			break;
+		}
+		p = slash ? slash + 1 : p + n;
+	}
+	up_write(&fs_lock);
+	if (dir)
+		inode_put(dir);
+	for (int i = 0; i < ndefer; i++)
+		inode_put(defer[i]);
+	return r;
+}
+
 int vfs_readlink(const char *path, char *buf, size_t size)
 {
 	struct file *f;
@@ -1207,15 +1278,32 @@ static void dir_set_ino(struct inode *dir, int64_t slot, uint32_t ino)
 	}
 }
 
+static int do_rename(const char *oldpath, const char *newpath, unsigned flags);
+
 /*
- * rename(2) inside SFS. The caller has resolved both paths, refused "."
- * and "..", a directory moved under itself (-EINVAL) and the root. Under
- * one hold of fs_lock: an existing target's entry is repointed at the
+ * rename(2) inside SFS. The caller has resolved both paths and refused the
+ * root. Renames go one at a time (rename_lock, Linux's s_vfs_rename_mutex),
+ * so the check that a directory is not moved under itself, made on the
+ * paths, holds while they are walked. Under one hold of fs_lock: an existing target's entry is repointed at the
  * source in place, so every lookup of newpath finds the old file or the
  * new one, never nothing (Linux's guarantee); then the source entry goes.
  * SFS directories have no ".." entry, so moving one is moving its entry.
  */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && path[n] == '/';
+}
+
 int vfs_rename(const char *oldpath, const char *newpath, unsigned flags)
+{
+	down_write(&rename_lock);
+	int err = do_rename(oldpath, newpath, flags);
+	up_write(&rename_lock);
+	return err;
+}
+
+static int do_rename(const char *oldpath, const char *newpath, unsigned flags)
 {
 	struct inode *odir, *ndir, *src = NULL, *tgt = NULL;
 	const char *oname, *nname;
@@ -1256,6 +1344,15 @@ int vfs_rename(const char *oldpath, const char *newpath, unsigned flags)
 	if (tgt == src)
 		goto out; /* two names of one file: nothing to do (Linux too) */
 	bool sdir = src->d.mode == SFS_S_IFDIR;
+	/* A directory has one path (no links name it), walked under
+	 * rename_lock: a source that is a prefix of the new name would become
+	 * its own descendant (the caller checked too, before the lock). */
+	if ((sdir && path_under(newpath, oldpath)) ||
+	    ((flags & SFS_RENAME_EXCHANGE) && tgt->d.mode == SFS_S_IFDIR &&
+	     path_under(oldpath, newpath))) {
+		err = -EINVAL;
+		goto out;
+	}
 	if (flags & SFS_RENAME_EXCHANGE) {
 		dir_set_ino(odir, oslot, nino);
 		dir_set_ino(ndir, nslot, oino);
@@ -1523,6 +1620,13 @@ int fs_mount(struct block_device *b)
 		       sb.max_blocks);
 	}
 	rwsem_init(&fs_lock);
+	rwsem_init(&rename_lock);
+	nr_symlinks = 0;
+	for (uint32_t ino = 1; ino < sb.nr_inodes; ino++) {
+		struct sfs_inode d;
+		read_disk_inode(ino, &d);
+		nr_symlinks += d.mode == SFS_S_IFLNK;
+	}
 	mounted = true;
 	printk("sfs: mounted: %u blocks (%u free), %u inodes (%u free)\n", sb.nr_blocks,
 	       sb.free_blocks, sb.nr_inodes, sb.free_inodes);

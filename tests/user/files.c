@@ -23,7 +23,8 @@
  *       counts), symlink/readlink (relative and absolute targets, a chain
  *       of 40 links resolves, 41 or a loop -ELOOP), -EXDEV between /tmp
  *       and /, truncate, fallocate, the syncs.
- *   fcntl: flags, close-on-exec, F_DUPFD(_CLOEXEC), F_SETLK/F_GETLK checks.
+ *   fcntl: flags, close-on-exec, F_DUPFD(_CLOEXEC), record locks between
+ *       two processes (F_GETLK, F_SETLK, a close drops them).
  *   cwd: getcwd/chdir/fchdir, inherited by fork, kept by execve (the
  *       program re-executes itself as `files --cwd DIR`), umask.
  *   statfs/fstatfs (TMPFS_MAGIC on /tmp), access/faccessat2,
@@ -491,6 +492,40 @@ static void syncs_fcntl(void)
 	close(d);
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 4 };
 	check(fcntl(fd, F_SETLK, &fl) == 0, "F_SETLK");
+	pid_t me = getpid(), kid = fork();
+	if (kid == 0) { /* another process: the lock conflicts */
+		struct flock g = {
+			.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 2, .l_len = 10
+		};
+		int bad = 0;
+		if (fcntl(fd, F_GETLK, &g) || g.l_type != F_WRLCK || g.l_pid != me ||
+		    g.l_start != 0 || g.l_len != 4)
+			bad |= 1;
+		g = (struct flock){
+			.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 3, .l_len = 1
+		};
+		if (fcntl(fd, F_SETLK, &g) != -1 || errno != EAGAIN)
+			bad |= 2;
+		g.l_start = 4; /* next to it: no conflict */
+		if (fcntl(fd, F_SETLK, &g))
+			bad |= 4;
+		_exit(bad);
+	}
+	int st = -1;
+	waitpid(kid, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "another process: F_GETLK reports the lock, F_SETLK EAGAIN, next to it fine");
+	close(open("/ft/y", O_RDONLY)); /* closing any fd of the file drops our locks */
+	kid = fork();
+	if (kid == 0) {
+		struct flock g = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0
+		};
+		_exit(fcntl(fd, F_GETLK, &g) == 0 && g.l_type == F_UNLCK ? 0 : 1);
+	}
+	waitpid(kid, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a close of another fd of the file unlocks");
+	fcntl(fd, F_SETLK, &fl);
 	fl.l_type = F_UNLCK;
 	check(fcntl(fd, F_SETLK, &fl) == 0, "F_SETLK unlock");
 	fl.l_type = F_WRLCK;
