@@ -2,6 +2,7 @@
  * kernel/fdtable.c - per-process fd tables (see fdtable.h for the rules).
  */
 #include "kernel/fdtable.h"
+#include "kernel/fs/locks.h"
 #include "kernel/file.h"
 #include "kernel/sched.h"
 #include "kernel/errno.h"
@@ -95,13 +96,23 @@ struct files_struct *dup_fd(struct files_struct *old, int *err)
 	}
 }
 
+/* An fd of files is closed on f: the table's record locks on f's file go
+ * (POSIX), then its reference. */
+static void filp_close(struct files_struct *files, struct kfile *f)
+{
+#ifndef MUTATION_LOCKS_KEPT_ON_CLOSE
+	locks_remove_posix(files, f);
+#endif
+	kfile_put(f);
+}
+
 void put_files(struct files_struct *f)
 {
 	if (!atomic_dec_and_test(&f->count))
 		return;
 	for (unsigned i = 0; i < f->max_fds; i++)
 		if (f->fd[i])
-			kfile_put(f->fd[i]);
+			filp_close(f, f->fd[i]);
 	kfree(f->fd);
 	kfree(f->open_fds);
 	kfree(f->close_on_exec);
@@ -248,7 +259,7 @@ int close_fd(struct files_struct *files, int fd)
 	spin_unlock(&files->lock);
 	if (!f)
 		return -EBADF;
-	kfile_put(f);
+	filp_close(files, f);
 	return 0;
 }
 
@@ -287,7 +298,7 @@ int do_dup2(struct files_struct *files, int oldfd, int newfd, bool cloexec)
 		clear_bit64(files->close_on_exec, (unsigned)newfd);
 	spin_unlock(&files->lock);
 	if (victim)
-		kfile_put(victim);
+		filp_close(files, victim);
 	return newfd;
 }
 
@@ -333,7 +344,7 @@ void do_close_on_exec(struct files_struct *files)
 		}
 		spin_unlock(&files->lock);
 		if (f)
-			kfile_put(f);
+			filp_close(files, f);
 	}
 }
 

@@ -2,11 +2,13 @@
  * kernel/file.c - open file descriptions (see file.h), and the ops of the
  * ones open on SFS: regular files (read/write through the page cache or
  * O_DIRECT, at the kfile's position) and directories (read: -EISDIR,
- * getdents64 in kernel/sys_file.c).
+ * getdents64 in kernel/sys_file.c). A symbolic link is never opened
+ * (-ELOOP): kernel/sys_file.c follows links before it opens.
  */
 #include "kernel/file.h"
 #include "kernel/fs/fs.h"
 #include "kernel/fs/procfs.h"
+#include "kernel/fs/tmpfs.h"
 #include "kernel/sys_file.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
@@ -120,6 +122,8 @@ int kfile_open_path(const char *path, int flags, struct kfile **out)
 		kfree(redirect);
 		return r;
 	}
+	if (tmpfs_path(path))
+		return tmpfs_open(path, flags, out);
 	int acc = flags & O_ACCMODE;
 	unsigned mode = FMODE_LSEEK;
 	if (flags & O_PATH) {
@@ -139,6 +143,10 @@ int kfile_open_path(const char *path, int flags, struct kfile **out)
 	int err = vfs_open(path, sflags, &sf);
 	if (err)
 		return err;
+	if (sf->inode->d.mode == SFS_S_IFLNK) { /* O_NOFOLLOW: not followed */
+		vfs_close(sf);
+		return -ELOOP;
+	}
 	bool dir = sf->inode->d.mode == SFS_S_IFDIR;
 	struct kfile *f = kfile_alloc(
 	    dir ? &sfs_dir_ops : &sfs_file_ops, dir ? KFILE_DIR : KFILE_REG, mode,

@@ -56,8 +56,10 @@ struct file_operations {
 };
 
 /* KFILE_PROC: a file or directory of /proc (kernel/fs/procfs.c; its
- * struct proc_file in private_data, path set). */
-enum kfile_type { KFILE_REG, KFILE_DIR, KFILE_PIPE, KFILE_CONSOLE, KFILE_PROC };
+ * struct proc_file in private_data, path set). KFILE_TMPFS_DIR: a directory
+ * of /tmp (kernel/fs/tmpfs.c: its node in private_data, path set); the
+ * files of /tmp are memfd kfiles (KFILE_MEMFD, kernel/memfd.h). */
+enum kfile_type { KFILE_REG, KFILE_DIR, KFILE_PIPE, KFILE_CONSOLE, KFILE_PROC, KFILE_TMPFS_DIR };
 
 struct kfile {
 	atomic_t count;
@@ -85,8 +87,10 @@ void kfile_put(struct kfile *f);
 /* Live kfiles (tests: no leak). */
 int kfile_nr_live(void);
 
-/* Open path (normalized, absolute) as a kfile; flags as open(2) without
- * O_CLOEXEC. -errno. A path under /proc opens a /proc file (procfs.c). */
+/* Open path (normalized, absolute, symbolic links followed) as a kfile;
+ * flags as open(2) without O_CLOEXEC. -errno (-ELOOP: path is a symbolic
+ * link). A path under /proc opens a /proc file (procfs.c), one under /tmp
+ * a tmpfs file (kernel/fs/tmpfs.c). */
 int kfile_open_path(const char *path, int flags, struct kfile **out);
 
 #endif

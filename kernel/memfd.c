@@ -29,8 +29,12 @@
  *   fallocate: mode 0 allocates the pages of [offset, offset + len) and
  *       extends the size; every other mode -EOPNOTSUPP (Linux's shmem
  *       has PUNCH_HOLE and KEEP_SIZE; not here). On other files: pipes
- *       -ESPIPE, directories -EISDIR, SFS files -EOPNOTSUPP (no
- *       ->fallocate), the console -ENODEV.
+ *       -ESPIPE, directories -EISDIR, SFS files: mode 0 grows
+ *       the size (vfs_fallocate), other modes -EOPNOTSUPP, the console -ENODEV.
+ *
+ * The files of /tmp (kernel/fs/tmpfs.c) are memfd kfiles too
+ * (memfd_file_open), their inodes marked SHMEM_TMPFS_FILE: fstat then
+ * reports the link count tmpfs keeps in d.nlink.
  *
  * memfd_create's checks, in Linux's order: flags beyond MFD_CLOEXEC |
  * MFD_ALLOW_SEALING | MFD_HUGETLB -EINVAL; the name: a fault before its
@@ -65,6 +69,8 @@
 #define MFD_HUGETLB	  0x4u
 #define MFD_NAME_MAX_LEN  249 /* NAME_MAX - strlen("memfd:") */
 #define MAX_LFS_FILESIZE  0x7fffffffffffffffull
+
+static int memfd_setsize(struct inode *inode, uint64_t size);
 
 static struct inode *memfd_inode(struct kfile *f)
 {
@@ -228,6 +234,39 @@ long sys_memfd_create(uint64_t uname, unsigned flags)
 	return fd;
 }
 
+struct kfile *memfd_file_open(struct inode *inode, int flags)
+{
+	int acc = flags & O_ACCMODE;
+	unsigned mode = FMODE_LSEEK;
+	if (acc == O_RDONLY || acc == O_RDWR)
+		mode |= FMODE_READ;
+	if (acc == O_WRONLY || acc == O_RDWR)
+		mode |= FMODE_WRITE;
+	struct file *sf = kzalloc(sizeof(*sf));
+	struct kfile *f = kfile_alloc(&memfd_ops, KFILE_MEMFD, mode, flags | O_LARGEFILE);
+	if (!sf || !f) {
+		kfree(sf);
+		if (f) {
+			f->f_op = NULL;
+			kfile_put(f);
+		}
+		return NULL;
+	}
+	mapped_file_get(inode);
+	sf->inode = inode; /* the kfile's reference */
+	sf->flags = acc;
+	f->sfs = sf;
+	return f;
+}
+
+int memfd_truncate_inode(struct inode *inode, uint64_t size)
+{
+	down_write(&inode->i_rwsem);
+	int r = memfd_setsize(inode, size);
+	up_write(&inode->i_rwsem);
+	return r;
+}
+
 bool is_memfd(struct kfile *f)
 {
 	return f->type == KFILE_MEMFD;
@@ -289,7 +328,7 @@ long memfd_fstat(unsigned fd, uint64_t statbuf)
 	memset(&st, 0, sizeof(st));
 	st.st_dev = 0x1; /* tmpfs's anonymous device */
 	st.st_ino = (uint64_t)(uintptr_t)inode >> 6;
-	st.st_nlink = 1;
+	st.st_nlink = inode->d.flags & SHMEM_TMPFS_FILE ? inode->d.nlink : 1; /* /tmp's names */
 	st.st_mode = S_IFREG | 0777;
 	st.st_size = (int64_t)i_size_read(inode);
 	st.st_blksize = PAGE_SIZE;
@@ -385,7 +424,7 @@ long sys_fallocate(int fd, int mode, int64_t offset, int64_t len)
 	else if ((uint64_t)offset + (uint64_t)len > MAX_LFS_FILESIZE)
 		r = -EFBIG;
 	else if (f->type != KFILE_MEMFD)
-		r = -EOPNOTSUPP; /* SFS has no ->fallocate */
+		r = mode ? -EOPNOTSUPP : vfs_fallocate(f->sfs, (uint64_t)offset, (uint64_t)len);
 	else
 		r = memfd_fallocate(f, mode, (uint64_t)offset, (uint64_t)len);
 	kfile_put(f);

@@ -28,6 +28,14 @@ long memfd_fstat(unsigned fd, uint64_t statbuf);
 long memfd_newfstatat(int dirfd, uint64_t upath, uint64_t statbuf, int flags);
 
 bool is_memfd(struct kfile *f);
+/* /tmp's files (kernel/fs/tmpfs.c): a memfd kfile on an existing shmem
+ * inode (a new reference on it), opened with flags' access mode and status
+ * flags; NULL on no memory. A tmpfs file's inode has SHMEM_TMPFS_FILE in
+ * d.flags and its link count in d.nlink. */
+#define SHMEM_TMPFS_FILE 0x1u
+struct kfile *memfd_file_open(struct inode *inode, int flags);
+/* ftruncate of a memfd's inode (O_TRUNC of a /tmp file). */
+int memfd_truncate_inode(struct inode *inode, uint64_t size);
 /* The shmem inode of a memfd kfile (for mmap), NULL for any other. */
 struct inode *memfd_file_inode(struct kfile *f);
 

@@ -74,6 +74,7 @@ struct process *process_alloc(void)
 	waitq_init(&p->stop_wq);
 	INIT_LIST_HEAD(&p->itimer_node);
 	p->exit_signal = SIGCHLD;
+	p->umask = 022;
 	return p;
 }
 
@@ -102,6 +103,12 @@ void process_link(struct process *p, struct thread *t, int pid, struct process *
 #endif
 		p->exe = current->proc->exe;
 		exe_path_get(p->exe);
+	}
+	/* fork: the working directory and umask (Linux's copy_fs) */
+	if (current->proc && current->proc != p) {
+		p->umask = current->proc->umask;
+		if ((p->cwd = current->proc->cwd))
+			exe_path_get(p->cwd);
 	}
 }
 
@@ -154,6 +161,7 @@ void process_release(struct process *p)
 	itimer_release(p);
 	sighand_put(p->sighand);
 	exe_path_put(p->exe); /* kfree: does not sleep */
+	exe_path_put(p->cwd);
 	kfree(p);
 }
 

@@ -97,6 +97,11 @@ struct process {
 	 * thread's mm. Both under tasklist_lock. */
 	struct exe_path *exe;
 	bool mm_changing;
+	/* Files (kernel/sys_file.c): the working directory, an absolute
+	 * normalized path (NULL: "/"), and the umask; inherited at fork, kept
+	 * by execve. cwd under tasklist_lock, as exe. */
+	struct exe_path *cwd;
+	unsigned umask;
 };
 
 /* A reference-counted path (struct process.exe). */

@@ -36,9 +36,24 @@
  *       dup, dup2 onto high fds that grow the table, read, close).
  *   console: stdio on the console: write, a line read, TCGETS and
  *       TIOCGWINSZ answered, other ioctls -ENOTTY, -ESPIPE, O_NONBLOCK.
+ *   sfs_links_fsck: SFS's hard links, symbolic links (one with two
+ *       names), rename with NOREPLACE and EXCHANGE, on the disk: fsck
+ *       checks the link counts and the link's data, before and after the
+ *       names go; an unlinked name's file lives on while open.
+ *   user_ops_*, user_ns_*: /bin/files (tests/user/files.c) from ring 3,
+ *       in parts (ops; ns on / and on /tmp), musl and glibc: creat, readv/writev on files, pipes and stdout,
+ *       preadv/pwritev(2), stat/lstat/statx, getdents64, rename/renameat2
+ *       (raced by a second process: atomic), link, symlink/readlink (40
+ *       links, ELOOP), truncate, fallocate, the syncs, fcntl, getcwd/chdir/
+ *       fchdir through fork and execve, umask, statfs (TMPFS_MAGIC on
+ *       /tmp), access, copy_file_range, sendfile, FIONREAD, the /tmp files,
+ *       with hostile arguments; then nothing leaked and fsck passes (kills
+ *       UNLINK_ZEROES_NLINK, RENAME_NOT_ATOMIC, SYMLINK_LOOP_BOUND,
+ *       OEXCL_IGNORED).
  */
 #include "tests/ktest_mm.h"
 #include "tests/ktest_fs.h"
+#include "tests/ktest_user.h"
 #include "kernel/sys_file.h"
 #include "kernel/file.h"
 #include "kernel/fdtable.h"
@@ -1172,7 +1187,94 @@ static void console(struct ktest *t)
 	fx_teardown(t, &x);
 }
 
+/* SFS's links on the disk: a hard link, a symbolic link with two names, a
+ * renamed directory holding a moved file, all checked by fsck (link counts,
+ * the link's data block) while they exist and after they are gone. */
+static void sfs_links_fsck(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	char err[256] = "", buf[64];
+	struct file *f;
+	static const char *const leftovers[] = { "/kl/d2/h", "/kl/d2", "/kl/d", "/kl/s",
+						 "/kl/s2",   "/kl/h",  "/kl/f", "/kl" };
+	for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++)
+		vfs_unlink(leftovers[i]);
+	KEXPECT_EQ(t, vfs_mkdir("/kl"), 0);
+	KASSERT_EQ(t, vfs_open("/kl/f", O_RDWR | O_CREAT, &f), 0);
+	KEXPECT_EQ(t, vfs_pwrite(f, "data", 4, 0), 4);
+	KEXPECT_EQ(t, vfs_link("/kl/f", "/kl/h"), 0);
+	KEXPECT_EQ(t, f->inode->d.nlink, 2);
+	KEXPECT_EQ(t, vfs_link("/kl/f", "/kl/h"), -EEXIST);
+	KEXPECT_EQ(t, vfs_symlink("f", "/kl/s"), 0);
+	KEXPECT_EQ(t, vfs_symlink("f", "/kl/s"), -EEXIST);
+	KEXPECT_EQ(t, vfs_readlink("/kl/s", buf, sizeof(buf)), 1);
+	KEXPECT_EQ(t, buf[0], 'f');
+	KEXPECT_EQ(t, vfs_readlink("/kl/f", buf, sizeof(buf)), -EINVAL);
+	KEXPECT_EQ(t, vfs_link("/kl/s", "/kl/s2"), 0); /* a hard link to a symbolic link */
+	KEXPECT_EQ(t, vfs_mkdir("/kl/d"), 0);
+	KEXPECT_EQ(t, vfs_link("/kl/d", "/kl/dl"), -EPERM);
+	KEXPECT_EQ(t, vfs_rename("/kl/d", "/kl/d2", 0), 0);
+	KEXPECT_EQ(t, vfs_rename("/kl/h", "/kl/d2/h", SFS_RENAME_NOREPLACE), 0);
+	KEXPECT_EQ(t, vfs_rename("/kl/s", "/kl/d2/h", SFS_RENAME_NOREPLACE), -EEXIST);
+	KEXPECT_EQ(t, vfs_rename("/kl/d2", "/kl/s", SFS_RENAME_EXCHANGE), 0);
+	KEXPECT_EQ(t, vfs_rename("/kl/d2", "/kl/s", SFS_RENAME_EXCHANGE), 0);
+	KEXPECT_EQ(t, fs_sync_and_check(err, sizeof(err)), 0);
+	KEXPECT_EQ(t, vfs_unlink("/kl/f"), 0);
+	KEXPECT_EQ(t, f->inode->d.nlink, 1);
+	KEXPECT_EQ(t, vfs_pread(f, buf, 4, 0), 4);
+	KEXPECT_EQ(t, memcmp(buf, "data", 4), 0);
+	vfs_close(f);
+	KEXPECT_EQ(t, vfs_unlink("/kl/d2"), -ENOTEMPTY);
+	for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++)
+		vfs_unlink(leftovers[i]);
+	KEXPECT_EQ(t, vfs_open("/kl", O_RDONLY, &f), -ENOENT);
+	KEXPECT_EQ(t, fs_sync_and_check(err, sizeof(err)), 0);
+	if (err[0])
+		ktest_log(t, "fsck: %s", err);
+}
+
+/* /bin/files PART [DIR] (tests/user/files.c): exit 0, no "not ok", the
+ * last check printed; then nothing leaked and fsck passes. */
+static void user_calls(struct ktest *t, const char *path, const char *part, const char *dir)
+{
+	REQUIRE_FS(t);
+	struct ktest_baseline before;
+	ktest_baseline_take(&before);
+	char *const argv[] = { (char *)path, (char *)part, (char *)dir, NULL };
+	KEXPECT_EQ(t, run_program(t, path, argv), 0);
+	KEXPECT_FALSE(t, contains(out_buf, "not ok"));
+	KEXPECT_TRUE(t, contains(out_buf, "every check ran"));
+	ktest_baseline_expect(t, &before); /* no leak; then fsck of the whole image */
+}
+
+static void user_ops_musl(struct ktest *t)
+{
+	user_calls(t, "/bin/files", "ops", NULL);
+}
+
+static void user_ns_sfs_musl(struct ktest *t)
+{
+	user_calls(t, "/bin/files", "ns", "/ft");
+}
+
+static void user_ns_tmp_musl(struct ktest *t)
+{
+	user_calls(t, "/bin/files", "ns", "/tmp/ft");
+}
+
+static void user_ops_glibc(struct ktest *t)
+{
+	user_calls(t, "/bin/files-glibc", "ops", NULL);
+}
+
+static void user_ns_sfs_glibc(struct ktest *t)
+{
+	user_calls(t, "/bin/files-glibc", "ns", "/ft");
+}
+
 KTEST_SUITE(files, KTEST_CASE(fd_numbering), KTEST_CASE(bad_user_pointers), KTEST_CASE(file_calls),
 	    KTEST_CASE(stat_layout), KTEST_CASE(getdents_layout), KTEST_CASE(pipe_semantics),
 	    KTEST_CASE(pipe_stream_smp), KTEST_CASE(pipe_buf_atomic), KTEST_CASE(append_smp),
-	    KTEST_CASE(shared_table_smp), KTEST_CASE(console));
+	    KTEST_CASE(shared_table_smp), KTEST_CASE(console), KTEST_CASE(sfs_links_fsck),
+	    KTEST_CASE(user_ops_musl), KTEST_CASE(user_ns_sfs_musl), KTEST_CASE(user_ns_tmp_musl),
+	    KTEST_CASE(user_ops_glibc), KTEST_CASE(user_ns_sfs_glibc));

@@ -38,6 +38,8 @@ USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav
 USER_GLIBC_PROGS += memcalls
+# files: issue 15's file calls (tests/test_files.c user_calls_*)
+USER_GLIBC_PROGS += files
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \
 	$(BUILD)/user/hello-glibc-pie $(BUILD)/user/hello-dynamic

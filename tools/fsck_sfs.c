@@ -8,7 +8,8 @@
  * (B = nr_blocks, X = max_blocks, what the file system may grow to) and
  * exits 0, or "fsck: IMAGE: <what is wrong>" and exits 1 (2 for a usage or
  * I/O error on the host). --list prints the tree, with each file's size and
- * the blocks it uses (data and index blocks). Read-only: the image file is
+ * the blocks it uses (data and index blocks), and each symbolic link's
+ * target. Read-only: the image file is
  * mapped for reading only, so a large sparse image costs only the pages the
  * check reads. A trailing partial block of the file is ignored (with a
  * note).
@@ -152,6 +153,12 @@ static void list_dir(const struct image *im, uint32_t dir, char *path, size_t pl
 			printf("%-40s  dir   inode %-5u %llu entries\n", path, de->ino,
 			       (unsigned long long)(in->size / SFS_DIRENT_SIZE));
 			list_dir(im, de->ino, path, len);
+		} else if (in->mode == SFS_S_IFLNK) {
+			/* the target, when its (one) block is there */
+			uint32_t b = bmap(im, in, 0);
+			printf("%-40s  link  inode %-5u -> %.*s\n", path, de->ino,
+			       b ? (int)in->size : 0,
+			       b ? (const char *)im->data + (size_t)b * SFS_BLOCK_SIZE : "");
 		} else {
 			printf("%-40s  file  inode %-5u %llu bytes, %llu blocks, %u links\n", path,
 			       de->ino, (unsigned long long)in->size,

@@ -3,7 +3,8 @@
  * kernel/fs/sfs_format.h) and copy host files into it.
  *
  *   mkfs_sfs IMAGE SIZE [--inodes N] [--max-size SIZE] [--sparse]
- *            [--sparse-image] [--mkdir /dir ...] [HOSTPATH:/name ...]
+ *            [--sparse-image] [--mkdir /dir ...] [--symlink /name=TARGET ...]
+ *            [HOSTPATH:/name ...]
  *
  * Writes IMAGE of exactly SIZE (KiB, or with a suffix K, M, G or T; a
  * multiple of 4 KiB). HOSTPATH:/name copies a host file to /name, creating
@@ -11,7 +12,9 @@
  * everything under it (in name order, so the image is reproducible). Files
  * of any size the format allows (about 4 TiB) are copied in pieces of 1
  * MiB, and only the data of a sparse host file is read (SEEK_DATA): its
- * holes stay holes. --mkdir creates an empty directory. --inodes sets the
+ * holes stay holes. A symbolic link inside a copied directory is copied as
+ * a link (as cp -r does); one named on the command line is followed.
+ * --mkdir creates an empty directory; --symlink a symbolic link. --inodes sets the
  * number of inodes, the root included (default: one per 16 KiB, at least
  * 31; the table is filled up to whole blocks). --max-size sets how large
  * the file system may grow in place (max_blocks: the kernel grows it to its
@@ -43,7 +46,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s IMAGE SIZE [--inodes N] [--max-size SIZE] [--sparse] "
-		"[--sparse-image] [--mkdir /dir ...] [HOSTPATH:/name ...]\n"
+		"[--sparse-image] [--mkdir /dir ...] [--symlink /name=TARGET ...] [HOSTPATH:/name "
+		"...]\n"
 		"  SIZE             image size: KiB, or with a suffix K, M, G, T; a multiple "
 		"of 4 KiB\n"
 		"  --inodes N       number of inodes, the root included\n"
@@ -53,6 +57,7 @@ static void usage(void)
 		"  --sparse         blocks of zeros in the files that follow become holes\n"
 		"  --sparse-image   write only the blocks in use: IMAGE is sparse on the host\n"
 		"  --mkdir /dir     create a directory (and its parents)\n"
+		"  --symlink /name=TARGET  create a symbolic link\n"
 		"  HOSTPATH:/name   copy a host file (or directory tree) to /name\n",
 		prog);
 	exit(2);
@@ -161,6 +166,7 @@ static int copy_file(struct sfs_mkfs *fs, const char *host, const char *dest, co
 }
 
 static int copy_in(struct sfs_mkfs *fs, const char *host, const char *dest);
+static int copy_in_at(struct sfs_mkfs *fs, const char *host, const char *dest, bool top);
 
 /* Copies the host directory host (recursively) to dest. */
 static int copy_dir(struct sfs_mkfs *fs, const char *host, const char *dest)
@@ -181,7 +187,7 @@ static int copy_dir(struct sfs_mkfs *fs, const char *host, const char *dest)
 			    asprintf(&d, "%s/%s", dest, name) < 0)
 				r = error("out of memory");
 			else
-				r = copy_in(fs, h, d);
+				r = copy_in_at(fs, h, d, false);
 			free(h);
 			free(d);
 		}
@@ -191,17 +197,36 @@ static int copy_dir(struct sfs_mkfs *fs, const char *host, const char *dest)
 	return r;
 }
 
-static int copy_in(struct sfs_mkfs *fs, const char *host, const char *dest)
+/* A host file, directory or (inside a copied directory: `top` false, as
+ * cp -r does) symbolic link to dest. */
+static int copy_in_at(struct sfs_mkfs *fs, const char *host, const char *dest, bool top)
 {
 	struct stat st;
 
-	if (stat(host, &st))
+	if (top ? stat(host, &st) : lstat(host, &st))
 		return error("%s: %s", host, strerror(errno));
+	if (S_ISLNK(st.st_mode)) {
+		char target[SFS_SYMLINK_MAX + 1];
+		ssize_t n = readlink(host, target, sizeof(target));
+		if (n < 0)
+			return error("%s: %s", host, strerror(errno));
+		if (n > (ssize_t)SFS_SYMLINK_MAX)
+			return error("%s: link target too long", host);
+		target[n] = 0;
+		if (sfs_mkfs_symlink(fs, dest, target, NULL))
+			return error("%s: %s", dest, fs->err);
+		return 0;
+	}
 	if (S_ISDIR(st.st_mode))
 		return copy_dir(fs, host, dest);
 	if (!S_ISREG(st.st_mode))
 		return error("%s: not a regular file or directory", host);
 	return copy_file(fs, host, dest, &st);
+}
+
+static int copy_in(struct sfs_mkfs *fs, const char *host, const char *dest)
+{
+	return copy_in_at(fs, host, dest, true);
 }
 
 static int read_block(void *ctx, uint32_t block, void *buf)
@@ -356,6 +381,15 @@ int main(int argc, char **argv)
 			continue;
 		} else if (!strcmp(arg, "--sparse")) {
 			fs.sparse = true;
+		} else if (!strcmp(arg, "--symlink")) {
+			/* --symlink /name=TARGET */
+			const char *eq;
+			if (++i == argc || !(eq = strchr(argv[i], '=')) || eq == argv[i])
+				usage();
+			char *name = strndup(argv[i], (size_t)(eq - argv[i]));
+			if (!name || sfs_mkfs_symlink(&fs, name, eq + 1, NULL))
+				r = error("%s: %s", argv[i], name ? fs.err : "out of memory");
+			free(name);
 		} else if (!strcmp(arg, "--mkdir")) {
 			if (++i == argc)
 				usage();

@@ -497,7 +497,9 @@ int sfs_mkfs_write(struct sfs_mkfs *fs, uint32_t ino, uint64_t off, const void *
 	struct sfs_inode *in;
 	uint64_t end = off + len;
 
-	if (!sfs_ino_valid(sfs_mkfs_super(fs), ino) || sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFREG)
+	if (!sfs_ino_valid(sfs_mkfs_super(fs), ino) ||
+	    (sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFREG &&
+	     sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFLNK))
 		return fail(fs, -EINVAL, "inode %u is not a regular file", ino);
 	in = sfs_mkfs_inode(fs, ino);
 	if (end < off || end > in->size)
@@ -528,6 +530,45 @@ int sfs_mkfs_write(struct sfs_mkfs *fs, uint32_t ino, uint64_t off, const void *
 	return 0;
 }
 
+int sfs_mkfs_symlink(struct sfs_mkfs *fs, const char *path, const char *target, uint32_t *ino)
+{
+	const char *name;
+	size_t len, tlen = strlen(target);
+	uint32_t dir, child;
+	int r;
+
+	if (tlen == 0 || tlen > SFS_SYMLINK_MAX)
+		return fail(fs, -EINVAL, "%s: a link target has 1..%u bytes", path,
+			    SFS_SYMLINK_MAX);
+	r = walk_parent(fs, path, true, &dir, &name, &len);
+	if (r)
+		return r;
+	if (!sfs_valid_name(name, len))
+		return fail(fs, -EINVAL, "bad name \"%.*s\" (1..%u bytes, no '/', not . or ..)",
+			    (int)len, name, SFS_NAME_MAX);
+	if (dir_find(fs, dir, name, len))
+		return fail(fs, -EEXIST, "%s exists", path);
+	r = alloc_inode(fs, SFS_S_IFLNK, &child);
+	if (r)
+		return r;
+	struct sfs_inode *in = sfs_mkfs_inode(fs, child);
+	in->size = tlen;
+	bool sparse = fs->sparse;
+	fs->sparse = false; /* a target is never a hole */
+	r = sfs_mkfs_write(fs, child, 0, target, tlen);
+	fs->sparse = sparse;
+	if (r) {
+		memset(in, 0, sizeof(*in));
+		return r;
+	}
+	r = dir_add(fs, dir, name, len, child);
+	if (r)
+		return r;
+	if (ino)
+		*ino = child;
+	return 0;
+}
+
 int sfs_mkfs_link(struct sfs_mkfs *fs, const char *path, uint32_t ino)
 {
 	const char *name;
@@ -535,8 +576,10 @@ int sfs_mkfs_link(struct sfs_mkfs *fs, const char *path, uint32_t ino)
 	uint32_t dir;
 	int r;
 
-	if (!sfs_ino_valid(sfs_mkfs_super(fs), ino) || sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFREG)
-		return fail(fs, -EINVAL, "%s: inode %u is not a regular file", path, ino);
+	if (!sfs_ino_valid(sfs_mkfs_super(fs), ino) ||
+	    (sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFREG &&
+	     sfs_mkfs_inode(fs, ino)->mode != SFS_S_IFLNK))
+		return fail(fs, -EINVAL, "%s: inode %u is not a regular file or link", path, ino);
 	r = walk_parent(fs, path, true, &dir, &name, &len);
 	if (r)
 		return r;

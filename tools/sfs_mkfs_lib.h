@@ -75,7 +75,11 @@ int sfs_mkfs_add_file(struct sfs_mkfs *fs, const char *path, const void *data, u
  * change: off + len must be within it. */
 int sfs_mkfs_write(struct sfs_mkfs *fs, uint32_t ino, uint64_t off, const void *data, uint64_t len);
 
-/* Adds a hard link path to the regular file ino. */
+/* Creates the symbolic link path (parents as needed; it must not exist) to
+ * target (1..SFS_SYMLINK_MAX bytes, stored as the link's data). */
+int sfs_mkfs_symlink(struct sfs_mkfs *fs, const char *path, const char *target, uint32_t *ino);
+
+/* Adds a hard link path to the regular file (or symbolic link) ino. */
 int sfs_mkfs_link(struct sfs_mkfs *fs, const char *path, uint32_t ino);
 
 /* Resolves path to an inode number; -ENOENT if missing. */

@@ -34,6 +34,8 @@
 #define EBADF	     9
 #define EACCES	     13
 #define EINVAL	     22
+#define EPERM	     1
+#define EMLINK	     31
 
 #define SEEK_SET 0
 #define SEEK_CUR 1
@@ -78,6 +80,29 @@ ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos
 int vfs_truncate(struct file *f, uint64_t size);
 int vfs_unlink(const char *path);
 int vfs_mkdir(const char *path);
+/* Symbolic links: a new link at path to target (1..SFS_SYMLINK_MAX bytes;
+ * -EEXIST, -ENOENT, -ENOTDIR, -ENOSPC); readlink copies at most size bytes
+ * of the target of the link at path (not followed), -EINVAL if it is no
+ * link. */
+int vfs_symlink(const char *target, const char *path);
+int vfs_readlink(const char *path, char *buf, size_t size);
+/* The path walk's question, in one walk: the first symbolic link on path
+ * at or after byte `from` (the last component only if last_too): its
+ * target in buf (at most size bytes), its component at [*start, *end), the
+ * length returned; 0 if none (or the walk ends at a missing component). */
+int vfs_first_link(const char *path, size_t from, bool last_too, size_t *start, size_t *end,
+		   char *buf, size_t size);
+/* A hard link newpath to the file at oldpath (not a directory: -EPERM). */
+int vfs_link(const char *oldpath, const char *newpath);
+/* rename(2) / renameat2(2) inside SFS: atomic replacement of an existing
+ * target; flags SFS_RENAME_NOREPLACE (-EEXIST) or SFS_RENAME_EXCHANGE (swap
+ * two existing names). The caller refuses a directory moved under itself. */
+#define SFS_RENAME_NOREPLACE 1u
+#define SFS_RENAME_EXCHANGE  2u
+int vfs_rename(const char *oldpath, const char *newpath, unsigned flags);
+/* fallocate mode 0: the size grows to at least offset + len (blocks come at
+ * writeback, as every SFS block does). */
+int vfs_fallocate(struct file *f, uint64_t offset, uint64_t len);
 int vfs_fsync(struct file *f);	   /* data and inode */
 int vfs_fdatasync(struct file *f); /* data */
 /* POSIX_FADV_DONTNEED: drop the clean, unmapped, unpinned cached pages. */
@@ -116,6 +141,9 @@ int vfs_readdir(const char *path, void (*cb)(const char *name, bool dir, uint64_
  * name, ino and is_dir set; 0 at the end; -ENOTDIR, -EIO, -ENOMEM. */
 int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
 		 bool *is_dir);
+/* The same, with the entry's inode mode (SFS_S_IFREG, _IFDIR, _IFLNK). */
+int vfs_dir_next_type(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
+		      unsigned *type);
 /* Write back, then free unused inodes and clean cached pages. */
 void fs_drop_caches(void);
 

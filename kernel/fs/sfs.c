@@ -53,14 +53,19 @@
 #include "kernel/string.h"
 #include "kernel/printk.h"
 #include "kernel/panic.h"
+#include "kernel/sched.h"
 
 static struct block_device *bdev;
 static struct sfs_super sb;
 static uint8_t *bitmap; /* the bitmap blocks of blocks 0 .. sb.nr_blocks-1 */
 static struct rwsem fs_lock;
+static struct rwsem rename_lock; /* vfs_rename: one at a time (s_vfs_rename_mutex) */
 static DEFINE_SPINLOCK(map_lock);
 static LIST_HEAD(inode_cache);
 static bool mounted;
+/* Symbolic links in use (map_lock to change): none, and the path walk's
+ * vfs_first_link answers at once, without a walk. */
+static uint32_t nr_symlinks;
 
 bool fs_mounted(void)
 {
@@ -547,6 +552,7 @@ void inode_put(struct inode *inode)
 	down_write(&fs_lock);
 	spin_lock(&map_lock);
 	free_blocks_from(inode, 0);
+	nr_symlinks -= inode->d.mode == SFS_S_IFLNK;
 	memset(&inode->d, 0, sizeof(inode->d));
 	write_disk_inode(inode->ino, &inode->d);
 	sb.free_inodes++;
@@ -797,6 +803,24 @@ int vfs_truncate(struct file *f, uint64_t size)
 	return 0;
 }
 
+int vfs_fallocate(struct file *f, uint64_t offset, uint64_t len)
+{
+	struct inode *inode = f->inode;
+	uint64_t end = offset + len;
+	if (end > SFS_MAX_FILE_SIZE || end < offset)
+		return -EFBIG;
+	down_write(&inode->i_rwsem);
+	uint64_t old = i_size_read(inode);
+	if (end > old) {
+		filemap_invalidate_lock_shared(&inode->mapping);
+		set_size(inode, end);
+		pagecache_isize_extended(&inode->mapping, old, end);
+		filemap_invalidate_unlock_shared(&inode->mapping);
+	}
+	up_write(&inode->i_rwsem);
+	return 0;
+}
+
 int vfs_fdatasync(struct file *f)
 {
 	return filemap_write_and_wait_range(&f->inode->mapping, 0, ~0ull);
@@ -921,6 +945,7 @@ static uint32_t alloc_inode(uint16_t mode)
 		d.mode = mode;
 		d.nlink = 1;
 		write_disk_inode(ino, &d);
+		nr_symlinks += mode == SFS_S_IFLNK;
 		sb.free_inodes--;
 		write_super();
 		spin_unlock(&map_lock);
@@ -954,6 +979,7 @@ static int create(struct inode *dir, const char *name, size_t len, uint16_t mode
 		memset(&d, 0, sizeof(d));
 		spin_lock(&map_lock);
 		write_disk_inode(ino, &d);
+		nr_symlinks -= mode == SFS_S_IFLNK;
 		sb.free_inodes++;
 		write_super();
 		spin_unlock(&map_lock);
@@ -1043,6 +1069,21 @@ int vfs_mkdir(const char *path)
 	return err;
 }
 
+/* One directory entry fewer names inode (fs_lock held for write): the last
+ * inode_put of an inode at nlink 0 frees it (a file still open or mapped
+ * keeps it until then). */
+static void drop_nlink(struct inode *inode)
+{
+	spin_lock(&map_lock);
+#ifndef MUTATION_UNLINK_ZEROES_NLINK
+	inode->d.nlink--;
+#else
+	inode->d.nlink = 0; /* the other hard links now name a freed inode */
+#endif
+	write_disk_inode(inode->ino, &inode->d);
+	spin_unlock(&map_lock);
+}
+
 int vfs_unlink(const char *path)
 {
 	struct inode *dir;
@@ -1065,15 +1106,293 @@ int vfs_unlink(const char *path)
 		err = -ENOTEMPTY;
 	} else if (victim) {
 		dir_remove(dir, slot);
-		spin_lock(&map_lock);
-		victim->d.nlink = 0;
-		write_disk_inode(victim->ino, &victim->d);
-		spin_unlock(&map_lock);
+		drop_nlink(victim);
 	}
 	up_write(&fs_lock);
 	if (victim)
 		inode_put(victim); /* frees it if no file or mapping holds it */
 	inode_put(dir);
+	return err;
+}
+
+int vfs_symlink(const char *target, const char *path)
+{
+	size_t tlen = strlen(target);
+	if (!tlen)
+		return -ENOENT;
+	if (tlen > SFS_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	struct inode *dir;
+	const char *name;
+	size_t len;
+	int err = lookup_parent(path, &dir, &name, &len);
+	if (err)
+		return err;
+	uint32_t ino;
+	struct inode *inode = NULL;
+	down_write(&fs_lock);
+	err = create(dir, name, len, SFS_S_IFLNK, &ino);
+	if (!err && (inode = iget_locked(ino, &err))) {
+		ssize_t r = cache_write(inode, target, 0, tlen, 0);
+		if (r != (ssize_t)tlen) { /* no memory for the page: take it back */
+			dir_remove(dir, dir_find(dir, name, len, &ino));
+			drop_nlink(inode);
+			err = r < 0 ? (int)r : -ENOSPC;
+		}
+	}
+	up_write(&fs_lock);
+	if (inode)
+		inode_put(inode);
+	inode_put(dir);
+	return err;
+}
+
+/*
+ * The first symbolic link on path (absolute, normalized), in one walk from
+ * the root under one hold of fs_lock (the path walk of every system call
+ * asks this once per run of components, so it must not cost a lookup per
+ * component). Components before `from` are known to be no links. The last
+ * component counts only if last_too. A link found: its target (at most
+ * size bytes) in buf, its component's span in *start, *end, the length
+ * returned. 0 if there is none before the walk ends (at the end, or at a
+ * missing or non-directory component: the call that follows says so).
+ */
+int vfs_first_link(const char *path, size_t from, bool last_too, size_t *start, size_t *end,
+		   char *buf, size_t size)
+{
+	if (!mounted || path[0] != '/' || !READ_ONCE(nr_symlinks))
+		return 0;
+	struct inode *dir, *defer[4];
+	int ndefer = 0, r = 0, err;
+	down_write(&fs_lock);
+	dir = iget_locked(sb.root_ino, &err);
+	const char *p = path + 1;
+	while (dir && *p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		uint32_t ino;
+		struct inode *child = NULL;
+		if (!n || dir->d.mode != SFS_S_IFDIR || dir_find(dir, p, n, &ino) < 0 ||
+		    !(child = iget_locked(ino, &err)))
+			break;
+		/* drop dir; a removed one's last reference frees it: after the walk */
+		spin_lock(&map_lock);
+		bool last_ref = dir->refs == 1 && dir->d.nlink == 0;
+		if (!last_ref)
+			dir->refs--;
+		spin_unlock(&map_lock);
+		if (last_ref && ndefer == 4) {
+			spin_lock(&map_lock);
+			child->refs--; /* not its last: an entry names it */
+			spin_unlock(&map_lock);
+			break; /* dir is put below */
+		}
+		if (last_ref)
+			defer[ndefer++] = dir;
+		dir = child;
+		size_t s0 = (size_t)(p - path);
+		if (child->d.mode == SFS_S_IFLNK && s0 >= from && (slash || last_too)) {
+			size_t k = MIN(size, (size_t)i_size_read(child));
+			ssize_t got = cache_read(child, buf, 0, k, 0);
+			if (got > 0) {
+				*start = s0;
+				*end = s0 + n;
+				r = (int)got;
+			}
+			break;
+		}
+		p = slash ? slash + 1 : p + n;
+	}
+	up_write(&fs_lock);
+	if (dir)
+		inode_put(dir);
+	for (int i = 0; i < ndefer; i++)
+		inode_put(defer[i]);
+	return r;
+}
+
+int vfs_readlink(const char *path, char *buf, size_t size)
+{
+	struct file *f;
+	int err = vfs_open(path, O_RDONLY, &f);
+	if (err)
+		return err;
+	struct inode *inode = f->inode;
+	int r = -EINVAL;
+	if (inode->d.mode == SFS_S_IFLNK) {
+		size_t n = MIN(size, (size_t)i_size_read(inode));
+		r = (int)cache_read(inode, buf, 0, n, 0);
+	}
+	vfs_close(f);
+	return r;
+}
+
+int vfs_link(const char *oldpath, const char *newpath)
+{
+	struct file *f;
+	int err = vfs_open(oldpath, O_RDONLY, &f);
+	if (err)
+		return err;
+	struct inode *inode = f->inode, *dir;
+	const char *name;
+	size_t len;
+	if (inode->d.mode == SFS_S_IFDIR) {
+		vfs_close(f);
+		return -EPERM; /* no hard links to directories */
+	}
+	err = lookup_parent(newpath, &dir, &name, &len);
+	if (err) {
+		vfs_close(f);
+		return err;
+	}
+	uint32_t ino;
+	down_write(&fs_lock);
+	if (dir->d.mode != SFS_S_IFDIR)
+		err = -ENOTDIR;
+	else if (!dir->d.nlink || !inode->d.nlink)
+		err = -ENOENT; /* a dead directory, or a file unlinked meanwhile */
+	else if (dir_find(dir, name, len, &ino) >= 0)
+		err = -EEXIST;
+	else if (inode->d.nlink == 0xffff)
+		err = -EMLINK;
+	else if (!(err = dir_add(dir, name, len, inode->ino))) {
+		spin_lock(&map_lock);
+		inode->d.nlink++;
+		write_disk_inode(inode->ino, &inode->d);
+		spin_unlock(&map_lock);
+	}
+	up_write(&fs_lock);
+	inode_put(dir);
+	vfs_close(f);
+	return err;
+}
+
+/* Point the entry at slot of dir at ino (its name stays). */
+static void dir_set_ino(struct inode *dir, int64_t slot, uint32_t ino)
+{
+	struct sfs_dirent de;
+	uint64_t pos = (uint64_t)slot * DIRENT_SIZE;
+	if (cache_read(dir, &de, 0, DIRENT_SIZE, pos) == DIRENT_SIZE) {
+		de.ino = ino;
+		cache_write(dir, &de, 0, DIRENT_SIZE, pos);
+	}
+}
+
+static int do_rename(const char *oldpath, const char *newpath, unsigned flags);
+
+/*
+ * rename(2) inside SFS. The caller has resolved both paths and refused the
+ * root. Renames go one at a time (rename_lock, Linux's s_vfs_rename_mutex),
+ * so the check that a directory is not moved under itself, made on the
+ * paths, holds while they are walked. Under one hold of fs_lock: an existing target's entry is repointed at the
+ * source in place, so every lookup of newpath finds the old file or the
+ * new one, never nothing (Linux's guarantee); then the source entry goes.
+ * SFS directories have no ".." entry, so moving one is moving its entry.
+ */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && path[n] == '/';
+}
+
+int vfs_rename(const char *oldpath, const char *newpath, unsigned flags)
+{
+	down_write(&rename_lock);
+	int err = do_rename(oldpath, newpath, flags);
+	up_write(&rename_lock);
+	return err;
+}
+
+static int do_rename(const char *oldpath, const char *newpath, unsigned flags)
+{
+	struct inode *odir, *ndir, *src = NULL, *tgt = NULL;
+	const char *oname, *nname;
+	size_t olen, nlen;
+	int err = lookup_parent(oldpath, &odir, &oname, &olen);
+	if (err)
+		return err;
+	err = lookup_parent(newpath, &ndir, &nname, &nlen);
+	if (err) {
+		inode_put(odir);
+		return err;
+	}
+	uint32_t oino = 0, nino = 0;
+	down_write(&fs_lock);
+	int64_t oslot = -ENOENT, nslot = -ENOENT;
+	if (odir->d.mode != SFS_S_IFDIR || ndir->d.mode != SFS_S_IFDIR) {
+		err = -ENOTDIR;
+		goto out;
+	}
+	oslot = dir_find(odir, oname, olen, &oino);
+	if (oslot < 0) {
+		err = (int)oslot;
+		goto out;
+	}
+	nslot = dir_find(ndir, nname, nlen, &nino);
+	if (nslot >= 0 && (flags & SFS_RENAME_NOREPLACE)) {
+		err = -EEXIST;
+		goto out;
+	}
+	if (nslot < 0 && (nslot != -ENOENT || (flags & SFS_RENAME_EXCHANGE) || !ndir->d.nlink)) {
+		err = nslot == -ENOENT ? -ENOENT : (int)nslot;
+		goto out;
+	}
+	if (!(src = iget_locked(oino, &err)))
+		goto out;
+	if (nslot >= 0 && !(tgt = iget_locked(nino, &err)))
+		goto out;
+	if (tgt == src)
+		goto out; /* two names of one file: nothing to do (Linux too) */
+	bool sdir = src->d.mode == SFS_S_IFDIR;
+	/* A directory has one path (no links name it), walked under
+	 * rename_lock: a source that is a prefix of the new name would become
+	 * its own descendant (the caller checked too, before the lock). */
+	if ((sdir && path_under(newpath, oldpath)) ||
+	    ((flags & SFS_RENAME_EXCHANGE) && tgt->d.mode == SFS_S_IFDIR &&
+	     path_under(oldpath, newpath))) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (flags & SFS_RENAME_EXCHANGE) {
+		dir_set_ino(odir, oslot, nino);
+		dir_set_ino(ndir, nslot, oino);
+		goto out;
+	}
+	if (tgt) {
+		bool tdir = tgt->d.mode == SFS_S_IFDIR;
+		if (sdir && !tdir)
+			err = -ENOTDIR;
+		else if (!sdir && tdir)
+			err = -EISDIR;
+		else if (tdir && !dir_empty(tgt))
+			err = -ENOTEMPTY;
+		if (err)
+			goto out;
+#ifndef MUTATION_RENAME_NOT_ATOMIC
+		dir_set_ino(ndir, nslot, oino); /* newpath names the source at once */
+#else
+		/* unlink the target, then link the new name: a lookup in between
+		 * finds nothing */
+		dir_remove(ndir, nslot);
+		up_write(&fs_lock);
+		yield();
+		down_write(&fs_lock);
+		dir_add(ndir, nname, nlen, oino);
+#endif
+		drop_nlink(tgt);
+	} else if ((err = dir_add(ndir, nname, nlen, oino))) {
+		goto out;
+	}
+	/* the source's slot: dir_add may not have taken it (it is in use) */
+	dir_remove(odir, oslot);
+out:
+	up_write(&fs_lock);
+	if (tgt)
+		inode_put(tgt); /* frees a replaced file nothing holds open */
+	if (src)
+		inode_put(src);
+	inode_put(ndir);
+	inode_put(odir);
 	return err;
 }
 
@@ -1115,6 +1434,16 @@ out:
 int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
 		 bool *is_dir)
 {
+	unsigned type;
+	int r = vfs_dir_next_type(f, slot, name, ino, &type);
+	if (r == 1)
+		*is_dir = type == SFS_S_IFDIR;
+	return r;
+}
+
+int vfs_dir_next_type(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], uint32_t *ino,
+		      unsigned *type)
+{
 	struct inode *dir = f->inode;
 	struct sfs_dirent de;
 	if (dir->d.mode != SFS_S_IFDIR)
@@ -1139,7 +1468,7 @@ int vfs_dir_next(struct file *f, uint64_t *slot, char name[SFS_NAME_MAX + 1], ui
 		name[de.name_len] = 0;
 		*ino = de.ino;
 		*slot = pos / DIRENT_SIZE;
-		*is_dir = child->d.mode == SFS_S_IFDIR;
+		*type = child->d.mode;
 		up_write(&fs_lock);
 		inode_put(child);
 		return 1;
@@ -1291,6 +1620,13 @@ int fs_mount(struct block_device *b)
 		       sb.max_blocks);
 	}
 	rwsem_init(&fs_lock);
+	rwsem_init(&rename_lock);
+	nr_symlinks = 0;
+	for (uint32_t ino = 1; ino < sb.nr_inodes; ino++) {
+		struct sfs_inode d;
+		read_disk_inode(ino, &d);
+		nr_symlinks += d.mode == SFS_S_IFLNK;
+	}
 	mounted = true;
 	printk("sfs: mounted: %u blocks (%u free), %u inodes (%u free)\n", sb.nr_blocks,
 	       sb.free_blocks, sb.nr_inodes, sb.free_inodes);

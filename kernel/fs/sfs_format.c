@@ -204,7 +204,8 @@ static void name_text(char out[NAME_TEXT_MAX], const char *name, size_t len)
 
 /* ---- the checker's state ------------------------------------------------ */
 
-/* state[ino]: the inode's type (0 free, SFS_S_IFREG, SFS_S_IFDIR) and, for
+/* state[ino]: the inode's type (0 free, SFS_S_IFREG, SFS_S_IFDIR,
+ * SFS_S_IFLNK) and, for
  * directories, whether the tree walk has reached it. */
 #define ST_TYPE_MASK 0x03
 #define ST_REACHED   0x04
@@ -318,7 +319,7 @@ static int rd(struct chk *c, uint32_t b, void *buf)
 
 static const char *type_name(unsigned type)
 {
-	return type == SFS_S_IFDIR ? "directory" : "file";
+	return type == SFS_S_IFDIR ? "directory" : type == SFS_S_IFLNK ? "symlink" : "file";
 }
 
 /* ---- pass 1: the superblock --------------------------------------------- */
@@ -599,10 +600,13 @@ static int check_inode(struct chk *c, uint32_t ino, const struct sfs_inode *in)
 			return fail(c, -SFS_EINVAL, "free inode %u is not zeroed", ino);
 		return 0;
 	}
-	if (in->mode != SFS_S_IFREG && in->mode != SFS_S_IFDIR)
+	if (in->mode != SFS_S_IFREG && in->mode != SFS_S_IFDIR && in->mode != SFS_S_IFLNK)
 		return fail(c, -SFS_EINVAL,
-			    "inode %u: bad mode %u (expected 1 file or 2 directory)", ino,
-			    in->mode);
+			    "inode %u: bad mode %u (expected 1 file, 2 directory or 3 symlink)",
+			    ino, in->mode);
+	if (in->mode == SFS_S_IFLNK && (in->size == 0 || in->size > SFS_SYMLINK_MAX))
+		return fail(c, -SFS_EINVAL, "symlink inode %u: size %llu is not 1..%u", ino,
+			    (unsigned long long)in->size, SFS_SYMLINK_MAX);
 	if (in->nlink == 0)
 		return fail(c, -SFS_EINVAL, "inode %u: in use with nlink 0", ino);
 	if (in->size > SFS_MAX_FILE_SIZE)

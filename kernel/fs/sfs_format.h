@@ -45,8 +45,12 @@
  * Inodes: 128 bytes, 32 per block; table slot i holds inode i. nr_inodes is
  * the number of slots, so valid inode numbers are 1 .. nr_inodes-1 (slot 0
  * is never used and stays zero). A free inode has mode 0 and is all zero.
- * An inode in use has mode SFS_S_IFREG or SFS_S_IFDIR, nlink >= 1, and
- * size <= SFS_MAX_FILE_SIZE (a directory: <= SFS_MAX_DIR_SIZE).
+ * An inode in use has mode SFS_S_IFREG, SFS_S_IFDIR or SFS_S_IFLNK, nlink
+ * >= 1, and size <= SFS_MAX_FILE_SIZE (a directory: <= SFS_MAX_DIR_SIZE; a
+ * symbolic link: 1 .. SFS_SYMLINK_MAX, the bytes of its target, which the
+ * checker does not read: any bytes but NUL are a valid target). Symbolic
+ * links may have holes, as regular files (a page not yet written back), and
+ * several entries (hard links to a symlink, as Linux allows).
  *
  * Block map of an inode: logical block lbn (byte offset lbn * 4096) is
  * mapped, by the level its number falls in (sfs_bmap_path), through
@@ -119,6 +123,11 @@
 
 #define SFS_S_IFREG 1u
 #define SFS_S_IFDIR 2u
+#define SFS_S_IFLNK 3u /* symbolic link: its data is the target */
+
+/* A symbolic link's target: 1 .. SFS_SYMLINK_MAX bytes, no NUL (Linux's
+ * PATH_MAX less the NUL), held in its data (one block at most). */
+#define SFS_SYMLINK_MAX 4095u
 
 #define SFS_NDIRECT	   12u
 #define SFS_PTRS_PER_BLOCK (SFS_BLOCK_SIZE / 4u) /* 1024 */
@@ -165,7 +174,7 @@ struct sfs_super {
 } __attribute__((packed));
 
 struct sfs_inode {
-	uint16_t mode;		      /* 0 free, SFS_S_IFREG, SFS_S_IFDIR */
+	uint16_t mode;		      /* 0 free, SFS_S_IFREG, SFS_S_IFDIR, SFS_S_IFLNK */
 	uint16_t nlink;		      /* directory entries pointing here */
 	uint32_t flags;		      /* none defined yet: 0 */
 	uint64_t size;		      /* bytes */

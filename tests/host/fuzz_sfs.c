@@ -11,7 +11,7 @@
  *
  *  - patches (the input starts with "SFSp"): the device is a fixed, valid
  *    image built here with the mkfs library (nested directories, hard
- *    links, a file with an indirect block, a directory of two blocks and
+ *    links, symbolic links, a file with an indirect block, a directory of two blocks and
  *    one of 14 with an indirect block; then a sparse file of the maximum
  *    size with data on both sides of the level boundaries, through double
  *    and triple indirect blocks, and a 5 GiB file with data at both ends),
@@ -136,6 +136,12 @@ static const uint8_t *patch_base(void)
 	r = r ? r : sfs_mkfs_add_file(&fs, "/d1/5g", NULL, 5ull << 30, &big_ino);
 	r = r ? r : sfs_mkfs_write(&fs, big_ino, 0, data, 4);
 	r = r ? r : sfs_mkfs_write(&fs, big_ino, (5ull << 30) - 4, data, 4);
+	/* symbolic links (made last, so the blocks above keep their places):
+	 * a relative target and an absolute one, the second with two names */
+	uint32_t sym_ino = 0;
+	r = r ? r : sfs_mkfs_symlink(&fs, "/d1/sym", "../a.txt", NULL);
+	r = r ? r : sfs_mkfs_symlink(&fs, "/abs", "/d1/d2/b.txt", &sym_ino);
+	r = r ? r : sfs_mkfs_link(&fs, "/d1/d2/abs2", sym_ino);
 	if (r)
 		die(fs.err);
 	sfs_mkfs_finish(&fs);

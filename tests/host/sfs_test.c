@@ -665,10 +665,22 @@ TEST(inode_free_not_zero)
 
 TEST(inode_bad_mode)
 {
-	inode(b, b->hello)->mode = 3;
-	EXPECT_CORRUPT(&b->fs, "bad mode 3");
+	inode(b, b->hello)->mode = 4;
+	EXPECT_CORRUPT(&b->fs, "bad mode 4");
 	inode(b, b->hello)->mode = 0x8001;
 	EXPECT_CORRUPT(&b->fs, "bad mode");
+}
+
+TEST(inode_symlink_size)
+{
+	/* a small file read as a symbolic link is a valid link ... */
+	inode(b, b->hello)->mode = SFS_S_IFLNK;
+	CHECK_EQ(check_fs(&b->fs), 0);
+	/* ... whose target has 1 .. 4095 bytes */
+	inode(b, b->hello)->size = 0;
+	EXPECT_CORRUPT(&b->fs, "symlink inode");
+	inode(b, b->hello)->size = SFS_SYMLINK_MAX + 1;
+	EXPECT_CORRUPT(&b->fs, "symlink inode");
 }
 
 TEST(inode_nlink_zero)
@@ -1745,6 +1757,7 @@ int main(int argc, char **argv)
 	run_inode_slot_past_nr_inodes();
 	run_inode_free_not_zero();
 	run_inode_bad_mode();
+	run_inode_symlink_size();
 	run_inode_nlink_zero();
 	run_inode_size_past_max();
 	run_inode_dir_size();

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tests/host/sfs_tools_test.sh - mkfs_sfs and fsck_sfs end to end (part of
-# make host-tests): copy a host tree into an image and list it clean; files
+# make host-tests): copy a host tree into an image and list it clean;
+# symbolic links (kept inside a tree, followed on the command line,
+# --symlink); files
 # larger than 4 MiB (through the double indirect block) and a sparse 5 GiB
 # host file (data at both ends: a handful of blocks, through the triple
 # indirect block); --max-size and its default; --sparse-image; the bitmap
@@ -28,6 +30,20 @@ expect() {
 "$fsck" --list "$dir/tree.img" >"$dir/tree.txt"
 expect "$dir/tree.txt" '^/t/host/sfs_test.c '
 expect "$dir/tree.txt" '^fsck: clean \(.* blocks used of 1024, at most 4194304\)$'
+
+# Symbolic links: one inside a copied tree stays a link (as cp -r), one
+# named on the command line is followed, --symlink makes one.
+mkdir -p "$dir/lt/sub"
+printf data >"$dir/lt/f"
+ln -sf f "$dir/lt/lf"
+ln -sf /nowhere "$dir/lt/sub/dangling"
+"$mkfs" "$dir/links.img" 1M "$dir/lt:/lt" "$dir/lt/lf:/copied" --symlink /abs=/lt/f >/dev/null
+"$fsck" --list "$dir/links.img" >"$dir/links.txt"
+expect "$dir/links.txt" '^/lt/lf +link +inode [0-9]+ +-> f$'
+expect "$dir/links.txt" '^/lt/sub/dangling +link +inode [0-9]+ +-> /nowhere$'
+expect "$dir/links.txt" '^/copied +file +inode [0-9]+ +4 bytes'
+expect "$dir/links.txt" '^/abs +link +inode [0-9]+ +-> /lt/f$'
+expect "$dir/links.txt" '^fsck: clean '
 
 # Large files: 5 MiB of data (12 + 1024 + 197 blocks: the double indirect
 # block and one indirect block under it) and a 5 GiB sparse file with 4

@@ -823,14 +823,51 @@ static void worker(int slot, int cpu, uint64_t seed)
 
 /* ---- the master --------------------------------------------------------- */
 
+/* Remove path and, if it is a directory (not a link to one), everything
+ * under it. */
+static void remove_tree(const char *path, int depth)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	DIR *d = depth < 16 ? opendir(path) : NULL;
+	struct dirent *e;
+	char sub[512];
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		remove_tree(sub, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+/* Everything under /fz; with rename(2) and symbolic links the pool's names
+ * can move anywhere under it, and through a link to "/" or ".." they can
+ * reach /x, /y and /z (nothing else of the pool's names leaves /fz). */
 static void cleanup(void)
 {
-	static const char *const all[] = { "/fz/d/x", "/fz/d/y", "/fz/d/z", "/fz/d",
-					   "/fz/a",   "/fz/b",	 "/fz/e" };
-	for (int round = 0; round < 2; round++)
-		for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-			if (unlink(all[i]))
-				rmdir(all[i]);
+	static const char *const all[] = { "/fz/d", "/fz/a", "/fz/b", "/fz/e", "/fz/x",
+					   "/fz/y", "/fz/z", "/x",    "/y",    "/z" };
+	DIR *d = opendir("/fz");
+	struct dirent *e;
+	char sub[512];
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "/fz/%s", e->d_name);
+		remove_tree(sub, 0);
+	}
+	if (d)
+		closedir(d);
+	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		remove_tree(all[i], 0);
 }
 
 int main(int argc, char **argv)

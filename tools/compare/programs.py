@@ -35,6 +35,11 @@ PROGRAMS = [
     ("args", ["/bin/args", "argc=4", "arg=1=argc=4", "envc=2"]),
     ("args-glibc", ["/bin/args-glibc", "argc=4", "arg=1=argc=4", "envc=2"]),
     ("files", ["/bin/files"]),
+    # issue 15's file calls, in the parts tests/test_files.c runs
+    ("files-ops", ["/bin/files", "ops"]),
+    ("files-ns", ["/bin/files", "ns", "/ft"]),
+    ("files-ns-tmp", ["/bin/files", "ns", "/tmp/ft"]),
+    ("files-ops-glibc", ["/bin/files-glibc", "ops"]),
     ("proc", ["/bin/proc"]),
     ("proc-glibc", ["/bin/proc-glibc"]),
     ("threads", ["/bin/threads"]),
