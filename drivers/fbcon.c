@@ -68,11 +68,11 @@ static struct fbcon {
 	uint32_t format, rmask, gmask, bmask;
 	/* escape sequences (ESC [ params final) */
 	enum { ST_NORMAL, ST_ESC, ST_CSI } state;
-	bool priv;		/* ESC [ ? ... */
+	bool priv; /* ESC [ ? ... */
 	uint32_t par[8];
 	unsigned npar;
 	bool bold, reverse;
-	int fgc, bgc;		/* 0-7, or -1 for the default */
+	int fgc, bgc; /* 0-7, or -1 for the default */
 } fbc;
 
 /* What each cell shows (tests: fbcon_cell), at most SHADOW_COLS x SHADOW_ROWS. */
@@ -275,8 +275,13 @@ static void csi_dispatch(unsigned char f)
 		break;
 	case 'H':
 	case 'f':
+#ifdef MUTATION_FBCON_CUP_ZERO_BASED
+		fbc.cy = MIN(par(0, 0), fbc.rows - 1);
+		fbc.cx = MIN(par(1, 0), fbc.cols - 1);
+#else
 		fbc.cy = MIN(par(0, 1), fbc.rows) - 1;
 		fbc.cx = MIN(par(1, 1), fbc.cols) - 1;
+#endif
 		break;
 	case 'J':
 		switch (fbc.npar ? fbc.par[0] : 0) {

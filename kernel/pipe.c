@@ -383,8 +383,10 @@ static unsigned pipe_poll(struct kfile *f, poll_table *pt)
 	if (f->f_mode & FMODE_READ) {
 		if (head != tail)
 			mask |= POLLIN | POLLRDNORM;
+#ifndef MUTATION_PIPE_POLL_NO_HUP
 		if (!READ_ONCE(p->writers))
 			mask |= POLLHUP;
+#endif
 	}
 	if (f->f_mode & FMODE_WRITE) {
 		if (!pipe_full(p))

@@ -190,8 +190,12 @@ static unsigned nofile_limit(void)
 
 static int64_t poll_common(uint64_t ufds, unsigned nfds, uint64_t deadline, bool nowait)
 {
+#ifndef MUTATION_POLL_NO_NFDS_LIMIT
 	if (nfds > nofile_limit())
 		return -EINVAL;
+#else
+	(void)nofile_limit;
+#endif
 	struct pollfd_k stack[POLL_STACK], *fds = stack;
 	if (nfds > POLL_STACK) {
 		fds = kmalloc(sizeof(*fds) * nfds);
@@ -242,8 +246,8 @@ static int get_timespec_deadline(uint64_t utsp, uint64_t *deadline, bool *nowait
 		*nowait = true;
 		return 0;
 	}
-	uint64_t ns = ts[0] >= 1000000000 ? (1ull << 62)
-					  : (uint64_t)ts[0] * 1000000000ull + (uint64_t)ts[1];
+	uint64_t ns =
+	    ts[0] >= 1000000000 ? (1ull << 62) : (uint64_t)ts[0] * 1000000000ull + (uint64_t)ts[1];
 	*deadline = ktime_get_ns() + ns;
 	return 0;
 }
@@ -271,6 +275,9 @@ static int set_user_sigmask(uint64_t umask, uint64_t size, sigset_t *saved, bool
 	sigset_t set;
 	if (copy_from_user(&set, umask, sizeof(set)))
 		return -EFAULT;
+#ifdef MUTATION_PPOLL_IGNORES_MASK
+	return 0;
+#endif
 	*saved = current->sig.blocked;
 	set_current_blocked(set);
 	*swapped = true;
@@ -360,11 +367,18 @@ static int64_t do_select(int n, uint64_t inp, uint64_t outp, uint64_t exp, uint6
 		if (!ev)
 			continue;
 		struct kfile *f = fget(files, fd);
+#ifndef MUTATION_SELECT_IGNORES_BADF
 		if (!f) {
 			r = -EBADF;
 			kfree(fds);
 			goto out;
 		}
+#else
+		if (!f) {
+			fds[k++] = (struct pollfd_k){ .fd = -1 }; /* skipped */
+			continue;
+		}
+#endif
 		kfile_put(f);
 		fds[k++] = (struct pollfd_k){ .fd = fd, .events = (short)ev };
 	}
@@ -394,9 +408,9 @@ static int64_t do_select(int n, uint64_t inp, uint64_t outp, uint64_t exp, uint6
 		}
 	}
 	kfree(fds);
-	if (r >= 0 && ((inp && copy_to_user(inp, rin, bytes)) ||
-		       (outp && copy_to_user(outp, rout, bytes)) ||
-		       (exp && copy_to_user(exp, rex, bytes))))
+	if (r >= 0 &&
+	    ((inp && copy_to_user(inp, rin, bytes)) || (outp && copy_to_user(outp, rout, bytes)) ||
+	     (exp && copy_to_user(exp, rex, bytes))))
 		r = -EFAULT;
 out:
 	kfree(sets);
@@ -431,8 +445,7 @@ int64_t sys_select(int n, uint64_t inp, uint64_t outp, uint64_t exp, uint64_t ut
 	return r;
 }
 
-int64_t sys_pselect6(int n, uint64_t inp, uint64_t outp, uint64_t exp, uint64_t utsp,
-		     uint64_t usig)
+int64_t sys_pselect6(int n, uint64_t inp, uint64_t outp, uint64_t exp, uint64_t utsp, uint64_t usig)
 {
 	uint64_t deadline;
 	bool nowait;

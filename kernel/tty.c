@@ -106,8 +106,8 @@ static void tty_setup(void)
 	tty_inited = true;
 }
 
-#define L(f) (tty.termios.c_lflag & (f))
-#define I(f) (tty.termios.c_iflag & (f))
+#define L(f)  (tty.termios.c_lflag & (f))
+#define I(f)  (tty.termios.c_iflag & (f))
 #define CC(i) (tty.termios.c_cc[i])
 
 /* ---- output -------------------------------------------------------------- */
@@ -131,10 +131,18 @@ struct echo_buf {
 	size_t n;
 };
 
+/* Echo is gathered and written once tty.lock is dropped; a long one (^U
+ * of a long line) is written out in pieces under it (tty.lock nests
+ * outside the printk lock and the tests' capture lock). */
 static void echo_add(struct echo_buf *e, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && e->n < sizeof(e->b); i++)
+	for (size_t i = 0; i < n; i++) {
+		if (e->n == sizeof(e->b)) {
+			tty_out(e->b, e->n);
+			e->n = 0;
+		}
 		e->b[e->n++] = s[i];
+	}
 }
 
 /* The echo of one byte (Linux's echo_char). */
@@ -199,8 +207,10 @@ static bool n_tty_receive_char(unsigned c, struct echo_buf *e, int *sig)
 	if (c == '\r') {
 		if (I(IGNCR))
 			return false;
+#ifndef MUTATION_TTY_NO_ICRNL
 		if (I(ICRNL))
 			c = '\n';
+#endif
 	} else if (c == '\n' && I(INLCR)) {
 		c = '\r';
 	}
@@ -215,8 +225,7 @@ static bool n_tty_receive_char(unsigned c, struct echo_buf *e, int *sig)
 	if (I(IXON) && c && (c == CC(VSTART) || c == CC(VSTOP)))
 		return false;
 	if (L(ICANON)) {
-		if ((c && c == CC(VERASE)) || c == '\b' ||
-		    (L(IEXTEN) && c && c == CC(VWERASE))) {
+		if ((c && c == CC(VERASE)) || c == '\b' || (L(IEXTEN) && c && c == CC(VWERASE))) {
 			if (c == CC(VWERASE) && c != CC(VERASE) && c != '\b') {
 				/* spaces, then the word */
 				while (tty.read_head != tty.canon_head &&
@@ -252,7 +261,11 @@ static bool n_tty_receive_char(unsigned c, struct echo_buf *e, int *sig)
 		if (c && c == CC(VEOF)) {
 			if (!room())
 				return false;
+#ifdef MUTATION_TTY_EOF_AS_BYTE
+			put_byte(c); /* ^D read as a byte: no end of file */
+#else
 			put_byte(EOF_MARK);
+#endif
 			tty.canon_head = tty.read_head;
 			return true;
 		}
@@ -396,6 +409,9 @@ static int tty_check_change(int sig)
 	int pgid = READ_ONCE(p->pgid);
 	if (!tty.pgrp || pgid == tty.pgrp)
 		return 0;
+#ifdef MUTATION_TTY_NO_JOB_CONTROL
+	return 0; /* the background reads and takes the terminal as it likes */
+#endif
 	if (current_sig_ignored_or_blocked(sig))
 		return sig == SIGTTIN ? -EIO : 0;
 	if (is_current_pgrp_orphaned())
@@ -411,7 +427,9 @@ int64_t sys_setsid(void)
 	spin_lock(&tasklist_lock);
 	list_for_each_entry (p, &all_processes, all_node)
 		if (p->pgid == me->pid) {
+#ifndef MUTATION_SETSID_GROUP_LEADER
 			err = -EPERM; /* a process group with our id exists */
+#endif
 			break;
 		}
 	if (!err) {
@@ -617,6 +635,7 @@ static unsigned tty_poll(struct kfile *f, poll_table *pt)
 	unsigned mask = POLLOUT | POLLWRNORM;
 #ifdef MUTATION_POLL_TTY_ALWAYS_READABLE
 	mask |= POLLIN | POLLRDNORM;
+	(void)amt;
 #else
 	if (input_available(amt))
 		mask |= POLLIN | POLLRDNORM;
@@ -802,6 +821,19 @@ static long tty_ioctl(struct kfile *f, unsigned cmd, uint64_t arg)
 	case TCSBRK:
 	case TCXONC:
 		return 0;
+	case TIOCGSERIAL: {
+		/* struct serial_struct of the 16550 on COM1 (busybox's cttyhack
+		 * finds /dev/ttyS<line> with it) */
+		int32_t ss[18];
+		memset(ss, 0, sizeof(ss));
+		ss[0] = 4;	/* type PORT_16550A */
+		ss[1] = 0;	/* line: ttyS0 */
+		ss[2] = 0x3f8;	/* port */
+		ss[3] = 4;	/* irq */
+		ss[5] = 16;	/* xmit_fifo_size */
+		ss[7] = 115200; /* baud_base */
+		return copy_to_user(arg, ss, sizeof(ss));
+	}
 	default:
 		return -ENOTTY;
 	}
@@ -839,14 +871,17 @@ int tty_open(int flags, bool ctty_only, bool may_ctty, struct kfile **out)
 {
 	tty_setup();
 	struct process *me = current->proc;
+#ifndef MUTATION_DEV_TTY_WITHOUT_CTTY
 	if (ctty_only && !is_ctty())
 		return -ENXIO;
+#endif
 	struct kfile *f = tty_kfile(flags);
 	if (!f)
 		return -ENOMEM;
 	int acc = flags & O_ACCMODE;
-	f->f_mode = (acc == O_RDONLY ? FMODE_READ : acc == O_WRONLY ? FMODE_WRITE
-								     : FMODE_READ | FMODE_WRITE);
+	f->f_mode = (acc == O_RDONLY   ? FMODE_READ
+		     : acc == O_WRONLY ? FMODE_WRITE
+				       : FMODE_READ | FMODE_WRITE);
 	f->f_flags = (flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) | O_LARGEFILE;
 	if (may_ctty && !(flags & O_NOCTTY) && me) {
 		/* tty_open_proc_set_tty: a session leader without a tty */

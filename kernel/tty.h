@@ -17,48 +17,49 @@
 #endif
 
 /* termios bits (Linux's uapi asm-generic/termbits.h) */
-#define VINTR	 0
-#define VQUIT	 1
-#define VERASE	 2
-#define VKILL	 3
-#define VEOF	 4
-#define VTIME	 5
-#define VMIN	 6
-#define VSTART	 8
-#define VSTOP	 9
-#define VSUSP	 10
-#define VEOL	 11
-#define VWERASE	 14
-#define VLNEXT	 15
-#define VEOL2	 16
-#define ISTRIP	 0000040
-#define INLCR	 0000100
-#define IGNCR	 0000200
-#define ICRNL	 0000400
-#define IXON	 0002000
-#define OPOST	 0000001
-#define ONLCR	 0000004
-#define ISIG	 0000001
-#define ICANON	 0000002
-#define ECHO	 0000010
-#define ECHOE	 0000020
-#define ECHOK	 0000040
-#define ECHONL	 0000100
-#define NOFLSH	 0000200
-#define TOSTOP	 0000400
-#define ECHOCTL	 0001000
-#define ECHOKE	 0004000
-#define IEXTEN	 0100000
+#define VINTR	0
+#define VQUIT	1
+#define VERASE	2
+#define VKILL	3
+#define VEOF	4
+#define VTIME	5
+#define VMIN	6
+#define VSTART	8
+#define VSTOP	9
+#define VSUSP	10
+#define VEOL	11
+#define VWERASE 14
+#define VLNEXT	15
+#define VEOL2	16
+#define ISTRIP	0000040
+#define INLCR	0000100
+#define IGNCR	0000200
+#define ICRNL	0000400
+#define IXON	0002000
+#define OPOST	0000001
+#define ONLCR	0000004
+#define ISIG	0000001
+#define ICANON	0000002
+#define ECHO	0000010
+#define ECHOE	0000020
+#define ECHOK	0000040
+#define ECHONL	0000100
+#define NOFLSH	0000200
+#define TOSTOP	0000400
+#define ECHOCTL 0001000
+#define ECHOKE	0004000
+#define IEXTEN	0100000
 
-#define TCSBRK	   0x5409
-#define TCXONC	   0x540a
-#define TCFLSH	   0x540b
-#define TIOCSCTTY  0x540e
-#define TIOCSPGRP  0x5410
-#define TIOCOUTQ   0x5411
-#define TIOCNOTTY  0x5422
-#define TIOCGSID   0x5429
-#define TIOCGPTN   0x80045430
+#define TCSBRK	    0x5409
+#define TCXONC	    0x540a
+#define TCFLSH	    0x540b
+#define TIOCSCTTY   0x540e
+#define TIOCSPGRP   0x5410
+#define TIOCOUTQ    0x5411
+#define TIOCNOTTY   0x5422
+#define TIOCGSERIAL 0x541e
+#define TIOCGSID    0x5429
+#define TIOCGPTN    0x80045430
 
 /* A byte of input from a device or a test (thread context: the input
  * thread, or the caller of console_inject_input). */
@@ -83,7 +84,6 @@ int tty_open(int flags, bool ctty_only, bool may_ctty, struct kfile **out);
 
 /* poll: mask of events ready on the tty (kernel/poll.c) */
 struct poll_table_struct;
-
 
 int64_t sys_setsid(void);
 int64_t sys_setpgid(int pid, int pgid);

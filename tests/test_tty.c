@@ -63,17 +63,25 @@ static void run_typed(struct ktest *t, char *const argv[], const struct step *st
 	KEXPECT_TRUE(t, contains(out_buf, "# every check ran"));
 }
 
-#define STEP(m, s) { "# ready " m "\n", s, sizeof(s) - 1 }
+#define STEP(m, s)                                  \
+	{                                           \
+		"# ready " m "\n", s, sizeof(s) - 1 \
+	}
 
 static void canon(struct ktest *t)
 {
 	REQUIRE_FS(t);
 	static const struct step steps[] = {
-		STEP("erase", "ab\x7f" "c\bd\n"), STEP("kill", "xyz\x15ok\n"),
-		STEP("lines", "one\n\x7f\x7ftwo\n"), STEP("eof", "abc\x04"),
+		STEP("erase", "ab\x7f"
+			      "c\bd\n"),
+		STEP("kill", "xyz\x15ok\n"),
+		STEP("lines", "one\n\x7f\x7ftwo\n"),
+		STEP("eof", "abc\x04"),
 		STEP("eof", "\x04"), /* the second read: the same marker, typed later */
-		STEP("cr", "cr\rlong\n"), STEP("noecho", "hidden\n"),
-		STEP("partial", "abc"), STEP("poll", "def\n"),
+		STEP("cr", "cr\rlong\n"),
+		STEP("noecho", "hidden\n"),
+		STEP("partial", "abc"),
+		STEP("poll", "def\n"),
 	};
 	char *const argv[] = { "/bin/tty", "canon", NULL };
 	run_typed(t, argv, steps, ARRAY_SIZE(steps));
@@ -145,11 +153,15 @@ static void i8042_decode_set1(struct ktest *t)
 	feed(shift, sizeof(shift), out);
 	KEXPECT_EQ(t, strcmp(out, "A!+a"), 0);
 	/* Caps Lock: letters only; with Shift back to lower case */
-	static const uint8_t caps[] = { 0x3a, 0xba, 0x1e, 0x02, 0x2a, 0x1e, 0xaa, 0x3a, 0xba, 0x1e };
+	static const uint8_t caps[] = {
+		0x3a, 0xba, 0x1e, 0x02, 0x2a, 0x1e, 0xaa, 0x3a, 0xba, 0x1e
+	};
 	feed(caps, sizeof(caps), out);
 	KEXPECT_EQ(t, strcmp(out, "A1aa"), 0);
 	/* Ctrl: ^C ^D ^U, right Ctrl (0xe0 0x1d), ^\ */
-	static const uint8_t ctrl[] = { 0x1d, 0x2e, 0x20, 0x16, 0x9d, 0xe0, 0x1d, 0x2b, 0xe0, 0x9d };
+	static const uint8_t ctrl[] = {
+		0x1d, 0x2e, 0x20, 0x16, 0x9d, 0xe0, 0x1d, 0x2b, 0xe0, 0x9d
+	};
 	KEXPECT_EQ(t, feed(ctrl, sizeof(ctrl), out), 4);
 	KEXPECT_EQ(t, out[0], 3);
 	KEXPECT_EQ(t, out[1], 4);

@@ -38,7 +38,7 @@
 #include "mm/kmalloc.h"
 #include "arch/x86_64/uaccess.h"
 
-#define DEVFS_DEV 0x5 /* st_dev of devtmpfs */
+#define DEVFS_DEV     0x5 /* st_dev of devtmpfs */
 #define MKDEV(ma, mi) (((uint64_t)(ma) << 8) | (mi))
 
 enum dev_kind { DEV_NULL, DEV_ZERO, DEV_FULL, DEV_RANDOM, DEV_CONSOLE, DEV_TTY, DEV_TTYS0 };
@@ -261,8 +261,9 @@ int devfs_open(const char *path, int flags, bool dir_only, struct kfile **out)
 	if (!n) {
 		if ((flags & O_CREAT) || acc == O_WRONLY || acc == O_RDWR)
 			return -EISDIR;
-		struct kfile *f = kfile_alloc(&devfs_dir_ops, KFILE_CONSOLE, FMODE_READ | FMODE_LSEEK,
-					      flags & (O_ACCMODE | O_NONBLOCK | O_LARGEFILE));
+		struct kfile *f =
+		    kfile_alloc(&devfs_dir_ops, KFILE_CONSOLE, FMODE_READ | FMODE_LSEEK,
+				flags & (O_ACCMODE | O_NONBLOCK | O_LARGEFILE));
 		char *p = f ? kmalloc(5) : NULL;
 		if (!p) {
 			if (f)
@@ -291,8 +292,9 @@ int devfs_open(const char *path, int flags, bool dir_only, struct kfile **out)
 		if (acc == O_WRONLY || acc == O_RDWR)
 			mode |= FMODE_WRITE;
 	}
-	struct kfile *f = kfile_alloc(&mem_ops, KFILE_CONSOLE, mode,
-				      flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_PATH));
+	struct kfile *f =
+	    kfile_alloc(&mem_ops, KFILE_CONSOLE, mode,
+			flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_PATH));
 	if (!f)
 		return -ENOMEM;
 	f->private_data = (void *)n;

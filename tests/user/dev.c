@@ -28,7 +28,7 @@ static const struct {
 	const char *path;
 	unsigned ma, mi;
 } devs[] = {
-	{ "/dev/null", 1, 3 },	  { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+	{ "/dev/null", 1, 3 },	  { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
 	{ "/dev/random", 1, 8 },  { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
 	{ "/dev/console", 5, 1 }, { "/dev/ttyS0", 4, 64 },
 };
@@ -77,7 +77,8 @@ int main(void)
 		zeros &= buf[i] == 0;
 	check(zeros, "/dev/zero reads zeros");
 	errno = 0;
-	check(read(fd, (void *)8, 16) == -1 && errno == EFAULT, "/dev/zero into a bad buffer: EFAULT");
+	check(read(fd, (void *)8, 16) == -1 && errno == EFAULT,
+	      "/dev/zero into a bad buffer: EFAULT");
 	close(fd);
 
 	fd = open("/dev/full", O_RDWR);
@@ -89,8 +90,8 @@ int main(void)
 
 	fd = open("/dev/urandom", O_RDONLY);
 	char a[32], b[32];
-	check(fd >= 0 && read(fd, a, sizeof(a)) == sizeof(a) && read(fd, b, sizeof(b)) == sizeof(b) &&
-		  memcmp(a, b, sizeof(a)),
+	check(fd >= 0 && read(fd, a, sizeof(a)) == sizeof(a) &&
+		  read(fd, b, sizeof(b)) == sizeof(b) && memcmp(a, b, sizeof(a)),
 	      "/dev/urandom: two reads differ");
 	close(fd);
 

@@ -54,7 +54,8 @@ static void pipes(void)
 {
 	int p[2];
 	pipe(p);
-	struct pollfd f[2] = { { .fd = p[0], .events = POLLIN }, { .fd = p[1], .events = POLLOUT } };
+	struct pollfd f[2] = { { .fd = p[0], .events = POLLIN },
+			       { .fd = p[1], .events = POLLOUT } };
 	check(poll(f, 2, 0) == 1 && f[0].revents == 0 && f[1].revents == POLLOUT,
 	      "empty pipe: the write end POLLOUT, the read end nothing");
 	write(p[1], "x", 1);
@@ -168,7 +169,8 @@ static void timeouts(void)
 	tv.tv_sec = 5;
 	tv.tv_usec = 0;
 	r = syscall(SYS_select, p[0] + 1, &rs, NULL, NULL, &tv);
-	check(r == 1 && tv.tv_sec >= 4 && tv.tv_sec <= 5, "select ready: the time left written back");
+	check(r == 1 && tv.tv_sec >= 4 && tv.tv_sec <= 5,
+	      "select ready: the time left written back");
 	struct timespec ts = { 0, 1000000 };
 	f.revents = 0;
 	check(ppoll(&f, 1, &ts, NULL) == 1 && f.revents == POLLIN, "ppoll: ready");
@@ -212,7 +214,8 @@ static void signals(void)
 	struct timespec ts = { 5, 0 };
 	errno = 0;
 	r = ppoll(&f, 1, &ts, &none);
-	check(r == -1 && errno == EINTR && got == SIGUSR1, "ppoll's mask lets the pending signal in");
+	check(r == -1 && errno == EINTR && got == SIGUSR1,
+	      "ppoll's mask lets the pending signal in");
 	sigprocmask(SIG_BLOCK, NULL, &cur);
 	check(sigismember(&cur, SIGUSR1), "ppoll: the old mask is back after the handler");
 	got = 0;
@@ -229,7 +232,8 @@ static void signals(void)
 	raise(SIGUSR1);
 	struct timespec z = { 0, 10000000 };
 	r = ppoll(&f, 1, &z, &blk);
-	check(r == 0 && got == 0, "ppoll with the signal still blocked: timeout, nothing delivered");
+	check(r == 0 && got == 0,
+	      "ppoll with the signal still blocked: timeout, nothing delivered");
 	sigprocmask(SIG_UNBLOCK, &blk, NULL);
 	check(got == SIGUSR1, "delivered once unblocked");
 	close(p[0]);
@@ -261,7 +265,8 @@ static void errors(void)
 	FD_SET(50, &rs);
 	struct timeval tv = { 0, 0 };
 	errno = 0;
-	check(select(51, &rs, NULL, NULL, &tv) == -1 && errno == EBADF, "select: a closed fd EBADF");
+	check(select(51, &rs, NULL, NULL, &tv) == -1 && errno == EBADF,
+	      "select: a closed fd EBADF");
 	errno = 0;
 	check(select(-1, NULL, NULL, NULL, &tv) == -1 && errno == EINVAL, "select: n < 0 EINVAL");
 	tv.tv_sec = -1;
