@@ -453,14 +453,18 @@ int64_t sys_setpgid(int pid, int pgid)
 	int err = -ESRCH;
 	struct thread *t = find_thread(pid);
 	p = t ? t->proc : NULL;
-	if (!p || p->pid != pid)
+	if (!p)
 		goto out;
+	err = -EINVAL;
+	if (p->pid != pid)
+		goto out; /* a thread that is not its group's leader */
 	if (p->parent == me) {
 		err = -EPERM;
 		if (p->sid != me->sid)
 			goto out;
 		/* Linux: -EACCES once the child has called execve (not tracked) */
 	} else if (p != me) {
+		err = -ESRCH;
 		goto out;
 	}
 	err = -EPERM;
