@@ -17,11 +17,14 @@
  * ESC [ 4 ~, PgUp ESC [ 5 ~, PgDn ESC [ 6 ~. Function keys and the keypad's
  * own codes (other than Enter, / and *) are ignored; no set 2 decoder.
  *
- * How bytes arrive: the tty's input thread calls i8042_poll() every 10 ms
- * (no IRQ 1: the kernel has no IOAPIC driver and keeps the 8259 masked).
- * It reads the data port while the status port says a byte waits (bit 0),
- * drops mouse bytes (bit 5) and feeds keyboard bytes through the decoder
- * to tty_receive(). A status of 0xff means no controller: nothing is read.
+ * How bytes arrive: IRQ 1, routed through the I/O APIC to the BSP
+ * (arch/x86_64/ioapic.c; i8042_enable_irq sets the controller's interrupt
+ * bit), makes kernel/tty.c read the data port while the status port says a
+ * byte waits (bit 0; mouse bytes, bit 5, dropped) into its input ring; the
+ * tty's input thread decodes them (i8042_decode) into tty_receive(). The
+ * thread also drains the port every 100 ms (a missed edge), or every 10 ms
+ * when no I/O APIC serves IRQ 1. A status of 0xff means no controller:
+ * nothing is read.
  *
  * Locks: the decoder state is only touched by the input thread (and by the
  * in-kernel test, which resets it first and runs while no keyboard input
@@ -30,10 +33,14 @@
 #include "kernel/tty.h"
 #include "arch/x86_64/asm.h"
 
-#define I8042_DATA   0x60
-#define I8042_STATUS 0x64
-#define STATUS_OBF   0x01
-#define STATUS_AUX   0x20
+#define I8042_DATA	 0x60
+#define I8042_STATUS	 0x64
+#define STATUS_OBF	 0x01
+#define STATUS_IBF	 0x02
+#define STATUS_AUX	 0x20
+#define CMD_READ_CONFIG	 0x20
+#define CMD_WRITE_CONFIG 0x60
+#define CFG_KBD_IRQ	 0x01
 
 static const char keymap[0x3a] = {
 	0,    0x1b, '1', '2', '3', '4', '5', '6', '7', '8', '9',  '0', '-', '=',  0x7f,
@@ -168,23 +175,46 @@ bool i8042_present(void)
 	return present;
 }
 
-int i8042_poll(void)
+int i8042_read_byte(void)
 {
 	if (!i8042_present())
-		return 0;
-	int n = 0;
+		return -1;
 	for (int i = 0; i < 32; i++) {
 		uint8_t st = inb(I8042_STATUS);
 		if (!(st & STATUS_OBF))
-			break;
+			return -1;
 		uint8_t sc = inb(I8042_DATA);
-		if (st & STATUS_AUX)
-			continue; /* a mouse byte */
-		char buf[8];
-		int k = i8042_decode(sc, buf);
-		if (k)
-			tty_receive(buf, (size_t)k);
-		n++;
+		if (!(st & STATUS_AUX))
+			return sc;
+		/* a mouse byte: dropped */
 	}
-	return n;
+	return -1;
+}
+
+static bool wait_status(uint8_t bit, bool set)
+{
+	for (int i = 0; i < 100000; i++)
+		if (!!(inb(I8042_STATUS) & bit) == set)
+			return true;
+	return false;
+}
+
+void i8042_enable_irq(void)
+{
+	/* the controller's configuration byte: bit 0 the keyboard interrupt,
+	 * bit 6 the set 2 -> set 1 translation (kept as the firmware left it) */
+	if (!wait_status(STATUS_IBF, false))
+		return;
+	outb(I8042_STATUS, CMD_READ_CONFIG);
+	if (!wait_status(STATUS_OBF, true))
+		return;
+	uint8_t cfg = inb(I8042_DATA);
+	if (cfg & CFG_KBD_IRQ)
+		return;
+	if (!wait_status(STATUS_IBF, false))
+		return;
+	outb(I8042_STATUS, CMD_WRITE_CONFIG);
+	if (!wait_status(STATUS_IBF, false))
+		return;
+	outb(I8042_DATA, (uint8_t)(cfg | CFG_KBD_IRQ));
 }

@@ -5,11 +5,15 @@
  * line discipline (Linux's drivers/tty/n_tty.c), job control and the
  * setsid/setpgid calls.
  *
- * Input. Bytes come from the serial port and the keyboard (both polled
- * every 10 ms by the "tty-input" kernel thread: the kernel has no IOAPIC
- * driver, its 8259 is masked, see arch/x86_64/pic.c; the thread only reads
- * the devices while a tty file is open, so the monitor keeps the serial
- * port otherwise), and from tests (console_inject_input). Each byte goes
+ * Input. Bytes come from the serial port and the keyboard: IRQ 4 and IRQ 1,
+ * routed through the I/O APIC to the boot CPU (arch/x86_64/ioapic.c), read
+ * the devices into a ring (tty_irq) and wake the "tty-input" thread (on
+ * the boot CPU too: one producer), which decodes scan codes and feeds the
+ * line discipline; it also drains the devices every 100 ms (an edge lost
+ * while a device already held a byte), or every 10 ms when no I/O APIC
+ * serves the IRQs. The devices are read only while a tty file is open, so
+ * the monitor keeps polling the UART otherwise. Tests type input with
+ * console_inject_input, the same path from there on. Each byte goes
  * through n_tty_receive_char, under tty.lock:
  *   ISTRIP, IGNCR / ICRNL / INLCR; with ISIG, VINTR (^C) sends SIGINT,
  *   VQUIT (^\) SIGQUIT and VSUSP (^Z) SIGTSTP to the FOREGROUND process
@@ -66,6 +70,8 @@
 #include "kernel/string.h"
 #include "kernel/spinlock.h"
 #include "drivers/serial.h"
+#include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/arch_impl.h"
 #include "arch/x86_64/uaccess.h"
 
 #define N_TTY_BUF_SIZE 4096
@@ -354,29 +360,115 @@ void console_inject_input(const char *s, size_t n)
 	tty_receive(s, n);
 }
 
-/* ---- the input thread ----------------------------------------------------- */
+/* ---- input from the devices ------------------------------------------------ */
+
+/* Bytes read from the UART and the i8042 (scan codes), in arrival order,
+ * until the input thread decodes them. One producer: CPU 0 with interrupts
+ * off (the IRQ handlers, routed to CPU 0, and the thread's own drain, the
+ * thread running on CPU 0); one consumer: the thread. */
+#define IN_RING 1024
+static struct {
+	unsigned head, tail; /* free running; head written by the producer */
+	uint8_t byte[IN_RING];
+	bool kbd[IN_RING];
+} in_ring;
+static struct waitq input_wq;
+static bool irq_routed;
+
+static void ring_put(uint8_t b, bool kbd)
+{
+	unsigned h = in_ring.head;
+	if (h - __atomic_load_n(&in_ring.tail, __ATOMIC_ACQUIRE) >= IN_RING)
+		return; /* full: dropped */
+	in_ring.byte[h % IN_RING] = b;
+	in_ring.kbd[h % IN_RING] = kbd;
+	__atomic_store_n(&in_ring.head, h + 1, __ATOMIC_RELEASE);
+}
+
+static bool ring_empty(void)
+{
+	return __atomic_load_n(&in_ring.head, __ATOMIC_ACQUIRE) == in_ring.tail;
+}
+
+/* Everything the devices hold into the ring (CPU 0, interrupts off). */
+static int drain_devices(void)
+{
+	int n = 0, c;
+	while (n < 256 && (c = serial_getc()) >= 0) {
+		ring_put((uint8_t)c, false);
+		n++;
+	}
+	while (n < 512 && (c = i8042_read_byte()) >= 0) {
+		ring_put((uint8_t)c, true);
+		n++;
+	}
+	return n;
+}
+
+/* IRQ 1 or 4 (arch/x86_64/trap.c): read the bytes, wake the thread. With
+ * no tty open the bytes stay in the devices (the monitor polls the UART;
+ * the edge comes again once it read them). */
+void tty_irq(int irq)
+{
+	(void)irq;
+	if (READ_ONCE(tty.opened) && drain_devices())
+		wake_up_all(&input_wq);
+}
+
+/* The ring through the line discipline (thread context). */
+static void consume_ring(void)
+{
+	char b[64];
+	size_t n = 0;
+	while (!ring_empty()) {
+		unsigned t = in_ring.tail;
+		uint8_t c = in_ring.byte[t % IN_RING];
+		bool kbd = in_ring.kbd[t % IN_RING];
+		__atomic_store_n(&in_ring.tail, t + 1, __ATOMIC_RELEASE);
+		if (n + 8 > sizeof(b)) {
+			tty_receive(b, n);
+			n = 0;
+		}
+		if (kbd)
+			n += (size_t)i8042_decode(c, b + n);
+		else
+			b[n++] = (char)c;
+	}
+	if (n)
+		tty_receive(b, n);
+}
 
 static void tty_input_thread(void *arg)
 {
 	for (;;) {
-		sleep_ms(10);
-		if (!READ_ONCE(tty.opened))
-			continue;
-		char b[64];
-		size_t n = 0;
-		int c;
-		while (n < sizeof(b) && (c = serial_getc()) >= 0)
-			b[n++] = (char)c;
-		if (n)
-			tty_receive(b, n);
-		i8042_poll();
+		/* interrupts: woken by them, a drain every 100 ms in case an
+		 * edge was missed; none: a poll every 10 ms */
+		if (irq_routed)
+			wait_event_timeout(input_wq, !ring_empty(), 100);
+		else
+			sleep_ms(10);
+		if (READ_ONCE(tty.opened)) {
+			unsigned long f = local_irq_save();
+			drain_devices();
+			local_irq_restore(f);
+		}
+		consume_ring();
 	}
 }
 
 void tty_init(void)
 {
 	tty_setup();
-	if (!thread_create("tty-input", tty_input_thread, NULL, CPU_ANY))
+	waitq_init(&input_wq);
+	/* on this CPU (the BSP): the IRQs come here, the thread runs here */
+	bool kbd = i8042_present() && ioapic_route_isa_irq(1, VEC_IRQ_KBD);
+	bool com = serial_present() && ioapic_route_isa_irq(4, VEC_IRQ_COM1);
+	if (kbd)
+		i8042_enable_irq();
+	if (com)
+		serial_enable_irq();
+	irq_routed = kbd || com;
+	if (!thread_create("tty-input", tty_input_thread, NULL, 0))
 		printk("tty: no input thread: the console takes no input\n");
 }
 

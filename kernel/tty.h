@@ -92,8 +92,12 @@ int64_t sys_setpgid(int pid, int pgid);
  * the bytes it means (0 to 4) out in buf. */
 int i8042_decode(uint8_t sc, char buf[8]);
 void i8042_reset_state(void);
-/* Poll the controller: bytes read (fed to the tty). */
-int i8042_poll(void);
+/* One byte of the keyboard (mouse bytes dropped), or -1. */
+int i8042_read_byte(void);
 bool i8042_present(void);
+/* Turn on the controller's keyboard interrupt (IRQ 1). */
+void i8042_enable_irq(void);
+/* IRQ 1 or 4 arrived (arch/x86_64/trap.c, interrupt context). */
+void tty_irq(int irq);
 
 #endif
