@@ -68,7 +68,7 @@ void serial_enable_irq(void)
 {
 	if (!present)
 		return;
-	outb(COM1 + REG_FCR, 0x07); /* FIFO on, cleared, 1-byte threshold */
+	outb(COM1 + REG_FCR, 0x01); /* FIFO on, 1-byte threshold (nothing cleared) */
 	outb(COM1 + REG_MCR, 0x0b); /* DTR, RTS, OUT2: the IRQ line on a PC */
 	outb(COM1 + REG_IER, 0x01); /* received data available */
 	(void)inb(COM1 + 2);	    /* IIR: clear what is pending */

@@ -59,7 +59,6 @@
 #define TIOCNOTTY   0x5422
 #define TIOCGSERIAL 0x541e
 #define TIOCGSID    0x5429
-#define TIOCGPTN    0x80045430
 
 /* A byte of input from a device or a test (thread context: the input
  * thread, or the caller of console_inject_input). */
@@ -81,9 +80,6 @@ bool is_tty_file(const struct kfile *f);
  * session leader without a controlling tty gets this one (not with
  * O_NOCTTY, not for /dev/console). */
 int tty_open(int flags, bool ctty_only, bool may_ctty, struct kfile **out);
-
-/* poll: mask of events ready on the tty (kernel/poll.c) */
-struct poll_table_struct;
 
 int64_t sys_setsid(void);
 int64_t sys_setpgid(int pid, int pgid);
