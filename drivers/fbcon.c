@@ -9,6 +9,19 @@
  * and ignores every other control character; bytes >= 0x7f are drawn as a
  * hollow box. A line longer than the screen wraps.
  *
+ * As the console tty's screen (issue 15) it also understands the escape
+ * sequences busybox's line editing, vi and top send (ECMA-48 / the Linux
+ * console's): ESC [ params final with CSI n A/B/C/D (cursor up, down,
+ * right, left), H and f (row;col, 1-based, clamped to the screen), G and d
+ * (column, row), J 0/1/2 (erase below, above, all), K 0/1/2 (erase right,
+ * left, the line), X (erase n cells), m (0 reset, 1 bold, 7 reverse, 30-37
+ * / 40-47 colours, 39/49 defaults); private ones (ESC [ ? 25 h/l: the
+ * cursor shown/hidden, ?1049h ...) and other ESC sequences are swallowed.
+ * Not done: insert/delete of lines and characters, scrolling regions,
+ * cursor save/restore, a drawn cursor. A shadow array keeps the byte shown
+ * in each cell (fbcon_cell, for tests). Scrolling stays the half-screen
+ * jump below, which keeps relative positions (the line editor's moves).
+ *
  * Why jump scrolling: the framebuffer is plain (uncached, or emulated) memory
  * and scrolling means copying almost all of it. The kernel test suite prints
  * thousands of lines under QEMU/TCG, where one full-screen copy per line
@@ -52,7 +65,20 @@ static struct fbcon {
 	uint32_t cols, rows;	/* text grid */
 	uint32_t cx, cy;	/* cursor cell; cx == cols means "wrap first" */
 	uint32_t fg, bg;	/* composed pixels */
+	uint32_t format, rmask, gmask, bmask;
+	/* escape sequences (ESC [ params final) */
+	enum { ST_NORMAL, ST_ESC, ST_CSI } state;
+	bool priv; /* ESC [ ? ... */
+	uint32_t par[8];
+	unsigned npar;
+	bool bold, reverse;
+	int fgc, bgc; /* 0-7, or -1 for the default */
 } fbc;
+
+/* What each cell shows (tests: fbcon_cell), at most SHADOW_COLS x SHADOW_ROWS. */
+#define SHADOW_COLS 256
+#define SHADOW_ROWS 128
+static char shadow[SHADOW_ROWS][SHADOW_COLS];
 
 static bool fbcon_registered;
 
@@ -128,6 +154,8 @@ static void draw_glyph(uint32_t cx, uint32_t cy, unsigned char c)
 
 	if (cx >= fbc.cols || cy >= fbc.rows)
 		return;
+	if (cx < SHADOW_COLS && cy < SHADOW_ROWS)
+		shadow[cy][cx] = (char)c;
 	for (uint32_t r = 0; r < FONT_HEIGHT; r++) {
 		volatile uint32_t *p = scanline(cy * FONT_HEIGHT + r) + cx * FONT_WIDTH;
 		uint32_t bits = g[r];
@@ -147,6 +175,12 @@ static void scroll(void)
 		memmove((void *)scanline(0), (const void *)scanline(shift * FONT_HEIGHT),
 			span_bytes(keep * FONT_HEIGHT));
 	fill_lines(keep * FONT_HEIGHT, shift * FONT_HEIGHT);
+	for (uint32_t r = 0; r < SHADOW_ROWS; r++) {
+		if (r + shift < SHADOW_ROWS && r < keep)
+			memcpy(shadow[r], shadow[r + shift], SHADOW_COLS);
+		else
+			memset(shadow[r], ' ', SHADOW_COLS);
+	}
 	fbc.cy = keep;
 }
 
@@ -157,8 +191,210 @@ static void newline(void)
 		scroll();
 }
 
+/* ---- escape sequences (what busybox's line editing, vi and top send) ---- */
+
+static const uint8_t palette[8][3] = {
+	{ 0x00, 0x00, 0x00 }, { 0xc0, 0x00, 0x00 }, { 0x00, 0xc0, 0x00 }, { 0xc0, 0xc0, 0x00 },
+	{ 0x00, 0x00, 0xc0 }, { 0xc0, 0x00, 0xc0 }, { 0x00, 0xc0, 0xc0 }, { 0xc0, 0xc0, 0xc0 },
+};
+
+static uint32_t color_pixel(int c, bool bright)
+{
+	uint32_t r = palette[c][0], g = palette[c][1], b = palette[c][2];
+	if (bright) {
+		r = r ? 0xff : 0x40;
+		g = g ? 0xff : 0x40;
+		b = b ? 0xff : 0x40;
+	}
+	return make_pixel(fbc.format, r, g, b, fbc.rmask, fbc.gmask, fbc.bmask);
+}
+
+static void update_colors(void)
+{
+	int f = fbc.fgc < 0 ? 7 : fbc.fgc, b = fbc.bgc < 0 ? 0 : fbc.bgc;
+	uint32_t fg = color_pixel(f, fbc.bold), bg = color_pixel(b, false);
+	fbc.fg = fbc.reverse ? bg : fg;
+	fbc.bg = fbc.reverse ? fg : bg;
+}
+
+/* Blank cells [x0, x1) of row y in the background colour. */
+static void clear_cells(uint32_t y, uint32_t x0, uint32_t x1)
+{
+	x1 = MIN(x1, fbc.cols);
+	if (y >= fbc.rows || x0 >= x1)
+		return;
+	for (uint32_t r = 0; r < FONT_HEIGHT; r++) {
+		volatile uint32_t *p = scanline(y * FONT_HEIGHT + r);
+		for (uint32_t x = x0 * FONT_WIDTH; x < x1 * FONT_WIDTH; x++)
+			p[x] = fbc.bg;
+	}
+	if (y < SHADOW_ROWS)
+		for (uint32_t x = x0; x < x1 && x < SHADOW_COLS; x++)
+			shadow[y][x] = ' ';
+}
+
+static void clear_rows(uint32_t y0, uint32_t y1)
+{
+	for (uint32_t y = y0; y < y1 && y < fbc.rows; y++)
+		clear_cells(y, 0, fbc.cols);
+}
+
+static uint32_t par(unsigned i, uint32_t def)
+{
+	return i < fbc.npar && fbc.par[i] ? fbc.par[i] : def;
+}
+
+static void csi_dispatch(unsigned char f)
+{
+	uint32_t n = par(0, 1), cx = MIN(fbc.cx, fbc.cols - 1);
+	if (fbc.priv)
+		return; /* ?25h / ?25l (cursor shown or hidden), ?1049h ...: ignored */
+	switch (f) {
+	case 'A':
+		fbc.cy = fbc.cy > n ? fbc.cy - n : 0;
+		fbc.cx = cx;
+		break;
+	case 'B':
+	case 'e':
+		fbc.cy = MIN(fbc.cy + n, fbc.rows - 1);
+		fbc.cx = cx;
+		break;
+	case 'C':
+	case 'a':
+		fbc.cx = MIN(cx + n, fbc.cols - 1);
+		break;
+	case 'D':
+		fbc.cx = cx > n ? cx - n : 0;
+		break;
+	case 'G':
+	case '`':
+		fbc.cx = MIN(n, fbc.cols) - 1;
+		break;
+	case 'd':
+		fbc.cy = MIN(n, fbc.rows) - 1;
+		break;
+	case 'H':
+	case 'f':
+#ifdef MUTATION_FBCON_CUP_ZERO_BASED
+		fbc.cy = MIN(par(0, 0), fbc.rows - 1);
+		fbc.cx = MIN(par(1, 0), fbc.cols - 1);
+#else
+		fbc.cy = MIN(par(0, 1), fbc.rows) - 1;
+		fbc.cx = MIN(par(1, 1), fbc.cols) - 1;
+#endif
+		break;
+	case 'J':
+		switch (fbc.npar ? fbc.par[0] : 0) {
+		case 0:
+			clear_cells(fbc.cy, cx, fbc.cols);
+			clear_rows(fbc.cy + 1, fbc.rows);
+			break;
+		case 1:
+			clear_rows(0, fbc.cy);
+			clear_cells(fbc.cy, 0, cx + 1);
+			break;
+		case 2:
+		case 3:
+			clear_rows(0, fbc.rows);
+			break;
+		}
+		break;
+	case 'K':
+		switch (fbc.npar ? fbc.par[0] : 0) {
+		case 0:
+			clear_cells(fbc.cy, cx, fbc.cols);
+			break;
+		case 1:
+			clear_cells(fbc.cy, 0, cx + 1);
+			break;
+		case 2:
+			clear_cells(fbc.cy, 0, fbc.cols);
+			break;
+		}
+		break;
+	case 'X':
+		clear_cells(fbc.cy, cx, cx + n);
+		break;
+	case 'm':
+		for (unsigned i = 0; i < MAX(fbc.npar, 1u); i++) {
+			uint32_t p = i < fbc.npar ? fbc.par[i] : 0;
+			if (p == 0) {
+				fbc.bold = fbc.reverse = false;
+				fbc.fgc = fbc.bgc = -1;
+			} else if (p == 1) {
+				fbc.bold = true;
+			} else if (p == 22) {
+				fbc.bold = false;
+			} else if (p == 7) {
+				fbc.reverse = true;
+			} else if (p == 27) {
+				fbc.reverse = false;
+			} else if (p >= 30 && p <= 37) {
+				fbc.fgc = (int)p - 30;
+			} else if (p == 39) {
+				fbc.fgc = -1;
+			} else if (p >= 40 && p <= 47) {
+				fbc.bgc = (int)p - 40;
+			} else if (p == 49) {
+				fbc.bgc = -1;
+			}
+		}
+		update_colors();
+		break;
+	default:
+		break; /* others ignored */
+	}
+}
+
+/* true: c was part of an escape sequence. */
+static bool escape_feed(unsigned char c)
+{
+	switch (fbc.state) {
+	case ST_NORMAL:
+		if (c != 0x1b)
+			return false;
+		fbc.state = ST_ESC;
+		return true;
+	case ST_ESC:
+		if (c == '[') {
+			fbc.state = ST_CSI;
+			fbc.npar = 0;
+			fbc.priv = false;
+			memset(fbc.par, 0, sizeof(fbc.par));
+			return true;
+		}
+		fbc.state = ST_NORMAL; /* ESC 7, ESC 8, ESC M ...: ignored */
+		return true;
+	case ST_CSI:
+		if (c == 0x1b) { /* a new sequence cuts this one */
+			fbc.state = ST_ESC;
+		} else if (c == '?' || c == '>' || c == '=') {
+			fbc.priv = true;
+		} else if (c >= '0' && c <= '9') {
+			if (!fbc.npar)
+				fbc.npar = 1;
+			if (fbc.npar <= 8 && fbc.par[fbc.npar - 1] < 10000)
+				fbc.par[fbc.npar - 1] = fbc.par[fbc.npar - 1] * 10 + (c - '0');
+		} else if (c == ';') {
+			if (!fbc.npar)
+				fbc.npar = 1;
+			if (fbc.npar < 8)
+				fbc.npar++;
+		} else if (c >= 0x40 && c <= 0x7e) {
+			fbc.state = ST_NORMAL;
+			csi_dispatch(c);
+		} else if (c == 0x18 || c == 0x1a) {
+			fbc.state = ST_NORMAL; /* CAN, SUB: cancelled */
+		}
+		return true;
+	}
+	return false;
+}
+
 static void fbcon_putc(unsigned char c)
 {
+	if (escape_feed(c))
+		return;
 	switch (c) {
 	case '\n':
 		newline();
@@ -218,6 +454,14 @@ int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes, 
 	fbc.cx = fbc.cy = 0;
 	fbc.fg = make_pixel(format, FG_R, FG_G, FG_B, rmask, gmask, bmask);
 	fbc.bg = make_pixel(format, BG_R, BG_G, BG_B, rmask, gmask, bmask);
+	fbc.format = format;
+	fbc.rmask = rmask;
+	fbc.gmask = gmask;
+	fbc.bmask = bmask;
+	fbc.state = ST_NORMAL;
+	fbc.fgc = fbc.bgc = -1;
+	fbc.bold = fbc.reverse = false;
+	memset(shadow, ' ', sizeof(shadow));
 	fbc.base = fb;
 	fill_lines(0, height);
 	barrier();
@@ -227,4 +471,29 @@ int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes, 
 		register_console(&fb_console);
 	}
 	return 0;
+}
+
+void fbcon_tty_write(const char *s, size_t n)
+{
+	fbcon_write(s, n);
+}
+
+bool fbcon_geometry(uint32_t *cols, uint32_t *rows)
+{
+	if (!fbc.base)
+		return false;
+	*cols = fbc.cols;
+	*rows = fbc.rows;
+	return true;
+}
+
+void fbcon_cursor(uint32_t *x, uint32_t *y)
+{
+	*x = fbc.cx;
+	*y = fbc.cy;
+}
+
+char fbcon_cell(uint32_t x, uint32_t y)
+{
+	return x < SHADOW_COLS && y < SHADOW_ROWS ? shadow[y][x] : 0;
 }

@@ -5,6 +5,8 @@
 #define DRIVERS_FBCON_H
 
 #include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Take over a 32 bpp linear framebuffer: clear it and register the "fb"
@@ -16,5 +18,15 @@
  */
 int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes, uint32_t format,
 	       uint32_t rmask, uint32_t gmask, uint32_t bmask);
+
+/* The console as a terminal (kernel/tty.c; printk's writes take the same
+ * path): bytes with escape sequences, see fbcon.c. No lock: callers
+ * serialize (printk's lock; tests write while nothing else prints). */
+void fbcon_tty_write(const char *s, size_t n);
+/* false: no framebuffer console. */
+bool fbcon_geometry(uint32_t *cols, uint32_t *rows);
+/* Tests: the cursor cell, and the byte a cell shows (' ' when blank). */
+void fbcon_cursor(uint32_t *x, uint32_t *y);
+char fbcon_cell(uint32_t x, uint32_t y);
 
 #endif

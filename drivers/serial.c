@@ -1,7 +1,9 @@
 /*
- * drivers/serial.c - 16550 UART on COM1 (I/O port 0x3f8), 115200 8N1,
- * polled. Output is the kernel's primary console (printk); input feeds the
- * monitor, which polls serial_getc(). If no UART answers (scratch register
+ * drivers/serial.c - 16550 UART on COM1 (I/O port 0x3f8), 115200 8N1.
+ * Output is the kernel's primary console (printk), polled; input feeds the
+ * monitor, which polls serial_getc(), and the console tty (kernel/tty.c),
+ * which reads it from IRQ 4 once serial_enable_irq() turned on the
+ * received-data interrupt (and OUT2, which gates the IRQ line on a PC). If no UART answers (scratch register
  * test), output is dropped instead of spinning forever on a missing device.
  */
 #include "drivers/serial.h"
@@ -55,6 +57,21 @@ void serial_init(void)
 	outb(COM1 + REG_MCR, 0x03); /* DTR, RTS */
 	present = true;
 	register_console(&serial_console);
+}
+
+bool serial_present(void)
+{
+	return present;
+}
+
+void serial_enable_irq(void)
+{
+	if (!present)
+		return;
+	outb(COM1 + REG_FCR, 0x01); /* FIFO on, 1-byte threshold (nothing cleared) */
+	outb(COM1 + REG_MCR, 0x0b); /* DTR, RTS, OUT2: the IRQ line on a PC */
+	outb(COM1 + REG_IER, 0x01); /* received data available */
+	(void)inb(COM1 + 2);	    /* IIR: clear what is pending */
 }
 
 int serial_getc(void)

@@ -7,5 +7,8 @@
 void serial_init(void);
 /* Non-blocking read of one received byte; -1 if none. */
 int serial_getc(void);
+bool serial_present(void);
+/* Interrupt on received data (IRQ 4); the caller routed the IRQ. */
+void serial_enable_irq(void);
 
 #endif

@@ -37,8 +37,9 @@ struct kfile *console_file_open(int flags);
 /* fds 0, 1, 2 of files on the console (for pid 1). 0 or -errno. */
 int console_install_stdio(struct files_struct *files);
 
-/* Tests: input read before the serial port's (a copy is kept, at most
- * 256 bytes), and output captured instead of printed (NULL: printed). */
+/* Tests: type input into the tty as if from the keyboard (n == 0: throw
+ * away pending input), and output captured instead of printed (NULL:
+ * printed). */
 void console_inject_input(const char *s, size_t n);
 extern void (*console_output_sink)(const char *s, size_t n);
 

@@ -9,6 +9,7 @@
 #include "kernel/fs/fs.h"
 #include "kernel/fs/procfs.h"
 #include "kernel/fs/tmpfs.h"
+#include "kernel/fs/devfs.h"
 #include "kernel/sys_file.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
@@ -112,6 +113,8 @@ static const struct file_operations sfs_dir_ops = {
 
 int kfile_open_path(const char *path, int flags, struct kfile **out)
 {
+	if (devfs_path(path)) /* /dev (kernel/fs/devfs.c) */
+		return devfs_open(path, flags, false, out);
 	if (procfs_path(path)) {
 		char *redirect = kmalloc(PATH_MAX);
 		if (!redirect)

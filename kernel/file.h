@@ -45,6 +45,7 @@
 struct kfile;
 struct file;
 struct pipe_inode_info;
+struct poll_table_struct;
 
 struct file_operations {
 	/* *pos: the position to use and advance (seekable files) */
@@ -53,6 +54,8 @@ struct file_operations {
 	int64_t (*llseek)(struct kfile *f, int64_t off, int whence);
 	long (*ioctl)(struct kfile *f, unsigned cmd, uint64_t arg);
 	void (*release)(struct kfile *f);
+	/* events ready (kernel/poll.h); NULL: always readable and writable */
+	unsigned (*poll)(struct kfile *f, struct poll_table_struct *pt);
 };
 
 /* KFILE_PROC: a file or directory of /proc (kernel/fs/procfs.c; its

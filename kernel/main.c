@@ -9,6 +9,7 @@
  * monitor, after the init= program if the command line names one.
  */
 #include "kernel/itimer.h"
+#include "kernel/tty.h"
 #include "boot/boot_info.h"
 #include "kernel/percpu.h"
 #include "kernel/sched.h"
@@ -165,6 +166,7 @@ __noreturn void kernel_main(uint64_t boot_info_phys)
 		       ramdisk_initrd_given() ? "error" : "note");
 	flusher_init();
 	itimer_init();
+	tty_init(); /* the console tty's input thread */
 	dma_engine_init();
 	if (!thread_create("main", main_thread, NULL, 0))
 		panic("cannot create the main thread");

@@ -14,6 +14,7 @@
 #include "arch/x86_64/uaccess.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
+#include "kernel/poll.h"
 
 #define PIPE_SIZE ((uint64_t)PIPE_DEF_BUFFERS * PAGE_SIZE)
 
@@ -368,11 +369,40 @@ static long pipe_ioctl(struct kfile *f, unsigned cmd, uint64_t arg)
 	return -ENOTTY;
 }
 
+/* Linux's pipe_poll: queued on the queues of the end's direction first,
+ * then the state read without the mutex (a wake-up after the look is not
+ * lost: the poller is already on the queue). */
+static unsigned pipe_poll(struct kfile *f, poll_table *pt)
+{
+	struct pipe_inode_info *p = f->pipe;
+	if (f->f_mode & FMODE_READ)
+		poll_wait(f, &p->rd_wait, pt);
+	if (f->f_mode & FMODE_WRITE)
+		poll_wait(f, &p->wr_wait, pt);
+	unsigned head = READ_ONCE(p->head), tail = READ_ONCE(p->tail), mask = 0;
+	if (f->f_mode & FMODE_READ) {
+		if (head != tail)
+			mask |= POLLIN | POLLRDNORM;
+#ifndef MUTATION_PIPE_POLL_NO_HUP
+		if (!READ_ONCE(p->writers))
+			mask |= POLLHUP;
+#endif
+	}
+	if (f->f_mode & FMODE_WRITE) {
+		if (!pipe_full(p))
+			mask |= POLLOUT | POLLWRNORM;
+		if (!READ_ONCE(p->readers))
+			mask |= POLLERR;
+	}
+	return mask;
+}
+
 static const struct file_operations pipe_ops = {
 	.read = pipe_read,
 	.write = pipe_write,
 	.ioctl = pipe_ioctl,
 	.release = pipe_release,
+	.poll = pipe_poll,
 };
 
 struct pipe_inode_info *get_pipe_info(struct kfile *f)

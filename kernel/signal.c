@@ -1117,3 +1117,39 @@ int64_t sys_tgkill(int tgid, int tid, int sig)
 		return -EINVAL;
 	return do_tkill(tgid, tid, sig);
 }
+
+/* ---- for the tty (kernel/tty.c): job control ------------------------------ */
+
+int kill_pgrp(int pgid, int sig)
+{
+	struct process *p;
+	struct ksiginfo info = { .signo = sig, .code = SI_KERNEL };
+	bool any = false;
+	spin_lock(&tasklist_lock);
+	list_for_each_entry (p, &all_processes, all_node)
+		if (p->pgid == pgid && p->state == PROC_ALIVE) {
+			group_send_sig_locked(sig, &info, p);
+			any = true;
+		}
+	spin_unlock(&tasklist_lock);
+	return any ? 0 : -ESRCH;
+}
+
+bool is_current_pgrp_orphaned(void)
+{
+	struct process *p = current->proc;
+	spin_lock(&tasklist_lock);
+	bool r = pgrp_orphaned(p->pgid, p->sid);
+	spin_unlock(&tasklist_lock);
+	return r;
+}
+
+bool current_sig_ignored_or_blocked(int sig)
+{
+	struct thread *t = current;
+	struct process *p = t->proc;
+	spin_lock(&p->sighand->siglock);
+	bool r = (t->sig.blocked & sigmask(sig)) || sig_action(p, sig)->handler == SIG_IGN;
+	spin_unlock(&p->sighand->siglock);
+	return r;
+}

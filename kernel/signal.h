@@ -138,6 +138,12 @@ void send_sigpipe(void);
 /* A process-directed signal from the kernel (SI_KERNEL-like, e.g. SIGALRM
  * with SI_TIMER); tasklist_lock held, p alive or zombie. */
 void kernel_send_process(struct process *p, int sig, int code);
+/* The tty's job control (kernel/tty.c): sig to every live process of
+ * group pgid (0 or -ESRCH); current's group is orphaned; sig is ignored
+ * or blocked by the current thread. No lock held. */
+int kill_pgrp(int pgid, int sig);
+bool is_current_pgrp_orphaned(void);
+bool current_sig_ignored_or_blocked(int sig);
 
 /* ---- delivery (the way back to user mode) ------------------------------- */
 /* Dequeue the next signal current must handle; default actions (ignore,

@@ -59,6 +59,7 @@
 #include "kernel/sched.h"
 #include "kernel/pipe.h"
 #include "mm/mm.h"
+#include "kernel/fs/devfs.h"
 #include "kernel/errno.h"
 #include "kernel/string.h"
 #include "arch/x86_64/uaccess.h"
@@ -214,7 +215,8 @@ static int resolve(int dirfd, const char *name, char *out, bool *dir_only, bool 
 		if (!d)
 			return -EBADF;
 		int err = 0;
-		if (d->type != KFILE_DIR && d->type != KFILE_TMPFS_DIR && !procfs_is_dir(d))
+		if (d->type != KFILE_DIR && d->type != KFILE_TMPFS_DIR && !procfs_is_dir(d) &&
+		    !devfs_is_dir(d))
 			err = -ENOTDIR;
 		else
 			err = path_append(out, &len, d->path);
@@ -446,6 +448,16 @@ long sys_openat(int dirfd, uint64_t upath, int flags, unsigned mode)
 			fd_install(files, (unsigned)fd, pf);
 			return fd;
 		}
+	}
+	if (devfs_path(b->path)) { /* /dev (kernel/fs/devfs.c) */
+		struct kfile *df = NULL;
+		err = devfs_open(b->path, flags, dir_only, &df);
+		kfree(b);
+		if (err)
+			put_unused_fd(files, (unsigned)fd);
+		else
+			fd_install(files, (unsigned)fd, df);
+		return err ? err : fd;
 	}
 	bool is_dir = false, create = false;
 	unsigned type = 0;
@@ -803,6 +815,8 @@ static void fill_stat(struct linux_stat *st, struct kfile *f)
 		st->st_blksize = 4096;
 		break;
 	case KFILE_CONSOLE:
+		if (devfs_fstat(f, st))
+			break;
 		st->st_dev = 0x5; /* devtmpfs */
 		st->st_ino = 3;
 		st->st_nlink = 1;
@@ -863,6 +877,11 @@ static long do_stat(int dirfd, uint64_t upath, int flags, struct linux_stat *st)
 			return 0;
 		}
 		cwd_copy(b->path);
+	}
+	if (devfs_path(b->path)) { /* /dev (kernel/fs/devfs.c) */
+		err = devfs_stat(b->path, dir_only, st);
+		kfree(b);
+		return err;
 	}
 	if (procfs_path(b->path)) {
 		err = procfs_stat(b->path, !(flags & AT_SYMLINK_NOFOLLOW), dir_only, st, b->name);
@@ -1057,6 +1076,10 @@ long sys_getdents64(unsigned fd, uint64_t dirp, unsigned count)
 	}
 	if (f->type == KFILE_PROC) {
 		r = procfs_is_dir(f) ? procfs_getdents64(f, dirp, count) : -ENOTDIR;
+		goto out;
+	}
+	if (devfs_is_dir(f)) { /* /dev (kernel/fs/devfs.c) */
+		r = devfs_getdents64(f, dirp, count);
 		goto out;
 	}
 	if (f->type != KFILE_DIR && f->type != KFILE_TMPFS_DIR) {

@@ -32,6 +32,8 @@
 #include "kernel/process_vm.h"
 #include "kernel/signal.h"
 #include "kernel/itimer.h"
+#include "kernel/tty.h"
+#include "kernel/poll.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
@@ -60,6 +62,12 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_getpgrp, sys_getpgrp),
 	SYSCALL(__NR_getpgid, sys_getpgid),
 	SYSCALL(__NR_getsid, sys_getsid),
+	SYSCALL(__NR_setsid, sys_setsid),
+	SYSCALL(__NR_setpgid, sys_setpgid),
+	SYSCALL(__NR_poll, sys_poll),
+	SYSCALL(__NR_ppoll, sys_ppoll),
+	SYSCALL(__NR_select, sys_select),
+	SYSCALL(__NR_pselect6, sys_pselect6),
 	SYSCALL(__NR_set_tid_address, sys_set_tid_address),
 	SYSCALL(__NR_clone, sys_clone),
 	SYSCALL(__NR_fork, sys_fork),

@@ -34,6 +34,8 @@ USER_PROGS += races
 USER_PROGS += splice pvm
 # procfs: /proc (issue 13, tests/test_procfs.c)
 USER_PROGS += procfs
+# tty, poll, dev: issue 15's console tty, poll/select, /dev (tests/test_tty.c)
+USER_PROGS += tty poll dev
 USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav

@@ -39,6 +39,8 @@
 #include "mm/filemap.h"
 #include "kernel/syscall.h"
 #include "kernel/signal.h"
+#include "kernel/tty.h"
+#include "arch/x86_64/ioapic.h"
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -432,6 +434,11 @@ static void handle_interrupt(struct trap_frame *f)
 		count_event(EV_IPI_RECEIVED);
 		break;
 	case VEC_SPURIOUS:
+		break;
+	case VEC_IRQ_KBD: /* the console tty's devices (ioapic.c, kernel/tty.c) */
+	case VEC_IRQ_COM1:
+		tty_irq(f->vector == VEC_IRQ_KBD ? 1 : 4);
+		lapic_eoi();
 		break;
 	default:
 		printk("CPU %d: unexpected interrupt vector %lu\n", cpu_id(), f->vector);

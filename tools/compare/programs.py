@@ -59,6 +59,9 @@ PROGRAMS = [
     # A system call at the top of user space: SIGSEGV on return (139).
     ("sysret", ["/bin/sysret"]),
     ("oom", ["/bin/oom"]),
+    # issue 15: poll/ppoll/select/pselect6 and /dev (tests/test_tty.c)
+    ("poll", ["/bin/poll"]),
+    ("dev", ["/bin/dev"]),
 ] + [("fault-" + f, ["/bin/fault", f]) for f in FAULTS]
 
 BENCHMARKS = [
@@ -73,6 +76,8 @@ BENCHMARKS = [
 ]
 
 SKIPPED = [
+    ("tty", "needs input typed on the console while it reads (the in-kernel "
+     "harness types it: tests/test_tty.c)"),
     ("signals-console", "needs a line typed on the console while it reads "
      "(the in-kernel harness types it: tests/test_user.c)"),
     ("signals-init", "must itself be pid 1; compare_init is the init of "
