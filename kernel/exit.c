@@ -132,9 +132,13 @@ __noreturn void do_exit(int status)
 	status = p->leader ? status : p->leader_exit_code;
 #endif
 	p->cputime_dead_ns += thread_cputime_ns(t);
+	bool last = --p->nr_threads == 0;
+	/* After the count changed: de_thread re-checks it without
+	 * tasklist_lock as soon as it is woken, and a wake-up before the
+	 * decrement let it see the old count and sleep for good (seen as
+	 * execve of a threaded program hanging in de_thread). */
 	if (p->exec_thread)
 		wake_up_all(&p->group_wq);
-	bool last = --p->nr_threads == 0;
 	bool release = last && exit_notify(p, status);
 	int code = p->exit_code;
 	void (*notify)(struct thread *, void *) = p->exit_notify;

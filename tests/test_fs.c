@@ -12,6 +12,9 @@
  *   nadav_race_stress: the same race, randomized and bounded, on 4 CPUs.
  *   data_integrity_model: random reads, writes, truncates and mapped writes
  *       against an in-memory model, with writeback and cache drops between.
+ *   odirect_read_excludes_truncate: a truncate waits for an O_DIRECT read
+ *       paused with its buffer pinned (i_rwsem shared), which then reads
+ *       the file's data (ODIRECT_READ_NO_I_RWSEM).
  *   odirect_vs_fork: an O_DIRECT read whose buffer is forked and written
  *       meanwhile lands in the buffer of the process that asked for it.
  *   truncate_mapped_file: shrinking (and O_TRUNC) a file mapped shared and
@@ -936,6 +939,63 @@ static void odirect_vs_fork(struct ktest *t)
 	vfs_close(f);
 }
 
+/* An O_DIRECT read holds i_rwsem shared: a truncate waits for it, so the
+ * blocks it maps are not freed (and given to another file) under it. */
+struct dio_truncate {
+	struct file *f;
+	volatile int done;
+};
+
+static void dio_truncator(void *arg)
+{
+	struct dio_truncate *d = arg;
+	vfs_truncate(d->f, 0);
+	WRITE_ONCE(d->done, 1);
+}
+
+static void odirect_read_excludes_truncate(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2)
+		KTEST_SKIP(t, "needs 2 CPUs");
+	const char *path = "/dio-trunc.bin";
+	struct file *w, *f;
+	KASSERT_EQ(t, vfs_open(path, O_RDWR | O_CREAT | O_TRUNC, &w), 0);
+	static char data[PAGE_SIZE];
+	memset(data, 'D', sizeof(data));
+	KASSERT_EQ(t, vfs_pwrite(w, data, PAGE_SIZE, 0), PAGE_SIZE);
+	KASSERT_EQ(t, vfs_fsync(w), 0);
+	KASSERT_EQ(t, vfs_open(path, O_RDONLY | O_DIRECT, &f), 0);
+	struct mm *mm = mm_alloc();
+	uint64_t buf = ktest_mmap(mm, PAGE_SIZE), v;
+	KASSERT_EQ(t, ktest_poke(mm, CPU_ANY, buf, 0), 0);
+	pause_arm(PAUSE_DIO_PINNED, mm);
+	static struct dio_read d;
+	d = (struct dio_read){ .f = f, .buf = buf };
+	init_completion(&d.done);
+	dio_mm = mm;
+	int threads = sched_thread_count();
+	thread_create("dio", dio_read_entry, &d, ktest_other_cpu(cpu_id(), 1));
+	KASSERT_TRUE(t, pause_wait_reached(PAUSE_DIO_PINNED, 10000));
+	static struct dio_truncate tr;
+	tr = (struct dio_truncate){ .f = w };
+	thread_create("trunc", dio_truncator, &tr, CPU_ANY);
+	sleep_ms(100);
+	KEXPECT_EQ(t, READ_ONCE(tr.done), 0); /* waits for the read */
+	pause_release(PAUSE_DIO_PINNED);
+	wait_for_completion(&d.done);
+	KEXPECT_EQ(t, d.got, PAGE_SIZE);
+	KEXPECT_EQ(t, ktest_peek(mm, CPU_ANY, buf, &v), 0);
+	KEXPECT_EQ(t, v, 0x4444444444444444ull); /* the file's data, read whole */
+	ktest_wait_threads(threads);
+	KEXPECT_EQ(t, READ_ONCE(tr.done), 1);
+	KEXPECT_EQ(t, vfs_size(w), 0);
+	mmput(mm);
+	vfs_close(f);
+	vfs_close(w);
+	vfs_unlink(path);
+}
+
 /* ---- truncate against mappings and faults (mm/truncate.c) ----------------- */
 
 /* A fault at addr of mm from this thread (any thread may fault an mm in):
@@ -1852,9 +1912,10 @@ KTEST_SUITE(fs, KTEST_CASE(initrd_files), KTEST_CASE(namespace), KTEST_CASE(crea
 	    KTEST_CASE(nadav_race_munmap), KTEST_CASE(nadav_race_detects_early_drop),
 	    KTEST_CASE(delayed_rmaps_stay_in_two_batches), KTEST_CASE(mprotect_respects_open_mode),
 	    KTEST_CASE(nadav_race_stress), KTEST_CASE(data_integrity_model),
-	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(truncate_mapped_file),
-	    KTEST_CASE(truncate_vs_fault_paused), KTEST_CASE(fault_vs_truncate_paused),
-	    KTEST_CASE(extend_zeroes_past_eof), KTEST_CASE(truncate_mmap_stress),
-	    KTEST_CASE(odirect_write_invalidates), KTEST_CASE(odirect_write_racing_read),
-	    KTEST_CASE(odirect_read_writes_back_first), KTEST_CASE(zap_moves_dirty_bit_to_page),
-	    KTEST_CASE(corrupt_image_refused), KTEST_CASE(fsck_clean));
+	    KTEST_CASE(odirect_vs_fork), KTEST_CASE(odirect_read_excludes_truncate),
+	    KTEST_CASE(truncate_mapped_file), KTEST_CASE(truncate_vs_fault_paused),
+	    KTEST_CASE(fault_vs_truncate_paused), KTEST_CASE(extend_zeroes_past_eof),
+	    KTEST_CASE(truncate_mmap_stress), KTEST_CASE(odirect_write_invalidates),
+	    KTEST_CASE(odirect_write_racing_read), KTEST_CASE(odirect_read_writes_back_first),
+	    KTEST_CASE(zap_moves_dirty_bit_to_page), KTEST_CASE(corrupt_image_refused),
+	    KTEST_CASE(fsck_clean));

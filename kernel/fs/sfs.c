@@ -32,7 +32,9 @@
  * fault or read can bring a page of the range back in meanwhile.
  *
  * Locks, in order:
- *   inode->i_rwsem  one writer (write, truncate, O_DIRECT write) per file
+ *   inode->i_rwsem  one writer (write, truncate, O_DIRECT write) per file;
+ *                   shared by O_DIRECT reads, whose block lookups then
+ *                   skip map_lock (bmap_lookup)
  *   fs_lock (rwsem) the namespace: directories, the inode cache, create,
  *                   unlink; read for lookups
  *   mapping->invalidate_lock (rwsem) shared to add pages to the cache,
@@ -271,6 +273,23 @@ static int64_t bmap(struct inode *inode, uint64_t idx, bool alloc)
 }
 
 /*
+ * The disk block of file page idx for an O_DIRECT read, without map_lock:
+ * four readers of one file would otherwise take turns on it for every
+ * page. The caller holds i_rwsem (shared), so no truncate frees the blocks
+ * or index blocks on the way (as Linux's ext4 DIO read holds the inode
+ * lock shared); what can run meanwhile is writeback filling a hole, which
+ * only turns a 0 entry (a hole: zeros) into a block, each entry an aligned
+ * word written whole. index_entry reads into its own stack buffer.
+ */
+static int64_t bmap_lookup(struct inode *inode, uint64_t idx)
+{
+#ifndef MUTATION_ODIRECT_READ_NO_I_RWSEM
+	rwsem_assert_held(&inode->i_rwsem);
+#endif
+	return bmap_locked(inode, idx, false);
+}
+
+/*
  * Frees the blocks that index block b (height levels above the data, its
  * first entry mapping logical block base) maps at logical blocks >= first,
  * and the index blocks under it that this empties; returns true if b itself
@@ -399,7 +418,7 @@ static ssize_t sfs_direct_IO(struct address_space *m, bool write, struct page **
 	while (done < len) {
 		uint64_t at = pos + done, idx = at >> PAGE_SHIFT;
 		size_t boff = at & (PAGE_SIZE - 1), n = MIN(len - done, PAGE_SIZE - boff);
-		int64_t b = bmap(inode, idx, false);
+		int64_t b = write ? bmap(inode, idx, false) : bmap_lookup(inode, idx);
 		size_t uo = (pg_off + done) % PAGE_SIZE;
 		if (!write && n == PAGE_SIZE && uo == 0 && b > 0) {
 			/* a whole block into a whole pinned page: straight in */
@@ -686,15 +705,29 @@ ssize_t vfs_pread_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos)
 		return cache_read(f->inode, NULL, uaddr, len, pos);
 	if (!len)
 		return 0;
+		/* i_rwsem shared: no truncate frees the blocks the read maps and
+	 * reads (a block freed and given to another file meanwhile would be
+	 * read as this file's data); readers do not exclude each other. */
+#ifndef MUTATION_ODIRECT_READ_NO_I_RWSEM
+	down_read(&f->inode->i_rwsem);
+#endif
 	uint64_t size = i_size_read(f->inode);
+	ssize_t r = 0;
 	if (pos >= size)
-		return 0; /* at or past the end: before the alignment check, as Linux */
+		goto out; /* at or past the end: before the alignment check, as Linux */
+	r = -EINVAL;
 	if (!dio_aligned(uaddr, len, pos))
-		return -EINVAL;
+		goto out;
 	/* Not past the logical block that holds the end; the result is short. */
 	uint64_t tail = (size - pos + DIO_BLOCK_SIZE - 1) & ~(uint64_t)(DIO_BLOCK_SIZE - 1);
-	ssize_t r = generic_file_direct_read(&f->inode->mapping, uaddr, MIN(len, tail), pos);
-	return r < 0 ? r : (ssize_t)MIN((uint64_t)r, size - pos);
+	r = generic_file_direct_read(&f->inode->mapping, uaddr, MIN(len, tail), pos);
+	if (r > 0)
+		r = (ssize_t)MIN((uint64_t)r, size - pos);
+out:
+#ifndef MUTATION_ODIRECT_READ_NO_I_RWSEM
+	up_read(&f->inode->i_rwsem);
+#endif
+	return r;
 }
 
 ssize_t vfs_pwrite_user(struct file *f, uint64_t uaddr, size_t len, uint64_t pos)
