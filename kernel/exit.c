@@ -29,6 +29,7 @@
 #include "kernel/syscall.h"
 #include "kernel/signal.h"
 #include "kernel/itimer.h"
+#include "kernel/pause.h"
 #include "mm/mm.h"
 #include "arch/x86_64/uaccess.h"
 
@@ -132,13 +133,23 @@ __noreturn void do_exit(int status)
 	status = p->leader ? status : p->leader_exit_code;
 #endif
 	p->cputime_dead_ns += thread_cputime_ns(t);
+	/* The count changes first, then de_thread is woken: it re-checks the
+	 * count without tasklist_lock as soon as it runs, and a wake-up before
+	 * the decrement let it see the old count and sleep for good (execve
+	 * of a threaded program hanging in de_thread). */
+#ifndef MUTATION_EXIT_WAKE_BEFORE_COUNT
 	bool last = --p->nr_threads == 0;
-	/* After the count changed: de_thread re-checks it without
-	 * tasklist_lock as soon as it is woken, and a wake-up before the
-	 * decrement let it see the old count and sleep for good (seen as
-	 * execve of a threaded program hanging in de_thread). */
-	if (p->exec_thread)
+	if (p->exec_thread) {
+		pause_point(PAUSE_EXIT_THREAD, p);
 		wake_up_all(&p->group_wq);
+	}
+#else
+	if (p->exec_thread) {
+		wake_up_all(&p->group_wq);
+		pause_point(PAUSE_EXIT_THREAD, p);
+	}
+	bool last = --p->nr_threads == 0;
+#endif
 	bool release = last && exit_notify(p, status);
 	int code = p->exit_code;
 	void (*notify)(struct thread *, void *) = p->exit_notify;

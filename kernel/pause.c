@@ -16,7 +16,7 @@ static const char *const pause_names[NR_PAUSE_POINTS] = {
 	[PAUSE_FILE_FAULT] = "file_fault",     [PAUSE_DIO_WRITE] = "dio_write",
 	[PAUSE_CLEAN_FOR_IO] = "clean_for_io", [PAUSE_SWITCH_MM] = "switch_mm",
 	[PAUSE_SPLIT_VMA] = "split_vma",       [PAUSE_FUTEX_WAIT_SETUP] = "futex_wait_setup",
-	[PAUSE_MREMAP_MOVED] = "mremap_moved",
+	[PAUSE_MREMAP_MOVED] = "mremap_moved", [PAUSE_EXIT_THREAD] = "exit_thread",
 };
 
 const char *pause_name(enum pause_id id)

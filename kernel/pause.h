@@ -40,6 +40,7 @@ enum pause_id {
 	PAUSE_FUTEX_WAIT_SETUP, /* futex_wait_setup: value read and compared, not yet queued */
 	PAUSE_SFS_PARENT_FOUND, /* SFS lookup_parent: parent directory found and referenced */
 	PAUSE_MREMAP_MOVED,	/* move_ptes: PTEs of one table moved, page-table lock dropped */
+	PAUSE_EXIT_THREAD,	/* do_exit: out of the thread count, before de_thread is woken */
 	NR_PAUSE_POINTS
 };
 

@@ -45,6 +45,7 @@
 #include "kernel/process.h"
 #include "kernel/stats.h"
 #include "kernel/smp.h"
+#include "kernel/pause.h"
 #include "kernel/string.h"
 #include "kernel/file.h"
 #include "kernel/init.h"
@@ -106,6 +107,19 @@ static void threads_musl(struct ktest *t)
 {
 	REQUIRE_FS(t);
 	run_checks(t, "/bin/threads", "every check ran");
+}
+
+/* /bin/threads again, with 3 ms between a dying thread leaving the count
+ * and its wake-up of an execve waiting in de_thread: a wake-up before the
+ * count changes (EXIT_WAKE_BEFORE_COUNT) lets de_thread see the old count
+ * and sleep for good, and the program never ends. */
+static void exec_waits_for_threads(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	uint32_t old = pause_points[PAUSE_EXIT_THREAD].delay_us;
+	WRITE_ONCE(pause_points[PAUSE_EXIT_THREAD].delay_us, 3000);
+	run_checks(t, "/bin/threads", "every check ran");
+	WRITE_ONCE(pause_points[PAUSE_EXIT_THREAD].delay_us, old);
 }
 
 static void threads_glibc(struct ktest *t)
@@ -375,11 +389,11 @@ static void signals_console_read(struct ktest *t)
 
 KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hello_glibc),
 	    KTEST_CASE(files_musl), KTEST_CASE(proc_musl), KTEST_CASE(proc_glibc),
-	    KTEST_CASE(threads_musl), KTEST_CASE(threads_glibc), KTEST_CASE(proc_as_init),
-	    KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl), KTEST_CASE(faults_musl),
-	    KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl), KTEST_CASE(init_process),
-	    KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl), KTEST_CASE(oom_musl),
-	    KTEST_CASE(signal_cpu_pairs_musl), KTEST_CASE(time_musl), KTEST_CASE(time_glibc),
-	    KTEST_CASE(misc_musl), KTEST_CASE(signals_musl), KTEST_CASE(signals_glibc),
-	    KTEST_CASE(signals_init_immune), KTEST_CASE(signals_ipi_musl),
-	    KTEST_CASE(signals_console_read));
+	    KTEST_CASE(threads_musl), KTEST_CASE(exec_waits_for_threads), KTEST_CASE(threads_glibc),
+	    KTEST_CASE(proc_as_init), KTEST_CASE(exit_group_ipis_spinners), KTEST_CASE(mmap_musl),
+	    KTEST_CASE(faults_musl), KTEST_CASE(sysret_musl), KTEST_CASE(fpu_musl),
+	    KTEST_CASE(init_process), KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl),
+	    KTEST_CASE(oom_musl), KTEST_CASE(signal_cpu_pairs_musl), KTEST_CASE(time_musl),
+	    KTEST_CASE(time_glibc), KTEST_CASE(misc_musl), KTEST_CASE(signals_musl),
+	    KTEST_CASE(signals_glibc), KTEST_CASE(signals_init_immune),
+	    KTEST_CASE(signals_ipi_musl), KTEST_CASE(signals_console_read));
