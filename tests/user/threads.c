@@ -468,8 +468,12 @@ static void *exit_3(void *arg)
 	(void)arg;
 	struct timespec ts = { 0, 20000000 };
 	nanosleep(&ts, NULL); /* let the leader leave first (or spin if no nanosleep) */
-	for (int i = 0; i < 100000; i++)
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do { /* 100 ms, not a count: 100,000 yields took over 20 s on a loaded host */
 		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 100000000L);
 	syscall(SYS_exit, 3); /* this thread only: the last one, with 3 */
 	return NULL;
 }
