@@ -145,11 +145,17 @@ static int pick_allowed_cpu(const struct thread *t)
 	return best;
 }
 
+/* Time each CPU spent running user threads (/proc/stat's user column):
+ * written by that CPU at its switches, under its rq lock. */
+static uint64_t cpu_user_ns[NR_CPUS];
+
 /* Charge prev its stint on this CPU and start next's; rq lock held. */
 static void account_switch(struct thread *prev, struct thread *next)
 {
 	uint64_t now = ktime_get_ns();
 	prev->sum_exec_ns += now - prev->exec_start_ns;
+	if (prev->proc)
+		cpu_user_ns[this_cpu()->id] += now - prev->exec_start_ns;
 #ifdef MUTATION_CPUTIME_COUNTS_SLEEP
 	prev->exec_start_ns = now; /* next's clock ran on while it was off the CPU */
 	(void)next;
@@ -170,6 +176,61 @@ uint64_t thread_cputime_ns(struct thread *t)
 	rq_unlock(rq);
 	local_irq_restore(f);
 	return ns;
+}
+
+void sched_cpu_times(int cpu, uint64_t *idle_ns, uint64_t *user_ns)
+{
+	struct cpu *c = &cpus[cpu];
+	unsigned long f = local_irq_save();
+	rq_lock(&c->rq);
+	uint64_t now = ktime_get_ns(), user = cpu_user_ns[cpu];
+	struct thread *curr = c->curr;
+	if (curr && curr->proc && curr != c->idle)
+		user += now - curr->exec_start_ns;
+	rq_unlock(&c->rq);
+	local_irq_restore(f);
+	*user_ns = user;
+	*idle_ns = c->idle ? thread_cputime_ns(c->idle) : 0;
+}
+
+int sched_nr_running(void)
+{
+	int n = 0;
+	for (int i = 0; i < nr_cpus; i++) {
+		struct cpu *c = &cpus[i];
+		if (!c->online)
+			continue;
+		n += READ_ONCE(c->rq.nr_queued);
+		if (READ_ONCE(c->curr) != c->idle)
+			n++;
+	}
+	return n;
+}
+
+/* Linux's calc_global_load: avenrun[i] = avenrun[i] * e + n * (1 - e),
+ * e = exp(-5 s / 1, 5, 15 min) in fixed point, every 5 s. */
+static unsigned long avenrun[3];
+static uint64_t next_load_ns;
+
+static void calc_load(uint64_t now)
+{
+	static const unsigned long exp[3] = { 1884, 2014, 2037 }; /* EXP_1, EXP_5, EXP_15 */
+	if (now < next_load_ns)
+		return;
+	next_load_ns = now + 5ull * 1000000000ull;
+	unsigned long active = (unsigned long)sched_nr_running() * LOAD_FIXED_1;
+	for (int i = 0; i < 3; i++) {
+		unsigned long a = avenrun[i] * exp[i] + active * (LOAD_FIXED_1 - exp[i]);
+		if (active >= avenrun[i])
+			a += LOAD_FIXED_1 - 1;
+		WRITE_ONCE(avenrun[i], a / LOAD_FIXED_1);
+	}
+}
+
+void sched_loadavg(unsigned long loads[3])
+{
+	for (int i = 0; i < 3; i++)
+		loads[i] = READ_ONCE(avenrun[i]);
 }
 
 /* Steal one queued thread that may run here from another CPU; called with our rq locked. */
@@ -554,6 +615,8 @@ void sched_tick(void)
 		c->need_resched = true;
 	rq_unlock(&c->rq);
 	c->curr->runtime_ticks++;
+	if (c->id == 0)
+		calc_load(now);
 }
 
 static void reap_zombies(void)
@@ -647,6 +710,7 @@ struct thread *thread_alloc(const char *name, void (*fn)(void *), void *arg, int
 
 	spin_lock(&all_threads_lock);
 	t->tid = next_tid++;
+	t->start_ns = ktime_get_ns();
 	list_add_tail(&t->all_node, &all_threads);
 	__atomic_add_fetch(&nr_threads, 1, __ATOMIC_SEQ_CST);
 	spin_unlock(&all_threads_lock);

@@ -88,6 +88,7 @@ struct thread {
 	uint64_t sum_exec_ns;	    /* CPU time of its finished stints on a CPU */
 	uint64_t exec_start_ns;	    /* ktime_get_ns() when its current stint began */
 	struct rlimit64 *rlim;	    /* RLIM_NLIMITS entries, or NULL: the defaults */
+	uint64_t start_ns;	    /* ktime_get_ns() at creation (/proc/PID/stat starttime) */
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */
@@ -130,6 +131,16 @@ void sched_start_cpu(void) __noreturn;	/* each CPU: become the idle thread */
 void sched_tick(void);			/* timer interrupt */
 void sched_irq_exit(bool irqs_were_on); /* return from interrupt: preempt? */
 int sched_thread_count(void);
+/* /proc/stat and /proc/loadavg (kernel/fs/procfs.c): the time CPU cpu has
+ * spent in its idle thread and in user threads (ring 3 and their system
+ * calls: the split is not kept), up to now, in ns; the threads runnable
+ * now (queued or running, idle threads not counted); Linux's avenrun[]
+ * (fixed point, FSHIFT 11), updated every 5 s by CPU 0's tick. */
+void sched_cpu_times(int cpu, uint64_t *idle_ns, uint64_t *user_ns);
+int sched_nr_running(void);
+void sched_loadavg(unsigned long loads[3]);
+#define LOAD_FSHIFT  11
+#define LOAD_FIXED_1 (1ul << LOAD_FSHIFT)
 void sched_dump(void);
 /* Threads with tid >= min_tid and where each one is (backtraces). */
 void sched_dump_stacks(int min_tid);

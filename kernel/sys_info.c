@@ -42,6 +42,7 @@
  * inside set_cpus_allowed; nothing else.
  */
 #include "kernel/sys_info.h"
+#include "kernel/fs/procfs.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/percpu.h"
@@ -240,8 +241,18 @@ int64_t sys_sysinfo(uint64_t info)
 	uint64_t up = ktime_get_ns();
 	si.uptime =
 	    (int64_t)(up / NSEC_PER_SEC + (up % NSEC_PER_SEC ? 1 : 0)); /* Linux rounds up */
-	si.totalram = nr_total_pages() * PAGE_SIZE;
-	si.freeram = nr_free_pages() * PAGE_SIZE;
+	/* the figures of /proc/meminfo (kernel/fs/procfs.c), as Linux's
+	 * si_meminfo: sharedram is Shmem, bufferram Buffers (none here) */
+	struct meminfo_counts mc;
+	proc_meminfo_counts(&mc);
+	si.totalram = mc.total * PAGE_SIZE;
+	si.freeram = mc.free * PAGE_SIZE;
+	si.sharedram = mc.shmem * PAGE_SIZE;
+	/* avenrun (FSHIFT 11) scaled to SI_LOAD_SHIFT 16 */
+	unsigned long loads[3];
+	sched_loadavg(loads);
+	for (int i = 0; i < 3; i++)
+		si.loads[i] = loads[i] << (16 - LOAD_FSHIFT);
 	si.procs = (uint16_t)MIN(sched_thread_count(), 0xffff);
 	si.mem_unit = 1; /* byte counts fit in 64 bits: Linux then uses 1 */
 	return copy_to_user(info, &si, sizeof(si)) ? -EFAULT : 0;

@@ -75,6 +75,11 @@
 #include "mm/rmap.h"
 #include "mm/shmem.h"
 #include "mm/kmalloc.h"
+#include "kernel/fdtable.h"
+#include "kernel/pipe.h"
+#include "kernel/sys_time.h"
+#include "arch/x86_64/asm.h"
+#include "arch/arch.h"
 
 #include <stdarg.h>
 
@@ -85,6 +90,12 @@ enum proc_kind {
 	PK_ROOT,
 	PK_INTERRUPTS,
 	PK_VMSTAT,
+	PK_MEMINFO,
+	PK_CPUINFO,
+	PK_STAT_ALL, /* /proc/stat */
+	PK_UPTIME,
+	PK_LOADAVG,
+	PK_MOUNTS,
 	PK_SELF,
 	PK_PID_DIR,
 	PK_STATUS,
@@ -93,34 +104,58 @@ enum proc_kind {
 	PK_EXE,
 	PK_SMAPS_ROLLUP,
 	PK_PAGEMAP,
+	PK_STAT,
+	PK_STATM,
+	PK_FD_DIR,
+	PK_FD_LINK, /* /proc/PID/fd/N: not a named entry */
 	PK_NR,
+};
+
+/* The files of /proc itself, in readdir order. */
+static const struct {
+	const char *name;
+	enum proc_kind kind;
+} root_entries[] = {
+	{ "interrupts", PK_INTERRUPTS }, { "vmstat", PK_VMSTAT }, { "meminfo", PK_MEMINFO },
+	{ "cpuinfo", PK_CPUINFO },	 { "stat", PK_STAT_ALL }, { "uptime", PK_UPTIME },
+	{ "loadavg", PK_LOADAVG },	 { "mounts", PK_MOUNTS },
 };
 
 static const char *const pid_entries[] = {
 	/* Linux's tgid_base_stuff order */
-	[PK_STATUS] = "status", [PK_CMDLINE] = "cmdline",	    [PK_MAPS] = "maps",
-	[PK_EXE] = "exe",	[PK_SMAPS_ROLLUP] = "smaps_rollup", [PK_PAGEMAP] = "pagemap",
+	[PK_STATUS] = "status",
+	[PK_CMDLINE] = "cmdline",
+	[PK_MAPS] = "maps",
+	[PK_EXE] = "exe",
+	[PK_SMAPS_ROLLUP] = "smaps_rollup",
+	[PK_PAGEMAP] = "pagemap",
+	[PK_STAT] = "stat",
+	[PK_STATM] = "statm",
+	[PK_FD_DIR] = "fd",
 };
 
 struct proc_node {
 	enum proc_kind kind;
 	int pid; /* PK_PID_DIR and below: the pid (or tid) named */
+	int fd;	 /* PK_FD_LINK: the fd */
 };
 
 static bool is_dir_kind(enum proc_kind k)
 {
-	return k == PK_ROOT || k == PK_PID_DIR;
+	return k == PK_ROOT || k == PK_PID_DIR || k == PK_FD_DIR;
 }
 static bool is_link_kind(enum proc_kind k)
 {
-	return k == PK_SELF || k == PK_EXE;
+	return k == PK_SELF || k == PK_EXE || k == PK_FD_LINK;
 }
 
 static uint64_t node_ino(const struct proc_node *n)
 {
 	if (n->kind < PK_PID_DIR)
 		return 1 + (uint64_t)n->kind;
-	return ((uint64_t)n->pid << 4) + (uint64_t)n->kind + 0x100;
+	if (n->kind == PK_FD_LINK)
+		return (1ull << 48) | ((uint64_t)n->pid << 20) | (uint64_t)(unsigned)n->fd;
+	return ((uint64_t)n->pid << 5) + (uint64_t)n->kind + 0x100;
 }
 
 /* ---- processes and their mm --------------------------------------------- */
@@ -897,6 +932,607 @@ static int64_t pagemap_llseek(struct kfile *f, int64_t off, int whence)
 	return (int64_t)f->f_pos;
 }
 
+/* ---- /proc/PID/stat, statm and fd ------------------------------------------ */
+
+#define USER_HZ 100 /* clock ticks of the ABI (sysconf(_SC_CLK_TCK)) */
+
+static uint64_t ns_to_clock_t(uint64_t ns)
+{
+	return ns / (1000000000ull / USER_HZ);
+}
+
+/* Linux's task_state letter of p (tasklist_lock held). */
+static char proc_state(struct process *p, struct thread *t)
+{
+	if (p->state == PROC_ZOMBIE)
+		return 'Z';
+	if (p->signal_flags & SIGNAL_STOP_STOPPED)
+		return 'T';
+	if (t && (READ_ONCE(t->on_cpu) || (t->state == THREAD_RUNNING && t->on_rq)))
+		return 'R';
+	return 'S';
+}
+
+/* The thread that speaks for p: its leader, or the first one left. */
+static struct thread *proc_main_thread(struct process *p)
+{
+	struct thread *t = p->leader;
+	if (!t && !list_empty(&p->threads))
+		t = list_first_entry(&p->threads, struct thread, group_node);
+	return t;
+}
+
+struct code_range {
+	uint64_t start, end;
+};
+
+/* The first executable file VMA (Linux's start_code/end_code: the
+ * program's text); mmap_lock held. */
+static struct code_range code_of(struct mm *mm)
+{
+	struct vm_area_struct *v;
+	list_for_each_entry (v, &mm->vmas, vm_node)
+		if ((v->vm_flags & VM_EXEC) && v->vm_file)
+			return (struct code_range){ v->vm_start, v->vm_end };
+	return (struct code_range){ 0, 0 };
+}
+
+static int gen_pid_stat(int pid, struct sbuf *b)
+{
+	bool found;
+	struct mm *mm = proc_mm_grab(pid, &found);
+	char name[24] = "";
+	int ppid = 0, pgid = 0, sid = 0, threads = 0, cpu = 0, exit_signal = 0, tgid = 0;
+	char state = 'S';
+	uint64_t cpu_ns = 0, start_ns = 0, blocked = 0;
+	spin_lock(&tasklist_lock);
+	struct process *p = proc_find(pid);
+	if (p) {
+		struct thread *t = proc_main_thread(p);
+		if (t) {
+			memcpy(name, t->name, sizeof(name));
+			start_ns = t->start_ns;
+			cpu = t->cpu;
+			memcpy(&blocked, &t->sig.blocked, sizeof(blocked));
+		}
+		tgid = p->pid;
+		ppid = p->parent ? p->parent->pid : 0;
+		pgid = p->pgid;
+		sid = p->sid;
+		threads = p->nr_threads;
+		exit_signal = p->exit_signal;
+		state = proc_state(p, t);
+		cpu_ns = p->cputime_dead_ns;
+		struct thread *o;
+		list_for_each_entry (o, &p->threads, group_node)
+			cpu_ns += thread_cputime_ns(o);
+	}
+	spin_unlock(&tasklist_lock);
+	if (!p) {
+		if (mm)
+			mmdrop(mm);
+		return -ESRCH;
+	}
+	name[15] = 0; /* TASK_COMM_LEN */
+	struct mem_stats ms = { 0 };
+	struct code_range code = { 0, 0 };
+	uint64_t start_stack = 0, start_brk = 0, arg_start = 0, arg_end = 0, env_start = 0,
+		 env_end = 0, data_start = 0, data_end = 0;
+	if (mm && mmget_not_zero(mm)) {
+		down_read(&mm->mmap_lock);
+		gather_stats(mm, &ms);
+		code = code_of(mm);
+		start_stack = mm->start_stack;
+		start_brk = mm->start_brk;
+		arg_start = mm->arg_start;
+		arg_end = mm->arg_end;
+		env_start = mm->env_start;
+		env_end = mm->env_end;
+		struct vm_area_struct *v;
+		list_for_each_entry (v, &mm->vmas, vm_node)
+			if (v->vm_file && code.end && v->vm_start >= code.end &&
+			    (v->vm_flags & VM_WRITE)) {
+				data_start = v->vm_start; /* the program's .data */
+				data_end = v->vm_end;
+				break;
+			}
+		up_read(&mm->mmap_lock);
+		mmput(mm);
+	}
+	if (mm)
+		mmdrop(mm);
+	/* fs/proc/array.c do_task_stat, field for field (52) */
+	sb_printf(b, "%d (%s) %c %d %d %d %d %d %u ", tgid, name, state, ppid, pgid, sid,
+		  0 /* tty_nr: no controlling terminal recorded */, -1 /* tpgid */,
+		  0x400000u /* PF_RANDOMIZE */);
+	sb_printf(b, "%lu %lu %lu %lu %lu %lu %ld %ld %ld %ld %d 0 ", 0ul, 0ul, 0ul, 0ul,
+		  ns_to_clock_t(cpu_ns), 0ul /* stime: the user/system split is not kept */, 0l, 0l,
+		  20l /* priority: nice 0 */, 0l, threads);
+#ifndef MUTATION_PROC_STAT_RSS_BYTES
+	uint64_t rss_pages = ms.resident / PAGE_SIZE;
+#else
+	uint64_t rss_pages = ms.resident;
+#endif
+	sb_printf(b, "%lu %lu %lu %lu ", ns_to_clock_t(start_ns), ms.total_vm, rss_pages,
+		  ~0ul /* rsslim: RLIM_INFINITY */);
+	sb_printf(b, "%lu %lu %lu 0 0 0 %lu 0 0 0 0 0 %d %d 0 0 0 0 0 ", code.start, code.end,
+		  start_stack, (uint64_t)(blocked & 0x7fffffffffffffffull), exit_signal, cpu);
+	sb_printf(b, "%lu %lu %lu %lu %lu %lu %lu %d\n", data_start, data_end, start_brk, arg_start,
+		  arg_end, env_start, env_end, 0);
+	return b->oom ? -ENOMEM : 0;
+}
+
+static int gen_statm(int pid, struct sbuf *b)
+{
+	bool found;
+	struct mm *mm = proc_mm_grab(pid, &found);
+	if (!found) {
+		if (mm)
+			mmdrop(mm);
+		return -ESRCH;
+	}
+	struct mem_stats ms = { 0 };
+	if (mm && mmget_not_zero(mm)) {
+		down_read(&mm->mmap_lock);
+		gather_stats(mm, &ms);
+		up_read(&mm->mmap_lock);
+		mmput(mm);
+	}
+	if (mm)
+		mmdrop(mm);
+		/* task_statm: size resident shared text lib data dt, in pages */
+#ifndef MUTATION_PROC_STATM_RSS_ANON_ONLY
+	uint64_t resident = ms.resident;
+#else
+	uint64_t resident = ms.anon;
+#endif
+	sb_printf(b, "%lu %lu %lu %lu 0 %lu 0\n", ms.total_vm / PAGE_SIZE, resident / PAGE_SIZE,
+		  (ms.file + ms.shmem) / PAGE_SIZE, ms.exec_vm / PAGE_SIZE,
+		  (ms.data_vm + ms.stack_vm) / PAGE_SIZE);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* A reference to the fd table of pid's process (get_files), or NULL; see
+ * the top: a thread not exiting keeps its table while tasklist_lock is
+ * held. */
+static struct files_struct *proc_files_get(int pid)
+{
+	struct files_struct *files = NULL;
+	spin_lock(&tasklist_lock);
+	struct process *p = proc_find(pid);
+	struct thread *t;
+	if (p && p->state == PROC_ALIVE)
+		list_for_each_entry (t, &p->threads, group_node) {
+			if (READ_ONCE(t->sig.exiting) || !READ_ONCE(t->files))
+				continue;
+			files = t->files;
+			get_files(files);
+			break;
+		}
+	spin_unlock(&tasklist_lock);
+	return files;
+}
+
+/* The open file fd of pid, with a reference (kfile_put it), or NULL. */
+static struct kfile *proc_fget(int pid, int fd)
+{
+	struct files_struct *files = proc_files_get(pid);
+	if (!files)
+		return NULL;
+	struct kfile *f = fget(files, fd);
+	put_files(files);
+	return f;
+}
+
+/* What readlink of /proc/PID/fd/N shows for f (Linux's d_path, or the
+ * pseudo names of pipes and anonymous files). */
+static void kfile_link_name(struct kfile *f, char *buf)
+{
+	if (f->type == KFILE_PIPE && f->pipe)
+		snprintf(buf, PATH_MAX, "pipe:[%lu]", f->pipe->ino);
+	else if (f->path)
+		strlcpy(buf, f->path, PATH_MAX);
+	else if (f->type == KFILE_CONSOLE)
+		strlcpy(buf, "/dev/console", PATH_MAX);
+	else
+		strlcpy(buf, "anon_inode:[unknown]", PATH_MAX);
+}
+
+/* The first open fd >= from of pid (-1: none). */
+static int next_fd_from(int pid, int from)
+{
+	struct files_struct *files = proc_files_get(pid);
+	if (!files)
+		return -1;
+	int found = -1;
+	spin_lock(&files->lock);
+	for (unsigned fd = (unsigned)from; fd < files->max_fds; fd++)
+		if (files->fd[fd]) {
+			found = (int)fd;
+			break;
+		}
+	spin_unlock(&files->lock);
+	put_files(files);
+	return found;
+}
+
+/* ---- meminfo, cpuinfo, stat, uptime, loadavg, mounts ------------------------- */
+
+/* The address_space_ops of shmem files (mm/shmem.c keeps them static):
+ * taken once from a shmem inode made for the purpose. */
+static const void *shmem_aops_ptr;
+
+static void find_shmem_aops(void)
+{
+	if (READ_ONCE(shmem_aops_ptr))
+		return;
+	struct inode *i = shmem_file_setup(0);
+	if (!i)
+		return;
+	WRITE_ONCE(shmem_aops_ptr, i->mapping.a_ops);
+	mapped_file_put(i);
+}
+
+void proc_meminfo_counts(struct meminfo_counts *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	find_shmem_aops();
+	mc->total = nr_total_pages();
+	mc->free = nr_free_pages();
+	/* One racy pass over mem_map, as a statistics snapshot: each page is
+	 * read once (flags, count, mapping); the address_space a page-cache
+	 * page points to is kmalloc memory, which stays mapped, so reading
+	 * its a_ops is safe even if the page is being dropped meanwhile. */
+	for (uint64_t pfn = 0; pfn < max_pfn; pfn++) {
+		struct page *pg = pfn_to_page(pfn);
+		uint32_t flags = READ_ONCE(pg->flags);
+		if (flags & (PG_reserved | PG_buddy | PG_pcp) || atomic_read(&pg->_refcount) <= 0)
+			continue;
+		if (flags & PG_slab)
+			continue;
+		if (flags & PG_pagetable) {
+			mc->pagetables++;
+			continue;
+		}
+		if (flags & PG_anon) {
+			mc->anon++;
+			continue;
+		}
+		struct address_space *m = READ_ONCE(pg->mapping);
+		if (!m)
+			continue;
+		mc->cached++;
+		if (page_mapcount(pg) > 0)
+			mc->mapped++;
+		if (READ_ONCE(m->a_ops) == shmem_aops_ptr)
+			mc->shmem++;
+		else if (flags & PG_dirty)
+			mc->dirty++;
+	}
+	mc->slab = kmalloc_slab_pages();
+	uint64_t reclaimable = mc->cached > mc->shmem ? mc->cached - mc->shmem - mc->dirty : 0;
+	mc->available = mc->free + reclaimable;
+}
+
+static void meminfo_line(struct sbuf *b, const char *label, uint64_t pages)
+{
+	size_t start = b->len;
+	sb_printf(b, "%s:", label);
+	sb_pad_to(b, start, 16);
+	sb_printf(b, "%8lu kB\n", pages * (PAGE_SIZE / 1024));
+}
+
+static int gen_meminfo(struct sbuf *b)
+{
+	struct meminfo_counts mc;
+	proc_meminfo_counts(&mc);
+#ifdef MUTATION_MEMINFO_FREE_IS_TOTAL
+	mc.free = mc.total;
+#endif
+	/* fs/proc/meminfo.c's order; what is not kept here is 0 */
+	meminfo_line(b, "MemTotal", mc.total);
+	meminfo_line(b, "MemFree", mc.free);
+	meminfo_line(b, "MemAvailable", mc.available);
+	meminfo_line(b, "Buffers", 0);
+	meminfo_line(b, "Cached", mc.cached);
+	meminfo_line(b, "SwapCached", 0);
+	meminfo_line(b, "Active", mc.anon + mc.cached);
+	meminfo_line(b, "Inactive", 0);
+	meminfo_line(b, "Active(anon)", mc.anon + mc.shmem);
+	meminfo_line(b, "Inactive(anon)", 0);
+	meminfo_line(b, "Active(file)", mc.cached - mc.shmem);
+	meminfo_line(b, "Inactive(file)", 0);
+	meminfo_line(b, "Unevictable", 0);
+	meminfo_line(b, "Mlocked", 0);
+	meminfo_line(b, "SwapTotal", 0);
+	meminfo_line(b, "SwapFree", 0);
+	meminfo_line(b, "Zswap", 0);
+	meminfo_line(b, "Zswapped", 0);
+	meminfo_line(b, "Dirty", mc.dirty);
+	meminfo_line(b, "Writeback", 0);
+	meminfo_line(b, "AnonPages", mc.anon);
+	meminfo_line(b, "Mapped", mc.mapped);
+	meminfo_line(b, "Shmem", mc.shmem);
+	meminfo_line(b, "KReclaimable", 0);
+	meminfo_line(b, "Slab", mc.slab);
+	meminfo_line(b, "SReclaimable", 0);
+	meminfo_line(b, "SUnreclaim", mc.slab);
+	meminfo_line(b, "KernelStack", 0);
+	meminfo_line(b, "PageTables", mc.pagetables);
+	meminfo_line(b, "NFS_Unstable", 0);
+	meminfo_line(b, "Bounce", 0);
+	meminfo_line(b, "WritebackTmp", 0);
+	meminfo_line(b, "CommitLimit", mc.total / 2); /* no swap, overcommit_ratio 50 */
+	meminfo_line(b, "Committed_AS", mc.anon + mc.shmem);
+	sb_printf(b, "VmallocTotal:   %8lu kB\n", 34359738367ul);
+	meminfo_line(b, "VmallocUsed", 0);
+	meminfo_line(b, "VmallocChunk", 0);
+	meminfo_line(b, "Percpu", 0);
+	meminfo_line(b, "HardwareCorrupted", 0);
+	meminfo_line(b, "AnonHugePages", 0);
+	meminfo_line(b, "ShmemHugePages", 0);
+	meminfo_line(b, "ShmemPmdMapped", 0);
+	meminfo_line(b, "FileHugePages", 0);
+	meminfo_line(b, "FilePmdMapped", 0);
+	sb_puts(b, "HugePages_Total:       0\nHugePages_Free:        0\n"
+		   "HugePages_Rsvd:        0\nHugePages_Surp:        0\n");
+	meminfo_line(b, "Hugepagesize", 512);
+	meminfo_line(b, "Hugetlb", 0);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* CPUID feature bits under Linux's names (arch/x86/include/asm/cpufeatures.h),
+ * in its order: leaf 1 EDX, leaf 1 ECX, 0x80000001 EDX/ECX, leaf 7 EBX. */
+struct cpu_flag {
+	uint8_t word, bit; /* word: 0 1.EDX, 1 1.ECX, 2 8x1.EDX, 3 8x1.ECX, 4 7.EBX */
+	const char *name;
+};
+static const struct cpu_flag cpu_flags[] = {
+	{ 0, 0, "fpu" },
+	{ 0, 1, "vme" },
+	{ 0, 2, "de" },
+	{ 0, 3, "pse" },
+	{ 0, 4, "tsc" },
+	{ 0, 5, "msr" },
+	{ 0, 6, "pae" },
+	{ 0, 7, "mce" },
+	{ 0, 8, "cx8" },
+	{ 0, 9, "apic" },
+	{ 0, 11, "sep" },
+	{ 0, 12, "mtrr" },
+	{ 0, 13, "pge" },
+	{ 0, 14, "mca" },
+	{ 0, 15, "cmov" },
+	{ 0, 16, "pat" },
+	{ 0, 17, "pse36" },
+	{ 0, 19, "clflush" },
+	{ 0, 23, "mmx" },
+	{ 0, 24, "fxsr" },
+	{ 0, 25, "sse" },
+	{ 0, 26, "sse2" },
+	{ 0, 27, "ss" },
+	{ 0, 28, "ht" },
+	{ 2, 11, "syscall" },
+	{ 2, 20, "nx" },
+	{ 2, 26, "pdpe1gb" },
+	{ 2, 27, "rdtscp" },
+	{ 2, 29, "lm" },
+	{ 1, 0, "pni" },
+	{ 1, 1, "pclmulqdq" },
+	{ 1, 9, "ssse3" },
+	{ 1, 12, "fma" },
+	{ 1, 13, "cx16" },
+	{ 1, 17, "pcid" },
+	{ 1, 19, "sse4_1" },
+	{ 1, 20, "sse4_2" },
+	{ 1, 21, "x2apic" },
+	{ 1, 22, "movbe" },
+	{ 1, 23, "popcnt" },
+	{ 1, 24, "tsc_deadline_timer" },
+	{ 1, 25, "aes" },
+	{ 1, 26, "xsave" },
+	{ 1, 28, "avx" },
+	{ 1, 29, "f16c" },
+	{ 1, 30, "rdrand" },
+	{ 1, 31, "hypervisor" },
+	{ 3, 0, "lahf_lm" },
+	{ 3, 5, "abm" },
+	{ 3, 6, "sse4a" },
+	{ 3, 8, "3dnowprefetch" },
+	{ 4, 0, "fsgsbase" },
+	{ 4, 3, "bmi1" },
+	{ 4, 5, "avx2" },
+	{ 4, 7, "smep" },
+	{ 4, 8, "bmi2" },
+	{ 4, 9, "erms" },
+	{ 4, 10, "invpcid" },
+	{ 4, 18, "rdseed" },
+	{ 4, 19, "adx" },
+	{ 4, 20, "smap" },
+	{ 4, 23, "clflushopt" },
+	{ 4, 24, "clwb" },
+	{ 4, 29, "sha_ni" },
+};
+
+static int gen_cpuinfo(struct sbuf *b)
+{
+	uint32_t a, bx, c, d, max_leaf, max_ext;
+	char vendor[13];
+	cpuid_count(0, 0, &max_leaf, &bx, &c, &d);
+	memcpy(vendor, &bx, 4);
+	memcpy(vendor + 4, &d, 4);
+	memcpy(vendor + 8, &c, 4);
+	vendor[12] = 0;
+	uint32_t words[5] = { 0 };
+	cpuid_count(1, 0, &a, &bx, &words[1], &words[0]);
+	uint32_t sig = a, clflush = ((bx >> 8) & 0xff) * 8;
+	cpuid_count(0x80000000, 0, &max_ext, &bx, &c, &d);
+	if (max_ext >= 0x80000001)
+		cpuid_count(0x80000001, 0, &a, &bx, &words[3], &words[2]);
+	if (max_leaf >= 7)
+		cpuid_count(7, 0, &a, &words[4], &c, &d);
+	char model_name[49] = "";
+	if (max_ext >= 0x80000004) {
+		uint32_t *w = (uint32_t *)model_name;
+		for (uint32_t l = 0; l < 3; l++)
+			cpuid_count(0x80000002 + l, 0, &w[l * 4], &w[l * 4 + 1], &w[l * 4 + 2],
+				    &w[l * 4 + 3]);
+		model_name[48] = 0;
+	}
+	char *mn = model_name;
+	while (*mn == ' ')
+		mn++;
+	uint32_t phys_bits = 36, virt_bits = 48;
+	if (max_ext >= 0x80000008) {
+		cpuid_count(0x80000008, 0, &a, &bx, &c, &d);
+		phys_bits = a & 0xff;
+		virt_bits = (a >> 8) & 0xff;
+	}
+	unsigned family = (sig >> 8) & 0xf, model = (sig >> 4) & 0xf;
+	if (family == 0xf)
+		family += (sig >> 20) & 0xff;
+	if (family >= 6)
+		model += ((sig >> 16) & 0xf) << 4;
+	uint64_t khz = tsc_khz;
+	for (int i = 0; i < nr_cpus; i++) {
+		if (!cpus[i].online)
+			continue;
+		sb_printf(b, "processor\t: %d\nvendor_id\t: %s\ncpu family\t: %u\nmodel\t\t: %u\n",
+			  i, vendor, family, model);
+		sb_printf(b, "model name\t: %s\nstepping\t: %u\n", *mn ? mn : "unknown", sig & 0xf);
+		sb_printf(b, "cpu MHz\t\t: %lu.%03lu\ncache size\t: 0 KB\n", khz / 1000,
+			  khz % 1000);
+		sb_printf(b, "physical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n",
+			  nr_cpus_online, i, nr_cpus_online);
+		sb_printf(b, "apicid\t\t: %u\ninitial apicid\t: %u\n", cpus[i].apic_id,
+			  cpus[i].apic_id);
+		sb_printf(b, "fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: %u\nwp\t\t: yes\n",
+			  max_leaf);
+		sb_puts(b, "flags\t\t:");
+		for (size_t f = 0; f < ARRAY_SIZE(cpu_flags); f++)
+			if ((words[cpu_flags[f].word] >> cpu_flags[f].bit) & 1)
+				sb_printf(b, " %s", cpu_flags[f].name);
+		sb_printf(b, "\nbugs\t\t:\nbogomips\t: %lu.%02lu\n", khz / 500, (khz / 5) % 100);
+		sb_printf(b, "clflush size\t: %u\ncache_alignment\t: %u\n", clflush, clflush);
+		sb_printf(b, "address sizes\t: %u bits physical, %u bits virtual\n", phys_bits,
+			  virt_bits);
+		sb_puts(b, "power management:\n\n");
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
+static void stat_cpu_line(struct sbuf *b, const char *name, uint64_t user, uint64_t system,
+			  uint64_t idle)
+{
+	sb_printf(b, "%s %lu 0 %lu %lu 0 0 0 0 0 0\n", name, ns_to_clock_t(user),
+		  ns_to_clock_t(system), ns_to_clock_t(idle));
+}
+
+/* Boot time in seconds since the epoch. */
+static uint64_t boot_time_s(void)
+{
+	return (ktime_get_real_ns() - ktime_get_ns()) / 1000000000ull;
+}
+
+static int gen_stat_all(struct sbuf *b)
+{
+	uint64_t now = ktime_get_ns();
+	uint64_t user[NR_CPUS], idle[NR_CPUS], sys[NR_CPUS];
+	uint64_t tu = 0, ti = 0, ts = 0;
+	for (int i = 0; i < nr_cpus; i++) {
+		if (!cpus[i].online)
+			continue;
+		sched_cpu_times(i, &idle[i], &user[i]);
+		uint64_t busy = now > idle[i] + user[i] ? now - idle[i] - user[i] : 0;
+		sys[i] = busy;
+		tu += user[i];
+		ti += idle[i];
+		ts += sys[i];
+	}
+	stat_cpu_line(b, "cpu ", tu, ts, ti);
+	for (int i = 0; i < nr_cpus; i++) {
+		if (!cpus[i].online)
+			continue;
+		char name[12];
+		snprintf(name, sizeof(name), "cpu%d", i);
+		stat_cpu_line(b, name, user[i], sys[i], idle[i]);
+	}
+	uint64_t intr = 0;
+	for (int i = 0; i < nr_cpus; i++)
+		intr += READ_ONCE(cpus[i].ticks);
+	sb_printf(b, "intr %lu\nctxt %lu\nbtime %lu\n", intr, event_sum(EV_CONTEXT_SWITCH),
+		  boot_time_s());
+	sb_printf(b, "processes %lu\nprocs_running %d\nprocs_blocked 0\n", event_sum(EV_FORK) + 1,
+		  sched_nr_running());
+	sb_puts(b, "softirq 0 0 0 0 0 0 0 0 0 0 0\n");
+	return b->oom ? -ENOMEM : 0;
+}
+
+static int gen_uptime(struct sbuf *b)
+{
+	uint64_t up = ktime_get_ns(), idle = 0;
+	for (int i = 0; i < nr_cpus; i++) {
+		if (!cpus[i].online)
+			continue;
+		uint64_t id, us;
+		sched_cpu_times(i, &id, &us);
+		idle += id;
+	}
+	/* uptime_proc_show: seconds with two decimals, idle summed over CPUs */
+	sb_printf(b, "%lu.%02lu %lu.%02lu\n", (uint64_t)(up / 1000000000ull),
+		  (uint64_t)(up / 10000000ull % 100), (uint64_t)(idle / 1000000000ull),
+		  (uint64_t)(idle / 10000000ull % 100));
+	return b->oom ? -ENOMEM : 0;
+}
+
+#define LOAD_INT(x)  ((x) >> LOAD_FSHIFT)
+#define LOAD_FRAC(x) LOAD_INT(((x) & (LOAD_FIXED_1 - 1)) * 100)
+
+static int gen_loadavg(struct sbuf *b)
+{
+	unsigned long l[3];
+	sched_loadavg(l);
+	int last = 0;
+	spin_lock(&tasklist_lock);
+	struct process *p;
+	list_for_each_entry (p, &all_processes, all_node)
+		if (p->pid > last)
+			last = p->pid;
+	spin_unlock(&tasklist_lock);
+	/* l[i] + FIXED_1/200: Linux rounds to two decimals */
+	for (int i = 0; i < 3; i++)
+		l[i] += LOAD_FIXED_1 / 200;
+	sb_printf(b, "%lu.%02lu %lu.%02lu %lu.%02lu %d/%d %d\n", LOAD_INT(l[0]), LOAD_FRAC(l[0]),
+		  LOAD_INT(l[1]), LOAD_FRAC(l[1]), LOAD_INT(l[2]), LOAD_FRAC(l[2]),
+		  sched_nr_running(), sched_thread_count(), last);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/*
+ * /proc/mounts: the file systems the kernel has, one row each, as Linux's
+ * show_vfsmnt ("device mountpoint type options 0 0"). A new mount (a
+ * tmpfs on /tmp) is one more row here, with a test of whether it is
+ * there.
+ */
+static const struct proc_mount {
+	const char *dev, *dir, *type, *opts;
+	bool (*present)(void);
+} proc_mounts[] = {
+	{ "/dev/root", "/", "sfs", "rw,relatime", fs_mounted },
+	{ "proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime", NULL },
+};
+
+static int gen_mounts(struct sbuf *b)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(proc_mounts); i++) {
+		const struct proc_mount *m = &proc_mounts[i];
+		if (m->present && !m->present())
+			continue;
+		sb_printf(b, "%s %s %s %s 0 0\n", m->dev, m->dir, m->type, m->opts);
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
 /* ---- the kfiles ------------------------------------------------------------- */
 
 static int generate(struct proc_file *pf, struct sbuf *b)
@@ -910,6 +1546,22 @@ static int generate(struct proc_file *pf, struct sbuf *b)
 		return gen_status(pf->node.pid, b);
 	case PK_CMDLINE:
 		return gen_cmdline(pf->node.pid, b);
+	case PK_STAT:
+		return gen_pid_stat(pf->node.pid, b);
+	case PK_STATM:
+		return gen_statm(pf->node.pid, b);
+	case PK_MEMINFO:
+		return gen_meminfo(b);
+	case PK_CPUINFO:
+		return gen_cpuinfo(b);
+	case PK_STAT_ALL:
+		return gen_stat_all(b);
+	case PK_UPTIME:
+		return gen_uptime(b);
+	case PK_LOADAVG:
+		return gen_loadavg(b);
+	case PK_MOUNTS:
+		return gen_mounts(b);
 	case PK_MAPS:
 	case PK_SMAPS_ROLLUP: {
 		if (!pid_exists(pf->node.pid))
@@ -1038,12 +1690,21 @@ static int exe_of(int pid, char *buf)
 	return err;
 }
 
+/* The root entry named by [p, p + len), or PK_NR. */
+static enum proc_kind root_entry(const char *p, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(root_entries); i++)
+		if (strlen(root_entries[i].name) == len && !strncmp(p, root_entries[i].name, len))
+			return root_entries[i].kind;
+	return PK_NR;
+}
+
 /* Walk path below /proc. follow: the last component too, if a link.
  * 0 with *n; 1: a link to SFS followed, its path in redirect; -errno. */
 static int proc_walk(const char *path, bool follow, struct proc_node *n, char *redirect)
 {
 	const char *p = path + 5;
-	*n = (struct proc_node){ PK_ROOT, 0 };
+	*n = (struct proc_node){ PK_ROOT, 0, 0 };
 	while (*p == '/')
 		p++;
 	while (*p) {
@@ -1061,14 +1722,14 @@ static int proc_walk(const char *path, bool follow, struct proc_node *n, char *r
 				if (!me)
 					return -ENOENT; /* a kernel thread: no self */
 				if (last && !follow) {
-					*n = (struct proc_node){ PK_SELF, me };
+					*n = (struct proc_node){ PK_SELF, me, 0 };
 				} else {
-					*n = (struct proc_node){ PK_PID_DIR, me };
+					*n = (struct proc_node){ PK_PID_DIR, me, 0 };
 				}
-			} else if (len == 6 && !strncmp(p, "vmstat", 6)) {
-				n->kind = PK_VMSTAT;
-			} else if (len == 10 && !strncmp(p, "interrupts", 10)) {
-				n->kind = PK_INTERRUPTS;
+			} else if (root_entry(p, len) != PK_NR) {
+				n->kind = root_entry(p, len);
+				if (!last)
+					return -ENOTDIR;
 			} else {
 				int pid = 0;
 				for (const char *q = p; q < e; q++) {
@@ -1078,11 +1739,11 @@ static int proc_walk(const char *path, bool follow, struct proc_node *n, char *r
 				}
 				if (!pid || !pid_exists(pid) || (len > 1 && p[0] == '0'))
 					return -ENOENT;
-				*n = (struct proc_node){ PK_PID_DIR, pid };
+				*n = (struct proc_node){ PK_PID_DIR, pid, 0 };
 			}
 		} else if (n->kind == PK_PID_DIR) {
 			enum proc_kind k = PK_NR;
-			for (int i = PK_STATUS; i < PK_NR; i++)
+			for (int i = PK_STATUS; i < PK_FD_LINK; i++)
 				if (strlen(pid_entries[i]) == len &&
 				    !strncmp(p, pid_entries[i], len))
 					k = (enum proc_kind)i;
@@ -1097,6 +1758,28 @@ static int proc_walk(const char *path, bool follow, struct proc_node *n, char *r
 				return 1;
 			}
 			n->kind = k;
+		} else if (n->kind == PK_FD_DIR) {
+			int fd = 0;
+			for (const char *q = p; q < e; q++) {
+				if (*q < '0' || *q > '9' || fd > (1 << 24))
+					return -ENOENT;
+				fd = fd * 10 + (*q - '0');
+			}
+			if (len > 1 && p[0] == '0')
+				return -ENOENT;
+			struct kfile *f = proc_fget(n->pid, fd);
+			if (!f)
+				return -ENOENT;
+			bool sfs = (f->type == KFILE_REG || f->type == KFILE_DIR) && f->path;
+			if (sfs && (!last || follow))
+				strlcpy(redirect, f->path, PATH_MAX);
+			kfile_put(f);
+			n->kind = PK_FD_LINK;
+			n->fd = fd;
+			if (sfs && (!last || follow))
+				return last ? 1 : -ENOTDIR;
+			if (!last)
+				return -ENOTDIR;
 		} else {
 			return -ENOTDIR; /* below a file */
 		}
@@ -1122,6 +1805,15 @@ int procfs_open(const char *path, int flags, bool dir_only, struct kfile **out, 
 	int acc = flags & O_ACCMODE;
 	if ((flags & O_CREAT) && (flags & O_EXCL))
 		return -EEXIST;
+	if (n.kind == PK_FD_LINK && !(flags & O_NOFOLLOW)) {
+		/* a pipe, the console, a /proc file: the same open file again
+		 * (Linux opens its inode anew: a pipe end is the same pipe) */
+		struct kfile *f = proc_fget(n.pid, n.fd);
+		if (!f)
+			return -ENOENT;
+		*out = f;
+		return 0;
+	}
 	if (is_link_kind(n.kind)) /* O_NOFOLLOW on a link */
 		return (flags & O_PATH) ? -EOPNOTSUPP : -ELOOP;
 	bool dir = is_dir_kind(n.kind);
@@ -1209,6 +1901,21 @@ int procfs_stat(const char *path, bool follow, bool dir_only, struct linux_stat 
 	if (dir_only && !is_dir_kind(n.kind))
 		return -ENOTDIR;
 	fill_node_stat(&n, st);
+	if (n.kind == PK_FD_LINK && follow) { /* what the link names */
+		struct kfile *f = proc_fget(n.pid, n.fd);
+		if (!f)
+			return -ENOENT;
+		if (f->type == KFILE_PIPE) {
+			st->st_mode = 0010000 | 0600; /* S_IFIFO */
+			st->st_ino = f->pipe ? f->pipe->ino : 0;
+		} else if (f->type == KFILE_CONSOLE) {
+			st->st_mode = 0020000 | 0620; /* S_IFCHR */
+			st->st_rdev = (5 << 8) | 1;   /* /dev/console: 5, 1 */
+		} else {
+			st->st_mode = S_IFREG | 0444;
+		}
+		kfile_put(f);
+	}
 	return 0;
 }
 
@@ -1230,7 +1937,15 @@ long procfs_readlink(const char *path, uint64_t ubuf, int bufsiz)
 			snprintf(buf, PATH_MAX, "%d", n.pid);
 		else if (n.kind == PK_EXE)
 			r = exe_of(n.pid, buf);
-		else
+		else if (n.kind == PK_FD_LINK) {
+			struct kfile *f = proc_fget(n.pid, n.fd);
+			if (f) {
+				kfile_link_name(f, buf);
+				kfile_put(f);
+			} else {
+				r = -ENOENT;
+			}
+		} else
 			r = -EINVAL;
 	}
 	if (r == 0) {
@@ -1285,7 +2000,9 @@ static int next_pid_from(int from)
 	return best;
 }
 
-#define ROOT_PID_POS 5 /* /proc positions: 0 ., 1 .., 2 interrupts, 3 vmstat, 4 self, pids */
+/* /proc positions: 0 ., 1 .., the root entries, self, then pid + ROOT_PID_POS */
+#define ROOT_SELF_POS (2 + ARRAY_SIZE(root_entries))
+#define ROOT_PID_POS  (ROOT_SELF_POS + 1)
 
 long procfs_getdents64(struct kfile *f, uint64_t dirp, unsigned count)
 {
@@ -1297,7 +2014,7 @@ long procfs_getdents64(struct kfile *f, uint64_t dirp, unsigned count)
 	down_write(&f->pos_lock);
 	uint64_t pos = f->f_pos;
 	struct proc_node self = pf->node;
-	if (self.kind == PK_PID_DIR && !pid_exists(self.pid)) {
+	if ((self.kind == PK_PID_DIR || self.kind == PK_FD_DIR) && !pid_exists(self.pid)) {
 		up_write(&f->pos_lock);
 		return -ENOENT; /* Linux: the pid's dir is gone */
 	}
@@ -1308,17 +2025,28 @@ long procfs_getdents64(struct kfile *f, uint64_t dirp, unsigned count)
 		uint64_t next = pos + 1;
 		if (pos == 0 || pos == 1) {
 			strlcpy(name, pos ? ".." : ".", sizeof(name));
-			struct proc_node root = { PK_ROOT, 0 };
-			ino = node_ino(pos == 1 || self.kind == PK_ROOT ? &root : &self);
+			struct proc_node root = { PK_ROOT, 0, 0 };
+			struct proc_node piddir = { PK_PID_DIR, self.pid, 0 };
+			ino = node_ino(pos == 0 ? &self : self.kind == PK_FD_DIR ? &piddir : &root);
 			type = DT_DIR;
+		} else if (self.kind == PK_FD_DIR) {
+			int fd = next_fd_from(self.pid, (int)(pos - 2));
+			if (fd < 0)
+				break;
+			struct proc_node l = { PK_FD_LINK, self.pid, fd };
+			snprintf(name, sizeof(name), "%d", fd);
+			ino = node_ino(&l);
+			type = DT_LNK;
+			pos = 2 + (uint64_t)fd;
+			next = pos + 1;
 		} else if (self.kind == PK_ROOT) {
-			if (pos == 2 || pos == 3) {
-				struct proc_node g = { pos == 2 ? PK_INTERRUPTS : PK_VMSTAT, 0 };
-				strlcpy(name, pos == 2 ? "interrupts" : "vmstat", sizeof(name));
+			if (pos < ROOT_SELF_POS) {
+				struct proc_node g = { root_entries[pos - 2].kind, 0, 0 };
+				strlcpy(name, root_entries[pos - 2].name, sizeof(name));
 				ino = node_ino(&g);
 				type = DT_REG;
-			} else if (pos == 4) {
-				struct proc_node g = { PK_SELF, 0 };
+			} else if (pos == ROOT_SELF_POS) {
+				struct proc_node g = { PK_SELF, 0, 0 };
 				strlcpy(name, "self", sizeof(name));
 				ino = node_ino(&g);
 				type = DT_LNK;
@@ -1326,7 +2054,7 @@ long procfs_getdents64(struct kfile *f, uint64_t dirp, unsigned count)
 				int pid = next_pid_from((int)(pos - ROOT_PID_POS));
 				if (!pid)
 					break;
-				struct proc_node d = { PK_PID_DIR, pid };
+				struct proc_node d = { PK_PID_DIR, pid, 0 };
 				snprintf(name, sizeof(name), "%d", pid);
 				ino = node_ino(&d);
 				type = DT_DIR;
@@ -1335,12 +2063,12 @@ long procfs_getdents64(struct kfile *f, uint64_t dirp, unsigned count)
 			}
 		} else {
 			int k = (int)(pos - 2) + PK_STATUS;
-			if (k >= PK_NR)
+			if (k >= PK_FD_LINK)
 				break;
-			struct proc_node e = { (enum proc_kind)k, self.pid };
+			struct proc_node e = { (enum proc_kind)k, self.pid, 0 };
 			strlcpy(name, pid_entries[k], sizeof(name));
 			ino = node_ino(&e);
-			type = k == PK_EXE ? DT_LNK : DT_REG;
+			type = k == PK_EXE ? DT_LNK : k == PK_FD_DIR ? DT_DIR : DT_REG;
 		}
 		if (!emit(dirp, count, &written, &err, name, ino, next, type))
 			break;

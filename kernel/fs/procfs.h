@@ -38,4 +38,10 @@ bool procfs_is_dir(struct kfile *f);
  * /proc/PID/maps can name the file a VMA maps. */
 void procfs_note_path(uint32_t ino, const char *path);
 
+/* The memory figures /proc/meminfo and sysinfo show, in pages. */
+struct meminfo_counts {
+	uint64_t total, free, available, cached, shmem, anon, mapped, dirty, slab, pagetables;
+};
+void proc_meminfo_counts(struct meminfo_counts *mc);
+
 #endif
