@@ -13,6 +13,12 @@
  * Without qemu_exit the kernel goes on to the monitor (Linux would panic:
  * "Attempted to kill init!").
  *
+ * Without init= the kernel runs /sbin/init (Linux's kernel_init tries it
+ * first too) if the RAM disk has it: the initrd's is tests/user/init.c,
+ * which starts the busybox shell (`make run`). init=monitor runs no user
+ * process: the kernel monitor (kernel/monitor.c) gets the console, as
+ * before /sbin/init existed; so does a boot without /sbin/init.
+ *
  * The process is made by start_init_process (kernel/process.c's
  * process_spawn with as_init: pid 1, the child reaper that orphans go to)
  * and waited for by wait_init_process: it has no parent to wait4 for it,
@@ -28,6 +34,9 @@
 #include "kernel/errname.h"
 #include "kernel/errno.h"
 #include "arch/arch.h"
+#include "kernel/file.h"
+#include "kernel/string.h"
+#include "kernel/fs/fs.h"
 
 #define INIT_MAX_ARGS 64
 
@@ -84,11 +93,32 @@ void init_report(const char *path, int status)
 		printk("init: %s exited with status %d\n", path, (status >> 8) & 0xff);
 }
 
+/* The default first program, as Linux's kernel_init tries /sbin/init. */
+#define DEFAULT_INIT "/sbin/init"
+
+static bool init_exists(const char *path)
+{
+	struct kfile *f;
+	if (kfile_open_path(path, O_RDONLY, &f) < 0)
+		return false;
+	kfile_put(f);
+	return true;
+}
+
 void run_init_from_cmdline(void)
 {
 	const char *path = cmdline_get("init");
-	if (!path)
-		return;
+#ifndef MUTATION_INIT_MONITOR_IGNORED
+	if (path && !strcmp(path, "monitor"))
+		return; /* init=monitor: the kernel monitor, no user process */
+#endif
+	if (!path) {
+		if (!fs_mounted() || !init_exists(DEFAULT_INIT)) {
+			printk("init: no %s: the kernel monitor runs instead\n", DEFAULT_INIT);
+			return;
+		}
+		path = DEFAULT_INIT;
+	}
 	const char *argv[INIT_MAX_ARGS + 2] = { path };
 	int argc = 1 + cmdline_init_args(argv + 1, INIT_MAX_ARGS);
 	argv[argc] = NULL;

@@ -19,6 +19,18 @@ Modes:
                   exit status, 128+S if signal S killed it, 127 if it could
                   not be started; 125 (with a `runner:` line on stderr) if
                   the boot itself went wrong (panic, timeout, no init line).
+  --script FILE   headless shell session (make run-script, tests/shell.script):
+                  wait for the shell's prompt on the serial console, type
+                  each command of FILE, and check what it printed before the
+                  next prompt. FILE, one directive a line (`#` comments):
+                    $ CMD        type CMD and Enter, wait for the prompt
+                    = TEXT       the output of the last CMD contains TEXT
+                    ~ REGEX      ... a line of it matches REGEX (re.search)
+                    ! TEXT       ... does not contain TEXT
+                    prompt REGEX the prompt (default `# $`, at the end of
+                                 what has arrived, escapes removed)
+                  Prints each command, its output and a PASS/FAIL line per
+                  check; exit 0 iff every check passed and every prompt came.
   --interactive   QEMU with the serial console on this terminal (Ctrl-A X quits,
                   Ctrl-A C toggles the QEMU monitor).
   --gdb           like --interactive, but QEMU waits for gdb on :1234.
@@ -681,7 +693,7 @@ def qemu_command(args, disk, vars_copy, mode):
            "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" %
            DEBUG_EXIT_PORT,
            "-nic", "none"]
-    if mode in ("test", "expect", "bench", "init"):
+    if mode in ("test", "expect", "bench", "init", "script"):
         # A reset (triple fault, the monitor's `reboot`) ends a headless run
         # (QEMU exits with status 0) instead of booting again unseen.
         cmd += ["-no-reboot", "-display", "none", "-serial", "stdio",
@@ -699,11 +711,11 @@ def qemu_command(args, disk, vars_copy, mode):
 class Session:
     """One headless QEMU run: serial lines in, raw log out."""
 
-    def __init__(self, cmd, log_path, stderr_path):
+    def __init__(self, cmd, log_path, stderr_path, stdin=subprocess.DEVNULL):
         self.log = open(log_path, "wb")
         self.stderr_file = open(stderr_path, "wb")
         self.stderr_path = stderr_path
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, stdin=stdin,
                                      stdout=subprocess.PIPE,
                                      stderr=self.stderr_file,
                                      preexec_fn=_set_pdeathsig)
@@ -750,6 +762,24 @@ class Session:
         lines = [b.decode("utf-8", "replace").rstrip("\r\n") for b in out]
         self.lines.extend(lines)
         return lines
+
+    def read_raw(self, deadline):
+        """--script: whatever bytes arrive before `deadline` (text, raw:
+        no line splitting; '' at the deadline or EOF), logged as they come."""
+        while not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return ""
+            if not self.sel.select(min(left, 1.0)):
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                self.eof = True
+                return ""
+            self.log.write(ANSI_RE_B.sub(b"", chunk))
+            self.log.flush()
+            return chunk.decode("utf-8", "replace")
+        return ""
 
     def wait(self, timeout):
         try:
@@ -1082,6 +1112,131 @@ def replay(path, out):
     return 0 if parser.failed == 0 else 1
 
 
+SCRIPT_PROMPT_DEFAULT = r"# $"
+SCRIPT_CMD_TIMEOUT_S = 60
+
+
+def parse_script(path):
+    """--script FILE: [(kind, arg)], kind in '$ = ~ ! prompt'."""
+    steps = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line.startswith("prompt "):
+                steps.append(("prompt", line[7:]))
+            elif line[:2] in ("$ ", "= ", "~ ", "! "):
+                steps.append((line[0], line[2:]))
+            else:
+                raise ValueError("%s:%d: not a directive: %r" % (path, n, line))
+    return steps
+
+
+def script_text(raw):
+    """Console text for the checks: escapes, CRs and backspaced
+    characters removed."""
+    text = ANSI_RE.sub("", raw).replace("\r", "")
+    out = []
+    for ch in text:
+        if ch in "\b\x7f":
+            if out and out[-1] != "\n":
+                out.pop()
+        elif ch == "\n" or ch == "\t" or ch >= " ":
+            out.append(ch)
+    return "".join(out)
+
+
+def run_script(args, cmd, out):
+    """--script: a shell session typed into the serial console."""
+    try:
+        steps = parse_script(args.script)
+    except (OSError, ValueError) as e:
+        out("FAIL: %s" % e, summary_line(0, 1, 0))
+        return 1
+    sess = Session(cmd, args.log, os.path.join(args.tmpdir, "qemu.stderr"),
+                   stdin=subprocess.PIPE)
+    prompt = re.compile(SCRIPT_PROMPT_DEFAULT)
+    passed = failed = 0
+    buf = ""  # console text since the last command was typed
+
+    def wait_prompt(deadline):
+        nonlocal buf
+        while True:
+            text = script_text(buf)
+            if prompt.search(text):
+                return text
+            if time.monotonic() >= deadline or sess.eof:
+                return None
+            if "KERNEL PANIC" in buf:
+                return None
+            buf += sess.read_raw(deadline)
+
+    def fail(msg):
+        nonlocal failed
+        failed += 1
+        out("FAIL: %s" % msg)
+
+    output = None
+    try:
+        i = 0
+        # the first prompt: the boot, init, the shell
+        while i < len(steps) and steps[i][0] == "prompt":
+            prompt = re.compile(steps[i][1])
+            i += 1
+        if wait_prompt(sess.start + args.timeout) is None:
+            fail("no shell prompt (%s) after %d s" % (prompt.pattern, args.timeout))
+            for x in sess.tail(15):
+                out("runner:   | %s" % clean_line(x))
+            tail = script_text(buf).splitlines()[-10:]
+            for x in tail:
+                out("runner:   | %s" % x)
+            i = len(steps)
+        for kind, arg in steps[i:]:
+            if kind == "prompt":
+                prompt = re.compile(arg)
+            elif kind == "$":
+                out("$ %s" % arg)
+                buf = ""
+                sess.proc.stdin.write(arg.encode() + b"\r")
+                sess.proc.stdin.flush()
+                text = wait_prompt(time.monotonic() + SCRIPT_CMD_TIMEOUT_S)
+                if text is None:
+                    fail("no prompt after `%s` within %d s" % (arg, SCRIPT_CMD_TIMEOUT_S))
+                    for x in script_text(buf).splitlines()[-10:]:
+                        out("runner:   | %s" % x)
+                    break
+                # drop the echoed command (the first line) and the prompt
+                body = text.split("\n", 1)[1] if "\n" in text else ""
+                lines = body.split("\n")
+                output = "\n".join(lines[:-1])
+                for x in lines[:-1]:
+                    out("  | %s" % x)
+            else:
+                if output is None:
+                    fail("a check before the first command: %s %s" % (kind, arg))
+                    continue
+                if kind == "=":
+                    ok = arg in output
+                elif kind == "!":
+                    ok = arg not in output
+                else:
+                    ok = any(re.search(arg, x) for x in output.split("\n"))
+                if ok:
+                    passed += 1
+                    out("PASS: %s %s" % (kind, arg))
+                else:
+                    fail("%s %s" % (kind, arg))
+    finally:
+        try:
+            sess.proc.stdin.close()
+        except OSError:
+            pass
+        sess.close()
+    out(summary_line(passed, failed, 0))
+    return 0 if failed == 0 else 1
+
+
 def run_interactive(args, cmd, mode):
     if mode == "gdb":
         print("runner: QEMU is waiting for gdb on localhost:1234. In another "
@@ -1134,6 +1289,9 @@ def parse_args(argv):
                     "outcome (status, 128+signal)")
     ap.add_argument("--parse", default=None, metavar="LOG",
                     help="no QEMU: print the verdict of a saved console log")
+    ap.add_argument("--script", default=None, metavar="FILE",
+                    help="type the shell session of FILE into the serial "
+                    "console and check its output (see above)")
     ap.add_argument("--interactive", action="store_true")
     ap.add_argument("--gdb", action="store_true")
     ap.add_argument("--display", default=os.environ.get("QEMU_DISPLAY", ""),
@@ -1166,6 +1324,8 @@ def parse_args(argv):
             name = "bench-%dcpu" % args.smp
         elif args.init:
             name = "run-user"
+        elif args.script is not None:
+            name = "script"
         elif args.expect is not None:
             name = "test-image"
         else:
@@ -1177,6 +1337,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     mode = "gdb" if args.gdb else "interactive" if args.interactive else \
+        "script" if args.script is not None else \
         "expect" if args.expect is not None else \
         "bench" if args.bench else "init" if args.init else "test"
     out = Printer()
@@ -1226,6 +1387,8 @@ def main(argv=None):
             return run_interactive(args, cmd, mode)
         if mode == "init":
             return run_init(args, cmd)
+        if mode == "script":
+            return run_script(args, cmd, out)
         what = "boot check, waiting for %r" % args.expect \
             if mode == "expect" else "%scmdline %r" % (
                 "benchmarks, " if mode == "bench" else "", args.cmdline)

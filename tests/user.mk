@@ -42,6 +42,8 @@ USER_PROGS += memcalls nadav
 USER_GLIBC_PROGS += memcalls
 # files: issue 15's file calls (tests/test_files.c user_calls_*)
 USER_GLIBC_PROGS += files
+# procfiles: the /proc files of issue 15 (tests/test_shell.c)
+USER_PROGS += procfiles
 USER_BINS := $(addprefix $(BUILD)/user/,$(USER_PROGS)) \
 	$(addprefix $(BUILD)/user/,$(addsuffix -glibc,$(USER_GLIBC_PROGS))) \
 	$(BUILD)/user/hello-glibc-pie $(BUILD)/user/hello-dynamic
@@ -86,3 +88,34 @@ $(BUILD)/host/elf_test: kernel/elf.c kernel/elf.h tests/host/elf_test.c
 	$(CC) $(HOST_CFLAGS) -DELF_HOST kernel/elf.c tests/host/elf_test.c -o $@
 HOST_TESTS += $(BUILD)/host/elf_test $(USER_BINS) ;
 host-tests: $(BUILD)/host/elf_test $(USER_BINS)
+
+# ---- /sbin/init and busybox (issue 15: make run ends at a busybox shell) ----
+# init: tests/user/init.c as /sbin/init (kernel/init.c runs it when the
+# command line names no init=). busybox: Debian's busybox-static, fetched
+# by tools/busybox.sh into $(BUSYBOX_DIR) (apt-get download + dpkg-deb -x,
+# never installed), with a copy of tests/user/bbstub.c as /bin/APPLET for
+# each applet below (SFS has no links; busybox's own shell also runs its
+# applets itself). Not listed: `time` (/bin/time is tests/user/time.c)
+# and `[`/`[[` (the shell's builtins). The file list is read when mkfs
+# runs ($$(cat ...)): empty when busybox could not be fetched.
+BUSYBOX_DIR := $(BUILD)/busybox
+BUSYBOX_APPLETS := sh ash ls cat echo ps top free mount umount vi sync uptime df wc head \
+	tail grep egrep fgrep sed awk sort uniq cp mv rm mkdir rmdir ln touch chmod stat date \
+	sleep kill killall env pwd test true false clear more less find xargs tr cut tee dmesg \
+	uname hostname id which printf expr seq od hexdump xxd yes basename dirname readlink \
+	realpath du watch dd nproc stty tty reset pidof md5sum sha256sum cmp diff nohup \
+	timeout usleep
+$(BUSYBOX_DIR)/files: tools/busybox.sh tests/user.mk $(BUILD)/user/bbstub
+	@mkdir -p $(dir $@)
+	$(Q)bash tools/busybox.sh $(BUSYBOX_DIR) $(BUILD)/user/bbstub $(BUSYBOX_APPLETS)
+
+# /etc/passwd and /etc/group: the names ps, ls -l and id show for uid 0.
+$(BUSYBOX_DIR)/etc/passwd: tests/user.mk
+	@mkdir -p $(dir $@)
+	$(Q)printf 'root:x:0:0:root:/:/bin/sh\n' > $@
+	$(Q)printf 'root:x:0:\n' > $(dir $@)group
+USER_INITRD_FILES += $(BUILD)/user/init:/sbin/init $$(cat $(BUSYBOX_DIR)/files) \
+	$(BUSYBOX_DIR)/etc/passwd:/etc/passwd $(BUSYBOX_DIR)/etc/group:/etc/group
+$(BUILD)/initrd.img: $(BUILD)/user/init $(BUSYBOX_DIR)/files $(BUSYBOX_DIR)/etc/passwd
+.PHONY: busybox
+busybox: $(BUSYBOX_DIR)/files

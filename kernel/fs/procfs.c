@@ -1268,7 +1268,7 @@ static int gen_meminfo(struct sbuf *b)
 	meminfo_line(b, "VmallocUsed", 0);
 	meminfo_line(b, "VmallocChunk", 0);
 	meminfo_line(b, "Percpu", 0);
-	meminfo_line(b, "HardwareCorrupted", 0);
+	sb_printf(b, "HardwareCorrupted: %5lu kB\n", 0ul);
 	meminfo_line(b, "AnonHugePages", 0);
 	meminfo_line(b, "ShmemHugePages", 0);
 	meminfo_line(b, "ShmemPmdMapped", 0);
