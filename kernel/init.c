@@ -108,10 +108,8 @@ static bool init_exists(const char *path)
 void run_init_from_cmdline(void)
 {
 	const char *path = cmdline_get("init");
-#ifndef MUTATION_INIT_MONITOR_IGNORED
 	if (path && !strcmp(path, "monitor"))
 		return; /* init=monitor: the kernel monitor, no user process */
-#endif
 	if (!path) {
 		if (!fs_mounted() || !init_exists(DEFAULT_INIT)) {
 			printk("init: no %s: the kernel monitor runs instead\n", DEFAULT_INIT);

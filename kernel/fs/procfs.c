@@ -1128,8 +1128,13 @@ static struct kfile *proc_fget(int pid, int fd)
  * pseudo names of pipes and anonymous files). */
 static void kfile_link_name(struct kfile *f, char *buf)
 {
+#ifndef MUTATION_PROC_FD_PIPE_NAME
 	if (f->type == KFILE_PIPE && f->pipe)
 		snprintf(buf, PATH_MAX, "pipe:[%lu]", f->pipe->ino);
+#else
+	if (f->type == KFILE_PIPE && f->pipe)
+		strlcpy(buf, "pipe:[0]", PATH_MAX);
+#endif
 	else if (f->path)
 		strlcpy(buf, f->path, PATH_MAX);
 	else if (f->type == KFILE_CONSOLE)
@@ -1994,7 +1999,11 @@ static int next_pid_from(int from)
 	spin_lock(&tasklist_lock);
 	struct process *p;
 	list_for_each_entry (p, &all_processes, all_node)
+#ifndef MUTATION_PROC_READDIR_SKIPS_PID
 		if (p->pid >= from && (!best || p->pid < best))
+#else
+		if (p->pid > from && (!best || p->pid < best))
+#endif
 			best = p->pid;
 	spin_unlock(&tasklist_lock);
 	return best;
