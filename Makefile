@@ -1,6 +1,10 @@
 # Top-level Makefile: build, run, test, image, debug, mutants, bench.
 #
-#   make run     boot in QEMU with the serial console on stdio (SMP=4 MEM=512M)
+#   make run     boot in QEMU with the serial console on stdio (SMP=4 MEM=512M),
+#                to the busybox shell of /sbin/init (CMDLINE=init=monitor: the
+#                kernel monitor instead)
+#   make test-shell  the scripted shell session of tests/shell.script, typed
+#                into the serial console of a `make run` boot (tests/user.mk)
 #   make test    boot headless, run the in-kernel suite, exit 0 iff all passed
 #   make image   GPT disk image with an ESP (write it to a USB stick)
 #   make debug   QEMU waiting for gdb on :1234 (see README)

@@ -5,8 +5,9 @@
  * before anything can fail; the page allocator (on the loader's direct map)
  * before the kernel's own page tables; ACPI, LAPIC and clock calibration
  * before the timer and the APs. The BSP then becomes CPU 0's idle thread and
- * the "main" thread runs the command line's job: the test suite or the
- * monitor, after the init= program if the command line names one.
+ * the "main" thread runs the command line's job: the test suite (ktest.run=1),
+ * then the first user process (kernel/init.c: init=, else /sbin/init of the
+ * RAM disk; init=monitor: none), then the monitor.
  */
 #include "kernel/itimer.h"
 #include "kernel/tty.h"

@@ -32,7 +32,11 @@
  *
  * CPU time: at each switch the outgoing thread is charged the time since
  * its stint began (exec_start_ns), under the rq lock; a reader adds the
- * running stint (thread_cputime_ns).
+ * running stint (thread_cputime_ns). The CPU is charged too when the
+ * thread is a user one (cpu_user_ns: /proc/stat's user column; its idle
+ * time is its idle thread's). The load average (avenrun) is Linux's
+ * calc_global_load: every 5 s CPU 0's tick folds the threads runnable
+ * now (a racy sum of the run queues) into the three decaying averages.
  *
  * Sleeping: set state SLEEPING (prepare_to_wait), re-check the condition,
  * schedule(). wake_up_thread() sets RUNNING and enqueues only if the thread
@@ -154,8 +158,10 @@ static void account_switch(struct thread *prev, struct thread *next)
 {
 	uint64_t now = ktime_get_ns();
 	prev->sum_exec_ns += now - prev->exec_start_ns;
+#ifndef MUTATION_CPU_USER_TIME_NOT_COUNTED
 	if (prev->proc)
 		cpu_user_ns[this_cpu()->id] += now - prev->exec_start_ns;
+#endif
 #ifdef MUTATION_CPUTIME_COUNTS_SLEEP
 	prev->exec_start_ns = now; /* next's clock ran on while it was off the CPU */
 	(void)next;
@@ -185,8 +191,13 @@ void sched_cpu_times(int cpu, uint64_t *idle_ns, uint64_t *user_ns)
 	rq_lock(&c->rq);
 	uint64_t now = ktime_get_ns(), user = cpu_user_ns[cpu];
 	struct thread *curr = c->curr;
+#ifndef MUTATION_CPU_USER_TIME_NOT_COUNTED
 	if (curr && curr->proc && curr != c->idle)
 		user += now - curr->exec_start_ns;
+#else
+	(void)now;
+	(void)curr;
+#endif
 	rq_unlock(&c->rq);
 	local_irq_restore(f);
 	*user_ns = user;

@@ -2,10 +2,11 @@
 # (which defines BUILD, PYTHON, SMP, MEM, FILTER, TIMEOUT, CMDLINE, QEMU_CPU).
 #
 #   make deps        check the Debian packages; install them when root
-#   make run         QEMU (q35 + OVMF), serial console on this terminal
+#   make run         QEMU (q35 + OVMF), serial console on this terminal: the
+#                    busybox shell of /sbin/init (CMDLINE=init=monitor: the monitor)
 #   make test        host tests, then boot headless and run the in-kernel suite
 #   make image       $(BUILD)/disk.img: GPT disk with an ESP, for a USB stick
-#   make test-image  boot $(BUILD)/disk.img in QEMU until `monitor: ready`
+#   make test-image  boot $(BUILD)/disk.img in QEMU until /sbin/init's banner
 #   make debug       like run, but QEMU waits for gdb on :1234
 #   make host-tests  the host-side tests ($(HOST_TESTS))
 #   make flaky       make test many times at SMP=8 and 16 under load
@@ -38,7 +39,8 @@ IMAGE_CMDLINE ?= $(CMDLINE)
 RAMDISK_SIZE ?= 64M
 # ramdisk.size= first: a ramdisk.size= in CMDLINE comes later and wins.
 RAMDISK_CMDLINE = $(if $(RAMDISK_SIZE),ramdisk.size=$(RAMDISK_SIZE))
-IMAGE_MARKER ?= monitor: ready
+# The disk image boots to /sbin/init's shell (kernel/init.c): its banner.
+IMAGE_MARKER ?= init: busybox applets are in /bin
 TEST_LOG = $(BUILD)/test-$(SMP)cpu.log
 
 # --timeout only when the user chose one (see TIMEOUT above).

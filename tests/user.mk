@@ -119,3 +119,11 @@ USER_INITRD_FILES += $(BUILD)/user/init:/sbin/init $$(cat $(BUSYBOX_DIR)/files) 
 $(BUILD)/initrd.img: $(BUILD)/user/init $(BUSYBOX_DIR)/files $(BUSYBOX_DIR)/etc/passwd
 .PHONY: busybox
 busybox: $(BUSYBOX_DIR)/files
+
+# The scripted shell session (tests/shell.script): a `make run` boot, the
+# runner types each command into the serial console and checks its output
+# (tests/runner.py --script). Log: $(BUILD)/test-shell.log.
+.PHONY: test-shell
+test-shell: deps all
+	@$(RUNNER) $(RUNNER_ARGS) $(RUNNER_TIMEOUT) --script tests/shell.script \
+		--cmdline '$(strip $(RAMDISK_CMDLINE) $(CMDLINE))' --log $(BUILD)/test-shell.log

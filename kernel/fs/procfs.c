@@ -10,6 +10,31 @@
  *                         Linux's names where Linux has them
  *   /proc/PID             dir  0555 (a thread id works too, unlisted, as Linux)
  *   /proc/PID/status, cmdline, maps, exe (link), smaps_rollup, pagemap
+ *   (issue 15, what busybox's ps, top, free, uptime and df read:)
+ *   /proc/PID/stat        Linux's 52 fields (do_task_stat): state, ppid, pgrp,
+ *                         session, utime (all the CPU time: the user/system
+ *                         split is not kept; stime 0), num_threads,
+ *                         starttime (the first thread's creation, in
+ *                         USER_HZ ticks since boot), vsize and rss (the same
+ *                         page walk as smaps_rollup), exit_signal, processor;
+ *                         tty_nr 0 and tpgid -1 (no controlling tty kept);
+ *                         minflt/majflt 0 (not counted per process)
+ *   /proc/PID/statm       size resident shared text 0 data 0, in pages
+ *   /proc/PID/fd/         dir 0500 of links (0700), one per open fd: readlink is the
+ *                         path (files, dirs, /proc files), pipe:[ino],
+ *                         /dev/console; opening one opens the file again
+ *                         (a file of SFS by its path; anything else is the
+ *                         same open file, a new reference)
+ *   /proc/meminfo         fs/proc/meminfo.c's labels; the figures from one
+ *                         pass over mem_map (proc_meminfo_counts, also
+ *                         sysinfo's), what is not kept here is 0
+ *   /proc/cpuinfo         one block per online CPU, from CPUID
+ *   /proc/stat            cpu lines (user: time in user threads; system: the
+ *                         rest of the non-idle time; idle: the idle thread's),
+ *                         intr (timer ticks), ctxt, btime, processes (forks
+ *                         + 1), procs_running
+ *   /proc/uptime, loadavg (avenrun of kernel/sched.c), mounts (the table
+ *                         proc_mounts: one row per file system there is)
  * There is no mount: any path that is /proc or starts with /proc/ is ours
  * (kernel/sys_file.c asks procfs_path first), SFS never sees it.
  *
@@ -52,6 +77,15 @@
  *     checked again by a lookup (the same inode?) and else searched for in
  *     the tree; a file no longer in the tree prints " (deleted)" as Linux.
  *     Shared anonymous memory is "/dev/zero (deleted)" as Linux's shmem.
+ *   - /proc/PID/fd: a process's fd table is reached through one of its
+ *     threads that has not begun to exit, under tasklist_lock (the exit path
+ *     sets t->sig.exiting under it before it lets the table go), and held
+ *     by a reference (get_files) while the entry is looked up (fget).
+ *   - meminfo's pass over mem_map reads each struct page once without its
+ *     locks: a snapshot that may be off by the pages changing meanwhile, as
+ *     Linux's counters are. A page-cache page's address_space is kmalloc
+ *     memory, which stays mapped, so reading its a_ops (is it shmem?) is
+ *     safe even while the page is being dropped.
  * Locks: tasklist_lock (spin) for the lookups; mmap_lock then
  * page_table_lock for the walks; pf->lock (rwsem) serializes the readers
  * of one open text file (pread does not take pos_lock); names_lock (spin)
@@ -1886,10 +1920,10 @@ static void fill_node_stat(const struct proc_node *n, struct linux_stat *st)
 	st->st_ino = node_ino(n);
 	st->st_blksize = 1024;
 	if (is_dir_kind(n->kind)) {
-		st->st_mode = S_IFDIR | 0555;
+		st->st_mode = S_IFDIR | (n->kind == PK_FD_DIR ? 0500 : 0555);
 		st->st_nlink = n->kind == PK_ROOT ? 3 : 2;
 	} else if (is_link_kind(n->kind)) {
-		st->st_mode = S_IFLNK | 0777;
+		st->st_mode = S_IFLNK | (n->kind == PK_FD_LINK ? 0700 : 0777);
 		st->st_nlink = 1;
 	} else {
 		st->st_mode = S_IFREG | 0444;
