@@ -12,6 +12,8 @@
  * status is printed ("init: /bin/sh exited with status N" or "killed by
  * signal S (NAME)") and a new one starts, one second later if the last
  * lived less than a second (a shell that cannot start must not spin).
+ * No /bin/sh at all (the build could not fetch busybox): init says so and
+ * exits, and the kernel goes on to its monitor.
  *
  * Without poll(2) (ENOSYS: a kernel without the tty layer), busybox's line
  * editing cannot run (it polls the terminal, and prints an error for each
@@ -91,6 +93,12 @@ int main(int argc, char **argv)
 		       u.version, sysconf(_SC_NPROCESSORS_ONLN), prog[0]);
 	printf("init: busybox applets are in /bin (busybox --list), the tests' programs too;\n"
 	       "init: /proc has ps, top, free, uptime and df what they need\n");
+	if (access(prog[0], X_OK) != 0) {
+		/* no busybox (not fetched: tools/busybox.sh): nothing to respawn;
+		 * the kernel goes on to its monitor when init ends */
+		printf("init: cannot run %s: %s; init exits\n", prog[0], strerror(errno));
+		return 1;
+	}
 	if (piped)
 		printf("init: no poll(2): no line editing, the shell reads lines through a pipe\n");
 	fflush(stdout);
