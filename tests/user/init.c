@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
 		       u.version, sysconf(_SC_NPROCESSORS_ONLN), prog[0]);
 	printf("init: busybox applets are in /bin (busybox --list), the tests' programs too;\n"
 	       "init: /proc has ps, top, free, uptime and df what they need\n");
-	if (access(prog[0], X_OK) != 0) {
+	struct stat st;
+	if (stat(prog[0], &st) != 0) {
 		/* no busybox (not fetched: tools/busybox.sh): nothing to respawn;
 		 * the kernel goes on to its monitor when init ends */
 		printf("init: cannot run %s: %s; init exits\n", prog[0], strerror(errno));
