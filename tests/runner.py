@@ -27,8 +27,9 @@ Modes:
                     = TEXT       the output of the last CMD contains TEXT
                     ~ REGEX      ... a line of it matches REGEX (re.search)
                     ! TEXT       ... does not contain TEXT
-                    prompt REGEX the prompt (default `# $`, at the end of
-                                 what has arrived, escapes removed)
+                    prompt REGEX the prompt (default `# $`), searched in
+                                 what has arrived (escapes removed); it must
+                                 be the end, with nothing more for 0.3 s
                   Prints each command, its output and a PASS/FAIL line per
                   check; exit 0 iff every check passed and every prompt came.
   --interactive   QEMU with the serial console on this terminal (Ctrl-A X quits,
@@ -1114,6 +1115,7 @@ def replay(path, out):
 
 SCRIPT_PROMPT_DEFAULT = r"# $"
 SCRIPT_CMD_TIMEOUT_S = 60
+SCRIPT_SETTLE_S = 0.3
 
 
 def parse_script(path):
@@ -1165,7 +1167,13 @@ def run_script(args, cmd, out):
         while True:
             text = script_text(buf)
             if prompt.search(text):
-                return text
+                # the prompt is the last thing only if nothing follows it
+                # for a moment (a line like "# x" can arrive cut after "# ")
+                more = sess.read_raw(time.monotonic() + SCRIPT_SETTLE_S)
+                if not more:
+                    return text
+                buf += more
+                continue
             if time.monotonic() >= deadline or sess.eof:
                 return None
             if "KERNEL PANIC" in buf:

@@ -93,17 +93,17 @@ host-tests: $(BUILD)/host/elf_test $(USER_BINS)
 # init: tests/user/init.c as /sbin/init (kernel/init.c runs it when the
 # command line names no init=). busybox: Debian's busybox-static, fetched
 # by tools/busybox.sh into $(BUSYBOX_DIR) (apt-get download + dpkg-deb -x,
-# never installed), with a copy of tests/user/bbstub.c as /bin/APPLET for
-# each applet below (SFS has no links; busybox's own shell also runs its
-# applets itself). Not listed: `time` (/bin/time is tests/user/time.c)
-# and `[`/`[[` (the shell's builtins). The file list is read when mkfs
+# never installed), with a symbolic link /bin/APPLET -> busybox for each
+# applet below (busybox's own shell also runs its applets itself). Not
+# listed: `time` and `tty` (/bin/time and /bin/tty are tests/user/time.c
+# and tty.c) and `[`/`[[` (the shell's builtins). The file list is read when mkfs
 # runs ($$(cat ...)): empty when busybox could not be fetched.
 BUSYBOX_DIR := $(BUILD)/busybox
 BUSYBOX_APPLETS := sh ash ls cat echo ps top free mount umount vi sync uptime df wc head \
 	tail grep egrep fgrep sed awk sort uniq cp mv rm mkdir rmdir ln touch chmod stat date \
 	sleep kill killall env pwd test true false clear more less find xargs tr cut tee dmesg \
 	uname hostname id which printf expr seq od hexdump xxd yes basename dirname readlink \
-	realpath du watch dd nproc stty tty reset pidof md5sum sha256sum cmp diff nohup \
+	realpath du watch dd nproc stty reset pidof md5sum sha256sum cmp diff nohup \
 	timeout usleep
 $(BUSYBOX_DIR)/files: tools/busybox.sh tests/user.mk $(BUILD)/user/bbstub
 	@mkdir -p $(dir $@)

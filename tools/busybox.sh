@@ -7,9 +7,11 @@
 # DEST/root/bin/busybox exists; a .deb put in DEST/deb/ by hand is used as
 # it is (offline).
 #
-# Writes DEST/files, the mkfs_sfs arguments (HOSTPATH:/path) that put it in
-# the initrd: DEST/root/bin/busybox as /bin/busybox and STUB (tests/user/
-# bbstub.c: SFS has no links) as /bin/APPLET for each APPLET. Without
+# Writes DEST/files, the mkfs_sfs arguments that put it in the initrd:
+# DEST/root/bin/busybox as /bin/busybox (HOSTPATH:/path) and a symbolic
+# link /bin/APPLET -> busybox for each APPLET (--symlink), as Debian's
+# busybox package makes them. STUB is no longer used (kept for the
+# argument order). Without
 # network and without a .deb, DEST/files is empty and the initrd has no
 # shell: a warning, not an error (the shell tests then skip), unless
 # BUSYBOX_REQUIRED=1.
@@ -47,7 +49,7 @@ fi
 {
 	echo "$bin:/bin/busybox"
 	for a in "$@"; do
-		echo "$stub:/bin/$a"
+		echo "--symlink /bin/$a=busybox"
 	done
 } >"$files.tmp"
 mv "$files.tmp" "$files"

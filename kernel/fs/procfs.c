@@ -93,6 +93,7 @@
  */
 #include "kernel/fs/procfs.h"
 #include "kernel/fs/fs.h"
+#include "kernel/fs/tmpfs.h"
 #include "kernel/file.h"
 #include "kernel/sys_file.h"
 #include "kernel/process.h"
@@ -1559,6 +1560,8 @@ static const struct proc_mount {
 } proc_mounts[] = {
 	{ "/dev/root", "/", "sfs", "rw,relatime", fs_mounted },
 	{ "proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime", NULL },
+	{ "devtmpfs", "/dev", "devtmpfs", "rw,nosuid,relatime", NULL },
+	{ "tmpfs", "/tmp", "tmpfs", "rw,nosuid,nodev,relatime", tmpfs_mounted },
 };
 
 static int gen_mounts(struct sbuf *b)
