@@ -1552,7 +1552,8 @@ static int gen_loadavg(struct sbuf *b)
  * /proc/mounts: the file systems the kernel has, one row each, as Linux's
  * show_vfsmnt ("device mountpoint type options 0 0"). A new mount (a
  * tmpfs on /tmp) is one more row here, with a test of whether it is
- * there.
+ * there. /dev is not listed: statfs(2) does not know it yet (df would
+ * fail on it).
  */
 static const struct proc_mount {
 	const char *dev, *dir, *type, *opts;
@@ -1560,7 +1561,6 @@ static const struct proc_mount {
 } proc_mounts[] = {
 	{ "/dev/root", "/", "sfs", "rw,relatime", fs_mounted },
 	{ "proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime", NULL },
-	{ "devtmpfs", "/dev", "devtmpfs", "rw,nosuid,relatime", NULL },
 	{ "tmpfs", "/tmp", "tmpfs", "rw,nosuid,nodev,relatime", tmpfs_mounted },
 };
 
