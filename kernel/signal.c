@@ -274,6 +274,12 @@ static void complete_signal(int sig, struct thread *t, bool shared)
 			return; /* all block it: it waits in shared_pending */
 	}
 	if (sig_fatal(p, sig) && !p->group_exit && !(target->sig.real_blocked & sigmask(sig))) {
+		if (sig_in(sig, SYNCHRONOUS_MASK)) { /* a fault nobody handles: say so */
+			const struct ksiginfo *i =
+			    &(shared ? &p->shared_pending : &t->sig.pending)->info[sig - 1];
+			printk("user: thread %d (%s) killed by signal %d (code %d, addr %#lx)\n",
+			       t->pid, t->name, sig, i->code, i->addr);
+		}
 		p->group_exit = true;
 		p->group_exit_code = sig; /* wait status: killed by sig, no core */
 		list_for_each_entry (o, &p->threads, group_node)
