@@ -24,6 +24,12 @@ Modes:
                   each command of FILE, and check what it printed before the
                   next prompt. FILE, one directive a line (`#` comments):
                     $ CMD        type CMD and Enter, wait for the prompt
+                    & CMD        type CMD and Enter, do not wait
+                    ^ K          1.5 s later, Ctrl-K (^ C: Ctrl-C), then wait
+                                 for the prompt
+                    > KEYS       1.5 s later, KEYS (\e, \r escapes); no wait
+                                 (e.g. to drive vi)
+                    . WHY        wait for the prompt (after `&` and `>`)
                     = TEXT       the output of the last CMD contains TEXT
                     ~ REGEX      ... a line of it matches REGEX (re.search)
                     ! TEXT       ... does not contain TEXT
@@ -1116,10 +1122,11 @@ def replay(path, out):
 SCRIPT_PROMPT_DEFAULT = r"# $"
 SCRIPT_CMD_TIMEOUT_S = 60
 SCRIPT_SETTLE_S = 0.3
+SCRIPT_CTRL_DELAY_S = 1.5  # `^ K`: how long the program runs before the key
 
 
 def parse_script(path):
-    """--script FILE: [(kind, arg)], kind in '$ = ~ ! prompt'."""
+    """--script FILE: [(kind, arg)], kind in '$ = ~ ! & ^ > . prompt'."""
     steps = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -1128,7 +1135,7 @@ def parse_script(path):
                 continue
             if line.startswith("prompt "):
                 steps.append(("prompt", line[7:]))
-            elif line[:2] in ("$ ", "= ", "~ ", "! "):
+            elif line[:2] in ("$ ", "= ", "~ ", "! ", "& ", "^ ", "> ", ". "):
                 steps.append((line[0], line[2:]))
             else:
                 raise ValueError("%s:%d: not a directive: %r" % (path, n, line))
@@ -1203,10 +1210,28 @@ def run_script(args, cmd, out):
         for kind, arg in steps[i:]:
             if kind == "prompt":
                 prompt = re.compile(arg)
-            elif kind == "$":
-                out("$ %s" % arg)
+            elif kind == "&":  # typed; the next `^ K` ends it
+                out("& %s" % arg)
                 buf = ""
                 sess.proc.stdin.write(arg.encode() + b"\r")
+                sess.proc.stdin.flush()
+            elif kind == ">":  # keys for the program `&` started; no wait
+                out("> %s" % arg)
+                buf += sess.read_raw(time.monotonic() + SCRIPT_CTRL_DELAY_S)
+                sess.proc.stdin.write(arg.replace("\\e", "\\x1b").encode().decode(
+                    "unicode_escape").encode("latin-1"))
+                sess.proc.stdin.flush()
+            elif kind in ("$", "^", "."):
+                if kind == "^":  # Ctrl-K for the program `&` started
+                    out("^ %s" % arg)
+                    buf += sess.read_raw(time.monotonic() + SCRIPT_CTRL_DELAY_S)
+                    sess.proc.stdin.write(bytes([ord(arg[0].upper()) & 0x1f]))
+                elif kind == ".":  # the prompt after `&` and `>`
+                    out(". %s" % arg)
+                else:
+                    out("$ %s" % arg)
+                    buf = ""
+                    sess.proc.stdin.write(arg.encode() + b"\r")
                 sess.proc.stdin.flush()
                 text = wait_prompt(time.monotonic() + SCRIPT_CMD_TIMEOUT_S)
                 if text is None:
