@@ -74,7 +74,7 @@ static bool try_write(struct rwsem *s)
 {
 	spin_lock(&s->lock);
 	uint64_t c = __atomic_load_n(&s->count, __ATOMIC_ACQUIRE); /* readers' releases */
-	bool ok = c == RWSEM_WRITER_WAITING; /* no reader, no writer */
+	bool ok = c == RWSEM_WRITER_WAITING;			   /* no reader, no writer */
 	if (ok) {
 		uint64_t set = RWSEM_WRITER_LOCKED;
 		uint64_t clear = --s->writers_waiting ? 0 : RWSEM_WRITER_WAITING;
