@@ -106,12 +106,8 @@ static int path_append(char *out, size_t *len, const char *name)
 {
 	const char *p = name;
 	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *e = p;
-		while (*e && *e != '/')
-			e++;
-		size_t n = (size_t)(e - p);
+		size_t n = path_component(&p);
+		const char *e = p + n;
 		if (!n)
 			break;
 		if (n > 255)
@@ -238,12 +234,8 @@ static int resolve(int dirfd, const char *name, char *out, bool *dir_only, bool 
 	memcpy(rest, name, nlen + 1);
 	const char *p = rest;
 	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *e = p;
-		while (*e && *e != '/')
-			e++;
-		size_t n = (size_t)(e - p);
+		size_t n = path_component(&p);
+		const char *e = p + n;
 		if (!n)
 			break;
 		if (n == 1 && p[0] == '.') {

@@ -151,4 +151,16 @@ void fs_drop_caches(void);
 void inode_get(struct inode *inode);
 void inode_put(struct inode *inode);
 
+/* Path walking: skip the slashes at *p, leave *p at the next component
+ * and return its length (0 at the end of the path). */
+static inline size_t path_component(const char **p)
+{
+	while (**p == '/')
+		(*p)++;
+	size_t n = 0;
+	while ((*p)[n] && (*p)[n] != '/')
+		n++;
+	return n;
+}
+
 #endif

@@ -119,12 +119,8 @@ static int walk_parent(const char *path, struct tnode **dir, const char **name, 
 	const char *p = path + sizeof(TMPFS_ROOT) - 1;
 	struct tnode *cur = &root;
 	for (;;) {
-		while (*p == '/')
-			p++;
-		const char *e = p;
-		while (*e && *e != '/')
-			e++;
-		size_t n = (size_t)(e - p);
+		size_t n = path_component(&p);
+		const char *e = p + n;
 		if (n > NAME_MAX)
 			return -ENAMETOOLONG;
 		const char *rest = e;
