@@ -36,6 +36,11 @@ enum boot_mem_type {
 	BOOT_MEM_PERSISTENT = 10,
 };
 
+/* UEFI's types of memory that held firmware or loader code (usable once
+ * boot services are gone; mm/pmm.c overwrites them before first use). */
+#define BOOT_EFI_TYPE_LOADER_CODE	 1u
+#define BOOT_EFI_TYPE_BOOT_SERVICES_CODE 3u
+
 /* UEFI memory types the loader uses for its own allocations. */
 #define BOOT_EFI_TYPE_KERNEL	 0x80000001u
 #define BOOT_EFI_TYPE_BOOTDATA	 0x80000002u

@@ -167,6 +167,9 @@ static inline void free_page(void *addr)
 struct boot_info;
 void pmm_init(const struct boot_info *bi);
 void pmm_free_boot_regions(const struct boot_info *bi, uint32_t type);
+struct boot_mem_region;
+bool pmm_region_held_code(const struct boot_mem_region *r);
+uint64_t pmm_buddy_pages_in(uint64_t start_pfn, uint64_t end_pfn, uint64_t *unpoisoned);
 uint64_t nr_free_pages(void);
 uint64_t nr_total_pages(void);
 void pmm_drain_cpu_cache(void);	     /* return this CPU's cached pages to the buddy lists */
