@@ -788,6 +788,14 @@ class Session:
             return chunk.decode("utf-8", "replace")
         return ""
 
+    def read_until(self, deadline):
+        """--script: everything that arrives before `deadline` (a pause
+        that keeps logging; read_raw returns at the first chunk)."""
+        got = ""
+        while not self.eof and time.monotonic() < deadline:
+            got += self.read_raw(deadline)
+        return got
+
     def wait(self, timeout):
         try:
             return self.proc.wait(timeout=max(timeout, 0))
@@ -1122,6 +1130,7 @@ def replay(path, out):
 SCRIPT_PROMPT_DEFAULT = r"# $"
 SCRIPT_CMD_TIMEOUT_S = 60
 SCRIPT_SETTLE_S = 0.3
+SCRIPT_KEY_PAUSE_S = 0.5  # `> KEYS`: the pause before they are typed
 SCRIPT_CTRL_DELAY_S = 1.5  # `^ K`: how long the program runs before the key
 
 
@@ -1217,14 +1226,17 @@ def run_script(args, cmd, out):
                 sess.proc.stdin.flush()
             elif kind == ">":  # keys for the program `&` started; no wait
                 out("> %s" % arg)
-                buf += sess.read_raw(time.monotonic() + SCRIPT_CTRL_DELAY_S)
+                # a real pause: keys sent back to back would arrive as one
+                # burst (an ESC then ':' within 50 ms is an unknown escape
+                # sequence to busybox's read_key, which drops them all)
+                buf += sess.read_until(time.monotonic() + SCRIPT_KEY_PAUSE_S)
                 sess.proc.stdin.write(arg.replace("\\e", "\\x1b").encode().decode(
                     "unicode_escape").encode("latin-1"))
                 sess.proc.stdin.flush()
             elif kind in ("$", "^", "."):
                 if kind == "^":  # Ctrl-K for the program `&` started
                     out("^ %s" % arg)
-                    buf += sess.read_raw(time.monotonic() + SCRIPT_CTRL_DELAY_S)
+                    buf += sess.read_until(time.monotonic() + SCRIPT_CTRL_DELAY_S)
                     sess.proc.stdin.write(bytes([ord(arg[0].upper()) & 0x1f]))
                 elif kind == ".":  # the prompt after `&` and `>`
                     out(". %s" % arg)
