@@ -23,6 +23,15 @@
  *     child's writes to the shared file did;
  *   - execve of /bin/hello in a child (exit 0);
  *   - vmsplice of a page into a pipe, read back at once (same bytes);
+ *   - rename: the file moves between two names while open and mapped (the
+ *     new name is the same inode, the old one is gone), and a fresh file
+ *     renamed over a second one replaces it whole (its pattern, never a mix);
+ *   - links: a hard link to the file (st_nlink 2, a page read through it is
+ *     the model's) and a symbolic link (readlink gives the name, open
+ *     follows it to the same inode), both unlinked again (st_nlink 1);
+ *   - the console tty: /dev/console opened O_NONBLOCK|O_NOCTTY, TCGETS and
+ *     TCSETS of the same settings, TIOCGWINSZ, FIONREAD, poll for POLLOUT,
+ *     an empty write, close;
  *   - a second thread that keeps writing and checking a region of its own
  *     while the first one changes the address space around it (TLB
  *     shootdowns of a live mm).
@@ -39,11 +48,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +67,7 @@
 static uint64_t rng;
 static int me;
 static volatile int failed;
-static unsigned long ops[16];
+static unsigned long ops[32];
 static int has_mremap = 1, has_msync = 1, has_vmsplice = 1, has_direct = 1;
 enum {
 	OP_WRITE,
@@ -73,12 +85,16 @@ enum {
 	OP_FORK,
 	OP_EXEC,
 	OP_VMSPLICE,
+	OP_RENAME,
+	OP_LINK,
+	OP_TTY,
 	NR_OPS
 };
-static const char *const op_names[NR_OPS] = { "write",	  "check",  "munmap",  "mprotect",
-					      "dontneed", "mremap", "fwrite",  "fread",
-					      "odirect",  "msync",  "fadvise", "truncate",
-					      "fork",	  "exec",   "vmsplice" };
+static const char *const op_names[NR_OPS] = { "write",	  "check",  "munmap",	"mprotect",
+					      "dontneed", "mremap", "fwrite",	"fread",
+					      "odirect",  "msync",  "fadvise",	"truncate",
+					      "fork",	  "exec",   "vmsplice", "rename",
+					      "link",	  "tty" };
 
 static uint64_t rnd(void)
 {
@@ -378,6 +394,133 @@ static void vmsplice_op(void)
 	close(p[1]);
 }
 
+/* ---- names, links and the tty ---------------------------------------------- */
+
+static char other[32]; /* the file's other name */
+
+static ino_t ino_of(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) ? 0 : st.st_ino;
+}
+
+/* A file at P holding one page of SEED's pattern, written whole. */
+static int write_file(const char *p, uint64_t seed)
+{
+	int f = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (f < 0)
+		return -1;
+	fill(dbuf, seed);
+	int r = write(f, dbuf, PAGE) == (ssize_t)PAGE ? 0 : -1;
+	close(f);
+	return r;
+}
+
+static void rename_op(void)
+{
+	struct stat st;
+	if (fstat(fd, &st)) {
+		fail("fstat", 0, 0, (uint64_t)errno);
+		return;
+	}
+	if (below(2)) { /* the open, mapped file moves to its other name */
+		if (rename(path, other)) {
+			fail("rename of the open file", 0, 0, (uint64_t)errno);
+			return;
+		}
+		if (ino_of(other) != st.st_ino || access(path, F_OK) == 0 || errno != ENOENT) {
+			fail("rename: the names afterwards", 0, st.st_ino, ino_of(other));
+			return;
+		}
+		char t[32];
+		memcpy(t, path, sizeof(t));
+		memcpy(path, other, sizeof(path));
+		memcpy(other, t, sizeof(other));
+		return;
+	}
+	/* a new file replaces a second one whole */
+	char a[40], b[40];
+	snprintf(a, sizeof(a), "/soak/new%d", me);
+	snprintf(b, sizeof(b), "/soak/old%d", me);
+	uint64_t sa = new_seed(), sb = new_seed(), got = 0;
+	if (write_file(b, sb) || write_file(a, sa))
+		return;
+	if (rename(a, b)) {
+		fail("rename over a file", 0, 0, (uint64_t)errno);
+		return;
+	}
+	int f = open(b, O_RDONLY);
+	if (f < 0 || read(f, dbuf, PAGE) != (ssize_t)PAGE || !matches(dbuf, sa, &got))
+		fail("the replaced file's content", 0, sa, got);
+	if (f >= 0)
+		close(f);
+	if (access(a, F_OK) == 0)
+		fail("rename left the old name", 0, 0, 0);
+	unlink(b);
+}
+
+static void link_op(void)
+{
+	char l[40], y[40], buf[64];
+	snprintf(l, sizeof(l), "/soak/link%d", me);
+	snprintf(y, sizeof(y), "/soak/sym%d", me);
+	struct stat st;
+	if (link(path, l)) {
+		fail("link", 0, 0, (uint64_t)errno);
+		return;
+	}
+	if (fstat(fd, &st) || st.st_nlink != 2)
+		fail("st_nlink after link", 0, 2, st.st_nlink);
+	long i = (long)below((uint64_t)fsize_pages ? (uint64_t)fsize_pages : 1);
+	int f = open(l, O_RDONLY);
+	uint64_t got = 0;
+	if (f < 0)
+		fail("open of the link", 0, 0, (uint64_t)errno);
+	else if (i < fsize_pages && (pread(f, dbuf, PAGE, (off_t)(i * PAGE)) != (ssize_t)PAGE ||
+				     !matches(dbuf, fseed[i], &got)))
+		fail("read through the hard link", i, fseed[i], got);
+	if (f >= 0)
+		close(f);
+	if (symlink(path, y) == 0) {
+		ssize_t n = readlink(y, buf, sizeof(buf) - 1);
+		if (n != (ssize_t)strlen(path) || memcmp(buf, path, (size_t)n))
+			fail("readlink", 0, strlen(path), (uint64_t)n);
+		if (ino_of(y) != st.st_ino)
+			fail("stat through the symlink", 0, st.st_ino, ino_of(y));
+		unlink(y);
+	} else if (errno != ENOSYS) {
+		fail("symlink", 0, 0, (uint64_t)errno);
+	}
+	if (unlink(l))
+		fail("unlink of the link", 0, 0, (uint64_t)errno);
+	if (fstat(fd, &st) || st.st_nlink != 1)
+		fail("st_nlink after unlink", 0, 1, st.st_nlink);
+}
+
+static void tty_op(void)
+{
+	int t = open("/dev/console", O_RDWR | O_NOCTTY | O_NONBLOCK);
+	if (t < 0) {
+		fail("open /dev/console", 0, 0, (uint64_t)errno);
+		return;
+	}
+	struct termios tio;
+	struct winsize ws;
+	int avail = -1;
+	struct pollfd p = { .fd = t, .events = POLLOUT };
+	if (tcgetattr(t, &tio) || tcsetattr(t, TCSANOW, &tio))
+		fail("TCGETS/TCSETS", 0, 0, (uint64_t)errno);
+	if (ioctl(t, TIOCGWINSZ, &ws) || !ws.ws_row || !ws.ws_col)
+		fail("TIOCGWINSZ", 0, 0, (uint64_t)errno);
+	if (ioctl(t, FIONREAD, &avail) || avail < 0)
+		fail("FIONREAD", 0, 0, (uint64_t)avail);
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		fail("poll POLLOUT", 0, POLLOUT, (uint64_t)p.revents);
+	if (write(t, "", 0) != 0)
+		fail("empty write", 0, 0, (uint64_t)errno);
+	close(t);
+}
+
 /* ---- the second thread ---------------------------------------------------- */
 
 static volatile int stop;
@@ -415,6 +558,7 @@ static int soak_process(int cpu, uint64_t seed, long ms)
 	sched_setaffinity(0, sizeof(set), &set);
 	rng = seed * 0x9e3779b97f4a7c15ull + (uint64_t)cpu + 1;
 	snprintf(path, sizeof(path), "/soak/%d", me);
+	snprintf(other, sizeof(other), "/soak/%d.renamed", me);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	dfd = open(path, O_RDWR | O_DIRECT);
 	dbuf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -454,9 +598,12 @@ static int soak_process(int cpu, uint64_t seed, long ms)
 		     : op < 81 ? OP_MSYNC
 		     : op < 85 ? OP_FADV
 		     : op < 88 ? OP_TRUNC
-		     : op < 93 ? OP_FORK
-		     : op < 95 ? OP_EXEC
-			       : OP_VMSPLICE;
+		     : op < 91 ? OP_FORK
+		     : op < 93 ? OP_EXEC
+		     : op < 95 ? OP_VMSPLICE
+		     : op < 97 ? OP_RENAME
+		     : op < 99 ? OP_LINK
+			       : OP_TTY;
 		ops[op]++;
 		if (op <= OP_MREMAP)
 			anon_op(op);
@@ -466,8 +613,14 @@ static int soak_process(int cpu, uint64_t seed, long ms)
 			fork_op();
 		else if (op == OP_EXEC)
 			exec_op();
-		else
+		else if (op == OP_VMSPLICE)
 			vmsplice_op();
+		else if (op == OP_RENAME)
+			rename_op();
+		else if (op == OP_LINK)
+			link_op();
+		else
+			tty_op();
 	}
 	stop = 1;
 	if (threaded)
