@@ -15,20 +15,11 @@
  * No /bin/sh at all (the build could not fetch busybox): init says so and
  * exits, and the kernel goes on to its monitor.
  *
- * Without poll(2) (ENOSYS: a kernel without the tty layer), busybox's line
- * editing cannot run (it polls the terminal, and prints an error for each
- * key): the shell then reads its commands through a pipe that a relay
- * process fills from the console, line by line, so the shell sees no
- * terminal and reads plain lines (prompt and all, `sh -i`). With poll the
- * shell has the console itself.
- *
  * `init -- PROG ARGS...` (kernel command line `init=/sbin/init -- PROG
  * ...`) runs PROG instead of /bin/sh, with the same respawning.
  */
 #define _GNU_SOURCE
-#include <stdbool.h>
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,37 +43,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The console lines into the pipe w, until the reader goes (EPIPE). */
-static void relay(int w)
-{
-	char buf[512];
-	for (;;) {
-		ssize_t n = read(0, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);
-		for (ssize_t done = 0; done < n;) {
-			ssize_t k = write(w, buf + done, (size_t)(n - done));
-			if (k <= 0)
-				_exit(0);
-			done += k;
-		}
-	}
-}
-
-static bool have_poll(void)
-{
-	struct pollfd p = { .fd = 0, .events = POLLIN };
-	return !(poll(&p, 1, 0) < 0 && errno == ENOSYS);
-}
-
 int main(int argc, char **argv)
 {
-	char *sh_argv[] = { "/bin/sh", NULL, NULL };
-	bool piped = !have_poll();
-	if (piped)
-		sh_argv[1] = "-i"; /* interactive on a pipe: prompts */
+	char *sh_argv[] = { "/bin/sh", NULL };
 	char **prog = sh_argv;
 	if (argc > 1)
 		prog = argv + 1 + (strcmp(argv[1], "--") == 0);
@@ -101,21 +64,9 @@ int main(int argc, char **argv)
 		printf("init: cannot run %s: %s; init exits\n", prog[0], strerror(errno));
 		return 1;
 	}
-	if (piped)
-		printf("init: no poll(2): no line editing, the shell reads lines through a pipe\n");
 	fflush(stdout);
 	for (;;) {
 		double start = now_s();
-		int pfd[2] = { -1, -1 };
-		pid_t relay_pid = -1;
-		if (piped && pipe(pfd) == 0) {
-			relay_pid = fork();
-			if (relay_pid == 0) {
-				close(pfd[0]);
-				relay(pfd[1]);
-			}
-			close(pfd[1]);
-		}
 		pid_t pid = fork();
 		if (pid < 0) {
 			perror("init: fork");
@@ -125,16 +76,10 @@ int main(int argc, char **argv)
 		if (pid == 0) {
 			setsid();
 			ioctl(0, TIOCSCTTY, 0);
-			if (pfd[0] >= 0) {
-				dup2(pfd[0], 0);
-				close(pfd[0]);
-			}
 			execve(prog[0], prog, shell_env);
 			fprintf(stderr, "init: cannot run %s: %s\n", prog[0], strerror(errno));
 			_exit(127);
 		}
-		if (pfd[0] >= 0)
-			close(pfd[0]);
 		int status;
 		pid_t w;
 		while ((w = wait(&status)) != pid)
@@ -148,11 +93,6 @@ int main(int argc, char **argv)
 				printf("init: %s exited with status %d, starting it again\n",
 				       prog[0], WEXITSTATUS(status));
 			fflush(stdout);
-		}
-		if (relay_pid > 0) { /* it may be blocked reading the console */
-			kill(relay_pid, SIGKILL);
-			while (waitpid(relay_pid, NULL, 0) < 0 && errno == EINTR)
-				;
 		}
 		if (now_s() - start < 1.0)
 			sleep(1);
