@@ -41,6 +41,8 @@ enum pause_id {
 	PAUSE_SFS_PARENT_FOUND, /* SFS lookup_parent: parent directory found and referenced */
 	PAUSE_MREMAP_MOVED,	/* move_ptes: PTEs of one table moved, page-table lock dropped */
 	PAUSE_EXIT_THREAD,	/* do_exit: out of the thread count, before de_thread is woken */
+	PAUSE_STOP_RECHECK,	/* do_signal_stop: a stopped thread (woken or not) before it
+				 * reads whether its stop is over or a new one wants it */
 	NR_PAUSE_POINTS
 };
 

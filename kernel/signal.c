@@ -61,6 +61,7 @@
  * it kills instead of looping on the faulting instruction.
  */
 #include "kernel/signal.h"
+#include "kernel/pause.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/printk.h"
@@ -576,6 +577,22 @@ static bool stop_participate(struct thread *t)
 	return true;
 }
 
+/* The stopped thread's sleep is over: SIGCONT ended the stop, or a new stop
+ * that came before this thread ran again wants its part (SIGCONT, then
+ * SIGSTOP at once: the old stop's condition alone would keep it asleep and
+ * the new stop would never complete). */
+static bool stop_sleep_over(struct thread *t, struct process *p)
+{
+	pause_point(PAUSE_STOP_RECHECK, p);
+#ifdef MUTATION_STOP_MISSES_RESTOP
+	return !(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
+	       !READ_ONCE(p->group_stop_count);
+#endif
+	return READ_ONCE(t->sig.jobctl_stop_pending) ||
+	       (!(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
+		!READ_ONCE(p->group_stop_count));
+}
+
 /* Linux's do_signal_stop: start a group stop for sig (0: join one), stop,
  * and sleep until SIGCONT or a kill. Called with no lock held. */
 static void do_signal_stop(int sig)
@@ -601,9 +618,7 @@ static void do_signal_stop(int sig)
 		}
 		/* A thread still asleep in the last stop (woken by SIGCONT but not
 		 * run yet) must see this one: its sleep is killable only. */
-#ifndef MUTATION_STOP_MISSES_RESTOP
 		wake_up_all(&p->stop_wq);
-#endif
 	}
 	bool done = stop_participate(t);
 	recalc_sigpending();
@@ -613,14 +628,7 @@ static void do_signal_stop(int sig)
 	spin_unlock(&tasklist_lock);
 	/* Stopped: until SIGCONT ends the stop (a kill ends the sleep too), or
 	 * a new stop wants this thread's part (then get_signal comes back). */
-#ifdef MUTATION_STOP_MISSES_RESTOP
-	wait_event_killable(p->stop_wq, !(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
-					    !READ_ONCE(p->group_stop_count));
-	return;
-#endif
-	wait_event_killable(p->stop_wq, READ_ONCE(t->sig.jobctl_stop_pending) ||
-					    (!(READ_ONCE(p->signal_flags) & SIGNAL_STOP_STOPPED) &&
-					     !READ_ONCE(p->group_stop_count)));
+	wait_event_killable(p->stop_wq, stop_sleep_over(t, p));
 }
 
 /* ---- delivery ----------------------------------------------------------- */

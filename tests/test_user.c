@@ -325,6 +325,25 @@ static void signals_musl(struct ktest *t)
 	run_checks(t, "/bin/signals", "every check ran");
 }
 
+/* SIGCONT then SIGSTOP at once, 30 times, to a two-thread child, with 5 ms
+ * (pause point stop_recheck) between a stopped thread waking and its look
+ * at whether to sleep on: the new stop comes inside that window, and a
+ * thread that only waits for the old stop to end (STOP_MISSES_RESTOP)
+ * sleeps through it; the stop never completes and the program hangs. */
+static void stop_restop(struct ktest *t)
+{
+	REQUIRE_FS(t);
+	if (nr_cpus_online < 2) {
+		ktest_skip(t, "needs 2 CPUs");
+		return;
+	}
+	char *const argv[] = { "/bin/signals", "stop", NULL };
+	uint32_t old = pause_points[PAUSE_STOP_RECHECK].delay_us;
+	WRITE_ONCE(pause_points[PAUSE_STOP_RECHECK].delay_us, 5000);
+	KEXPECT_EQ(t, run_on(t, argv, CPU_ANY), 0);
+	WRITE_ONCE(pause_points[PAUSE_STOP_RECHECK].delay_us, old);
+}
+
 /* tgkill to threads spinning in user mode on other CPUs: signal_wake_up's
  * IPI brings them into the kernel at once, not at their next tick
  * (signals_on_resched_ipi counts those; nothing else in this run sends an
@@ -395,5 +414,5 @@ KTEST_SUITE(user, KTEST_CASE(hello_musl), KTEST_CASE(args_musl), KTEST_CASE(hell
 	    KTEST_CASE(init_process), KTEST_CASE(futex_musl), KTEST_CASE(fpu_threads_musl),
 	    KTEST_CASE(oom_musl), KTEST_CASE(signal_cpu_pairs_musl), KTEST_CASE(time_musl),
 	    KTEST_CASE(time_glibc), KTEST_CASE(misc_musl), KTEST_CASE(signals_musl),
-	    KTEST_CASE(signals_glibc), KTEST_CASE(signals_init_immune),
+	    KTEST_CASE(stop_restop), KTEST_CASE(signals_glibc), KTEST_CASE(signals_init_immune),
 	    KTEST_CASE(signals_ipi_musl), KTEST_CASE(signals_console_read));

@@ -1243,6 +1243,11 @@ int main(int argc, char **argv)
 		printf("1..%d\n# every check ran\n", n);
 		return failed ? 1 : 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "stop")) {
+		stop_continue(1); /* alone: user.stop_restop widens its window */
+		printf("1..%d\n# every check ran\n", n);
+		return failed ? 1 : 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "no-threads"))
 		return 2;
 	frame_and_info();
