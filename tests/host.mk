@@ -6,7 +6,8 @@
 #                    busybox shell of /sbin/init (CMDLINE=init=monitor: the monitor)
 #   make test        host tests, then boot headless and run the in-kernel suite
 #   make image       $(BUILD)/disk.img: GPT disk with an ESP, for a USB stick
-#   make test-image  boot $(BUILD)/disk.img in QEMU until /sbin/init's banner
+#   make test-image  boot $(BUILD)/disk.img in QEMU to the busybox shell and
+#                    run a command in it (tests/image.script)
 #   make debug       like run, but QEMU waits for gdb on :1234
 #   make host-tests  the host-side tests ($(HOST_TESTS))
 #   make flaky       make test many times at SMP=8 and 16 under load
@@ -39,8 +40,6 @@ IMAGE_CMDLINE ?= $(CMDLINE)
 RAMDISK_SIZE ?= 64M
 # ramdisk.size= first: a ramdisk.size= in CMDLINE comes later and wins.
 RAMDISK_CMDLINE = $(if $(RAMDISK_SIZE),ramdisk.size=$(RAMDISK_SIZE))
-# The disk image boots to /sbin/init's shell (kernel/init.c): its banner.
-IMAGE_MARKER ?= init: busybox applets are in /bin
 TEST_LOG = $(BUILD)/test-$(SMP)cpu.log
 
 # --timeout only when the user chose one (see TIMEOUT above).
@@ -129,7 +128,7 @@ image: deps all
 
 test-image: deps image
 	@$(RUNNER) --disk $(DISK_IMG) $(RUNNER_QEMU_ARGS) $(RUNNER_TIMEOUT) \
-		--expect '$(IMAGE_MARKER)' --log $(BUILD)/test-image.log
+		--script tests/image.script --log $(BUILD)/test-image.log
 
 -include tests/mutants.mk
 -include tests/flaky.mk
