@@ -20,6 +20,13 @@
  * until child_events changes (every child death, and every orphan handed
  * to init, bumps it under the lock before the wake-up), so a death between
  * the scan and the sleep is not missed.
+ *
+ * Resource usage (kernel/rusage.c): each thread that leaves adds its CPU
+ * time, ticks, faults and switches to its process's sums; a waiter that
+ * reaps a zombie (not WNOWAIT) adds the child's totals and its children's
+ * to its own children's totals, under tasklist_lock, and reports the
+ * child's rusage (wait4/waitid's last argument, also for a stopped or
+ * continued child). An autoreaped child adds nothing (Linux).
  */
 #include "kernel/process.h"
 #include "kernel/futex.h"
@@ -30,6 +37,7 @@
 #include "kernel/signal.h"
 #include "kernel/itimer.h"
 #include "kernel/pause.h"
+#include "kernel/rusage.h"
 #include "mm/mm.h"
 #include "arch/x86_64/uaccess.h"
 
@@ -101,6 +109,9 @@ static bool exit_notify(struct process *p, int status)
 	forget_children(p);
 	if (!p->parent)
 		return true;
+#ifdef MUTATION_CHILD_TIMES_AT_EXIT
+	rusage_reap(p->parent, p); /* the parent counts the child before it reaps it */
+#endif
 	bool autoreap = do_notify_parent(p); /* SIGCHLD (exit_signal) */
 	p->parent->child_events++;
 	wake_up_all(&p->parent->wait_chldexit);
@@ -118,6 +129,7 @@ __noreturn void do_exit(int status)
 	struct files_struct *files = set_current_files(NULL);
 	if (files)
 		put_files(files); /* closes what the process left open */
+	uint64_t rss = t->mm ? (uint64_t)atomic64_read(&t->mm->rss) : 0; /* ru_maxrss */
 	if (t->mm)
 		unuse_mm(t->mm);
 
@@ -133,6 +145,7 @@ __noreturn void do_exit(int status)
 	status = p->leader ? status : p->leader_exit_code;
 #endif
 	p->cputime_dead_ns += thread_cputime_ns(t);
+	rusage_thread_exit(p, t, rss);
 	/* The count changes first, then de_thread is woken: it re-checks the
 	 * count without tasklist_lock as soon as it runs, and a wake-up before
 	 * the decrement let it see the old count and sleep for good (execve
@@ -277,7 +290,6 @@ int64_t sys_exit_group(int code)
 #define CLD_EXITED  1
 #define CLD_KILLED  2
 #define CLD_DUMPED  3
-#define RUSAGE_SIZE 144
 
 enum wait_who { WAIT_ANY, WAIT_PID, WAIT_PGID };
 
@@ -285,9 +297,10 @@ struct wait_opts {
 	enum wait_who who;
 	int id;
 	unsigned options;
-	int pid;    /* found: its id */
-	int status; /* its wait status */
-	int why;    /* CLD_STOPPED, CLD_CONTINUED, or 0: it ended */
+	int pid;	      /* found: its id */
+	int status;	      /* its wait status */
+	int why;	      /* CLD_STOPPED, CLD_CONTINUED, or 0: it ended */
+	struct rusage_sum ru; /* its usage and its reaped children's */
 };
 
 static bool eligible_child(const struct wait_opts *wo, const struct process *c)
@@ -344,6 +357,7 @@ static int do_wait(struct wait_opts *wo)
 				continue;
 			any = true;
 			if (c->state == PROC_ALIVE && wait_stop_or_cont(wo, c)) {
+				rusage_both(c, &wo->ru); /* Linux: wait_task_stopped too */
 				spin_unlock(&tasklist_lock);
 				return 1;
 			}
@@ -352,6 +366,15 @@ static int do_wait(struct wait_opts *wo)
 			wo->pid = c->pid;
 			wo->status = c->exit_code;
 			wo->why = 0;
+			/* Linux's wait_task_zombie: the reaper gets the child's
+			 * totals (not WNOWAIT: the child stays a zombie); then
+			 * the rusage reported is the child's own and its
+			 * children's. */
+#ifndef MUTATION_CHILD_TIMES_AT_EXIT
+			if (!(wo->options & WNOWAIT))
+				rusage_reap(me, c);
+#endif
+			rusage_both(c, &wo->ru);
 #ifndef MUTATION_WNOWAIT_REAPS
 			if (!(wo->options & WNOWAIT))
 #endif
@@ -369,14 +392,6 @@ static int do_wait(struct wait_opts *wo)
 		if (err)
 			return err;
 	}
-}
-
-/* Linux fills the child's resource usage; this kernel reports zeros (the
- * whole structure written: no stale kernel bytes). */
-static int put_rusage(uint64_t urusage)
-{
-	static const uint8_t zero[RUSAGE_SIZE];
-	return urusage ? copy_to_user(urusage, zero, sizeof(zero)) : 0;
 }
 
 int64_t sys_wait4(int pid, uint64_t ustatus, int options, uint64_t urusage)
@@ -399,7 +414,7 @@ int64_t sys_wait4(int pid, uint64_t ustatus, int options, uint64_t urusage)
 		return ret;
 	if (ustatus && copy_to_user(ustatus, &wo.status, sizeof(int)))
 		return -EFAULT; /* the child is reaped all the same, as Linux */
-	if (put_rusage(urusage))
+	if (urusage && put_rusage(urusage, &wo.ru))
 		return -EFAULT;
 	return wo.pid;
 }
@@ -454,7 +469,7 @@ int64_t sys_waitid(int which, int id, uint64_t uinfo, int options, uint64_t urus
 			head.code = wo.why;
 			body.status = wo.why == CLD_STOPPED ? (wo.status >> 8) & 0xff : SIGCONT;
 		}
-		if (put_rusage(urusage))
+		if (urusage && put_rusage(urusage, &wo.ru))
 			return -EFAULT;
 	}
 	if (uinfo && (copy_to_user(uinfo, &head, sizeof(head)) ||

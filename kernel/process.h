@@ -74,6 +74,14 @@ struct process {
 	struct waitq wait_chldexit; /* wait4/waitid sleep here */
 	struct waitq group_wq;	    /* de_thread waits here for the others to leave */
 	uint64_t cputime_dead_ns;   /* CPU time of threads that already left */
+	/* Resource usage (kernel/rusage.c), under tasklist_lock: the sums of
+	 * the threads that left (Linux's signal->utime, min_flt, ...: ticks,
+	 * faults, switches), the RSS its threads left with (pages), and the
+	 * totals of the children it reaped and of theirs (cutime, ...). */
+	uint64_t dead_utime_ticks, dead_stime_ticks, dead_min_flt, dead_maj_flt;
+	uint64_t dead_nvcsw, dead_nivcsw, maxrss;
+	uint64_t cutime_ns, cstime_ns, cmin_flt, cmaj_flt, cnvcsw, cnivcsw, cmaxrss;
+	uint64_t prev_utime_ns, prev_stime_ns; /* last split reported (together) */
 	/* A process started by the kernel (no parent): called by its last
 	 * thread, with t->exit_status = the process's wait status. */
 	void (*exit_notify)(struct thread *t, void *arg);

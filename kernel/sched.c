@@ -418,6 +418,12 @@ static void __schedule(bool preempt)
 		panic("CPU %d picked thread %d (%s) still running on CPU %d", c->id, next->tid,
 		      next->name, next->on_cpu - 1);
 	next->on_cpu = c->id + 1;
+	/* Linux's __schedule: a switch away from a thread that gave up the
+	 * CPU to sleep is voluntary, one that preempted it involuntary. */
+	if (!preempt && prev->state != THREAD_RUNNING)
+		prev->nvcsw++;
+	else
+		prev->nivcsw++;
 	c->prev = prev;
 	c->curr = next;
 	if (next->mm)
@@ -608,11 +614,23 @@ void sleep_ms(uint64_t ms)
 	}
 }
 
-/* Timer interrupt on this CPU: expire sleepers, end the time slice. */
-void sched_tick(void)
+/* Timer interrupt on this CPU: expire sleepers, end the time slice, and
+ * charge the running thread a user or a system tick by the mode the
+ * interrupt found it in (Linux's account_process_tick; an idle CPU charges
+ * nobody). */
+void sched_tick(bool user_mode)
 {
 	struct cpu *c = this_cpu();
 	uint64_t now = ktime_get_ns();
+	if (c->curr != c->idle) {
+#ifdef MUTATION_TICK_ALL_USER
+		user_mode = true;
+#endif
+		if (user_mode)
+			c->curr->utime_ticks++;
+		else
+			c->curr->stime_ticks++;
+	}
 	rq_lock(&c->rq);
 	while (!list_empty(&c->rq.timers)) {
 		struct thread *t = list_first_entry(&c->rq.timers, struct thread, timer_node);

@@ -89,6 +89,15 @@ struct thread {
 	uint64_t exec_start_ns;	    /* ktime_get_ns() when its current stint began */
 	struct rlimit64 *rlim;	    /* RLIM_NLIMITS entries, or NULL: the defaults */
 	uint64_t start_ns;	    /* ktime_get_ns() at creation (/proc/PID/stat starttime) */
+	/* Resource usage (kernel/rusage.c): timer ticks that found it in
+	 * user or kernel mode (the user/system split of sum_exec_ns), page
+	 * faults (mm/mm.c do_user_fault; fault_major set by a fault that read
+	 * its page), voluntary and involuntary switches (__schedule). */
+	uint64_t utime_ticks, stime_ticks;
+	uint64_t min_flt, maj_flt;
+	uint64_t nvcsw, nivcsw;
+	uint64_t prev_utime_ns, prev_stime_ns; /* last split reported (tasklist_lock) */
+	bool fault_major;
 };
 
 /* Create a thread that runs fn(arg) on `cpu` (or CPU_ANY) and starts it. */
@@ -128,7 +137,7 @@ bool wake_up_thread(struct thread *t);
 void sleep_ms(uint64_t ms);
 void sched_init_cpu(int cpu);		/* the code running now becomes cpu's idle thread */
 void sched_start_cpu(void) __noreturn;	/* each CPU: become the idle thread */
-void sched_tick(void);			/* timer interrupt */
+void sched_tick(bool user_mode);	/* timer interrupt */
 void sched_irq_exit(bool irqs_were_on); /* return from interrupt: preempt? */
 int sched_thread_count(void);
 /* /proc/stat and /proc/loadavg (kernel/fs/procfs.c): the time CPU cpu has

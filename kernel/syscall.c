@@ -34,6 +34,7 @@
 #include "kernel/itimer.h"
 #include "kernel/tty.h"
 #include "kernel/poll.h"
+#include "kernel/rusage.h"
 #include "kernel/errno.h"
 #include "kernel/printk.h"
 #include "kernel/ksyms.h"
@@ -76,6 +77,8 @@ static syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	SYSCALL(__NR_execve, sys_execve),
 	SYSCALL(__NR_wait4, sys_wait4),
 	SYSCALL(__NR_waitid, sys_waitid),
+	SYSCALL(__NR_getrusage, sys_getrusage), /* kernel/rusage.c */
+	SYSCALL(__NR_times, sys_times),		/* kernel/rusage.c */
 	/* kernel/sys_mm.c */
 	SYSCALL(__NR_brk, sys_brk),
 	SYSCALL(__NR_mmap, sys_mmap),

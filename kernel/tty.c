@@ -998,3 +998,14 @@ struct kfile *console_file_open(int flags)
 {
 	return tty_kfile(flags);
 }
+
+/* /proc/PID/stat (kernel/fs/procfs.c): is sid the console tty's session?
+ * Then *pgrp is its foreground process group (0: none). */
+bool tty_session_pgrp(int sid, int *pgrp)
+{
+	unsigned long fl = spin_lock_irqsave(&tty.lock);
+	bool ours = tty.session && sid == tty.session;
+	*pgrp = tty.pgrp;
+	spin_unlock_irqrestore(&tty.lock, fl);
+	return ours;
+}

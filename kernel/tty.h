@@ -96,4 +96,8 @@ void i8042_enable_irq(void);
 /* IRQ 1 or 4 arrived (arch/x86_64/trap.c, interrupt context). */
 void tty_irq(int irq);
 
+/* Is sid the console tty's session (then *pgrp: its foreground process
+ * group, 0 if none)? For /proc/PID/stat's tty_nr and tpgid. */
+bool tty_session_pgrp(int sid, int *pgrp);
+
 #endif

@@ -36,6 +36,7 @@
 #include "kernel/sched.h"
 #include "kernel/fs/fs.h"
 #include "mm/filemap.h"
+#include "mm/shmem.h"
 #include "kernel/pause.h"
 
 static pte_t mk_user_pte(struct page *page, unsigned long vm_flags)
@@ -268,7 +269,14 @@ static int do_file_fault(struct vm_area_struct *vma, uint64_t addr, unsigned fla
 	pause_point(PAUSE_FILE_FAULT, mm);
 #endif
 	int ret = 0;
-	struct page *page = find_or_read_page(m, index);
+	/* A page-cache miss reads the page in: a major fault (Linux's
+	 * filemap_fault returning VM_FAULT_MAJOR; shmem's holes are minor). */
+	struct page *page = find_get_page(m, index);
+	if (!page) {
+		if (!is_shmem_inode(inode))
+			current->fault_major = true;
+		page = find_or_read_page(m, index);
+	}
 	if (!page) {
 		ret = -ENOMEM;
 		goto out;

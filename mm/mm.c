@@ -1240,8 +1240,21 @@ int do_user_fault(uint64_t addr, unsigned flags)
 		unsigned long need = flags & FAULT_FLAG_WRITE	? VM_WRITE
 				     : flags & FAULT_FLAG_INSTR ? VM_EXEC
 								: VM_READ;
+		t->fault_major = false;
 		err = vma->vm_flags & need ? handle_mm_fault(vma, addr, flags) : -EACCES;
 	}
 	up_read(&mm->mmap_lock);
+	/* Linux's mm_account_fault: a resolved fault counts once, major if
+	 * it read its page in (kernel/rusage.c); a failed one not at all. */
+#ifndef MUTATION_FAULT_NOT_COUNTED
+	if (!err) {
+#ifndef MUTATION_FAULT_ALL_MINOR
+		if (t->fault_major)
+			t->maj_flt++;
+		else
+#endif
+			t->min_flt++;
+	}
+#endif
 	return err;
 }

@@ -39,6 +39,8 @@ USER_PROGS += tty poll dev
 USER_GLIBC_PROGS := hello args proc threads time signals
 # memcalls, nadav: issue 13's memory system calls (tests/test_memcalls.c)
 USER_PROGS += memcalls nadav
+# rusage: getrusage, times, wait4 rusage, /proc/PID/stat times and faults (tests/test_rusage.c)
+USER_PROGS += rusage
 USER_GLIBC_PROGS += memcalls
 # files: issue 15's file calls (tests/test_files.c user_calls_*)
 USER_GLIBC_PROGS += files

@@ -422,7 +422,7 @@ static void handle_interrupt(struct trap_frame *f)
 		lapic_eoi();
 		c->ticks++;
 		count_event(EV_TIMER_TICK);
-		sched_tick();
+		sched_tick((f->cs & 3) == 3); /* ring 3 was interrupted: a user tick */
 		break;
 	case VEC_CALL_FUNCTION:
 		lapic_eoi();

@@ -12,13 +12,17 @@
  *   /proc/PID/status, cmdline, maps, exe (link), smaps_rollup, pagemap
  *   (issue 15, what busybox's ps, top, free, uptime and df read:)
  *   /proc/PID/stat        Linux's 52 fields (do_task_stat): state, ppid, pgrp,
- *                         session, utime (all the CPU time: the user/system
- *                         split is not kept; stime 0), num_threads,
- *                         starttime (the first thread's creation, in
- *                         USER_HZ ticks since boot), vsize and rss (the same
- *                         page walk as smaps_rollup), exit_signal, processor;
- *                         tty_nr 0 and tpgid -1 (no controlling tty kept);
- *                         minflt/majflt 0 (not counted per process)
+ *                         session, tty_nr and tpgid (the console tty,
+ *                         /dev/ttyS0 4:64 in new_encode_dev form, and its
+ *                         foreground group when the process's session is
+ *                         the tty's; else 0 and -1), minflt cminflt majflt
+ *                         cmajflt utime stime cutime cstime (the process's
+ *                         and its reaped children's, kernel/rusage.c: the
+ *                         times split as Linux's cputime_adjust, in USER_HZ
+ *                         ticks), num_threads, starttime (the first
+ *                         thread's creation, in USER_HZ ticks since boot),
+ *                         vsize and rss (the same page walk as
+ *                         smaps_rollup), exit_signal, processor
  *   /proc/PID/statm       size resident shared text 0 data 0, in pages
  *   /proc/PID/fd/         dir 0500 of links (0700), one per open fd: readlink is the
  *                         path (files, dirs, /proc files), pipe:[ino],
@@ -113,6 +117,8 @@
 #include "kernel/fdtable.h"
 #include "kernel/pipe.h"
 #include "kernel/sys_time.h"
+#include "kernel/rusage.h"
+#include "kernel/tty.h"
 #include "arch/x86_64/asm.h"
 #include "arch/arch.h"
 
@@ -1019,7 +1025,8 @@ static int gen_pid_stat(int pid, struct sbuf *b)
 	char name[24] = "";
 	int ppid = 0, pgid = 0, sid = 0, threads = 0, cpu = 0, exit_signal = 0, tgid = 0;
 	char state = 'S';
-	uint64_t cpu_ns = 0, start_ns = 0, blocked = 0;
+	uint64_t utime = 0, stime = 0, cutime = 0, cstime = 0, start_ns = 0, blocked = 0;
+	uint64_t min_flt = 0, maj_flt = 0, cmin_flt = 0, cmaj_flt = 0;
 	spin_lock(&tasklist_lock);
 	struct process *p = proc_find(pid);
 	if (p) {
@@ -1037,10 +1044,15 @@ static int gen_pid_stat(int pid, struct sbuf *b)
 		threads = p->nr_threads;
 		exit_signal = p->exit_signal;
 		state = proc_state(p, t);
-		cpu_ns = p->cputime_dead_ns;
-		struct thread *o;
-		list_for_each_entry (o, &p->threads, group_node)
-			cpu_ns += thread_cputime_ns(o);
+		process_times(p, &utime, &stime, &min_flt, &maj_flt);
+		cutime = p->cutime_ns;
+		cstime = p->cstime_ns;
+		cmin_flt = p->cmin_flt;
+		cmaj_flt = p->cmaj_flt;
+#ifdef MUTATION_PROC_STAT_STIME_ZERO
+		utime += stime;
+		stime = 0;
+#endif
 	}
 	spin_unlock(&tasklist_lock);
 	if (!p) {
@@ -1076,12 +1088,20 @@ static int gen_pid_stat(int pid, struct sbuf *b)
 	}
 	if (mm)
 		mmdrop(mm);
+	/* The console tty, when it is the session's controlling tty: /dev/ttyS0
+	 * (4:64) as Linux's new_encode_dev, and its foreground group. */
+	int tty_nr = 0, tpgid = -1, fg;
+	if (tgid && tty_session_pgrp(sid, &fg)) {
+		unsigned major = 4, minor = 64;
+		tty_nr = (int)((minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12));
+		tpgid = fg;
+	}
 	/* fs/proc/array.c do_task_stat, field for field (52) */
-	sb_printf(b, "%d (%s) %c %d %d %d %d %d %u ", tgid, name, state, ppid, pgid, sid,
-		  0 /* tty_nr: no controlling terminal recorded */, -1 /* tpgid */,
-		  0x400000u /* PF_RANDOMIZE */);
-	sb_printf(b, "%lu %lu %lu %lu %lu %lu %ld %ld %ld %ld %d 0 ", 0ul, 0ul, 0ul, 0ul,
-		  ns_to_clock_t(cpu_ns), 0ul /* stime: the user/system split is not kept */, 0l, 0l,
+	sb_printf(b, "%d (%s) %c %d %d %d %d %d %u ", tgid, name, state, ppid, pgid, sid, tty_nr,
+		  tpgid, 0x400000u /* PF_RANDOMIZE */);
+	sb_printf(b, "%lu %lu %lu %lu %lu %lu %ld %ld %ld %ld %d 0 ", min_flt, cmin_flt, maj_flt,
+		  cmaj_flt, ns_to_clock_t(utime), ns_to_clock_t(stime),
+		  (int64_t)ns_to_clock_t(cutime), (int64_t)ns_to_clock_t(cstime),
 		  20l /* priority: nice 0 */, 0l, threads);
 #ifndef MUTATION_PROC_STAT_RSS_BYTES
 	uint64_t rss_pages = ms.resident / PAGE_SIZE;
