@@ -414,6 +414,9 @@ int64_t sys_wait4(int pid, uint64_t ustatus, int options, uint64_t urusage)
 		return ret;
 	if (ustatus && copy_to_user(ustatus, &wo.status, sizeof(int)))
 		return -EFAULT; /* the child is reaped all the same, as Linux */
+#ifdef MUTATION_WAIT4_RUSAGE_ZEROS
+	wo.ru = (struct rusage_sum){ 0 }; /* the old behaviour */
+#endif
 	if (urusage && put_rusage(urusage, &wo.ru))
 		return -EFAULT;
 	return wo.pid;

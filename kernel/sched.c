@@ -420,7 +420,11 @@ static void __schedule(bool preempt)
 	next->on_cpu = c->id + 1;
 	/* Linux's __schedule: a switch away from a thread that gave up the
 	 * CPU to sleep is voluntary, one that preempted it involuntary. */
+#ifndef MUTATION_SWITCH_ALL_INVOLUNTARY
 	if (!preempt && prev->state != THREAD_RUNNING)
+#else
+	if (false)
+#endif
 		prev->nvcsw++;
 	else
 		prev->nivcsw++;

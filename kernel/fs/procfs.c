@@ -1091,7 +1091,11 @@ static int gen_pid_stat(int pid, struct sbuf *b)
 	/* The console tty, when it is the session's controlling tty: /dev/ttyS0
 	 * (4:64) as Linux's new_encode_dev, and its foreground group. */
 	int tty_nr = 0, tpgid = -1, fg;
+#ifndef MUTATION_TTY_NR_NOT_REPORTED
 	if (tgid && tty_session_pgrp(sid, &fg)) {
+#else
+	if (tgid && tty_session_pgrp(sid, &fg) && false) {
+#endif
 		unsigned major = 4, minor = 64;
 		tty_nr = (int)((minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12));
 		tpgid = fg;

@@ -6,6 +6,7 @@
  *   - spinning in user mode for 300 ms of CPU time: ru_utime grows by
  *     >= 250 ms, ru_stime by little;
  *   - getppid in a loop for 300 ms: a good share of the time is ru_stime;
+ *   - 20 sleeps of 1 ms: 20 voluntary context switches (ru_nvcsw);
  *   - touching 256 new pages: ru_minflt grows by >= 256; reading a file
  *     whose pages were dropped from the cache (fsync + fadvise DONTNEED):
  *     ru_majflt grows;
@@ -157,7 +158,14 @@ static void test_user_system(void)
 	printf("# %ld getppid: utime +%ld ms, stime +%ld ms\n", calls, du, ds);
 	check(ds >= 30 && ds * 5 >= du + ds,
 	      "300 ms of getppid: ru_stime grows by >= 30 ms, >= 1/5 of the time");
-	check(b.ru_nvcsw >= 0 && b.ru_nivcsw >= 0, "ru_nvcsw and ru_nivcsw are counts");
+
+	a = ru(RUSAGE_SELF);
+	for (int i = 0; i < 20; i++)
+		usleep(1000);
+	b = ru(RUSAGE_SELF);
+	printf("# 20 sleeps: nvcsw +%ld, nivcsw +%ld\n", b.ru_nvcsw - a.ru_nvcsw,
+	       b.ru_nivcsw - a.ru_nivcsw);
+	check(b.ru_nvcsw - a.ru_nvcsw >= 20, "20 sleeps: ru_nvcsw grows by >= 20");
 }
 
 static void test_faults(void)
