@@ -129,3 +129,13 @@ busybox: $(BUSYBOX_DIR)/files
 test-shell: deps all
 	@$(RUNNER) $(RUNNER_ARGS) $(RUNNER_TIMEOUT) --script tests/shell.script \
 		--cmdline '$(strip $(RAMDISK_CMDLINE) $(CMDLINE))' --log $(BUILD)/test-shell.log
+
+# The same boot used through the framebuffer console and the PS/2 keyboard
+# only (tests/fb_check.py): keys sent with QEMU's monitor command sendkey,
+# the screen read back from a screendump with the kernel's font.
+# Log: $(BUILD)/test-fb.log. FB_PNG=FILE also writes the screen as a PNG
+# (docs/fb-shell.png was made this way).
+.PHONY: test-fb
+test-fb: deps all
+	@$(PYTHON) tests/fb_check.py $(RUNNER_ARGS) $(if $(FB_PNG),--png $(FB_PNG)) \
+		--cmdline '$(strip $(RAMDISK_CMDLINE) $(CMDLINE))' --log $(BUILD)/test-fb.log
