@@ -217,6 +217,10 @@ class Monitor:
 
 # ---- the check ----
 
+class Stuck(Exception):
+    """A typed command got no new prompt: the session cannot go on."""
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--png", default=None)
@@ -301,48 +305,49 @@ def main(argv=None):
                     raise RuntimeError("sendkey %s: %s" % (k, r))
                 time.sleep(KEY_PAUSE_S)
 
-        def type_line(line, enter=True):
-            keys([key_name(c) for c in line] + (["ret"] if enter else []))
-
-        def command(what, key_seq, expect_re):
+        def command(what, key_seq, expect_re, timeout=CMD_TIMEOUT_S):
             """Types key_seq; the serial output up to the next prompt must
-            match expect_re (multiline)."""
+            match expect_re (multiline). No prompt at all: Stuck."""
             nonlocal raw
             raw = ""
+            t = time.monotonic()
             keys(key_seq)
-            text = wait_for(prompt_seen, time.monotonic() + CMD_TIMEOUT_S)
+            text = wait_for(prompt_seen, time.monotonic() + timeout)
             got = text or runner.script_text(raw)
             ok = text is not None and re.search(expect_re, got, re.M)
-            check(ok, "%s: serial shows %r and a new prompt" % (what, expect_re))
+            check(ok, "%s: serial shows %r and a new prompt (%.1f s)" %
+                  (what, expect_re, time.monotonic() - t))
             if not ok:
                 for x in got.splitlines()[-8:]:
                     print("fb_check:   | %s" % x)
+            if text is None:
+                raise Stuck(what)
             return got
 
-        line_keys = lambda s: [key_name(c) for c in s] + ["ret"]  # noqa: E731
-        command("clear", line_keys("clear"), r"clear")
-        command("echo fb-$((6*7))", line_keys("echo fb-$((6*7))"),
-                r"^fb-42$")
-        # Ctrl-C of a running sleep: type it, wait, ^C, expect a prompt soon
-        raw = ""
-        type_line("sleep 30")
-        time.sleep(CTRL_C_AFTER_S)
-        t_c = time.monotonic()
-        keys(["ctrl-c"])
-        text = wait_for(prompt_seen, time.monotonic() + 10)
-        check(text is not None and time.monotonic() - t_c < 10,
-              "sleep 30 interrupted by Ctrl-C: prompt after %.1f s" %
-              (time.monotonic() - t_c))
-        command("echo rc=$?", line_keys("echo rc=$?"), r"^rc=130$")
-        command("line edit (Backspace, Left x4, insert)",
-                [key_name(c) for c in "echo edt-okk"] + ["backspace"] +
-                ["left"] * 4 + ["i", "ret"], r"^edit-ok$")
-        command("history (Up, Enter)", ["up", "ret"], r"^edit-ok$")
-        command("Home, End, Delete",
-                [key_name(c) for c in "cho home-endZ"] + ["home", "e", "end", "left",
-                                                          "delete", "ret"], r"^home-end$")
-        command("Tab completion", [key_name(c) for c in "ech"] + ["tab"] +
-                [key_name(c) for c in "tab-ok"] + ["ret"], r"^tab-ok$")
+        def line_keys(s):
+            return [key_name(c) for c in s] + ["ret"]
+
+        try:
+            command("clear", line_keys("clear"), r"clear")
+            command("echo fb-$((6*7))", line_keys("echo fb-$((6*7))"), r"^fb-42$")
+            # Ctrl-C of a running sleep: type it, wait, ^C, a prompt soon
+            raw = ""
+            keys(line_keys("sleep 30"))
+            check(wait_for(prompt_seen, time.monotonic() + CTRL_C_AFTER_S) is None,
+                  "sleep 30 still runs %.1f s later (no prompt)" % CTRL_C_AFTER_S)
+            command("sleep 30 interrupted by Ctrl-C", ["ctrl-c"], r"\^C", timeout=10)
+            command("echo rc=$?", line_keys("echo rc=$?"), r"^rc=130$")
+            command("line edit (Backspace, Left x4, insert)",
+                    [key_name(c) for c in "echo edt-okk"] + ["backspace"] +
+                    ["left"] * 4 + ["i", "ret"], r"^edit-ok$")
+            command("history (Up, Enter)", ["up", "ret"], r"^edit-ok$")
+            command("Home, End, Delete",
+                    [key_name(c) for c in "cho home-endZ"] +
+                    ["home", "e", "end", "left", "delete", "ret"], r"^home-end$")
+            command("Tab completion", [key_name(c) for c in "ech"] + ["tab"] +
+                    line_keys("tab-ok"), r"^tab-ok$")
+        except Stuck as e:
+            print("fb_check: no prompt after `%s`: no more keys sent" % e)
 
         # the screen
         time.sleep(0.5)
@@ -378,8 +383,9 @@ def main(argv=None):
         on_screen(r"^tab-ok$", "its output `tab-ok`")
         check(bool(used) and PROMPT_RE.search(rows[used[-1]] + " ") is not None,
               "screen: a prompt on the last line in use")
-        check(not any("clear" in x for x in rows),
-              "screen: cleared by `clear` (its command line is gone)")
+        check(re.search(r"^~ # echo fb-", rows[0]) is not None and
+              not any("clear" in x for x in rows),
+              "screen: cleared by `clear` (the next command on the top row)")
         # serial: the same session seen on the serial port, typed elsewhere
         log_text = open(args.log, "rb").read().decode("utf-8", "replace")
         check("echo fb-$((6*7))" in log_text and "fb-42" in log_text,
