@@ -14,8 +14,14 @@
  * 0x1c 0x1d, Enter '\r' (ICRNL makes it '\n'), Backspace DEL 0x7f (the
  * VERASE of the default termios), Tab, Esc, Alt+key ESC then the key, the
  * arrows ESC [ A..D, Home ESC [ 1 ~, Ins ESC [ 2 ~, Del ESC [ 3 ~, End
- * ESC [ 4 ~, PgUp ESC [ 5 ~, PgDn ESC [ 6 ~. Function keys and the keypad's
- * own codes (other than Enter, / and *) are ignored; no set 2 decoder.
+ * ESC [ 4 ~, PgUp ESC [ 5 ~, PgDn ESC [ 6 ~. The keypad as Linux's
+ * console: * - + always, Num Lock (off at start, as Linux after a UEFI
+ * boot: boot_params.kbd_status is the BIOS's, 0 here) makes 7 8 9 4 5 6
+ * 1 2 3 0 . the digits and '.', and without it Home Up PgUp Left ESC [ G
+ * Right End Down PgDn Ins Del; keypad Enter and / (0xe0 codes) always.
+ * Pause (0xe1 0x1d 0x45 0xe1 0x9d 0xc5) is skipped whole: its 0x1d and
+ * 0x45 are not Ctrl and Num Lock. Function keys are ignored; no set 2
+ * decoder.
  *
  * How bytes arrive: IRQ 1, routed through the I/O APIC to the BSP
  * (arch/x86_64/ioapic.c; i8042_enable_irq sets the controller's interrupt
@@ -55,13 +61,23 @@ static const char keymap_shift[0x3a] = {
 	'X',  'C',  'V', 'B', 'N', 'M', '<', '>', '?', 0,   '*', 0,   ' ',
 };
 
+/* The keypad 0x47-0x53 (no 0xe0): with Num Lock, and without it. */
+static const char keypad_num[0x53 - 0x47 + 1] = "789-456+1230.";
+static const char *const keypad_nav[0x53 - 0x47 + 1] = {
+	"\033[1~", "\033[A",  "\033[5~", "-",	    "\033[D",  "\033[G",  "\033[C",
+	"+",	   "\033[4~", "\033[B",	 "\033[6~", "\033[2~", "\033[3~",
+};
+
 static struct {
-	bool e0, lshift, rshift, lctrl, rctrl, alt, caps;
+	bool e0, lshift, rshift, lctrl, rctrl, alt, caps, num;
+	uint8_t e1; /* bytes of a 0xe1 sequence (Pause) still to skip */
 } kbd;
 
 void i8042_reset_state(void)
 {
 	kbd.e0 = kbd.lshift = kbd.rshift = kbd.lctrl = kbd.rctrl = kbd.alt = kbd.caps = false;
+	kbd.num = false;
+	kbd.e1 = 0;
 }
 
 static int put_seq(char buf[8], const char *s)
@@ -76,6 +92,16 @@ static int put_seq(char buf[8], const char *s)
 
 int i8042_decode(uint8_t sc, char buf[8])
 {
+#ifndef MUTATION_I8042_PAUSE_AS_CTRL
+	if (kbd.e1) {
+		kbd.e1--;
+		return 0;
+	}
+	if (sc == 0xe1) { /* Pause: 0xe1 then two bytes, twice */
+		kbd.e1 = 2;
+		return 0;
+	}
+#endif
 	if (sc == 0xe0) {
 		kbd.e0 = true;
 		return 0;
@@ -107,9 +133,24 @@ int i8042_decode(uint8_t sc, char buf[8])
 			kbd.caps = !kbd.caps;
 #endif
 		return 0;
+	case 0x45:
+		if (!e0 && !up)
+			kbd.num = !kbd.num;
+		return 0;
 	}
 	if (up)
 		return 0;
+#ifdef MUTATION_I8042_NO_KEYPAD
+	if (false) {
+#else
+	if (!e0 && code >= 0x47 && code <= 0x53) {
+#endif
+		if (kbd.num) {
+			buf[0] = keypad_num[code - 0x47];
+			return 1;
+		}
+		return put_seq(buf, keypad_nav[code - 0x47]);
+	}
 	if (e0) {
 		switch (code) {
 		case 0x48:

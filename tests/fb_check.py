@@ -19,6 +19,7 @@ ESC within 50 ms into one escape sequence). The session:
   echo edt-okk, Backspace, Left x4, i, Enter   (line editing: echo edit-ok)
   Up, Enter                   (history: edit-ok again)
   cho home-endZ, Home, e, End, Left, Delete, Enter   (echo home-end)
+  echo kp-$(( Num Lock, keypad 7 * 6 - 1, Num Lock, ))   (kp-41)
   ech, Tab, tab-ok, Enter     (busybox completes `echo `)
 
 After each command the serial console must show its output and a new
@@ -344,6 +345,10 @@ def main(argv=None):
             command("Home, End, Delete",
                     [key_name(c) for c in "cho home-endZ"] +
                     ["home", "e", "end", "left", "delete", "ret"], r"^home-end$")
+            command("the keypad (Num Lock on: 7 * 6 - 1; off again)",
+                [key_name(c) for c in "echo kp-$(("] +
+                ["num_lock", "kp_7", "kp_multiply", "kp_6", "kp_subtract", "kp_1",
+                 "num_lock"] + line_keys("))"), r"^kp-41$")
             command("Tab completion", [key_name(c) for c in "ech"] + ["tab"] +
                     line_keys("tab-ok"), r"^tab-ok$")
         except Stuck as e:
@@ -379,6 +384,8 @@ def main(argv=None):
         check(len(hit) == 2, "screen: `edit-ok` twice (the edited line, then Up+Enter)")
         on_screen(r"# echo home-end$", "`echo home-end` (Home, End, Delete)")
         on_screen(r"^home-end$", "its output `home-end`")
+        on_screen(r"# echo kp-\$\(\(7\*6-1\)\)$", "`echo kp-$((7*6-1))` (the keypad)")
+        on_screen(r"^kp-41$", "its output `kp-41`")
         on_screen(r"# echo tab-ok$", "`echo tab-ok` (Tab completed `ech`)")
         on_screen(r"^tab-ok$", "its output `tab-ok`")
         check(bool(used) and PROMPT_RE.search(rows[used[-1]] + " ") is not None,
