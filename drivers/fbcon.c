@@ -18,9 +18,21 @@
  * / 40-47 colours, 39/49 defaults); private ones (ESC [ ? 25 h/l: the
  * cursor shown/hidden, ?1049h ...) and other ESC sequences are swallowed.
  * Not done: insert/delete of lines and characters, scrolling regions,
- * cursor save/restore, a drawn cursor. A shadow array keeps the byte shown
- * in each cell (fbcon_cell, for tests). Scrolling stays the half-screen
- * jump below, which keeps relative positions (the line editor's moves).
+ * cursor save/restore. A shadow array keeps the byte shown in each cell
+ * (fbcon_cell, for tests). Scrolling stays the half-screen jump below,
+ * which keeps relative positions (the line editor's moves).
+ *
+ * The cursor (without it a Left arrow on the command line moves nothing
+ * you can see): an underline, the cell's last two scan lines XORed with
+ * the default foreground (Linux's default underline cursor), drawn at the
+ * end of every write and taken away at the start of the next, so that
+ * nothing inside a write (glyphs, clears, the scroll's copy) ever sees it.
+ * Nothing draws between the two (printk and the tty both write through
+ * fbcon_write, serialized by their callers), so the second XOR restores
+ * the cell exactly; a writer racing during a panic may leave a stray
+ * underline, never a store outside the grid. ESC [ ? 25 l hides it,
+ * ESC [ ? 25 h shows it again (vi, top). At cx == cols ("wrap first") it
+ * sits in the last column.
  *
  * Why jump scrolling: the framebuffer is plain (uncached, or emulated) memory
  * and scrolling means copying almost all of it. The kernel test suite prints
@@ -73,6 +85,9 @@ static struct fbcon {
 	unsigned npar;
 	bool bold, reverse;
 	int fgc, bgc; /* 0-7, or -1 for the default */
+	/* the cursor: shown (ESC [ ? 25 h/l), drawn at (curx, cury) with curmask */
+	bool cur_on, cur_drawn;
+	uint32_t curx, cury, curmask;
 } fbc;
 
 /* What each cell shows (tests: fbcon_cell), at most SHADOW_COLS x SHADOW_ROWS. */
@@ -247,8 +262,12 @@ static uint32_t par(unsigned i, uint32_t def)
 static void csi_dispatch(unsigned char f)
 {
 	uint32_t n = par(0, 1), cx = MIN(fbc.cx, fbc.cols - 1);
-	if (fbc.priv)
-		return; /* ?25h / ?25l (cursor shown or hidden), ?1049h ...: ignored */
+	if (fbc.priv) {
+		/* ?25h / ?25l: the cursor shown or hidden; ?1049h ...: ignored */
+		if ((f == 'h' || f == 'l') && fbc.npar == 1 && fbc.par[0] == 25)
+			fbc.cur_on = f == 'h';
+		return;
+	}
 	switch (f) {
 	case 'A':
 		fbc.cy = fbc.cy > n ? fbc.cy - n : 0;
@@ -420,12 +439,47 @@ static void fbcon_putc(unsigned char c)
 	fbc.cx++;
 }
 
+/* XOR the underline of cell (x, y): drawing it twice restores the cell. */
+static void cursor_xor(uint32_t x, uint32_t y, uint32_t mask)
+{
+	if (x >= fbc.cols || y >= fbc.rows)
+		return;
+	for (uint32_t r = FONT_HEIGHT - 2; r < FONT_HEIGHT; r++) {
+		volatile uint32_t *p = scanline(y * FONT_HEIGHT + r) + x * FONT_WIDTH;
+
+		for (uint32_t i = 0; i < FONT_WIDTH; i++)
+			p[i] ^= mask;
+	}
+}
+
+static void cursor_hide(void)
+{
+	if (!fbc.cur_drawn)
+		return;
+	fbc.cur_drawn = false;
+#ifndef MUTATION_FBCON_CURSOR_NOT_ERASED
+	cursor_xor(fbc.curx, fbc.cury, fbc.curmask);
+#endif
+}
+
+static void cursor_show(void)
+{
+	if (!fbc.cur_on || !fbc.cols || fbc.cy >= fbc.rows)
+		return;
+	fbc.curx = MIN(fbc.cx, fbc.cols - 1);
+	fbc.cury = fbc.cy;
+	cursor_xor(fbc.curx, fbc.cury, fbc.curmask);
+	fbc.cur_drawn = true;
+}
+
 static void fbcon_write(const char *s, size_t n)
 {
 	if (!fbc.base)
 		return;
+	cursor_hide();
 	for (size_t i = 0; i < n; i++)
 		fbcon_putc((unsigned char)s[i]);
+	cursor_show();
 }
 
 static struct console fb_console = {
@@ -461,6 +515,9 @@ int fbcon_init(void *fb, uint32_t width, uint32_t height, uint32_t pitch_bytes, 
 	fbc.state = ST_NORMAL;
 	fbc.fgc = fbc.bgc = -1;
 	fbc.bold = fbc.reverse = false;
+	fbc.cur_on = true;
+	fbc.cur_drawn = false; /* the screen is cleared below */
+	fbc.curmask = fbc.fg ^ fbc.bg;
 	memset(shadow, ' ', sizeof(shadow));
 	fbc.base = fb;
 	fill_lines(0, height);
@@ -491,6 +548,13 @@ void fbcon_cursor(uint32_t *x, uint32_t *y)
 {
 	*x = fbc.cx;
 	*y = fbc.cy;
+}
+
+uint32_t fbcon_pixel(uint32_t x, uint32_t y)
+{
+	if (!fbc.base || x >= fbc.width || y >= fbc.height)
+		return 0;
+	return scanline(y)[x];
 }
 
 char fbcon_cell(uint32_t x, uint32_t y)

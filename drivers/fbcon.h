@@ -28,5 +28,7 @@ bool fbcon_geometry(uint32_t *cols, uint32_t *rows);
 /* Tests: the cursor cell, and the byte a cell shows (' ' when blank). */
 void fbcon_cursor(uint32_t *x, uint32_t *y);
 char fbcon_cell(uint32_t x, uint32_t y);
+/* Tests: the pixel at (x, y) as stored in the framebuffer (0 outside). */
+uint32_t fbcon_pixel(uint32_t x, uint32_t y);
 
 #endif

@@ -28,8 +28,9 @@ Then `screendump` writes the screen (PPM); the text on it is read back by
 matching each 8x16 cell against the kernel's own font (the bitmaps of
 drivers/font.c; the grid of drivers/fbcon.c starts at pixel 0,0, one cell
 FONT_WIDTH x FONT_HEIGHT, ink is any pixel that differs from the cell's
-top-left pixel, which is blank in every glyph) and the typed commands and
-their output must be on it. --png FILE also writes the screen, cropped to
+top-left pixel, which is blank in every glyph; a cell whose last two scan
+lines are inverted is the cursor) and the typed commands and their output
+must be on it, the cursor after the last prompt. --png FILE also writes the screen, cropped to
 the rows in use, as a PNG (docs/fb-shell.png).
 
 Prints PASS:/FAIL: lines and a summary; exit status 0 iff all passed.
@@ -134,8 +135,9 @@ def read_ppm(path):
 
 def screen_text(w, h, pix, glyphs, fw, fh):
     """The text grid: a list of rows (strings, '?' for a cell that matches
-    no glyph), and the count of unknown cells."""
-    rows, unknown = [], 0
+    no glyph), the count of unknown cells, and the cells that show the
+    cursor (fbcon's underline: the last two scan lines inverted)."""
+    rows, unknown, cursors = [], 0, []
     stride = w * 3
     for cy in range(h // fh):
         row = []
@@ -153,11 +155,15 @@ def screen_text(w, h, pix, glyphs, fw, fh):
                 bits.append(v)
             ch = glyphs.get(tuple(bits))
             if ch is None:
+                ch = glyphs.get(tuple(bits[:-2] + [b ^ 0xff for b in bits[-2:]]))
+                if ch is not None:
+                    cursors.append((cx, cy))
+            if ch is None:
                 ch = "?"
                 unknown += 1
             row.append(ch)
         rows.append("".join(row).rstrip())
-    return rows, unknown
+    return rows, unknown, cursors
 
 
 def write_png(path, w, h, pix):
@@ -325,9 +331,19 @@ def main(argv=None):
                 raise Stuck(what)
             return got
 
+        def snap(name):
+            """The screen now: (rows, unknown cells, cursor cells)."""
+            path = os.path.join(tmp, name)
+            r = mon.cmd("screendump %s" % path)
+            if not os.path.isfile(path):
+                raise RuntimeError("screendump %s: %s" % (name, r))
+            w, h, pix = read_ppm(path)
+            return screen_text(w, h, pix, glyphs, fw, fh)
+
         def line_keys(s):
             return [key_name(c) for c in s] + ["ret"]
 
+        mid_edit = None
         try:
             command("clear", line_keys("clear"), r"clear")
             command("echo fb-$((6*7))", line_keys("echo fb-$((6*7))"), r"^fb-42$")
@@ -338,9 +354,10 @@ def main(argv=None):
                   "sleep 30 still runs %.1f s later (no prompt)" % CTRL_C_AFTER_S)
             command("sleep 30 interrupted by Ctrl-C", ["ctrl-c"], r"\^C", timeout=10)
             command("echo rc=$?", line_keys("echo rc=$?"), r"^rc=130$")
-            command("line edit (Backspace, Left x4, insert)",
-                    [key_name(c) for c in "echo edt-okk"] + ["backspace"] +
-                    ["left"] * 4 + ["i", "ret"], r"^edit-ok$")
+            keys([key_name(c) for c in "echo edt-okk"] + ["backspace"] + ["left"] * 4)
+            time.sleep(0.3)
+            mid_edit = snap("mid-edit.ppm")
+            command("line edit (Backspace, Left x4, insert)", ["i", "ret"], r"^edit-ok$")
             command("history (Up, Enter)", ["up", "ret"], r"^edit-ok$")
             command("Home, End, Delete",
                     [key_name(c) for c in "cho home-endZ"] +
@@ -361,7 +378,7 @@ def main(argv=None):
                      (os.path.basename(ppm), " (%s)" % r if r else "")):
             return 1
         w, h, pix = read_ppm(ppm)
-        rows, unknown = screen_text(w, h, pix, glyphs, fw, fh)
+        rows, unknown, cursors = screen_text(w, h, pix, glyphs, fw, fh)
         used = [i for i, x in enumerate(rows) if x.strip()]
         print("fb_check: screen %dx%d pixels, %dx%d cells; text rows in use:" %
               (w, h, w // fw, h // fh))
@@ -390,6 +407,15 @@ def main(argv=None):
         on_screen(r"^tab-ok$", "its output `tab-ok`")
         check(bool(used) and PROMPT_RE.search(rows[used[-1]] + " ") is not None,
               "screen: a prompt on the last line in use")
+        if mid_edit:
+            mrows, _, mcur = mid_edit
+            at = [i for i, x in enumerate(mrows) if x.endswith("# echo edt-ok")]
+            want = (len("~ # echo ed"), at[-1]) if at else None
+            check(at and mcur == [want], "screen during the edit: `echo edt-ok`, the "
+                  "cursor on its `t` after Left x4: %s, expected %s" % (mcur, want))
+        want = (len(rows[used[-1]]) + 1, used[-1]) if used else None
+        check(cursors == [want], "screen: one cursor, after the last prompt: "
+              "cell (column, row) %s, expected %s" % (cursors, want))
         check(re.search(r"^~ # echo fb-", rows[0]) is not None and
               not any("clear" in x for x in rows),
               "screen: cleared by `clear` (the next command on the top row)")

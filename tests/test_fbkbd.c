@@ -10,10 +10,17 @@
  *   pause: 0xe1 0x1d 0x45 0xe1 0x9d 0xc5 gives nothing and leaves no
  *       state behind: no Ctrl held (the next 'c' is 'c', not ^C), Num Lock
  *       not toggled.
+ *   cursor: drivers/fbcon.c draws its cursor (the cell's last scan line
+ *       lit, in the framebuffer's pixels) where the next byte goes, takes
+ *       it away from the cell it leaves (the cell as it was: its pixels
+ *       equal the background again), hides it on ESC [ ? 25 l and shows it
+ *       on ESC [ ? 25 h (skipped without a framebuffer).
  */
 #include "tests/ktest.h"
 #include "kernel/tty.h"
 #include "kernel/string.h"
+#include "drivers/fbcon.h"
+#include "drivers/font.h"
 
 /* Feed scan codes, collect the bytes. */
 static size_t feed(const uint8_t *sc, size_t n, char *out)
@@ -78,4 +85,49 @@ static void pause(struct ktest *t)
 	i8042_reset_state();
 }
 
-KTEST_SUITE(fbkbd, KTEST_CASE(keypad), KTEST_CASE(pause));
+static void fw(const char *s)
+{
+	fbcon_tty_write(s, strlen(s));
+}
+
+/* The cell's last scan line differs from its (always blank) first. */
+static bool underlined(uint32_t cx, uint32_t cy)
+{
+	uint32_t y0 = cy * FONT_HEIGHT, x0 = cx * FONT_WIDTH;
+	uint32_t bg = fbcon_pixel(x0, y0);
+	for (uint32_t x = 0; x < FONT_WIDTH; x++)
+		if (fbcon_pixel(x0 + x, y0 + FONT_HEIGHT - 1) != bg)
+			return true;
+	return false;
+}
+
+static void cursor(struct ktest *t)
+{
+	uint32_t cols, rows;
+	if (!fbcon_geometry(&cols, &rows)) {
+		ktest_skip(t, "no framebuffer console");
+		return;
+	}
+	/* the console is shared with printk: one write at a time, no CPU
+	 * prints during a case */
+	fw("\033[2J\033[3;1Hab");
+	KEXPECT_TRUE(t, underlined(2, 2));
+	KEXPECT_FALSE(t, underlined(1, 2));
+	KEXPECT_FALSE(t, underlined(0, 2));
+	fw("\b"); /* left: the cursor on 'b', the cell after it as it was */
+	KEXPECT_TRUE(t, underlined(1, 2));
+	KEXPECT_FALSE(t, underlined(2, 2));
+	fw("\033[?25l");
+	KEXPECT_FALSE(t, underlined(1, 2));
+	fw("\033[?25h");
+	KEXPECT_TRUE(t, underlined(1, 2));
+	fw("\033[5;7H"); /* a jump: the old place restored */
+	KEXPECT_TRUE(t, underlined(6, 4));
+	KEXPECT_FALSE(t, underlined(1, 2));
+	KEXPECT_EQ(t, fbcon_cell(1, 2), 'b');
+	fw("\033[2J\033[H");
+	KEXPECT_TRUE(t, underlined(0, 0));
+	KEXPECT_FALSE(t, underlined(6, 4));
+}
+
+KTEST_SUITE(fbkbd, KTEST_CASE(keypad), KTEST_CASE(pause), KTEST_CASE(cursor));
