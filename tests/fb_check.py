@@ -51,6 +51,7 @@ import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no tests/__pycache__ from the import below
 sys.path.insert(0, HERE)
 import runner  # noqa: E402  (tests/runner.py)
 
