@@ -5,6 +5,8 @@
 #                kernel monitor instead)
 #   make test-shell  the scripted shell session of tests/shell.script, typed
 #                into the serial console of a `make run` boot (tests/user.mk)
+#   make test-fb the shell used through the framebuffer console and the PS/2
+#                keyboard only (QEMU's sendkey, screendump; tests/fb_check.py)
 #   make test    boot headless, run the in-kernel suite, exit 0 iff all passed
 #   make image   GPT disk image with an ESP (write it to a USB stick)
 #   make debug   QEMU waiting for gdb on :1234 (see README)
