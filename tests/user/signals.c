@@ -1242,10 +1242,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "console"))
 		return console_checks();
 	if (argc > 1 && !strcmp(argv[1], "ipi")) {
-		/* alone: the only IPIs into user code are tgkill's; three rounds,
+		/* alone: the only IPIs into user code are tgkill's; six rounds,
 		 * as a signal may find its spinner off its CPU (more spinners than
 		 * CPUs at SMP=2) and then needs no IPI */
-		for (int round = 0; round < 3; round++)
+		for (int round = 0; round < 6; round++)
 			threads_checks();
 		printf("1..%d\n# every check ran\n", n);
 		return failed ? 1 : 0;
