@@ -17,24 +17,11 @@
  *       on ESC [ ? 25 h (skipped without a framebuffer).
  */
 #include "tests/ktest.h"
+#include "tests/ktest_kbd.h"
 #include "kernel/tty.h"
 #include "kernel/string.h"
 #include "drivers/fbcon.h"
 #include "drivers/font.h"
-
-/* Feed scan codes, collect the bytes. */
-static size_t feed(const uint8_t *sc, size_t n, char *out)
-{
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++) {
-		char b[8];
-		int k = i8042_decode(sc[i], b);
-		memcpy(out + len, b, (size_t)k);
-		len += (size_t)k;
-	}
-	out[len] = 0;
-	return len;
-}
 
 static void keypad(struct ktest *t)
 {
@@ -45,24 +32,24 @@ static void keypad(struct ktest *t)
 		0x47, 0xc7, 0x48, 0xc8, 0x49, 0xc9, 0x4a, 0xca, 0x4b, 0xcb, 0x4c, 0xcc, 0x4d,
 		0xcd, 0x4e, 0xce, 0x4f, 0xcf, 0x50, 0xd0, 0x51, 0xd1, 0x52, 0xd2, 0x53, 0xd3,
 	};
-	feed(pad, sizeof(pad), out);
+	kbd_feed(pad, sizeof(pad), out);
 	KEXPECT_EQ(t,
 		   strcmp(out, "\033[1~\033[A\033[5~-\033[D\033[G\033[C+\033[4~\033[B\033[6~"
 			       "\033[2~\033[3~"),
 		   0);
 	/* Num Lock on (press and release 0x45): the digits; keypad * too */
 	static const uint8_t num[] = { 0x45, 0xc5, 0x37, 0xb7 };
-	feed(num, sizeof(num), out);
+	kbd_feed(num, sizeof(num), out);
 	KEXPECT_EQ(t, out[0], '*');
-	feed(pad, sizeof(pad), out);
+	kbd_feed(pad, sizeof(pad), out);
 	KEXPECT_EQ(t, strcmp(out, "789-456+1230."), 0);
 	/* the 0xe0 arrows stay arrows with Num Lock on */
 	static const uint8_t arrows[] = { 0xe0, 0x48, 0xe0, 0xc8, 0xe0, 0x4d, 0xe0, 0xcd };
-	feed(arrows, sizeof(arrows), out);
+	kbd_feed(arrows, sizeof(arrows), out);
 	KEXPECT_EQ(t, strcmp(out, "\033[A\033[C"), 0);
 	/* Num Lock off again */
 	static const uint8_t off[] = { 0x45, 0xc5, 0x48, 0xc8 };
-	feed(off, sizeof(off), out);
+	kbd_feed(off, sizeof(off), out);
 	KEXPECT_EQ(t, strcmp(out, "\033[A"), 0);
 	i8042_reset_state();
 }
@@ -72,14 +59,14 @@ static void pause(struct ktest *t)
 	char out[64];
 	i8042_reset_state();
 	static const uint8_t seq[] = { 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5 };
-	KEXPECT_EQ(t, feed(seq, sizeof(seq), out), 0);
+	KEXPECT_EQ(t, kbd_feed(seq, sizeof(seq), out), 0);
 	/* 'c' then keypad 8: no Ctrl held, Num Lock still off */
 	static const uint8_t after[] = { 0x2e, 0xae, 0x48, 0xc8 };
-	feed(after, sizeof(after), out);
+	kbd_feed(after, sizeof(after), out);
 	KEXPECT_EQ(t, strcmp(out, "c\033[A"), 0);
 	/* Pause between a Ctrl press and release: Ctrl still held after it */
 	static const uint8_t mid[] = { 0x1d, 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5, 0x2e, 0x9d, 0x2e };
-	KEXPECT_EQ(t, feed(mid, sizeof(mid), out), 2);
+	KEXPECT_EQ(t, kbd_feed(mid, sizeof(mid), out), 2);
 	KEXPECT_EQ(t, out[0], 3);
 	KEXPECT_EQ(t, out[1], 'c');
 	i8042_reset_state();

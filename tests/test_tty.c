@@ -23,6 +23,7 @@
  *       clear cells (skipped without a framebuffer).
  */
 #include "tests/ktest.h"
+#include "tests/ktest_kbd.h"
 #include "tests/ktest_fs.h"
 #include "tests/ktest_user.h"
 #include "kernel/tty.h"
@@ -127,57 +128,43 @@ static void dev(struct ktest *t)
 	run_typed(t, argv, NULL, 0);
 }
 
-/* Feed scan codes, collect the bytes. */
-static size_t feed(const uint8_t *sc, size_t n, char *out)
-{
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++) {
-		char b[8];
-		int k = i8042_decode(sc[i], b);
-		memcpy(out + len, b, (size_t)k);
-		len += (size_t)k;
-	}
-	out[len] = 0;
-	return len;
-}
-
 static void i8042_decode_set1(struct ktest *t)
 {
 	char out[64];
 	i8042_reset_state();
 	static const uint8_t plain[] = { 0x1e, 0x9e, 0x30, 0xb0, 0x02, 0x82, 0x39, 0xb9 };
-	KEXPECT_EQ(t, feed(plain, sizeof(plain), out), 4);
+	KEXPECT_EQ(t, kbd_feed(plain, sizeof(plain), out), 4);
 	KEXPECT_EQ(t, strcmp(out, "ab1 "), 0);
 	/* Shift (left, then right) */
 	static const uint8_t shift[] = { 0x2a, 0x1e, 0x9e, 0x02, 0xaa, 0x36, 0x0d, 0xb6, 0x1e };
-	feed(shift, sizeof(shift), out);
+	kbd_feed(shift, sizeof(shift), out);
 	KEXPECT_EQ(t, strcmp(out, "A!+a"), 0);
 	/* Caps Lock: letters only; with Shift back to lower case */
 	static const uint8_t caps[] = {
 		0x3a, 0xba, 0x1e, 0x02, 0x2a, 0x1e, 0xaa, 0x3a, 0xba, 0x1e
 	};
-	feed(caps, sizeof(caps), out);
+	kbd_feed(caps, sizeof(caps), out);
 	KEXPECT_EQ(t, strcmp(out, "A1aa"), 0);
 	/* Ctrl: ^C ^D ^U, right Ctrl (0xe0 0x1d), ^\ */
 	static const uint8_t ctrl[] = {
 		0x1d, 0x2e, 0x20, 0x16, 0x9d, 0xe0, 0x1d, 0x2b, 0xe0, 0x9d
 	};
-	KEXPECT_EQ(t, feed(ctrl, sizeof(ctrl), out), 4);
+	KEXPECT_EQ(t, kbd_feed(ctrl, sizeof(ctrl), out), 4);
 	KEXPECT_EQ(t, out[0], 3);
 	KEXPECT_EQ(t, out[1], 4);
 	KEXPECT_EQ(t, out[2], 0x15);
 	KEXPECT_EQ(t, out[3], 0x1c);
 	/* Backspace DEL, Enter CR, Tab, Esc */
 	static const uint8_t keys[] = { 0x0e, 0x1c, 0x0f, 0x01 };
-	feed(keys, sizeof(keys), out);
+	kbd_feed(keys, sizeof(keys), out);
 	KEXPECT_EQ(t, strcmp(out, "\x7f\r\t\x1b"), 0);
 	/* arrows and Del/Home: escape sequences; releases give nothing */
 	static const uint8_t ext[] = { 0xe0, 0x48, 0xe0, 0xc8, 0xe0, 0x4b, 0xe0, 0x53, 0xe0, 0x47 };
-	feed(ext, sizeof(ext), out);
+	kbd_feed(ext, sizeof(ext), out);
 	KEXPECT_EQ(t, strcmp(out, "\033[A\033[D\033[3~\033[1~"), 0);
 	/* Alt+x: ESC x */
 	static const uint8_t alt[] = { 0x38, 0x2d, 0xb8, 0x2d };
-	feed(alt, sizeof(alt), out);
+	kbd_feed(alt, sizeof(alt), out);
 	KEXPECT_EQ(t, strcmp(out, "\033xx"), 0);
 	i8042_reset_state();
 }
