@@ -564,8 +564,14 @@ int64_t sys_setpgid(int pid, int pgid)
 		goto out; /* a session leader */
 	if (pgid != pid) {
 		bool found = false;
+		/* a zombie not yet reaped is still a member (Linux detaches
+		 * it from its group at release_task) */
 		list_for_each_entry (q, &all_processes, all_node)
+#ifdef MUTATION_PGRP_IGNORES_ZOMBIES
 			if (q->pgid == pgid && q->sid == me->sid && q->state == PROC_ALIVE) {
+#else
+			if (q->pgid == pgid && q->sid == me->sid) {
+#endif
 				found = true;
 				break;
 			}
@@ -767,8 +773,12 @@ static long tiocspgrp(uint64_t arg)
 	struct process *me = current->proc, *p;
 	spin_lock(&tasklist_lock);
 	int sid = -1;
-	list_for_each_entry (p, &all_processes, all_node)
+	list_for_each_entry (p, &all_processes, all_node) /* zombies too */
+#ifdef MUTATION_PGRP_IGNORES_ZOMBIES
 		if (p->pgid == nr && p->state == PROC_ALIVE) {
+#else
+		if (p->pgid == nr) {
+#endif
 			sid = p->sid;
 			break;
 		}

@@ -204,6 +204,42 @@ static void fg_child_killed(const char *what, int sig, const char *msg)
 	signal(SIGTTOU, SIG_DFL);
 }
 
+/* A pipeline's first process may exit before the next one joins its group
+ * (busybox's ash: `cat f | grep x`): an unreaped zombie is still a member,
+ * so setpgid into its group and tcsetpgrp to it work, as Linux, which
+ * keeps a zombie in its group until it is reaped. */
+static void zombie_group(void)
+{
+	pid_t a = fork();
+	if (!a) {
+		setpgid(0, 0);
+		_exit(0);
+	}
+	setpgid(a, a);
+	siginfo_t si;
+	waitid(P_PID, a, &si, WEXITED | WNOWAIT); /* a zombie now, not reaped */
+	int go[2];
+	pipe(go);
+	pid_t b = fork();
+	if (!b) {
+		char c;
+		close(go[1]);
+		read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	check(setpgid(b, a) == 0, "setpgid into a group whose only member is a zombie");
+	check(getpgid(b) == a, "... the child is in it");
+	check(tcsetpgrp(0, a) == 0, "tcsetpgrp to that group");
+	signal(SIGTTOU, SIG_IGN);
+	tcsetpgrp(0, getpgrp());
+	signal(SIGTTOU, SIG_DFL);
+	close(go[1]);
+	wait_child(b);
+	wait_child(a);
+	check(tcsetpgrp(0, a) == -1 && errno == ESRCH, "reaped: the group is gone (ESRCH)");
+}
+
 static void jobs(void)
 {
 	pid_t me = getpid();
@@ -214,6 +250,7 @@ static void jobs(void)
 	pid_t sid = -1;
 	check(ioctl(0, TIOCGSID, &sid) == 0 && sid == me, "TIOCGSID: our session");
 	check(setsid() == -1 && errno == EPERM, "setsid: EPERM for a group leader");
+	zombie_group();
 	check(setpgid(0, -1) == -1 && errno == EINVAL, "setpgid: negative group EINVAL");
 	check(setpgid(999999, 0) == -1 && errno == ESRCH, "setpgid: no such process ESRCH");
 	check(setpgid(0, 0) == -1 && errno == EPERM, "setpgid of a session leader: EPERM");
