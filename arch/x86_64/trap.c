@@ -84,7 +84,8 @@ static void set_gate(int vec, uint64_t handler, int ist)
 	g->sel = GDT_KERNEL_CS;
 	g->ist = ist;
 	g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-			     /* Only int3 and into may be raised by user code with int n (Linux's
+
+	/* Only int3 and into may be raised by user code with int n (Linux's
 	 * DPL3 gates); int n on any other vector from ring 3 is a #GP. */
 #ifdef MUTATION_ALL_GATES_DPL3
 	g->type_attr = 0xee;
