@@ -284,7 +284,9 @@ static void insert_vma(struct mm *mm, struct vm_area_struct *vma)
  * new VMA is linked, and both halves change, under that lock, as Linux's
  * __split_vma does under i_mmap_lock_write (vma_prepare): walkers see the
  * VMA whole or split, never half-way. MUTATION_SPLIT_VMA_UNLOCKED: the old
- * code, without the lock (vma.split_vma_holds_i_mmap_lock).
+ * code, without the lock (vma.split_vma_holds_i_mmap_lock; from user space
+ * races.split_rmap: an O_DIRECT write's invalidation then unmaps a page
+ * at an address computed from the half-split VMA).
  */
 static int split_vma(struct vm_area_struct *vma, uint64_t addr)
 {

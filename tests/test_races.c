@@ -59,6 +59,10 @@
  *   cow_flush (R6), tlb_flush 60 ms, 4 CPUs: one thread breaks COW, one
  *       writes the copy then a flag, one reads the flag then the data: it
  *       never sees the flag without the data.
+ *   split_rmap (R2), split_vma 100 ms per split: O_DIRECT writes of a file's
+ *       page 0 on CPU 1 while CPU 0 mprotects page 4 of a shared mapping of
+ *       the file (two splits): the writes' rmap walks unmap page 0 only,
+ *       never a page at an address computed from a half-split VMA.
  */
 #include "tests/ktest_user.h"
 #include "tests/ktest_fs.h"
@@ -188,8 +192,14 @@ static void many_dirty(struct ktest *t)
 	KEXPECT_LE(t, scanned, TLB_RMAP_SCAN_BOUND);
 }
 
+static void split_rmap(struct ktest *t)
+{
+	const struct delay d[] = { { PAUSE_SPLIT_VMA, 100000 } };
+	races(t, "split_rmap", 2, d, 1);
+}
+
 KTEST_SUITE(races, KTEST_CASE(fork_exclusive), KTEST_CASE(mprotect_cow), KTEST_CASE(dio_read_fork),
 	    KTEST_CASE(pin_unshare), KTEST_CASE(fork_flush), KTEST_CASE(free_flush),
 	    KTEST_CASE(mkwrite), KTEST_CASE(gup_zap), KTEST_CASE(fork_pin), KTEST_CASE(cow_flush),
 	    KTEST_CASE(many_dirty), KTEST_CASE(pt_free), KTEST_CASE(cow_concurrent),
-	    KTEST_CASE(first_touch));
+	    KTEST_CASE(first_touch), KTEST_CASE(split_rmap));

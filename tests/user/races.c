@@ -63,6 +63,14 @@
  *                   child (delay tlb_flush), one writes the new copy and
  *                   then a flag, one reads the flag then the data: seeing
  *                   the flag it sees the data (R6: COW_INSTALL_BEFORE_FLUSH).
+ *   split_rmap      an O_DIRECT write of a file's page 0 loops on another
+ *                   CPU while the main thread mprotects page 4 of a shared
+ *                   mapping of the file, splitting its VMA (delay
+ *                   split_vma): the write unmaps the range it writes (page
+ *                   0) and nothing else; pages 1-7 stay mapped, as pagemap
+ *                   shows. A split made without i_mmap_lock lets the write's
+ *                   rmap walk see the new VMA's start moved but not its
+ *                   offset, and it unmaps page 4 (R2: SPLIT_VMA_UNLOCKED).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -906,6 +914,91 @@ static void many_dirty(void)
 	unlink(path);
 }
 
+/* ---- split_rmap (SPLIT_VMA_UNLOCKED), delay split_vma --------------------- */
+
+#define SR_PAGES 8
+#define SR_SPLIT 4 /* the page mprotect splits out */
+
+struct dio_loop {
+	int fd, cpu;
+	void *buf;
+	volatile int go, stop;
+	volatile long writes, errors;
+};
+
+/* O_DIRECT writes of the file's page 0 from buf, without a break, while go
+ * and until stop: each one unmaps page 0 from every mapping of the file
+ * (the rmap walk of invalidate_inode_pages2_range). */
+static void *dio_loop_thread(void *arg)
+{
+	struct dio_loop *l = arg;
+	pin(l->cpu);
+	while (!l->stop) {
+		if (!l->go) {
+			sched_yield();
+			continue;
+		}
+		if (pwrite(l->fd, l->buf, PG, 0) == PG)
+			l->writes++;
+		else
+			l->errors++;
+	}
+	return NULL;
+}
+
+static void split_rmap(void)
+{
+	const char *path = "/races-split-rmap.bin";
+	int fd = make_file(path, SR_PAGES, 'f', 0);
+	int dfd = open(path, O_RDWR | O_DIRECT);
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	char *b = anon(PG);
+	char *m = fd < 0 ? MAP_FAILED
+			 : mmap(NULL, SR_PAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (dfd < 0 || pm < 0 || !b || m == MAP_FAILED)
+		return check(0, "split_rmap: file, O_DIRECT fd, pagemap, mapping");
+	pin(0);
+	memset(b, 'w', PG); /* touched: GUP-fast pins it without the mmap_lock */
+	volatile char sum = 0;
+	for (int i = 0; i < SR_PAGES; i++)
+		sum += m[i * PG]; /* every page mapped (read faults) */
+	struct dio_loop l = { .fd = dfd, .cpu = 1, .buf = b };
+	pthread_t th;
+	pthread_create(&th, NULL, dio_loop_thread, &l);
+	l.go = 1;
+	while (l.writes < 2 && !l.errors)
+		sched_yield();
+	long w0 = l.writes;
+	double t0 = now();
+	int r = mprotect(m + SR_SPLIT * PG, PG, PROT_READ); /* two splits */
+	double t1 = now();
+	long during = l.writes - w0;
+	l.stop = 1;
+	pthread_join(th, NULL);
+	int lost = 0;
+	for (int i = 1; i < SR_PAGES; i++) {
+		uint64_t e = 0;
+		if (pread(pm, &e, 8, (off_t)((uintptr_t)(m + i * PG) / PG * 8)) != 8 ||
+		    !(e >> 63)) {
+			printf("# page %d of the mapping is no longer mapped\n", i);
+			lost++;
+		}
+	}
+	printf("# mprotect %.0f ms, %ld O_DIRECT writes of page 0 meanwhile, %ld failed\n",
+	       (t1 - t0) * 1e3, during, l.errors);
+	check(r == 0 && l.errors == 0, "split_rmap: mprotect and the O_DIRECT writes succeed");
+	if (t1 - t0 < 0.05)
+		inconclusive("the split was too quick to overlap a write (no delay?)");
+	else
+		check(lost == 0, "split_rmap: the writes unmapped page 0 only (pages 1-7 mapped)");
+	check(m[SR_SPLIT * PG] == 'f' && m[0] == 'w', "split_rmap: the mapping reads the file");
+	munmap(m, SR_PAGES * PG);
+	close(pm);
+	close(dfd);
+	close(fd);
+	unlink(path);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -924,6 +1017,7 @@ static const struct {
 	{ "cow_concurrent", cow_concurrent },
 	{ "first_touch", first_touch },
 	{ "mprotect_cow", mprotect_cow },
+	{ "split_rmap", split_rmap },
 };
 
 int main(int argc, char **argv)
