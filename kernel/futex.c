@@ -51,7 +51,9 @@
  * -ERESTARTSYS, or -ERESTART_RESTARTBLOCK with a timeout, which the exit
  * path turns into -EINTR or a restart, as Linux) while q->lock_ptr is set.
  * The waker, under the bucket lock, unlinks q, clears q->lock_ptr (release),
- * wakes the thread, then sets q->wake_done: the waiter, once it sees
+ * wakes the thread (queues it; the IPI to its CPU waits until the bucket
+ * is unlocked: "Kicks" in kernel/sched.c), then sets q->wake_done: the
+ * waiter, once it sees
  * lock_ptr NULL, waits for wake_done before returning, so the waker never
  * touches a thread or a futex_q that may be gone (Linux keeps the task with
  * get_task_struct for the same reason; our threads have no reference
@@ -308,13 +310,14 @@ static void __futex_unqueue(struct futex_q *q)
 	hb_waiters_dec(lock_to_hb(q->lock_ptr));
 }
 
-/* Wake q (its bucket lock held): see "Sleeping and waking" at the top. */
-static void futex_wake_mark(struct futex_q *q)
+/* Wake q (its bucket lock held): see "Sleeping and waking" at the top.
+ * The IPI goes in *kicks, sent by the caller once the bucket is unlocked. */
+static void futex_wake_mark(struct futex_q *q, cpumask_t *kicks)
 {
 	struct thread *t = q->task;
 	__futex_unqueue(q);
 	smp_store_release(&q->lock_ptr, NULL);
-	wake_up_thread(t);
+	wake_up_thread_kick(t, kicks);
 	smp_store_release(&q->wake_done, true);
 }
 
@@ -485,6 +488,8 @@ int futex_wake(uint64_t uaddr, unsigned flags, int nr_wake, uint32_t bitset)
 	struct futex_hash_bucket *hb = futex_hash(&key);
 	if (!hb_waiters_pending(hb))
 		return 0; /* nobody queued, nor counted before reading the word */
+	cpumask_t kicks;
+	cpumask_clear(&kicks);
 	spin_lock(&hb->lock);
 	struct futex_q *q, *next;
 	list_for_each_entry_safe (q, next, hb_chain(hb), list) {
@@ -494,11 +499,12 @@ int futex_wake(uint64_t uaddr, unsigned flags, int nr_wake, uint32_t bitset)
 		if (!(q->bitset & bitset))
 			continue;
 #endif
-		futex_wake_mark(q);
+		futex_wake_mark(q, &kicks);
 		if (++ret >= nr_wake)
 			break;
 	}
 	spin_unlock(&hb->lock);
+	sched_kick_cpus(&kicks);
 	return ret;
 }
 
@@ -521,7 +527,7 @@ static void requeue_futex(struct futex_q *q, struct futex_hash_bucket *hb1,
 /* With both buckets locked: wake nr_wake, requeue up to nr_requeue. */
 static int requeue_waiters(struct futex_hash_bucket *hb1, struct futex_hash_bucket *hb2,
 			   const struct futex_key *key1, const struct futex_key *key2, int nr_wake,
-			   int nr_requeue)
+			   int nr_requeue, cpumask_t *kicks)
 {
 	int task_count = 0;
 	struct futex_q *q, *next;
@@ -532,11 +538,11 @@ static int requeue_waiters(struct futex_hash_bucket *hb1, struct futex_hash_buck
 			continue;
 #ifdef MUTATION_FUTEX_REQUEUE_WAKES_ALL
 		++task_count;
-		futex_wake_mark(q); /* everyone woken: a thundering herd, nobody moved */
+		futex_wake_mark(q, kicks); /* everyone woken: a thundering herd, nobody moved */
 		continue;
 #endif
 		if (++task_count <= nr_wake)
-			futex_wake_mark(q);
+			futex_wake_mark(q, kicks);
 		else
 			requeue_futex(q, hb1, hb2, key2);
 	}
@@ -578,9 +584,12 @@ retry_private:
 			return -EAGAIN;
 		}
 	}
-	ret = requeue_waiters(hb1, hb2, &key1, &key2, nr_wake, nr_requeue);
+	cpumask_t kicks;
+	cpumask_clear(&kicks);
+	ret = requeue_waiters(hb1, hb2, &key1, &key2, nr_wake, nr_requeue, &kicks);
 	double_unlock_hb(hb1, hb2);
 	hb_waiters_dec(hb2);
+	sched_kick_cpus(&kicks);
 	return ret;
 }
 

@@ -17,7 +17,7 @@ static const char *const pause_names[NR_PAUSE_POINTS] = {
 	[PAUSE_CLEAN_FOR_IO] = "clean_for_io", [PAUSE_SWITCH_MM] = "switch_mm",
 	[PAUSE_SPLIT_VMA] = "split_vma",       [PAUSE_FUTEX_WAIT_SETUP] = "futex_wait_setup",
 	[PAUSE_MREMAP_MOVED] = "mremap_moved", [PAUSE_EXIT_THREAD] = "exit_thread",
-	[PAUSE_STOP_RECHECK] = "stop_recheck",
+	[PAUSE_STOP_RECHECK] = "stop_recheck", [PAUSE_WAKE_KICK] = "wake_kick",
 };
 
 const char *pause_name(enum pause_id id)

@@ -43,6 +43,7 @@ enum pause_id {
 	PAUSE_EXIT_THREAD,	/* do_exit: out of the thread count, before de_thread is woken */
 	PAUSE_STOP_RECHECK,	/* do_signal_stop: a stopped thread (woken or not) before it
 				 * reads whether its stop is over or a new one wants it */
+	PAUSE_WAKE_KICK,	/* resched_cpu: the IPI to another CPU sent (obj: its struct cpu) */
 	NR_PAUSE_POINTS
 };
 

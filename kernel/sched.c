@@ -38,6 +38,23 @@
  * calc_global_load: every 5 s CPU 0's tick folds the threads runnable
  * now (a racy sum of the run queues) into the three decaying averages.
  *
+ * Kicks: a wake-up of a thread queued on another CPU needs that CPU to
+ * reschedule: need_resched is set under the rq lock with the enqueue, but
+ * the IPI (the "kick") is sent only once the waker has dropped the rq lock
+ * and any lock the woken thread will take first (the wait queue's, a futex
+ * bucket's; futex_wake also marks the waiter done before it kicks):
+ * wake_up_thread_kick() notes the CPU, sched_kick_cpus() sends. A kick
+ * sent with those locks held lets the woken CPU run into them at once; if
+ * the waker's vCPU is descheduled by the host right after its IPI (lock
+ * holder preemption), the woken one spins for the host's time slice,
+ * milliseconds (seen: 3-5 ms per futex wake at 4 vCPUs on 2 host CPUs).
+ * Linux gets the same from its wake queues (wake_q: woken after the
+ * unlock) and its wake list (ttwu_queue_wakelist: the target CPU queues
+ * the thread itself). The order is safe: the target, if idle, checks
+ * need_resched with interrupts off before it halts, so a late IPI still
+ * wakes it; a kick to the waker's own CPU is needless (need_resched is
+ * set). sched.kick_after_unlock; mutation WAKE_KICK_UNDER_LOCK.
+ *
  * Sleeping: set state SLEEPING (prepare_to_wait), re-check the condition,
  * schedule(). wake_up_thread() sets RUNNING and enqueues only if the thread
  * has left the run queue, so a wake-up between the check and schedule() just
@@ -45,6 +62,7 @@
  * deactivates a thread, whatever its state, so it cannot lose a wake-up.
  */
 #include "kernel/sched.h"
+#include "kernel/pause.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -120,6 +138,7 @@ static void resched_cpu(int cpu)
 	if (cpu != cpu_id()) {
 		count_event(EV_RESCHED_IPI);
 		arch_send_ipi(cpu, VEC_RESCHEDULE);
+		pause_point(PAUSE_WAKE_KICK, &cpus[cpu]); /* the sender stalls: what may it hold? */
 	}
 }
 
@@ -517,8 +536,10 @@ static struct runqueue *thread_rq_lock(struct thread *t)
 	}
 }
 
-/* Called with t's rq locked. */
-static bool __wake_up_thread(struct runqueue *rq, struct thread *t)
+/* Wake t (its rq locked). The IPI its CPU may need is only noted in
+ * *kicks (NULL: sent now), for sched_kick_cpus() once the caller holds no
+ * lock the woken thread wants: see "Kicks" at the top. */
+static bool __wake_up_thread_kick(struct runqueue *rq, struct thread *t, cpumask_t *kicks)
 {
 	if (t->state != THREAD_SLEEPING)
 		return false;
@@ -528,17 +549,50 @@ static bool __wake_up_thread(struct runqueue *rq, struct thread *t)
 	if (!t->on_rq) {
 		t->on_rq = true;
 		enqueue(rq, t);
-		resched_cpu(t->cpu);
+		WRITE_ONCE(cpus[t->cpu].need_resched, true);
+		if (t->cpu != cpu_id()) {
+#ifdef MUTATION_WAKE_KICK_UNDER_LOCK
+			kicks = NULL; /* the IPI with the rq lock (and the caller's) held */
+#endif
+			if (kicks)
+				cpumask_set(kicks, t->cpu);
+			else
+				resched_cpu(t->cpu);
+		}
 	}
 	return true;
 }
 
-bool wake_up_thread(struct thread *t)
+static bool __wake_up_thread(struct runqueue *rq, struct thread *t)
+{
+	return __wake_up_thread_kick(rq, t, NULL);
+}
+
+void sched_kick_cpus(const cpumask_t *kicks)
+{
+	int me = cpu_id();
+	for_each_cpu_in (i, kicks)
+		if (i != me)
+			resched_cpu(i);
+}
+
+bool wake_up_thread_kick(struct thread *t, cpumask_t *kicks)
 {
 	unsigned long f = local_irq_save();
 	struct runqueue *rq = thread_rq_lock(t);
-	bool woke = __wake_up_thread(rq, t);
+	bool woke = __wake_up_thread_kick(rq, t, kicks);
 	rq_unlock(rq);
+	local_irq_restore(f);
+	return woke;
+}
+
+bool wake_up_thread(struct thread *t)
+{
+	cpumask_t kicks;
+	cpumask_clear(&kicks);
+	unsigned long f = local_irq_save(); /* not moved between the wake and the kick */
+	bool woke = wake_up_thread_kick(t, &kicks);
+	sched_kick_cpus(&kicks); /* the rq lock dropped */
 	local_irq_restore(f);
 	return woke;
 }
@@ -895,11 +949,16 @@ void finish_wait(struct waitq *wq, struct waiter *w)
 
 void wake_up_all(struct waitq *wq)
 {
+	cpumask_t kicks;
+	cpumask_clear(&kicks);
 	unsigned long f = spin_lock_irqsave(&wq->lock);
 	struct waiter *w;
 	list_for_each_entry (w, &wq->waiters, node)
-		wake_up_thread(w->thread);
-	spin_unlock_irqrestore(&wq->lock, f);
+		wake_up_thread_kick(w->thread, &kicks);
+	raw_spin_unlock(&wq->lock); /* finish_wait takes it */
+	sched_kick_cpus(&kicks);
+	local_irq_restore(f);
+	preempt_enable(); /* spin_lock_irqsave's */
 }
 
 void init_completion(struct completion *c)
@@ -910,12 +969,17 @@ void init_completion(struct completion *c)
 
 void complete(struct completion *c)
 {
+	cpumask_t kicks;
+	cpumask_clear(&kicks);
 	unsigned long f = spin_lock_irqsave(&c->wq.lock);
 	c->done = 1;
 	struct waiter *w;
 	list_for_each_entry (w, &c->wq.waiters, node)
-		wake_up_thread(w->thread);
-	spin_unlock_irqrestore(&c->wq.lock, f);
+		wake_up_thread_kick(w->thread, &kicks);
+	raw_spin_unlock(&c->wq.lock);
+	sched_kick_cpus(&kicks);
+	local_irq_restore(f);
+	preempt_enable();
 }
 
 void wait_for_completion(struct completion *c)

@@ -134,6 +134,11 @@ static inline bool thread_cpu_allowed(const struct thread *t, int cpu)
 /* Nanoseconds t has run on a CPU (Linux's sum_exec_runtime), up to now. */
 uint64_t thread_cputime_ns(struct thread *t);
 bool wake_up_thread(struct thread *t);
+/* Wake t, but only note in *kicks the CPU that needs a resched IPI; the
+ * caller sends it with sched_kick_cpus() once it holds no lock the woken
+ * thread may want (kernel/sched.c, "Kicks"). */
+bool wake_up_thread_kick(struct thread *t, cpumask_t *kicks);
+void sched_kick_cpus(const cpumask_t *kicks);
 void sleep_ms(uint64_t ms);
 void sched_init_cpu(int cpu);		/* the code running now becomes cpu's idle thread */
 void sched_start_cpu(void) __noreturn;	/* each CPU: become the idle thread */

@@ -7,7 +7,16 @@
  * CPUs) never run elsewhere while idle CPUs steal, yet do move between the
  * CPUs of the mask; a mask changed under a sleeping or queued thread moves
  * it before it runs its own code again.
+ *
+ *   kick_after_unlock: a waker that stalls right after its resched IPI (a
+ *       pause point there: a vCPU the host deschedules) holds no lock the
+ *       woken thread needs: the thread it woke runs on its own CPU in the
+ *       meantime. complete() and wake_up_thread() kick after dropping the
+ *       wait queue's and the run queue's locks; WAKE_KICK_UNDER_LOCK sends
+ *       the IPI with both held, and the woken CPU spins on its run queue
+ *       until the waker goes on.
  */
+#include "kernel/pause.h"
 #include "tests/ktest.h"
 #include "kernel/smp.h"
 #include "kernel/stats.h"
@@ -368,9 +377,67 @@ static void affinity_change_moves_sleeper(struct ktest *t)
 		KEXPECT_EQ(t, set_cpus_allowed(current, &none), -EINVAL); /* no online CPU */
 }
 
+struct kick_ctx {
+	struct completion ready, go, done;
+	volatile int start;
+	volatile uint64_t ran_ns;
+};
+
+static void kick_sleeper(void *arg)
+{
+	struct kick_ctx *k = arg;
+	complete(&k->ready);
+	wait_for_completion(&k->go);
+	k->ran_ns = ktime_get_ns();
+	complete(&k->done);
+}
+
+static void kick_waker(void *arg)
+{
+	struct kick_ctx *k = arg;
+	while (!READ_ONCE(k->start))
+		cpu_relax();
+	complete(&k->go); /* kicks the sleeper's CPU, then stalls there */
+}
+
+static void kick_after_unlock(struct ktest *t)
+{
+	if (nr_cpus_online < 3)
+		KTEST_SKIP(t, "needs 3 CPUs (waker, sleeper, this test)");
+	static struct kick_ctx k;
+	init_completion(&k.ready);
+	init_completion(&k.go);
+	init_completion(&k.done);
+	k.start = 0;
+	k.ran_ns = 0;
+	int me = cpu_id(), a = online_cpu_except(0, me), b = online_cpu_except(1, me);
+	KASSERT_TRUE(t, thread_create("kick-sleeper", kick_sleeper, &k, b) != NULL);
+	wait_for_completion(&k.ready);
+	sleep_ms(20); /* asleep in wait_for_completion, its CPU idle */
+	pause_points[PAUSE_WAKE_KICK].resumed_ns = 0;
+	/* Resumes by itself after 1 s: the mutant's woken CPU waits for it. */
+	pause_arm_until(PAUSE_WAKE_KICK, &cpus[b], NULL, 1000);
+	KASSERT_TRUE(t, thread_create("kick-waker", kick_waker, &k, a) != NULL);
+	WRITE_ONCE(k.start, 1);
+	bool reached = pause_wait_reached(PAUSE_WAKE_KICK, 2000);
+	uint64_t t0 = ktime_get_ns();
+	while (reached && !READ_ONCE(k.ran_ns) && ktime_get_ns() - t0 < 300000000ull &&
+	       !READ_ONCE(pause_points[PAUSE_WAKE_KICK].resumed_ns))
+		sleep_ms(1);
+	uint64_t ran = READ_ONCE(k.ran_ns);
+	uint64_t resumed = READ_ONCE(pause_points[PAUSE_WAKE_KICK].resumed_ns);
+	pause_release(PAUSE_WAKE_KICK);
+	wait_for_completion(&k.done);
+	ktest_log(t, "the woken thread ran %s",
+		  ran && (!resumed || ran < resumed) ? "while the waker stalled after its kick"
+						     : "only once the waker went on");
+	KEXPECT_TRUE(t, reached);
+	KEXPECT_TRUE(t, ran != 0 && (!resumed || ran < resumed));
+}
+
 KTEST_SUITE(sched, KTEST_CASE(pinned_threads_stay), KTEST_CASE(migrate_everywhere),
 	    KTEST_CASE(preemption_shares_cpu), KTEST_CASE(wakeups_not_lost),
 	    KTEST_CASE(completion_timeout), KTEST_CASE(unpinned_threads_spread),
 	    KTEST_CASE(threads_are_reaped), KTEST_CASE(current_is_self_across_migration),
 	    KTEST_CASE(affinity_mask_respected_while_stealing),
-	    KTEST_CASE(affinity_change_moves_sleeper));
+	    KTEST_CASE(affinity_change_moves_sleeper), KTEST_CASE(kick_after_unlock));
