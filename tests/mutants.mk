@@ -40,7 +40,7 @@ mutants: all
 	@MAKE='$(MUTANTS_MAKE)' $(PYTHON) tools/mutants.py --table $(MUTANTS_TABLE) \
 		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
 		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
-		--host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
+		--cmdline '$(RAMDISK_CMDLINE)' --host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
 		-- --loader $(LOADER_EFI) $(if $(INITRD),--initrd $(INITRD)) \
 		$(RUNNER_QEMU_ARGS)
 
@@ -49,7 +49,7 @@ mutants-user: all
 		--names-from $(MUTANTS_TABLE) --filter-prefixes races.,user.,splice.,memcalls. \
 		--build $(BUILD) --kernel $(KERNEL_ELF) $(RUNNER_TIMEOUT) \
 		--jobs $(MUTANTS_JOBS) $(if $(MUTANTS),--only '$(MUTANTS)') \
-		--host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
+		--cmdline '$(RAMDISK_CMDLINE)' --host-cc '$(CC)' --host-cflags '$(HOST_CFLAGS)' \
 		-- --loader $(LOADER_EFI) $(if $(INITRD),--initrd $(INITRD)) \
 		$(RUNNER_QEMU_ARGS)
 

@@ -528,7 +528,8 @@ def runner_cmd(args, kernel, filt, log, cores=None):
         cmd += ["--timeout", str(args.timeout)]
     if cores is not None:
         cmd += ["--host-cores", str(cores)]
-    return cmd + ["--cmdline", "ktest.run=1 qemu_exit=1 ktest.filter=" + filt,
+    extra = " " + args.cmdline if getattr(args, "cmdline", "") else ""
+    return cmd + ["--cmdline", "ktest.run=1 qemu_exit=1 ktest.filter=" + filt + extra,
                   "--log", log] + args.runner_args
 
 
@@ -710,6 +711,9 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=None,
                     help="runner timeout per boot, seconds (default: the "
                     "runner's, for the host cores each concurrent boot has)")
+    ap.add_argument("--cmdline", default="",
+                    help="more kernel command-line words for every boot "
+                         "(make passes ramdisk.size=, as make test does)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="mutants booted at the same time (default 2)")
     ap.add_argument("--only", default="",
